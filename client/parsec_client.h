@@ -1,0 +1,137 @@
+/*
+ * libparsec-client: a C client of the Parsec service.
+ *
+ * One connection per request, as the reference clients do, so a client
+ * object holds configuration only: it is safe to share between threads and
+ * across fork() (a child never reuses a parent's socket).
+ *
+ * Every call returns a parsec_status: PARSEC_SUCCESS, a status the service
+ * answered, or one of the PARSEC_CLIENT_ERROR_* values.
+ * Buffers returned through uint8_t ** are allocated by the library; release
+ * them with parsec_free(), or parsec_clear_free() when they held secrets
+ * (plaintext, shared secrets, exported private keys).
+ */
+#ifndef PARSEC_CLIENT_H
+#define PARSEC_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parsec_types.h"
+
+#define PARSEC_DEFAULT_ENDPOINT "unix:/run/parsec/parsec.sock"
+#define PARSEC_ENDPOINT_ENV "PARSEC_SERVICE_ENDPOINT"
+#define PARSEC_DEFAULT_TIMEOUT_MS 60000
+
+typedef struct parsec_client parsec_client;
+
+typedef struct parsec_provider_info {
+    char uuid[37];
+    char *description;
+    char *vendor;
+    uint32_t version_maj, version_min, version_rev;
+    uint8_t id;
+} parsec_provider_info;
+
+typedef struct parsec_authenticator_info {
+    char *description;
+    uint32_t version_maj, version_min, version_rev;
+    uint8_t id;
+} parsec_authenticator_info;
+
+typedef struct parsec_key_info {
+    char *name;
+    uint8_t provider_id;
+    parsec_key_attributes attributes;
+} parsec_key_info;
+
+/*
+ * New client: endpoint from $PARSEC_SERVICE_ENDPOINT or the default,
+ * authentication NONE, provider DEFAULT (unset until discovery),
+ * timeout PARSEC_DEFAULT_TIMEOUT_MS, no response size limit beyond 64 MiB.
+ */
+parsec_client *parsec_client_new(void);
+void parsec_client_free(parsec_client *c);
+
+/* "unix:/path", "unix:///path" (only the unix scheme exists). */
+parsec_status parsec_client_set_endpoint(parsec_client *c, const char *uri);
+const char *parsec_client_get_endpoint(const parsec_client *c); /* the socket path */
+/* app_name is needed for DIRECT; ignored otherwise. */
+parsec_status parsec_client_set_auth(parsec_client *c, uint8_t auth_type, const char *app_name);
+uint8_t parsec_client_get_auth(const parsec_client *c);
+/* Applies to connect, each read and each write; 0 = wait forever. */
+void parsec_client_set_timeout(parsec_client *c, unsigned int timeout_ms);
+void parsec_client_set_max_response(parsec_client *c, size_t max_body);
+/* The provider used when a call passes PARSEC_PROVIDER_DEFAULT. */
+void parsec_client_set_provider(parsec_client *c, uint8_t provider);
+uint8_t parsec_client_get_provider(const parsec_client *c);
+
+/*
+ * Discovery as the reference clients do it: ListProviders -> first entry is
+ * the default provider (unless one was set); ListAuthenticators -> first
+ * authenticator this library supports (DIRECT needs app_name) unless auth was
+ * set explicitly. Safe to call more than once.
+ */
+parsec_status parsec_client_discover(parsec_client *c, const char *app_name);
+
+/* ---- core operations ---- */
+parsec_status parsec_ping(parsec_client *c, uint8_t *maj, uint8_t *min);
+parsec_status parsec_list_providers(parsec_client *c, parsec_provider_info **out, size_t *n);
+void parsec_provider_info_free(parsec_provider_info *p, size_t n);
+parsec_status parsec_list_authenticators(parsec_client *c, parsec_authenticator_info **out, size_t *n);
+void parsec_authenticator_info_free(parsec_authenticator_info *a, size_t n);
+parsec_status parsec_list_opcodes(parsec_client *c, uint8_t provider, uint32_t **out, size_t *n);
+parsec_status parsec_list_keys(parsec_client *c, parsec_key_info **out, size_t *n);
+void parsec_key_info_free(parsec_key_info *k, size_t n);
+/* Look one key up through ListKeys (the protocol has no dedicated call). */
+parsec_status parsec_key_attributes_get(parsec_client *c, const char *name,
+                                        uint8_t *provider_id, parsec_key_attributes *attrs);
+parsec_status parsec_list_clients(parsec_client *c, char ***out, size_t *n);
+void parsec_string_list_free(char **list, size_t n);
+parsec_status parsec_delete_client(parsec_client *c, const char *client);
+
+/* ---- key management (provider: PARSEC_PROVIDER_DEFAULT or an ID) ---- */
+parsec_status parsec_generate_key(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_key_attributes *attrs);
+parsec_status parsec_import_key(parsec_client *c, uint8_t provider, const char *name,
+                                const parsec_key_attributes *attrs, const uint8_t *data,
+                                size_t len);
+parsec_status parsec_export_public_key(parsec_client *c, uint8_t provider, const char *name,
+                                       uint8_t **out, size_t *outlen);
+parsec_status parsec_export_key(parsec_client *c, uint8_t provider, const char *name,
+                                uint8_t **out, size_t *outlen);
+parsec_status parsec_destroy_key(parsec_client *c, uint8_t provider, const char *name);
+
+/* ---- cryptography ---- */
+parsec_status parsec_sign_hash(parsec_client *c, uint8_t provider, const char *name,
+                               const parsec_alg *alg, const uint8_t *hash, size_t hashlen,
+                               uint8_t **sig, size_t *siglen);
+parsec_status parsec_verify_hash(parsec_client *c, uint8_t provider, const char *name,
+                                 const parsec_alg *alg, const uint8_t *hash, size_t hashlen,
+                                 const uint8_t *sig, size_t siglen);
+parsec_status parsec_asymmetric_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                        const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                        const uint8_t *salt, size_t saltlen, uint8_t **out,
+                                        size_t *outlen);
+parsec_status parsec_asymmetric_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                        const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                        const uint8_t *salt, size_t saltlen, uint8_t **out,
+                                        size_t *outlen);
+parsec_status parsec_raw_key_agreement(parsec_client *c, uint8_t provider, const parsec_alg *alg,
+                                       const char *private_key_name, const uint8_t *peer,
+                                       size_t peerlen, uint8_t **out, size_t *outlen);
+parsec_status parsec_generate_random(parsec_client *c, uint8_t provider, size_t size,
+                                     uint8_t **out);
+parsec_status parsec_hash_compute(parsec_client *c, uint8_t provider, uint8_t hash,
+                                  const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen);
+parsec_status parsec_hash_compare(parsec_client *c, uint8_t provider, uint8_t hash,
+                                  const uint8_t *in, size_t inlen, const uint8_t *expected,
+                                  size_t expectedlen);
+/* check_type: 1 use, 2 generate, 3 import, 4 derive. */
+parsec_status parsec_can_do_crypto(parsec_client *c, uint8_t provider, int check_type,
+                                   const parsec_key_attributes *attrs);
+
+void parsec_free(void *p);
+void parsec_clear_free(void *p, size_t len);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * Conversions between the protobuf-c messages (proto/) and the C types of
+ * parsec_types.h. Shared by the client and the service so both sides agree
+ * on every mandatory field and wildcard.
+ *
+ * *_to_c: validate as parsec-interface does. Missing mandatory sub-message,
+ * unset oneof, or enum value 0/unknown -> PARSEC_INVALID_ENCODING; a valid
+ * but unrepresented algorithm kind (MAC, cipher, AEAD, KDF) ->
+ * PARSEC_PSA_ERROR_NOT_SUPPORTED.
+ *
+ * *_from_c: build a message tree with malloc(); free it with the generated
+ * <type>__free_unpacked(msg, NULL). Returns NULL on allocation failure or
+ * when the C value cannot be represented.
+ */
+#ifndef PARSEC_PSA_PB_H
+#define PARSEC_PSA_PB_H
+
+#include "parsec_types.h"
+#include "psa_algorithm.pb-c.h"
+#include "psa_key_attributes.pb-c.h"
+
+parsec_status parsec_pb_key_attributes_to_c(const PsaKeyAttributes__KeyAttributes *pb,
+                                            parsec_key_attributes *out);
+PsaKeyAttributes__KeyAttributes *parsec_pb_key_attributes_from_c(const parsec_key_attributes *in);
+
+/* Full Algorithm (a key policy). */
+parsec_status parsec_pb_algorithm_to_c(const PsaAlgorithm__Algorithm *pb, parsec_alg *out);
+PsaAlgorithm__Algorithm *parsec_pb_algorithm_from_c(const parsec_alg *in);
+
+/* The nested types that operations carry directly. */
+parsec_status parsec_pb_sign_alg_to_c(const PsaAlgorithm__Algorithm__AsymmetricSignature *pb,
+                                      parsec_alg *out);
+PsaAlgorithm__Algorithm__AsymmetricSignature *parsec_pb_sign_alg_from_c(const parsec_alg *in);
+
+parsec_status parsec_pb_encrypt_alg_to_c(const PsaAlgorithm__Algorithm__AsymmetricEncryption *pb,
+                                         parsec_alg *out);
+PsaAlgorithm__Algorithm__AsymmetricEncryption *parsec_pb_encrypt_alg_from_c(const parsec_alg *in);
+
+/* KeyAgreement.Raw enum (wire value) <-> parsec_alg {KEY_AGREEMENT, scheme}. */
+parsec_status parsec_pb_raw_ka_to_c(int pb_raw, parsec_alg *out);
+int parsec_pb_raw_ka_from_c(const parsec_alg *in);
+
+/* Algorithm.Hash enum (wire value, 0 rejected) <-> PARSEC_HASH_*. */
+parsec_status parsec_pb_hash_to_c(int pb_hash, uint8_t *out);
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs every Debian 12 package the build, the demo and the test suite need.
+# Idempotent: re-running it on a prepared machine only checks what is there.
+set -eu
+PKGS="build-essential pkg-config meson ninja-build
+ libssl-dev openssl libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev sqlite3
+ libinih-dev libcmocka-dev libp11-kit-dev p11-kit softhsm2 opensc
+ libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools tpm2-openssl
+ nginx-light curl procps psmisc
+ cargo rustc librust-parsec-interface-dev"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: missing packages:$missing (run as root)" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # nginx's postinst would try to start a system nginx on port 80; tests start their own.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing
+    rm -f /usr/sbin/policy-rc.d
+fi
