@@ -115,4 +115,8 @@ extern const OSSL_DISPATCH pprov_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH pprov_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH pprov_store_functions[];
 
+/* Algorithm tables owned by asymcipher/ and keyexch/ (query_operation returns them). */
+extern const OSSL_ALGORITHM pprov_asym_cipher_algorithms[];
+extern const OSSL_ALGORITHM pprov_keyexch_algorithms[];
+
 #endif

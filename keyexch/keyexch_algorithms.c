@@ -1,0 +1,10 @@
+/* KEYEXCH algorithms of parsec.so: none registered yet. */
+#include <stddef.h>
+
+#include <openssl/core.h>
+
+#include "pprov.h"
+
+const OSSL_ALGORITHM pprov_keyexch_algorithms[] = {
+    {NULL, NULL, NULL, NULL},
+};
