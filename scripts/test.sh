@@ -1,0 +1,25 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: installs the Debian packages, builds,
+# runs every test (all backends), then the unit and service suites again
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   sudo scripts/test.sh            # everything
+#   scripts/test.sh --no-sanitize   # skip the sanitizer pass
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sanitize=1
+[ "${1:-}" = "--no-sanitize" ] && sanitize=0
+
+sh scripts/install-deps.sh
+
+builddir=${BUILDDIR:-build}
+[ -d "$builddir" ] || meson setup "$builddir"
+ninja -C "$builddir"
+meson test -C "$builddir" --print-errorlogs --num-processes 2
+
+if [ "$sanitize" = 1 ]; then
+    asandir=${BUILDDIR:-build}-asan
+    [ -d "$asandir" ] || meson setup "$asandir" -Db_sanitize=address,undefined -Db_lundef=false
+    ninja -C "$asandir"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        meson test -C "$asandir" --print-errorlogs --num-processes 2 --suite unit --suite service
+fi
