@@ -6,10 +6,12 @@
  * *_to_c: validate as parsec-interface does. Missing mandatory sub-message,
  * unset oneof, or enum value 0/unknown -> PARSEC_INVALID_ENCODING; a valid
  * but unrepresented algorithm kind (MAC, cipher, AEAD, KDF) ->
- * PARSEC_PSA_ERROR_NOT_SUPPORTED.
+ * PARSEC_PSA_ERROR_NOT_SUPPORTED (the output is then still filled: alg.kind
+ * set, scheme/hash 0; for key attributes type, bits and usage are valid).
  *
  * *_from_c: build a message tree with malloc(); free it with the generated
- * <type>__free_unpacked(msg, NULL). Returns NULL on allocation failure or
+ * <type>__free_unpacked(msg, NULL), or protobuf_c_message_free_unpacked(&msg->base,
+ * NULL) for nested types. Returns NULL on allocation failure or
  * when the C value cannot be represented.
  */
 #ifndef PARSEC_PSA_PB_H
@@ -31,6 +33,35 @@ PsaAlgorithm__Algorithm *parsec_pb_algorithm_from_c(const parsec_alg *in);
 parsec_status parsec_pb_sign_alg_to_c(const PsaAlgorithm__Algorithm__AsymmetricSignature *pb,
                                       parsec_alg *out);
 PsaAlgorithm__Algorithm__AsymmetricSignature *parsec_pb_sign_alg_from_c(const parsec_alg *in);
+
+/*
+ * Allocation-free variants for hot request paths: the message tree lives in
+ * caller-provided storage (e.g. on the stack) and must not be freed.
+ * Return NULL when the C value cannot be represented.
+ */
+typedef struct parsec_pb_sign_alg_storage {
+    PsaAlgorithm__Algorithm__AsymmetricSignature sig;
+    union {
+        PsaAlgorithm__Algorithm__AsymmetricSignature__RsaPkcs1v15Sign pkcs1;
+        PsaAlgorithm__Algorithm__AsymmetricSignature__RsaPkcs1v15SignRaw pkcs1_raw;
+        PsaAlgorithm__Algorithm__AsymmetricSignature__RsaPss pss;
+        PsaAlgorithm__Algorithm__AsymmetricSignature__Ecdsa ecdsa;
+        PsaAlgorithm__Algorithm__AsymmetricSignature__EcdsaAny ecdsa_any;
+        PsaAlgorithm__Algorithm__AsymmetricSignature__DeterministicEcdsa det_ecdsa;
+    } scheme;
+    PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash sign_hash;
+    PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash__Any any;
+} parsec_pb_sign_alg_storage;
+PsaAlgorithm__Algorithm__AsymmetricSignature *parsec_pb_sign_alg_fill(parsec_pb_sign_alg_storage *st,
+                                                                      const parsec_alg *in);
+
+typedef struct parsec_pb_encrypt_alg_storage {
+    PsaAlgorithm__Algorithm__AsymmetricEncryption enc;
+    PsaAlgorithm__Algorithm__AsymmetricEncryption__RsaPkcs1v15Crypt pkcs1;
+    PsaAlgorithm__Algorithm__AsymmetricEncryption__RsaOaep oaep;
+} parsec_pb_encrypt_alg_storage;
+PsaAlgorithm__Algorithm__AsymmetricEncryption *
+parsec_pb_encrypt_alg_fill(parsec_pb_encrypt_alg_storage *st, const parsec_alg *in);
 
 parsec_status parsec_pb_encrypt_alg_to_c(const PsaAlgorithm__Algorithm__AsymmetricEncryption *pb,
                                          parsec_alg *out);
