@@ -1,0 +1,233 @@
+/*
+ * The client object (configuration only), endpoint parsing and discovery.
+ */
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "parsec_client_internal.h"
+#include "parsec_wire.h"
+
+/* "unix:/path" or "unix:///path" -> "/path". */
+static parsec_status parsec_endpoint_to_path(const char *uri, char *path, size_t cap)
+{
+    const char *p;
+    size_t len;
+
+    if (uri == NULL || strncasecmp(uri, "unix:", 5) != 0)
+        return PARSEC_CLIENT_ERROR_ENDPOINT;
+    p = uri + 5;
+    if (strncmp(p, "//", 2) == 0) {
+        /* An authority part must be empty: unix:///path. */
+        p += 2;
+        if (*p != '/')
+            return PARSEC_CLIENT_ERROR_ENDPOINT;
+    }
+    if (*p != '/')
+        return PARSEC_CLIENT_ERROR_ENDPOINT;
+    len = strlen(p);
+    if (len < 2 || len >= cap)
+        return PARSEC_CLIENT_ERROR_ENDPOINT;
+    memcpy(path, p, len + 1);
+    return PARSEC_SUCCESS;
+}
+
+parsec_client *parsec_client_new(void)
+{
+    parsec_client *c = calloc(1, sizeof(*c));
+    const char *env;
+
+    if (c == NULL)
+        return NULL;
+    c->auth_type = PARSEC_AUTH_NONE;
+    c->provider = PARSEC_PROVIDER_DEFAULT;
+    c->timeout_ms = PARSEC_DEFAULT_TIMEOUT_MS;
+    c->max_body = PARSEC_CLIENT_MAX_RESPONSE_CAP;
+    env = secure_getenv(PARSEC_ENDPOINT_ENV);
+    if (env == NULL || *env == '\0')
+        env = PARSEC_DEFAULT_ENDPOINT;
+    /* A bad variable leaves the path empty; every call then reports it. */
+    if (parsec_endpoint_to_path(env, c->socket_path, sizeof(c->socket_path)) != PARSEC_SUCCESS)
+        c->socket_path[0] = '\0';
+    return c;
+}
+
+void parsec_client_free(parsec_client *c)
+{
+    if (c == NULL)
+        return;
+    free(c->app_name);
+    free(c);
+}
+
+parsec_status parsec_client_set_endpoint(parsec_client *c, const char *uri)
+{
+    char path[sizeof(c->socket_path)];
+    parsec_status st;
+
+    if (c == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    st = parsec_endpoint_to_path(uri, path, sizeof(path));
+    if (st != PARSEC_SUCCESS)
+        return st;
+    memcpy(c->socket_path, path, sizeof(path));
+    return PARSEC_SUCCESS;
+}
+
+const char *parsec_client_get_endpoint(const parsec_client *c)
+{
+    return c ? c->socket_path : NULL;
+}
+
+static parsec_status parsec_client_store_app_name(parsec_client *c, const char *app_name)
+{
+    size_t len;
+    char *copy;
+
+    if (app_name == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    len = strlen(app_name);
+    if (len == 0 || len > PARSEC_CLIENT_MAX_APP_NAME)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    copy = strdup(app_name);
+    if (copy == NULL)
+        return PARSEC_CLIENT_ERROR_MEMORY;
+    free(c->app_name);
+    c->app_name = copy;
+    c->app_name_len = len;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status parsec_client_set_auth(parsec_client *c, uint8_t auth_type, const char *app_name)
+{
+    parsec_status st;
+
+    if (c == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    switch (auth_type) {
+    case PARSEC_AUTH_DIRECT:
+        if (app_name == NULL && c->app_name != NULL)
+            break;
+        st = parsec_client_store_app_name(c, app_name);
+        if (st != PARSEC_SUCCESS)
+            return st;
+        break;
+    case PARSEC_AUTH_NONE:
+    case PARSEC_AUTH_UNIX_PEER:
+        break;
+    default:
+        /* JWT and JWT-SVID need token infrastructure this library does not have. */
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    }
+    c->auth_type = auth_type;
+    c->auth_explicit = 1;
+    return PARSEC_SUCCESS;
+}
+
+uint8_t parsec_client_get_auth(const parsec_client *c)
+{
+    return c ? c->auth_type : PARSEC_AUTH_NONE;
+}
+
+void parsec_client_set_timeout(parsec_client *c, unsigned int timeout_ms)
+{
+    if (c != NULL)
+        c->timeout_ms = timeout_ms;
+}
+
+void parsec_client_set_max_response(parsec_client *c, size_t max_body)
+{
+    if (c == NULL)
+        return;
+    /* 0 restores the default; nothing goes above the hard cap. */
+    if (max_body == 0 || max_body > PARSEC_CLIENT_MAX_RESPONSE_CAP)
+        max_body = PARSEC_CLIENT_MAX_RESPONSE_CAP;
+    c->max_body = max_body;
+}
+
+void parsec_client_set_provider(parsec_client *c, uint8_t provider)
+{
+    if (c == NULL)
+        return;
+    c->provider = provider;
+    c->provider_explicit = provider != PARSEC_PROVIDER_DEFAULT;
+}
+
+uint8_t parsec_client_get_provider(const parsec_client *c)
+{
+    return c ? c->provider : PARSEC_PROVIDER_DEFAULT;
+}
+
+uint8_t parsec_provider_resolve(const parsec_client *c, uint8_t provider)
+{
+    return provider != PARSEC_PROVIDER_DEFAULT ? provider : c->provider;
+}
+
+parsec_status parsec_client_discover(parsec_client *c, const char *app_name)
+{
+    parsec_client naked;
+    parsec_provider_info *providers = NULL;
+    parsec_authenticator_info *auths = NULL;
+    size_t n_providers = 0, n_auths = 0;
+    parsec_status st;
+    int have_provider;
+
+    if (c == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    if (app_name != NULL) {
+        st = parsec_client_store_app_name(c, app_name);
+        if (st != PARSEC_SUCCESS)
+            return st;
+    }
+    /* Discovery runs unauthenticated, like the reference BasicClient. */
+    naked = *c;
+    naked.auth_type = PARSEC_AUTH_NONE;
+
+    have_provider = c->provider_explicit;
+    if (!c->provider_explicit) {
+        st = parsec_list_providers(&naked, &providers, &n_providers);
+        if (st != PARSEC_SUCCESS)
+            goto done;
+        /* First entry = the service's highest-priority provider (Core is always last). */
+        if (n_providers > 0 && providers[0].id != PARSEC_PROVIDER_CORE) {
+            c->provider = providers[0].id;
+            have_provider = 1;
+        }
+    }
+    if (!c->auth_explicit) {
+        int chosen = -1;
+        st = parsec_list_authenticators(&naked, &auths, &n_auths);
+        if (st != PARSEC_SUCCESS)
+            goto done;
+        for (size_t i = 0; i < n_auths && chosen < 0; i++) {
+            if (auths[i].id == PARSEC_AUTH_UNIX_PEER)
+                chosen = PARSEC_AUTH_UNIX_PEER;
+            else if (auths[i].id == PARSEC_AUTH_DIRECT && c->app_name != NULL)
+                chosen = PARSEC_AUTH_DIRECT;
+        }
+        if (chosen < 0) {
+            st = PARSEC_CLIENT_ERROR_NO_AUTHENTICATOR;
+            goto done;
+        }
+        c->auth_type = (uint8_t)chosen;
+    }
+    st = have_provider ? PARSEC_SUCCESS : PARSEC_CLIENT_ERROR_NO_PROVIDER;
+done:
+    parsec_provider_info_free(providers, n_providers);
+    parsec_authenticator_info_free(auths, n_auths);
+    return st;
+}
+
+void parsec_free(void *p)
+{
+    free(p);
+}
+
+void parsec_clear_free(void *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    OPENSSL_cleanse(p, len);
+    free(p);
+}

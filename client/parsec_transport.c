@@ -1,0 +1,408 @@
+/*
+ * One request per connection, as the reference clients and service expect:
+ * connect, send header+body+auth in one sendmsg, read the 36-byte header,
+ * check it, read the body, close. Every wait goes through poll() so the
+ * client's timeout bounds connect, the whole write and the whole read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parsec_client_internal.h"
+#include "parsec_wire.h"
+
+/* Request bodies up to this size are encoded on the stack. */
+#define PARSEC_STACK_BODY 1024
+#define PARSEC_ARENA_ALIGN 16u
+/* Prefix of arena-overflow allocations, holding their size for cleansing. */
+#define PARSEC_FALLBACK_HDR 16u
+
+/* ---- deadlines ---- */
+
+static int64_t parsec_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t parsec_deadline(unsigned int timeout_ms)
+{
+    return timeout_ms == 0 ? -1 : parsec_now_ms() + timeout_ms;
+}
+
+/* Wait for `events` on fd until the deadline. */
+static parsec_status parsec_wait(int fd, short events, int64_t deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = events, .revents = 0};
+    for (;;) {
+        int wait_ms = -1;
+        int rc;
+        if (deadline >= 0) {
+            int64_t left = deadline - parsec_now_ms();
+            if (left <= 0)
+                return PARSEC_CLIENT_ERROR_TIMEOUT;
+            wait_ms = left > 0x7fffffff ? 0x7fffffff : (int)left;
+        }
+        rc = poll(&pfd, 1, wait_ms);
+        if (rc > 0)
+            return PARSEC_SUCCESS; /* readiness or error: the next syscall tells which */
+        if (rc == 0)
+            return PARSEC_CLIENT_ERROR_TIMEOUT;
+        if (errno != EINTR)
+            return PARSEC_CLIENT_ERROR_IO;
+    }
+}
+
+/* ---- socket steps ---- */
+
+static parsec_status parsec_connect(const parsec_client *c, int *fd_out)
+{
+    struct sockaddr_un addr;
+    int64_t deadline = parsec_deadline(c->timeout_ms);
+    parsec_status st = PARSEC_CLIENT_ERROR_CONNECT;
+    int fd;
+
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, c->socket_path, sizeof(addr.sun_path));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return PARSEC_CLIENT_ERROR_CONNECT;
+    for (;;) {
+        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno == EINPROGRESS) {
+            int soerr = 0;
+            socklen_t len = sizeof(soerr);
+            st = parsec_wait(fd, POLLOUT, deadline);
+            if (st != PARSEC_SUCCESS)
+                goto done;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
+                st = PARSEC_CLIENT_ERROR_CONNECT;
+                goto done;
+            }
+            break;
+        }
+        if (errno == EAGAIN) {
+            /* Listen backlog full: a Unix socket does not queue us, so retry briefly. */
+            if (deadline >= 0 && parsec_now_ms() >= deadline) {
+                st = PARSEC_CLIENT_ERROR_TIMEOUT;
+                goto done;
+            }
+            poll(NULL, 0, 1);
+            continue;
+        }
+        st = PARSEC_CLIENT_ERROR_CONNECT;
+        goto done;
+    }
+    *fd_out = fd;
+    return PARSEC_SUCCESS;
+done:
+    close(fd);
+    return st;
+}
+
+static parsec_status parsec_send_all(int fd, struct iovec *iov, int iovcnt, int64_t deadline)
+{
+    while (iovcnt > 0) {
+        struct msghdr mh;
+        ssize_t n;
+
+        memset(&mh, 0, sizeof(mh));
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)iovcnt;
+        /* MSG_NOSIGNAL: a service that went away must not kill the caller with SIGPIPE. */
+        n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                parsec_status st = parsec_wait(fd, POLLOUT, deadline);
+                if (st != PARSEC_SUCCESS)
+                    return st;
+                continue;
+            }
+            return PARSEC_CLIENT_ERROR_IO;
+        }
+        while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
+    }
+    return PARSEC_SUCCESS;
+}
+
+static parsec_status parsec_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = recv(fd, buf + got, len - got, 0);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return PARSEC_CLIENT_ERROR_IO; /* closed before the promised length */
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            parsec_status st = parsec_wait(fd, POLLIN, deadline);
+            if (st != PARSEC_SUCCESS)
+                return st;
+            continue;
+        }
+        return PARSEC_CLIENT_ERROR_IO;
+    }
+    return PARSEC_SUCCESS;
+}
+
+/* ---- response arena ---- */
+
+static void *parsec_arena_alloc(void *data, size_t size)
+{
+    parsec_resp *r = data;
+    size_t off = (r->arena_used + PARSEC_ARENA_ALIGN - 1) & ~(size_t)(PARSEC_ARENA_ALIGN - 1);
+    uint8_t *p;
+
+    if (off <= r->arena_len && size <= r->arena_len - off) {
+        r->arena_used = off + size;
+        return r->block + off;
+    }
+    if (size > SIZE_MAX - PARSEC_FALLBACK_HDR)
+        return NULL;
+    p = malloc(size + PARSEC_FALLBACK_HDR);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, &size, sizeof(size));
+    r->fallbacks++;
+    return p + PARSEC_FALLBACK_HDR;
+}
+
+static int parsec_arena_owns(const parsec_resp *r, const void *ptr)
+{
+    const uint8_t *p = ptr;
+    return p >= r->block && p < r->block + r->arena_len;
+}
+
+static void parsec_arena_free(void *data, void *ptr)
+{
+    parsec_resp *r = data;
+    uint8_t *p;
+    size_t size;
+
+    if (ptr == NULL || parsec_arena_owns(r, ptr))
+        return;
+    p = (uint8_t *)ptr - PARSEC_FALLBACK_HDR;
+    if (r->secret) {
+        memcpy(&size, p, sizeof(size));
+        OPENSSL_cleanse(p, size + PARSEC_FALLBACK_HDR);
+    }
+    free(p);
+}
+
+void parsec_resp_release(parsec_resp *resp)
+{
+    if (resp == NULL)
+        return;
+    if (resp->msg != NULL)
+        protobuf_c_message_free_unpacked(resp->msg, &resp->allocator);
+    resp->msg = NULL;
+    if (resp->block != NULL) {
+        /* Plain free: the block came from malloc, not OPENSSL_malloc. */
+        if (resp->secret)
+            OPENSSL_cleanse(resp->block, resp->block_len);
+        free(resp->block);
+    }
+    resp->block = NULL;
+}
+
+parsec_status parsec_resp_take_bytes(parsec_resp *resp, const ProtobufCBinaryData *field,
+                                     uint8_t **out, size_t *outlen)
+{
+    uint8_t *data = field->data;
+    size_t len = field->len;
+    parsec_status st = PARSEC_SUCCESS;
+
+    *out = NULL;
+    *outlen = 0;
+    if (len == 0 || data == NULL)
+        goto done;
+    if (parsec_arena_owns(resp, data)) {
+        uint8_t *block = resp->block;
+        /* Frees only the overflow allocations; the arena bytes stay in place. */
+        protobuf_c_message_free_unpacked(resp->msg, &resp->allocator);
+        resp->msg = NULL;
+        memmove(block, data, len);
+        if (resp->secret)
+            OPENSSL_cleanse(block + len, resp->block_len - len);
+        resp->block = NULL;
+        *out = block;
+        *outlen = len;
+        goto done;
+    }
+    *out = malloc(len);
+    if (*out == NULL) {
+        st = PARSEC_CLIENT_ERROR_MEMORY;
+        goto done;
+    }
+    memcpy(*out, data, len);
+    *outlen = len;
+done:
+    parsec_resp_release(resp);
+    return st;
+}
+
+/* ---- the exchange ---- */
+
+static void parsec_put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opcode,
+                          const ProtobufCMessage *op, unsigned int flags,
+                          const ProtobufCMessageDescriptor *result_desc, parsec_resp *resp)
+{
+    uint8_t hdr_bytes[PARSEC_WIRE_HEADER_SIZE];
+    uint8_t stack_body[PARSEC_STACK_BODY];
+    uint8_t uid_le[4];
+    uint8_t *body = stack_body;
+    size_t body_len = 0;
+    const uint8_t *auth = NULL;
+    size_t auth_len = 0;
+    uint8_t auth_type = PARSEC_AUTH_NONE;
+    parsec_wire_header hdr;
+    struct iovec iov[3];
+    int iovcnt = 0;
+    int fd = -1;
+    int64_t deadline;
+    size_t max_body;
+    parsec_status st;
+
+    if (resp != NULL)
+        memset(resp, 0, sizeof(*resp));
+    if (c == NULL || (result_desc != NULL && resp == NULL))
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    if (c->socket_path[0] == '\0')
+        return PARSEC_CLIENT_ERROR_ENDPOINT;
+
+    if (!(flags & PARSEC_CALL_NO_AUTH)) {
+        auth_type = c->auth_type;
+        if (auth_type == PARSEC_AUTH_DIRECT) {
+            auth = (const uint8_t *)c->app_name;
+            auth_len = c->app_name_len;
+        } else if (auth_type == PARSEC_AUTH_UNIX_PEER) {
+            /* Read per request so a process that changed uid sends its current one. */
+            parsec_put_le32(uid_le, (uint32_t)getuid());
+            auth = uid_le;
+            auth_len = sizeof(uid_le);
+        }
+    }
+    if (op != NULL) {
+        body_len = protobuf_c_message_get_packed_size(op);
+        if (body_len > UINT32_MAX)
+            return PARSEC_CLIENT_ERROR_ARGUMENT;
+        if (body_len > sizeof(stack_body)) {
+            body = malloc(body_len);
+            if (body == NULL)
+                return PARSEC_CLIENT_ERROR_MEMORY;
+        }
+        protobuf_c_message_pack(op, body);
+    }
+    parsec_wire_request_init(&hdr, provider, opcode, auth_type, (uint32_t)body_len,
+                             (uint16_t)auth_len);
+    parsec_wire_header_encode(&hdr, hdr_bytes);
+    iov[iovcnt].iov_base = hdr_bytes;
+    iov[iovcnt++].iov_len = sizeof(hdr_bytes);
+    if (body_len > 0) {
+        iov[iovcnt].iov_base = body;
+        iov[iovcnt++].iov_len = body_len;
+    }
+    if (auth_len > 0) {
+        iov[iovcnt].iov_base = (void *)auth;
+        iov[iovcnt++].iov_len = auth_len;
+    }
+
+    st = parsec_connect(c, &fd);
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    st = parsec_send_all(fd, iov, iovcnt, parsec_deadline(c->timeout_ms));
+    if (st != PARSEC_SUCCESS)
+        goto done;
+
+    deadline = parsec_deadline(c->timeout_ms);
+    st = parsec_recv_all(fd, hdr_bytes, sizeof(hdr_bytes), deadline);
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    parsec_wire_header_decode(hdr_bytes, &hdr);
+    if (parsec_wire_response_validate(&hdr) != PARSEC_SUCCESS) {
+        st = PARSEC_CLIENT_ERROR_PROTOCOL;
+        goto done;
+    }
+    /*
+     * Status before opcode: errors found before the service parsed a
+     * request header come back as opcode Ping, provider 0.
+     */
+    if (hdr.status != PARSEC_SUCCESS) {
+        st = (parsec_status)hdr.status;
+        goto done;
+    }
+    if (hdr.opcode != opcode) {
+        st = PARSEC_CLIENT_ERROR_PROTOCOL;
+        goto done;
+    }
+    if (result_desc == NULL)
+        goto done; /* empty result: nothing to read */
+
+    max_body = c->max_body;
+    if (hdr.body_len > max_body) {
+        st = PARSEC_CLIENT_ERROR_TOO_LARGE;
+        goto done;
+    }
+    /* Room for the unpacked message next to the body it came from. */
+    resp->arena_len = ((size_t)hdr.body_len * 2 + 256 + PARSEC_ARENA_ALIGN - 1) &
+                      ~(size_t)(PARSEC_ARENA_ALIGN - 1);
+    resp->block_len = resp->arena_len + hdr.body_len;
+    resp->block = malloc(resp->block_len);
+    if (resp->block == NULL) {
+        st = PARSEC_CLIENT_ERROR_MEMORY;
+        goto done;
+    }
+    resp->secret = (flags & PARSEC_CALL_SECRET_RESPONSE) != 0;
+    resp->allocator.alloc = parsec_arena_alloc;
+    resp->allocator.free = parsec_arena_free;
+    resp->allocator.allocator_data = resp;
+    st = parsec_recv_all(fd, resp->block + resp->arena_len, hdr.body_len, deadline);
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    resp->msg = protobuf_c_message_unpack(result_desc, &resp->allocator, hdr.body_len,
+                                          resp->block + resp->arena_len);
+    if (resp->msg == NULL)
+        st = PARSEC_CLIENT_ERROR_PROTOCOL;
+done:
+    if (fd >= 0)
+        close(fd);
+    if ((flags & PARSEC_CALL_SECRET_REQUEST) && body_len > 0)
+        OPENSSL_cleanse(body, body_len);
+    if (body != stack_body)
+        free(body);
+    if (st != PARSEC_SUCCESS && resp != NULL)
+        parsec_resp_release(resp);
+    return st;
+}
