@@ -206,7 +206,8 @@ static int pprov_rsa_cipher_init(pprov_rsa_cipher_ctx *rctx, pprov_key *key,
 {
     if (rctx == NULL || key == NULL)
         return 0;
-    if (key->type != PPROV_KEY_RSA || key->pub == NULL) {
+    /* RSA-PSS keys get here too; their policy check explains the refusal. */
+    if ((key->type != PPROV_KEY_RSA && key->type != PPROV_KEY_RSA_PSS) || key->pub == NULL) {
         PPROV_raise(rctx->provctx, PPROV_R_INVALID_ARGUMENT,
                     "RSA encryption needs an RSA key (key '%s' is not one)",
                     key->name != NULL ? key->name : "(public)");
