@@ -1,0 +1,619 @@
+/*
+ * parsec-cli key and crypto commands. OpenSSL does everything local:
+ * hashing, ECDSA r||s <-> DER, public key PEM encoding.
+ */
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "parsec_cli.h"
+
+#define CLI_SIGN_USAGE                                                                    \
+    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |      \
+     PARSEC_USAGE_VERIFY_MESSAGE)
+#define CLI_CRYPT_USAGE (PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT)
+
+static int cli_need_key(const cli_opts *o)
+{
+    if (o->key_name != NULL)
+        return CLI_EXIT_OK;
+    fprintf(stderr, "parsec-cli: %s needs -k NAME\n", o->command);
+    return CLI_EXIT_USAGE;
+}
+
+/* --hash for key creation: a digest name, or "any" for a wildcard policy. */
+static int cli_policy_hash(const cli_opts *o, uint8_t dflt, uint8_t *out)
+{
+    if (o->hash_name == NULL) {
+        *out = dflt;
+        return CLI_EXIT_OK;
+    }
+    if (strcasecmp(o->hash_name, "any") == 0) {
+        *out = PARSEC_HASH_ANY;
+        return CLI_EXIT_OK;
+    }
+    *out = parsec_hash_from_ossl_name(o->hash_name);
+    if (*out == PARSEC_HASH_NONE)
+        return cli_local_error(o, "unknown hash '%s'", o->hash_name);
+    return CLI_EXIT_OK;
+}
+
+/* Hash for an operation: --hash, else the policy's, else SHA-256 for wildcard policies. */
+static int cli_operation_hash(const cli_opts *o, const parsec_alg *policy, uint8_t *out)
+{
+    if (o->hash_name != NULL) {
+        *out = parsec_hash_from_ossl_name(o->hash_name);
+        if (*out == PARSEC_HASH_NONE)
+            return cli_local_error(o, "unknown hash '%s'", o->hash_name);
+        return CLI_EXIT_OK;
+    }
+    *out = parsec_hash_length(policy->hash) ? policy->hash : PARSEC_HASH_SHA_256;
+    return CLI_EXIT_OK;
+}
+
+static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
+{
+    parsec_client *c;
+    parsec_status st;
+    char alg[64];
+    int rc = cli_client_open(o, 1, 1, &c);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    st = parsec_generate_key(c, PARSEC_PROVIDER_DEFAULT, o->key_name, attrs);
+    parsec_client_free(c);
+    if (st != PARSEC_SUCCESS)
+        return cli_fail(o, st);
+    cli_alg_describe(&attrs->alg, alg, sizeof(alg));
+    printf("Key \"%s\" created (%s, %u bits, %s).\n", o->key_name,
+           attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? "RSA" : "ECC", attrs->bits, alg);
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_create_rsa_key(const cli_opts *o)
+{
+    parsec_key_attributes a;
+    uint8_t hash;
+    int rc = cli_need_key(o);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (o->sign_pkcs1 + o->sign_pss + o->oaep > 1)
+        return cli_local_error(o, "choose one of --sign-pkcs1, --sign-pss, --oaep");
+    if (o->ecdh)
+        return cli_local_error(o, "--ecdh applies to create-ecc-key");
+    rc = cli_policy_hash(o, PARSEC_HASH_SHA_256, &hash);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    memset(&a, 0, sizeof(a));
+    a.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
+    a.bits = o->bits > 0 ? (uint32_t)o->bits : 2048;
+    if (o->sign_pkcs1 || o->sign_pss) {
+        a.usage = CLI_SIGN_USAGE;
+        a.alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
+        a.alg.scheme = o->sign_pss ? PARSEC_SIGN_RSA_PSS : PARSEC_SIGN_RSA_PKCS1V15;
+        a.alg.hash = hash;
+    } else if (o->oaep) {
+        if (hash == PARSEC_HASH_ANY)
+            return cli_local_error(o, "OAEP needs a specific hash");
+        a.usage = CLI_CRYPT_USAGE;
+        a.alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
+        a.alg.scheme = PARSEC_ENCRYPT_RSA_OAEP;
+        a.alg.hash = hash;
+    } else {
+        /* parsec-tool's default: an encryption key. */
+        a.usage = CLI_CRYPT_USAGE;
+        a.alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
+        a.alg.scheme = PARSEC_ENCRYPT_RSA_PKCS1V15;
+    }
+    if (o->exportable)
+        a.usage |= PARSEC_USAGE_EXPORT;
+    return cli_generate(o, &a);
+}
+
+int cli_cmd_create_ecc_key(const cli_opts *o)
+{
+    parsec_key_attributes a;
+    uint8_t hash, dflt;
+    long curve = o->curve > 0 ? o->curve : 256;
+    int rc = cli_need_key(o);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (curve != 256 && curve != 384 && curve != 521)
+        return cli_local_error(o, "unsupported curve size %ld (256, 384, 521)", curve);
+    if (o->sign_pkcs1 || o->sign_pss || o->oaep)
+        return cli_local_error(o, "RSA options do not apply to create-ecc-key");
+    dflt = curve == 256 ? PARSEC_HASH_SHA_256 : curve == 384 ? PARSEC_HASH_SHA_384
+                                                             : PARSEC_HASH_SHA_512;
+    rc = cli_policy_hash(o, dflt, &hash);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    memset(&a, 0, sizeof(a));
+    a.type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
+    a.ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
+    a.bits = (uint32_t)curve;
+    if (o->ecdh) {
+        a.usage = PARSEC_USAGE_DERIVE;
+        a.alg.kind = PARSEC_ALG_KEY_AGREEMENT;
+        a.alg.scheme = PARSEC_KA_ECDH;
+    } else {
+        a.usage = CLI_SIGN_USAGE;
+        a.alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
+        a.alg.scheme = PARSEC_SIGN_ECDSA;
+        a.alg.hash = hash;
+    }
+    if (o->exportable)
+        a.usage |= PARSEC_USAGE_EXPORT;
+    return cli_generate(o, &a);
+}
+
+/* Opens a client and looks the key up, so operations go to the provider holding it. */
+static int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
+                             parsec_key_attributes *attrs)
+{
+    parsec_status st;
+    int rc = cli_need_key(o);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    rc = cli_client_open(o, 1, 0, c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    st = parsec_key_attributes_get(*c, o->key_name, provider, attrs);
+    if (st != PARSEC_SUCCESS) {
+        parsec_client_free(*c);
+        *c = NULL;
+        return cli_fail(o, st);
+    }
+    /* An explicit -p wins: the service then answers for that provider. */
+    if (o->provider > 0)
+        *provider = (uint8_t)o->provider;
+    return CLI_EXIT_OK;
+}
+
+static int cli_print_base64(const cli_opts *o, const uint8_t *data, size_t len)
+{
+    size_t cap = 4 * ((len + 2) / 3) + 1;
+    unsigned char *b64 = malloc(cap);
+
+    if (b64 == NULL)
+        return cli_local_error(o, "out of memory");
+    EVP_EncodeBlock(b64, data, (int)len);
+    printf("%s\n", b64);
+    free(b64);
+    return CLI_EXIT_OK;
+}
+
+static int cli_output(const cli_opts *o, const uint8_t *data, size_t len)
+{
+    if (o->out_file != NULL)
+        return cli_write_file(o, o->out_file, data, len);
+    return cli_print_base64(o, data, len);
+}
+
+static int cli_digest(const cli_opts *o, uint8_t hash, const uint8_t *in, size_t inlen,
+                      uint8_t *md, size_t *mdlen)
+{
+    EVP_MD *alg = EVP_MD_fetch(NULL, parsec_hash_ossl_name(hash), NULL);
+    unsigned int len = 0;
+    int ok;
+
+    if (alg == NULL)
+        return cli_local_error(o, "OpenSSL has no %s", parsec_hash_ossl_name(hash));
+    ok = EVP_Digest(in, inlen, md, &len, alg, NULL);
+    EVP_MD_free(alg);
+    if (!ok)
+        return cli_local_error(o, "hashing failed");
+    *mdlen = len;
+    return CLI_EXIT_OK;
+}
+
+static int cli_is_ecdsa(uint8_t scheme)
+{
+    return scheme == PARSEC_SIGN_ECDSA || scheme == PARSEC_SIGN_DETERMINISTIC_ECDSA ||
+           scheme == PARSEC_SIGN_ECDSA_ANY;
+}
+
+/* Signing algorithm to request for a key: its policy, with a specific hash. */
+static int cli_sign_alg(const cli_opts *o, const parsec_key_attributes *attrs, parsec_alg *req)
+{
+    uint8_t hash;
+    int rc;
+
+    if (attrs->alg.kind != PARSEC_ALG_ASYMMETRIC_SIGNATURE)
+        return cli_local_error(o, "key \"%s\" is not a signing key", o->key_name);
+    if (attrs->alg.scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW)
+        return cli_local_error(o, "raw PKCS#1 v1.5 keys are not supported by parsec-cli");
+    rc = cli_operation_hash(o, &attrs->alg, &hash);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    *req = attrs->alg;
+    /* EcdsaAny signs whatever digest it gets; the request names no hash. */
+    req->hash = attrs->alg.scheme == PARSEC_SIGN_ECDSA_ANY ? 0 : hash;
+    return CLI_EXIT_OK;
+}
+
+/* ECDSA r||s (as PSA returns it) -> DER ECDSA-Sig-Value (what OpenSSL verifies). */
+static int cli_ecdsa_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der, size_t *derlen)
+{
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL);
+    BIGNUM *s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
+    unsigned char *p = NULL;
+    int n, ok = 0;
+
+    if (sig == NULL || r == NULL || s == NULL || len == 0 || len % 2 != 0)
+        goto done;
+    if (!ECDSA_SIG_set0(sig, r, s))
+        goto done;
+    r = s = NULL; /* owned by sig now */
+    n = i2d_ECDSA_SIG(sig, &p);
+    if (n <= 0)
+        goto done;
+    *der = p;
+    *derlen = (size_t)n;
+    ok = 1;
+done:
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+/* DER ECDSA-Sig-Value -> r||s, each half `half` bytes. */
+static int cli_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t half, uint8_t **raw)
+{
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+    const BIGNUM *r, *s;
+    int ok = 0;
+
+    *raw = NULL;
+    if (sig == NULL || p != der + derlen)
+        goto done;
+    ECDSA_SIG_get0(sig, &r, &s);
+    *raw = malloc(2 * half);
+    if (*raw == NULL)
+        goto done;
+    if (BN_bn2binpad(r, *raw, (int)half) < 0 || BN_bn2binpad(s, *raw + half, (int)half) < 0)
+        goto done;
+    ok = 1;
+done:
+    if (!ok) {
+        free(*raw);
+        *raw = NULL;
+    }
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+int cli_cmd_sign(const cli_opts *o)
+{
+    parsec_client *c = NULL;
+    parsec_key_attributes attrs;
+    parsec_alg req;
+    uint8_t provider = 0, md[EVP_MAX_MD_SIZE];
+    uint8_t *in = NULL, *sig = NULL, *der = NULL;
+    size_t inlen = 0, mdlen = 0, siglen = 0, derlen = 0;
+    parsec_status st;
+    int rc;
+
+    if (o->in_file == NULL)
+        return cli_local_error(o, "sign needs -i FILE");
+    rc = cli_open_with_key(o, &c, &provider, &attrs);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    rc = cli_sign_alg(o, &attrs, &req);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    rc = cli_read_file(o, o->in_file, &in, &inlen);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    rc = cli_digest(o, req.hash ? req.hash : PARSEC_HASH_SHA_256, in, inlen, md, &mdlen);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    st = parsec_sign_hash(c, provider, o->key_name, &req, md, mdlen, &sig, &siglen);
+    if (st != PARSEC_SUCCESS) {
+        rc = cli_fail(o, st);
+        goto done;
+    }
+    if (cli_is_ecdsa(req.scheme)) {
+        if (!cli_ecdsa_raw_to_der(sig, siglen, &der, &derlen)) {
+            rc = cli_local_error(o, "the service returned a malformed ECDSA signature");
+            goto done;
+        }
+        rc = cli_output(o, der, derlen);
+    } else {
+        rc = cli_output(o, sig, siglen);
+    }
+done:
+    OPENSSL_free(der);
+    parsec_free(sig);
+    free(in);
+    parsec_client_free(c);
+    return rc;
+}
+
+int cli_cmd_verify(const cli_opts *o)
+{
+    parsec_client *c = NULL;
+    parsec_key_attributes attrs;
+    parsec_alg req;
+    uint8_t provider = 0, md[EVP_MAX_MD_SIZE];
+    uint8_t *in = NULL, *sig = NULL, *raw = NULL;
+    size_t inlen = 0, mdlen = 0, siglen = 0;
+    parsec_status st;
+    int rc;
+
+    if (o->in_file == NULL || o->sig_file == NULL)
+        return cli_local_error(o, "verify needs -i FILE and -s SIGFILE");
+    rc = cli_open_with_key(o, &c, &provider, &attrs);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    rc = cli_sign_alg(o, &attrs, &req);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    rc = cli_read_file(o, o->in_file, &in, &inlen);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_read_file(o, o->sig_file, &sig, &siglen);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    rc = cli_digest(o, req.hash ? req.hash : PARSEC_HASH_SHA_256, in, inlen, md, &mdlen);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    if (cli_is_ecdsa(req.scheme)) {
+        size_t half = (attrs.bits + 7) / 8;
+        if (!cli_ecdsa_der_to_raw(sig, siglen, half, &raw)) {
+            rc = cli_local_error(o, "%s is not a DER ECDSA signature for this key", o->sig_file);
+            goto done;
+        }
+        st = parsec_verify_hash(c, provider, o->key_name, &req, md, mdlen, raw, 2 * half);
+    } else {
+        st = parsec_verify_hash(c, provider, o->key_name, &req, md, mdlen, sig, siglen);
+    }
+    if (st != PARSEC_SUCCESS) {
+        rc = cli_fail(o, st);
+        goto done;
+    }
+    printf("Signature verified.\n");
+done:
+    free(raw);
+    free(sig);
+    free(in);
+    parsec_client_free(c);
+    return rc;
+}
+
+int cli_cmd_encrypt(const cli_opts *o)
+{
+    parsec_client *c = NULL;
+    parsec_key_attributes attrs;
+    uint8_t provider = 0;
+    uint8_t *in = NULL, *out = NULL;
+    size_t inlen = 0, outlen = 0;
+    parsec_status st;
+    int rc;
+
+    if (o->in_file == NULL)
+        return cli_local_error(o, "encrypt needs -i FILE");
+    rc = cli_open_with_key(o, &c, &provider, &attrs);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    if (attrs.alg.kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION) {
+        rc = cli_local_error(o, "key \"%s\" is not an encryption key", o->key_name);
+        goto done;
+    }
+    rc = cli_read_file(o, o->in_file, &in, &inlen);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    st = parsec_asymmetric_encrypt(c, provider, o->key_name, &attrs.alg, in, inlen, NULL, 0, &out,
+                                   &outlen);
+    if (st != PARSEC_SUCCESS) {
+        rc = cli_fail(o, st);
+        goto done;
+    }
+    rc = cli_output(o, out, outlen);
+done:
+    parsec_free(out);
+    if (in != NULL)
+        OPENSSL_cleanse(in, inlen);
+    free(in);
+    parsec_client_free(c);
+    return rc;
+}
+
+int cli_cmd_decrypt(const cli_opts *o)
+{
+    parsec_client *c = NULL;
+    parsec_key_attributes attrs;
+    uint8_t provider = 0;
+    uint8_t *in = NULL, *out = NULL;
+    size_t inlen = 0, outlen = 0;
+    parsec_status st;
+    int rc;
+
+    if (o->in_file == NULL)
+        return cli_local_error(o, "decrypt needs -i FILE");
+    rc = cli_open_with_key(o, &c, &provider, &attrs);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    if (attrs.alg.kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION) {
+        rc = cli_local_error(o, "key \"%s\" is not an encryption key", o->key_name);
+        goto done;
+    }
+    rc = cli_read_file(o, o->in_file, &in, &inlen);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    st = parsec_asymmetric_decrypt(c, provider, o->key_name, &attrs.alg, in, inlen, NULL, 0, &out,
+                                   &outlen);
+    if (st != PARSEC_SUCCESS) {
+        rc = cli_fail(o, st);
+        goto done;
+    }
+    rc = cli_write_file(o, o->out_file ? o->out_file : "-", out, outlen);
+done:
+    parsec_clear_free(out, outlen);
+    free(in);
+    parsec_client_free(c);
+    return rc;
+}
+
+int cli_cmd_delete_key(const cli_opts *o)
+{
+    parsec_client *c;
+    parsec_key_attributes attrs;
+    uint8_t provider = PARSEC_PROVIDER_DEFAULT;
+    parsec_status st;
+    int rc = cli_need_key(o);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    rc = cli_client_open(o, 1, 1, &c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    /* Destroy where the key lives; an unknown key goes to the default provider, which says so. */
+    if (o->provider < 0 &&
+        parsec_key_attributes_get(c, o->key_name, &provider, &attrs) != PARSEC_SUCCESS)
+        provider = PARSEC_PROVIDER_DEFAULT;
+    st = parsec_destroy_key(c, provider, o->key_name);
+    parsec_client_free(c);
+    if (st != PARSEC_SUCCESS)
+        return cli_fail(o, st);
+    printf("Key \"%s\" deleted.\n", o->key_name);
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_generate_random(const cli_opts *o)
+{
+    parsec_client *c;
+    uint8_t *buf = NULL;
+    parsec_status st;
+    int rc;
+
+    if (o->count <= 0)
+        return cli_local_error(o, "generate-random needs -n N");
+    rc = cli_client_open(o, 0, 1, &c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    st = parsec_generate_random(c, PARSEC_PROVIDER_DEFAULT, (size_t)o->count, &buf);
+    parsec_client_free(c);
+    if (st != PARSEC_SUCCESS)
+        return cli_fail(o, st);
+    if (o->out_file != NULL) {
+        rc = cli_write_file(o, o->out_file, buf, (size_t)o->count);
+    } else {
+        for (long i = 0; i < o->count; i++)
+            printf("%02x", buf[i]);
+        putchar('\n');
+    }
+    parsec_clear_free(buf, (size_t)o->count);
+    return rc;
+}
+
+/* OpenSSL group name of a PSA (family, bits) curve. */
+static const char *cli_curve_group(uint8_t family, uint32_t bits)
+{
+    static const struct {
+        uint8_t family;
+        uint32_t bits;
+        const char *name;
+    } curves[] = {
+        {PARSEC_ECC_FAMILY_SECP_R1, 224, "secp224r1"},
+        {PARSEC_ECC_FAMILY_SECP_R1, 256, "prime256v1"},
+        {PARSEC_ECC_FAMILY_SECP_R1, 384, "secp384r1"},
+        {PARSEC_ECC_FAMILY_SECP_R1, 521, "secp521r1"},
+        {PARSEC_ECC_FAMILY_SECP_K1, 256, "secp256k1"},
+        {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 256, "brainpoolP256r1"},
+        {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 384, "brainpoolP384r1"},
+        {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 512, "brainpoolP512r1"},
+    };
+    for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+        if (curves[i].family == family && curves[i].bits == bits)
+            return curves[i].name;
+    }
+    return NULL;
+}
+
+/* PSA public key export format -> EVP_PKEY. */
+static EVP_PKEY *cli_pkey_from_psa(const parsec_key_attributes *attrs, const uint8_t *data,
+                                   size_t len)
+{
+    EVP_PKEY *pkey = NULL;
+
+    if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
+        attrs->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY) {
+        /* PKCS#1 RSAPublicKey. */
+        const unsigned char *p = data;
+        pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+    } else if (attrs->ecc_family == PARSEC_ECC_FAMILY_MONTGOMERY) {
+        pkey = EVP_PKEY_new_raw_public_key_ex(NULL, attrs->bits == 448 ? "X448" : "X25519", NULL,
+                                              data, len);
+    } else {
+        const char *group = cli_curve_group(attrs->ecc_family, attrs->bits);
+        EVP_PKEY_CTX *ctx;
+        OSSL_PARAM params[3];
+        if (group == NULL)
+            return NULL;
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)data, len);
+        params[2] = OSSL_PARAM_construct_end();
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+            pkey = NULL;
+        EVP_PKEY_CTX_free(ctx);
+    }
+    return pkey;
+}
+
+int cli_cmd_export_public_key(const cli_opts *o)
+{
+    parsec_client *c = NULL;
+    parsec_key_attributes attrs;
+    uint8_t provider = 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    EVP_PKEY *pkey = NULL;
+    BIO *bio = NULL;
+    parsec_status st;
+    int rc;
+
+    rc = cli_open_with_key(o, &c, &provider, &attrs);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    st = parsec_export_public_key(c, provider, o->key_name, &data, &len);
+    if (st != PARSEC_SUCCESS) {
+        rc = cli_fail(o, st);
+        goto done;
+    }
+    pkey = cli_pkey_from_psa(&attrs, data, len);
+    if (pkey == NULL) {
+        rc = cli_local_error(o, "cannot convert the exported key to SubjectPublicKeyInfo");
+        goto done;
+    }
+    bio = o->out_file ? BIO_new_file(o->out_file, "w") : BIO_new_fp(stdout, BIO_NOCLOSE);
+    if (bio == NULL) {
+        rc = cli_local_error(o, "cannot create %s", o->out_file);
+        goto done;
+    }
+    if (!PEM_write_bio_PUBKEY(bio, pkey) || BIO_flush(bio) <= 0) {
+        rc = cli_local_error(o, "cannot write the PEM key");
+        goto done;
+    }
+done:
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+    parsec_free(data);
+    parsec_client_free(c);
+    return rc;
+}

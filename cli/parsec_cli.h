@@ -1,0 +1,67 @@
+/*
+ * parsec-cli: shared declarations of the command files.
+ */
+#ifndef PARSEC_CLI_H
+#define PARSEC_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parsec_client.h"
+
+/* Exit codes. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_SERVICE 1     /* the service (or its answer) reported an error */
+#define CLI_EXIT_USAGE 2       /* bad command line or unusable local input */
+#define CLI_EXIT_UNREACHABLE 3 /* the service cannot be reached */
+
+/* Default application name for Direct authentication, as parsec-tool uses. */
+#define CLI_DEFAULT_APP_NAME "parsec-tool"
+
+typedef struct cli_opts {
+    const char *command;
+    /* global */
+    int provider;          /* -1 = discover */
+    int auth;              /* -1 = discover */
+    const char *app_name;
+    const char *endpoint;
+    long timeout_ms;       /* -1 = library default */
+    /* per command */
+    const char *key_name;
+    const char *in_file;
+    const char *out_file;
+    const char *sig_file;
+    const char *client_name;
+    const char *hash_name;
+    long bits;
+    long curve;
+    long count;
+    int sign_pkcs1, sign_pss, oaep, ecdh, exportable;
+} cli_opts;
+
+/* Reports a failed client call on stderr and returns the exit code. */
+int cli_fail(const cli_opts *o, parsec_status st);
+/* Reports a local problem (bad input file, OpenSSL failure) and returns CLI_EXIT_USAGE. */
+int cli_local_error(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Client configured from the global options; discovery as the command needs. */
+int cli_client_open(const cli_opts *o, int need_auth, int need_provider, parsec_client **out);
+
+int cli_read_file(const cli_opts *o, const char *path, uint8_t **data, size_t *len);
+int cli_write_file(const cli_opts *o, const char *path, const uint8_t *data, size_t len);
+
+const char *cli_provider_name(uint8_t id);
+/* "RsaPss(SHA256)" etc. into buf. */
+void cli_alg_describe(const parsec_alg *alg, char *buf, size_t len);
+
+/* Key commands (cli_keys.c). */
+int cli_cmd_create_rsa_key(const cli_opts *o);
+int cli_cmd_create_ecc_key(const cli_opts *o);
+int cli_cmd_export_public_key(const cli_opts *o);
+int cli_cmd_delete_key(const cli_opts *o);
+int cli_cmd_sign(const cli_opts *o);
+int cli_cmd_verify(const cli_opts *o);
+int cli_cmd_encrypt(const cli_opts *o);
+int cli_cmd_decrypt(const cli_opts *o);
+int cli_cmd_generate_random(const cli_opts *o);
+
+#endif
