@@ -1,0 +1,376 @@
+/* parsecd's INI configuration, parsed with libinih; see parsecd.conf.example. */
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parsec_wire.h"
+#include "psd_service.h"
+
+static const char *const psd_backend_names[PSD_MAX_BACKENDS] = {"software", "pkcs11", "tpm"};
+
+typedef struct psd_config_parse {
+    psd_config *cfg;
+    char err[256];
+} psd_config_parse;
+
+__attribute__((format(printf, 2, 3))) static int psd_conf_fail(psd_config_parse *p,
+                                                               const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(p->err, sizeof(p->err), fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+static int psd_parse_ulong(const char *value, int base, unsigned long min, unsigned long max,
+                           unsigned long *out)
+{
+    char *end = NULL;
+    unsigned long v;
+
+    if (value[0] == '\0' || value[0] == '-')
+        return -1;
+    errno = 0;
+    v = strtoul(value, &end, base);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static char *psd_trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+        *--e = '\0';
+    return s;
+}
+
+/* Absolute form of a path from the config file (relative to its directory). */
+static char *psd_conf_path(const psd_config *cfg, const char *value)
+{
+    char *out;
+    size_t n;
+
+    if (value[0] == '/')
+        return strdup(value);
+    n = strlen(cfg->config_dir) + 1 + strlen(value) + 1;
+    out = malloc(n);
+    if (out != NULL)
+        snprintf(out, n, "%s/%s", cfg->config_dir, value);
+    return out;
+}
+
+static int psd_set_string(psd_config_parse *p, char **field, const char *value, int is_path)
+{
+    char *v = is_path ? psd_conf_path(p->cfg, value) : strdup(value);
+
+    if (v == NULL)
+        return psd_conf_fail(p, "out of memory");
+    free(*field);
+    *field = v;
+    return 1;
+}
+
+static int psd_conf_providers(psd_config_parse *p, const char *value)
+{
+    psd_config *cfg = p->cfg;
+    char *copy = strdup(value), *save = NULL, *tok;
+    int ok = 1;
+
+    if (copy == NULL)
+        return psd_conf_fail(p, "out of memory");
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        free(cfg->providers[i]);
+    cfg->n_providers = 0;
+    for (tok = strtok_r(copy, ",", &save); tok != NULL && ok; tok = strtok_r(NULL, ",", &save)) {
+        const char *name = psd_trim(tok);
+        int known = 0;
+
+        for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
+            known |= strcmp(name, psd_backend_names[i]) == 0;
+        if (!known) {
+            ok = psd_conf_fail(p, "unknown backend '%s' in providers (known: software, pkcs11, tpm)", name);
+            break;
+        }
+        for (size_t i = 0; i < cfg->n_providers; i++)
+            if (strcmp(cfg->providers[i], name) == 0)
+                ok = psd_conf_fail(p, "backend '%s' listed twice in providers", name);
+        if (ok)
+            cfg->providers[cfg->n_providers++] = strdup(name);
+    }
+    if (ok && cfg->n_providers == 0)
+        ok = psd_conf_fail(p, "providers lists no backend");
+    free(copy);
+    return ok;
+}
+
+static int psd_conf_admins(psd_config_parse *p, const char *value)
+{
+    psd_config *cfg = p->cfg;
+    char *copy = strdup(value), *save = NULL, *tok;
+
+    if (copy == NULL)
+        return psd_conf_fail(p, "out of memory");
+    for (size_t i = 0; i < cfg->n_admins; i++)
+        free(cfg->admins[i]);
+    free(cfg->admins);
+    cfg->admins = NULL;
+    cfg->n_admins = 0;
+    for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        const char *name = psd_trim(tok);
+        char **grown;
+
+        if (name[0] == '\0')
+            continue;
+        grown = realloc(cfg->admins, (cfg->n_admins + 1) * sizeof(*grown));
+        if (grown == NULL)
+            break;
+        cfg->admins = grown;
+        cfg->admins[cfg->n_admins++] = strdup(name);
+    }
+    free(copy);
+    return 1;
+}
+
+static int psd_conf_listener(psd_config_parse *p, const char *name, const char *value)
+{
+    psd_config *cfg = p->cfg;
+    unsigned long v;
+
+    if (strcmp(name, "socket_path") == 0) {
+        if (value[0] == '\0')
+            return psd_conf_fail(p, "socket_path is empty");
+        return psd_set_string(p, &cfg->socket_path, value, 1);
+    }
+    if (strcmp(name, "socket_mode") == 0) {
+        if (psd_parse_ulong(value, 8, 0, 0777, &v) != 0)
+            return psd_conf_fail(p, "socket_mode '%s' is not an octal mode like 0666", value);
+        cfg->socket_mode = (unsigned int)v;
+        return 1;
+    }
+    if (strcmp(name, "socket_owner") == 0)
+        return psd_set_string(p, &cfg->socket_owner, value, 0);
+    if (strcmp(name, "socket_group") == 0)
+        return psd_set_string(p, &cfg->socket_group, value, 0);
+    if (strcmp(name, "timeout_ms") == 0) {
+        if (psd_parse_ulong(value, 10, 0, 86400000, &v) != 0)
+            return psd_conf_fail(p, "timeout_ms '%s' is not a number of milliseconds", value);
+        cfg->timeout_ms = (unsigned int)v;
+        return 1;
+    }
+    return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "listener");
+}
+
+static int psd_conf_core(psd_config_parse *p, const char *name, const char *value)
+{
+    psd_config *cfg = p->cfg;
+    unsigned long v;
+
+    if (strcmp(name, "threads") == 0) {
+        if (psd_parse_ulong(value, 10, 1, 1024, &v) != 0)
+            return psd_conf_fail(p, "threads '%s' must be 1..1024", value);
+        cfg->threads = (unsigned int)v;
+        return 1;
+    }
+    if (strcmp(name, "body_len_limit") == 0) {
+        if (psd_parse_ulong(value, 10, 1, UINT32_MAX, &v) != 0)
+            return psd_conf_fail(p, "body_len_limit '%s' must be 1..4294967295 bytes", value);
+        cfg->body_len_limit = (uint32_t)v;
+        return 1;
+    }
+    if (strcmp(name, "buffer_size_limit") == 0) {
+        if (psd_parse_ulong(value, 10, 1, UINT32_MAX, &v) != 0)
+            return psd_conf_fail(p, "buffer_size_limit '%s' must be 1..4294967295 bytes", value);
+        cfg->buffer_size_limit = v;
+        return 1;
+    }
+    if (strcmp(name, "log_level") == 0) {
+        int level = psd_log_level_from_name(value);
+
+        if (level < 0)
+            return psd_conf_fail(p, "log_level '%s' is not one of error, warn, info, debug", value);
+        cfg->log_level = level;
+        return 1;
+    }
+    if (strcmp(name, "providers") == 0)
+        return psd_conf_providers(p, value);
+    return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "core");
+}
+
+static int psd_conf_authenticator(psd_config_parse *p, const char *name, const char *value)
+{
+    psd_config *cfg = p->cfg;
+
+    if (strcmp(name, "type") == 0) {
+        if (strcmp(value, "unix-peer-credentials") == 0)
+            cfg->auth_type = PARSEC_AUTH_UNIX_PEER;
+        else if (strcmp(value, "direct") == 0)
+            cfg->auth_type = PARSEC_AUTH_DIRECT;
+        else
+            return psd_conf_fail(p, "authenticator type '%s' is not one of unix-peer-credentials, direct", value);
+        return 1;
+    }
+    if (strcmp(name, "admins") == 0)
+        return psd_conf_admins(p, value);
+    return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "authenticator");
+}
+
+static int psd_conf_backend(psd_config_parse *p, psd_backend_conf *b, const char *name,
+                            const char *value)
+{
+    if (b->count == PSD_MAX_SETTINGS)
+        return psd_conf_fail(p, "too many settings in section [%s]", b->name);
+    b->items[b->count].key = strdup(name);
+    b->items[b->count].value = strdup(value);
+    if (b->items[b->count].key == NULL || b->items[b->count].value == NULL)
+        return psd_conf_fail(p, "out of memory");
+    b->count++;
+    return 1;
+}
+
+static int psd_conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+    psd_config_parse *p = user;
+
+    if (strcmp(section, "listener") == 0)
+        return psd_conf_listener(p, name, value);
+    if (strcmp(section, "core") == 0)
+        return psd_conf_core(p, name, value);
+    if (strcmp(section, "authenticator") == 0)
+        return psd_conf_authenticator(p, name, value);
+    if (strcmp(section, "key_store") == 0) {
+        if (strcmp(name, "path") != 0)
+            return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "key_store");
+        if (value[0] == '\0')
+            return psd_conf_fail(p, "key_store path is empty");
+        return psd_set_string(p, &p->cfg->key_store_path, value, 1);
+    }
+    for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
+        if (strcmp(section, psd_backend_names[i]) == 0)
+            return psd_conf_backend(p, &p->cfg->backends[i], name, value);
+    if (section[0] == '\0')
+        return psd_conf_fail(p, "key '%s' outside any section", name);
+    return psd_conf_fail(p, "unknown section [%s]", section);
+}
+
+int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
+{
+    psd_config_parse parse = {.cfg = cfg};
+    char real[PATH_MAX];
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->socket_mode = 0666;
+    cfg->timeout_ms = 3000;
+    cfg->threads = 4;
+    cfg->body_len_limit = PARSEC_DEFAULT_BODY_LIMIT;
+    cfg->buffer_size_limit = 1u << 20;
+    cfg->log_level = PSD_LOG_INFO;
+    cfg->auth_type = PARSEC_AUTH_UNIX_PEER;
+    for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
+        cfg->backends[i].name = psd_backend_names[i];
+
+    if (realpath(path, real) == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    cfg->config_dir = strdup(dirname(real));
+    if (cfg->config_dir == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    rc = ini_parse(path, psd_conf_handler, &parse);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", path, rc == -1 ? strerror(errno) : "out of memory");
+        return -1;
+    }
+    if (rc > 0) {
+        if (parse.err[0] != '\0')
+            snprintf(err, errlen, "%s:%d: %s", path, rc, parse.err);
+        else
+            snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
+                     rc);
+        return -1;
+    }
+    if (cfg->socket_path == NULL)
+        cfg->socket_path = strdup("/run/parsec/parsec.sock");
+    if (cfg->key_store_path == NULL)
+        cfg->key_store_path = strdup("/var/lib/parsec/keys.sqlite3");
+    if (cfg->n_providers == 0) {
+        cfg->providers[0] = strdup("software");
+        cfg->n_providers = 1;
+    }
+    if (cfg->socket_path == NULL || cfg->key_store_path == NULL || cfg->providers[0] == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void psd_config_backend_settings(const psd_config *cfg, const char *name, psd_settings *out)
+{
+    out->items = NULL;
+    out->count = 0;
+    out->config_dir = cfg->config_dir;
+    for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
+        if (strcmp(cfg->backends[i].name, name) == 0) {
+            out->items = cfg->backends[i].items;
+            out->count = cfg->backends[i].count;
+        }
+}
+
+void psd_config_free(psd_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->config_dir);
+    free(cfg->socket_path);
+    free(cfg->socket_owner);
+    free(cfg->socket_group);
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        free(cfg->providers[i]);
+    for (size_t i = 0; i < cfg->n_admins; i++)
+        free(cfg->admins[i]);
+    free(cfg->admins);
+    free(cfg->key_store_path);
+    for (size_t i = 0; i < PSD_MAX_BACKENDS; i++) {
+        psd_backend_conf *b = &cfg->backends[i];
+
+        for (size_t j = 0; j < b->count; j++) {
+            /* Settings may hold a PIN. */
+            char *v = (char *)b->items[j].value;
+
+            if (v != NULL) {
+                explicit_bzero(v, strlen(v));
+                free(v);
+            }
+            free((char *)b->items[j].key);
+        }
+        b->count = 0;
+    }
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *psd_settings_get(const psd_settings *s, const char *key)
+{
+    const char *found = NULL;
+
+    if (s == NULL)
+        return NULL;
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->items[i].key, key) == 0)
+            found = s->items[i].value;
+    return found;
+}

@@ -1,0 +1,656 @@
+/*
+ * Key-info store: which application owns which key name, on which backend,
+ * with which attributes and backend blob. SQLite (WAL, synchronous=FULL,
+ * one transaction per change) is the durable copy; an in-memory hash index
+ * serves every lookup so key operations never touch SQLite.
+ *
+ * A key is inserted only after its backend blob exists, in one transaction,
+ * so a crash at any point leaves either the whole key or nothing. Key IDs
+ * come from a persistent counter bumped before the backend is called, so an
+ * ID is never handed out twice, even after a crash mid-generate.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "psd_service.h"
+
+#define PSD_SCHEMA_VERSION 1
+
+struct psd_keystore {
+    sqlite3 *db;
+    pthread_mutex_t db_lock;    /* SQLite connection and next_id */
+    pthread_rwlock_t lock;      /* the index and entry states */
+    psd_key_entry **buckets;
+    size_t n_buckets;
+    size_t count;
+    uint64_t next_id;
+};
+
+static const char psd_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS keys ("
+    "  auth_type INTEGER NOT NULL, app_name TEXT NOT NULL, key_name TEXT NOT NULL,"
+    "  id INTEGER NOT NULL UNIQUE, provider_id INTEGER NOT NULL,"
+    "  key_type INTEGER NOT NULL, ecc_family INTEGER NOT NULL, key_bits INTEGER NOT NULL,"
+    "  usage_flags INTEGER NOT NULL, alg_kind INTEGER NOT NULL, alg_scheme INTEGER NOT NULL,"
+    "  alg_hash INTEGER NOT NULL, blob BLOB NOT NULL,"
+    "  PRIMARY KEY (auth_type, app_name, key_name));"
+    "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema', 1);"
+    "INSERT OR IGNORE INTO meta(name, value) VALUES ('next_id', 1);";
+
+/* FNV-1a over auth, app and name (with separators so ("a","bc") != ("ab","c")). */
+static uint32_t psd_key_hash(uint8_t auth, const char *app, const char *name)
+{
+    uint32_t h = 2166136261u;
+    const char *parts[2] = {app, name};
+
+    h = (h ^ auth) * 16777619u;
+    for (int i = 0; i < 2; i++) {
+        for (const unsigned char *p = (const unsigned char *)parts[i]; *p != '\0'; p++)
+            h = (h ^ *p) * 16777619u;
+        h = (h ^ 0xFFu) * 16777619u;
+    }
+    return h;
+}
+
+static void psd_entry_free(psd_key_entry *e)
+{
+    if (e == NULL)
+        return;
+    OPENSSL_clear_free((void *)e->key.blob, e->key.blob_len);
+    free(e->app_name);
+    free((char *)e->key.name);
+    free(e);
+}
+
+static void psd_entry_unref(psd_key_entry *e)
+{
+    if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1)
+        psd_entry_free(e);
+}
+
+static psd_key_entry *psd_entry_new(uint8_t auth, const char *app, const char *name, uint64_t id,
+                                    uint8_t provider_id, const parsec_key_attributes *attrs)
+{
+    psd_key_entry *e = calloc(1, sizeof(*e));
+
+    if (e == NULL)
+        return NULL;
+    e->app_name = strdup(app);
+    e->key.name = strdup(name);
+    if (e->app_name == NULL || e->key.name == NULL) {
+        psd_entry_free(e);
+        return NULL;
+    }
+    atomic_init(&e->refs, 1);
+    e->auth_type = auth;
+    e->provider_id = provider_id;
+    e->attrs = *attrs;
+    e->key.id = id;
+    e->key.attrs = &e->attrs;
+    e->hash = psd_key_hash(auth, app, name);
+    return e;
+}
+
+/* Caller holds the lock (read or write). */
+static psd_key_entry *psd_index_find(psd_keystore *ks, uint8_t auth, const char *app,
+                                     const char *name, uint32_t hash)
+{
+    for (psd_key_entry *e = ks->buckets[hash & (ks->n_buckets - 1)]; e != NULL; e = e->next)
+        if (e->hash == hash && e->auth_type == auth && strcmp(e->key.name, name) == 0 &&
+            strcmp(e->app_name, app) == 0)
+            return e;
+    return NULL;
+}
+
+/* Caller holds the write lock; the index takes over the entry's first reference. */
+static void psd_index_insert(psd_keystore *ks, psd_key_entry *e)
+{
+    size_t slot;
+
+    if (ks->count + 1 > ks->n_buckets * 2) {
+        size_t n = ks->n_buckets * 4;
+        psd_key_entry **grown = calloc(n, sizeof(*grown));
+
+        if (grown != NULL) { /* else keep the longer chains */
+            for (size_t i = 0; i < ks->n_buckets; i++) {
+                psd_key_entry *cur = ks->buckets[i], *next;
+
+                for (; cur != NULL; cur = next) {
+                    next = cur->next;
+                    cur->next = grown[cur->hash & (n - 1)];
+                    grown[cur->hash & (n - 1)] = cur;
+                }
+            }
+            free(ks->buckets);
+            ks->buckets = grown;
+            ks->n_buckets = n;
+        }
+    }
+    slot = e->hash & (ks->n_buckets - 1);
+    e->next = ks->buckets[slot];
+    ks->buckets[slot] = e;
+    ks->count++;
+}
+
+/* Caller holds the write lock; drops the index's reference. */
+static void psd_index_remove(psd_keystore *ks, psd_key_entry *e)
+{
+    psd_key_entry **pp = &ks->buckets[e->hash & (ks->n_buckets - 1)];
+
+    for (; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            e->next = NULL;
+            ks->count--;
+            psd_entry_unref(e);
+            return;
+        }
+}
+
+static int psd_exec(psd_keystore *ks, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(ks->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(ks->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* mkdir -p for the store's directory; new directories are private (0700). */
+static int psd_make_dirs(const char *path, char *err, size_t errlen)
+{
+    char *copy = strdup(path);
+    int rc = -1;
+
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (char *p = copy + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create directory %s: %s", copy, strerror(errno));
+            goto done;
+        }
+        *p = '/';
+    }
+    rc = 0;
+done:
+    free(copy);
+    return rc;
+}
+
+static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
+{
+    static const char sql[] =
+        "SELECT auth_type, app_name, key_name, id, provider_id, key_type, ecc_family, key_bits,"
+        " usage_flags, alg_kind, alg_scheme, alg_hash, blob FROM keys";
+    sqlite3_stmt *st = NULL;
+    int rc = -1, step;
+
+    if (sqlite3_prepare_v2(ks->db, "SELECT value FROM meta WHERE name = 'next_id'", -1, &st,
+                           NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, errlen, "reading the key store: %s", sqlite3_errmsg(ks->db));
+        goto done;
+    }
+    ks->next_id = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(ks->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "reading the key store: %s", sqlite3_errmsg(ks->db));
+        goto done;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        parsec_key_attributes attrs = {
+            .type = (uint8_t)sqlite3_column_int(st, 5),
+            .ecc_family = (uint8_t)sqlite3_column_int(st, 6),
+            .bits = (uint32_t)sqlite3_column_int64(st, 7),
+            .usage = (uint32_t)sqlite3_column_int64(st, 8),
+            .alg = {.kind = (uint8_t)sqlite3_column_int(st, 9),
+                    .scheme = (uint8_t)sqlite3_column_int(st, 10),
+                    .hash = (uint8_t)sqlite3_column_int(st, 11)},
+        };
+        const char *app = (const char *)sqlite3_column_text(st, 1);
+        const char *name = (const char *)sqlite3_column_text(st, 2);
+        const void *blob = sqlite3_column_blob(st, 12);
+        int blob_len = sqlite3_column_bytes(st, 12);
+        psd_key_entry *e;
+        uint8_t *copy;
+
+        if (app == NULL || name == NULL)
+            continue;
+        e = psd_entry_new((uint8_t)sqlite3_column_int(st, 0), app, name,
+                          (uint64_t)sqlite3_column_int64(st, 3),
+                          (uint8_t)sqlite3_column_int(st, 4), &attrs);
+        copy = OPENSSL_malloc(blob_len > 0 ? (size_t)blob_len : 1);
+        if (e == NULL || copy == NULL) {
+            psd_entry_free(e);
+            OPENSSL_free(copy);
+            snprintf(err, errlen, "out of memory loading the key store");
+            goto done;
+        }
+        if (blob_len > 0)
+            memcpy(copy, blob, (size_t)blob_len);
+        e->key.blob = copy;
+        e->key.blob_len = (size_t)blob_len;
+        e->state = PSD_KEY_READY;
+        if (e->key.id >= ks->next_id)
+            ks->next_id = e->key.id + 1;
+        psd_index_insert(ks, e);
+    }
+    if (step != SQLITE_DONE) {
+        snprintf(err, errlen, "reading the key store: %s", sqlite3_errmsg(ks->db));
+        goto done;
+    }
+    rc = 0;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t errlen)
+{
+    psd_keystore *ks = calloc(1, sizeof(*ks));
+    int fd;
+
+    *out = NULL;
+    if (ks == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&ks->db_lock, NULL);
+    pthread_rwlock_init(&ks->lock, NULL);
+    ks->n_buckets = 256;
+    ks->buckets = calloc(ks->n_buckets, sizeof(*ks->buckets));
+    if (ks->buckets == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (psd_make_dirs(path, err, errlen) != 0)
+        goto fail;
+    /* The blobs hold the software backend's private keys: owner-only from the start. */
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open key store %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    close(fd);
+    if (sqlite3_open_v2(path, &ks->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "cannot open key store %s: %s", path,
+                 ks->db != NULL ? sqlite3_errmsg(ks->db) : "out of memory");
+        goto fail;
+    }
+    /*
+     * Exclusive locking: a second parsecd on the same store fails at start
+     * instead of both serving diverging copies.
+     */
+    if (psd_exec(ks, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+                     " PRAGMA synchronous = FULL;", err, errlen) != 0 ||
+        psd_exec(ks, "BEGIN IMMEDIATE", err, errlen) != 0) {
+        char reason[200];
+
+        snprintf(reason, sizeof(reason), "%s", err);
+        snprintf(err, errlen, "key store %s unusable (in use by another parsecd?): %s", path,
+                 reason);
+        goto fail;
+    }
+    if (psd_exec(ks, psd_schema_sql, err, errlen) != 0 ||
+        psd_exec(ks, "COMMIT", err, errlen) != 0) {
+        char reason[200];
+
+        snprintf(reason, sizeof(reason), "%s", err);
+        snprintf(err, errlen, "key store %s: %s", path, reason);
+        goto fail;
+    }
+    if (psd_load_keys(ks, err, errlen) != 0)
+        goto fail;
+    psd_log(PSD_LOG_INFO, "key store %s: %zu keys", path, ks->count);
+    *out = ks;
+    return 0;
+fail:
+    psd_keystore_close(ks);
+    return -1;
+}
+
+void psd_keystore_close(psd_keystore *ks)
+{
+    if (ks == NULL)
+        return;
+    if (ks->db != NULL)
+        sqlite3_close(ks->db);
+    if (ks->buckets != NULL) {
+        for (size_t i = 0; i < ks->n_buckets; i++) {
+            psd_key_entry *e = ks->buckets[i], *next;
+
+            for (; e != NULL; e = next) {
+                next = e->next;
+                psd_entry_unref(e);
+            }
+        }
+        free(ks->buckets);
+    }
+    pthread_rwlock_destroy(&ks->lock);
+    pthread_mutex_destroy(&ks->db_lock);
+    free(ks);
+}
+
+parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, const char *name,
+                               psd_key_entry **out)
+{
+    uint32_t hash = psd_key_hash(auth, app, name);
+    psd_key_entry *e;
+
+    pthread_rwlock_rdlock(&ks->lock);
+    e = psd_index_find(ks, auth, app, name, hash);
+    if (e != NULL && e->state == PSD_KEY_READY)
+        atomic_fetch_add(&e->refs, 1);
+    else
+        e = NULL;
+    pthread_rwlock_unlock(&ks->lock);
+    *out = e;
+    return e != NULL ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_DOES_NOT_EXIST;
+}
+
+void psd_keystore_release(psd_keystore *ks, psd_key_entry *e)
+{
+    (void)ks;
+    psd_entry_unref(e);
+}
+
+/* Durably reserve one key ID. Caller holds db_lock. */
+static parsec_status psd_next_id(psd_keystore *ks, uint64_t *id)
+{
+    char sql[96];
+    char err[160];
+
+    snprintf(sql, sizeof(sql), "UPDATE meta SET value = %llu WHERE name = 'next_id'",
+             (unsigned long long)(ks->next_id + 1));
+    if (psd_exec(ks, sql, err, sizeof(err)) != 0) {
+        psd_log(PSD_LOG_ERROR, "key store: cannot reserve a key id: %s", err);
+        return PARSEC_PSA_ERROR_STORAGE_FAILURE;
+    }
+    *id = ks->next_id++;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *app,
+                                   const char *name, uint8_t provider_id,
+                                   const parsec_key_attributes *attrs, psd_key_entry **out)
+{
+    uint32_t hash = psd_key_hash(auth, app, name);
+    parsec_status st;
+    psd_key_entry *e;
+    uint64_t id;
+    int taken;
+
+    *out = NULL;
+    pthread_rwlock_rdlock(&ks->lock);
+    taken = psd_index_find(ks, auth, app, name, hash) != NULL;
+    pthread_rwlock_unlock(&ks->lock);
+    if (taken)
+        return PARSEC_PSA_ERROR_ALREADY_EXISTS;
+
+    pthread_mutex_lock(&ks->db_lock);
+    st = psd_next_id(ks, &id);
+    pthread_mutex_unlock(&ks->db_lock);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    e = psd_entry_new(auth, app, name, id, provider_id, attrs);
+    if (e == NULL)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    e->state = PSD_KEY_PENDING;
+
+    /* Check again: another thread may have taken the name meanwhile; exactly one wins. */
+    pthread_rwlock_wrlock(&ks->lock);
+    if (psd_index_find(ks, auth, app, name, hash) != NULL) {
+        pthread_rwlock_unlock(&ks->lock);
+        psd_entry_free(e);
+        return PARSEC_PSA_ERROR_ALREADY_EXISTS;
+    }
+    atomic_fetch_add(&e->refs, 1); /* the caller's */
+    psd_index_insert(ks, e);
+    pthread_rwlock_unlock(&ks->lock);
+    *out = e;
+    return PARSEC_SUCCESS;
+}
+
+static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e)
+{
+    static const char sql[] =
+        "INSERT INTO keys (auth_type, app_name, key_name, id, provider_id, key_type, ecc_family,"
+        " key_bits, usage_flags, alg_kind, alg_scheme, alg_hash, blob)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    parsec_status st = PARSEC_PSA_ERROR_STORAGE_FAILURE;
+    sqlite3_stmt *ins = NULL;
+    char err[160] = "";
+
+    pthread_mutex_lock(&ks->db_lock);
+    if (psd_exec(ks, "BEGIN IMMEDIATE", err, sizeof(err)) != 0)
+        goto done;
+    if (sqlite3_prepare_v2(ks->db, sql, -1, &ins, NULL) != SQLITE_OK) {
+        snprintf(err, sizeof(err), "%s", sqlite3_errmsg(ks->db));
+        goto rollback;
+    }
+    sqlite3_bind_int(ins, 1, e->auth_type);
+    sqlite3_bind_text(ins, 2, e->app_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, e->key.name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 4, (sqlite3_int64)e->key.id);
+    sqlite3_bind_int(ins, 5, e->provider_id);
+    sqlite3_bind_int(ins, 6, e->attrs.type);
+    sqlite3_bind_int(ins, 7, e->attrs.ecc_family);
+    sqlite3_bind_int64(ins, 8, e->attrs.bits);
+    sqlite3_bind_int64(ins, 9, e->attrs.usage);
+    sqlite3_bind_int(ins, 10, e->attrs.alg.kind);
+    sqlite3_bind_int(ins, 11, e->attrs.alg.scheme);
+    sqlite3_bind_int(ins, 12, e->attrs.alg.hash);
+    sqlite3_bind_blob(ins, 13, e->key.blob, (int)e->key.blob_len, SQLITE_STATIC);
+    if (sqlite3_step(ins) != SQLITE_DONE) {
+        snprintf(err, sizeof(err), "%s", sqlite3_errmsg(ks->db));
+        goto rollback;
+    }
+    if (psd_exec(ks, "COMMIT", err, sizeof(err)) != 0)
+        goto rollback;
+    st = PARSEC_SUCCESS;
+    goto done;
+rollback:
+    {
+        char ignored[160];
+
+        psd_exec(ks, "ROLLBACK", ignored, sizeof(ignored));
+    }
+done:
+    sqlite3_finalize(ins);
+    pthread_mutex_unlock(&ks->db_lock);
+    if (st != PARSEC_SUCCESS)
+        psd_log(PSD_LOG_ERROR, "key store: cannot store key id %llu: %s",
+                (unsigned long long)e->key.id, err);
+    return st;
+}
+
+parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint8_t *blob,
+                                  size_t blob_len)
+{
+    uint8_t *copy;
+    parsec_status st;
+
+    if (blob_len > INT32_MAX)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_STORAGE;
+    copy = OPENSSL_malloc(blob_len > 0 ? blob_len : 1);
+    if (copy == NULL) {
+        psd_keystore_abort(ks, e);
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    }
+    if (blob_len > 0)
+        memcpy(copy, blob, blob_len);
+    e->key.blob = copy; /* nobody else reads a PENDING entry's blob */
+    e->key.blob_len = blob_len;
+    st = psd_insert_row(ks, e);
+    if (st != PARSEC_SUCCESS) {
+        psd_keystore_abort(ks, e);
+        return st;
+    }
+    pthread_rwlock_wrlock(&ks->lock);
+    e->state = PSD_KEY_READY;
+    pthread_rwlock_unlock(&ks->lock);
+    psd_entry_unref(e);
+    return PARSEC_SUCCESS;
+}
+
+void psd_keystore_abort(psd_keystore *ks, psd_key_entry *e)
+{
+    pthread_rwlock_wrlock(&ks->lock);
+    psd_index_remove(ks, e);
+    pthread_rwlock_unlock(&ks->lock);
+    psd_entry_unref(e);
+}
+
+parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e)
+{
+    parsec_status st = PARSEC_PSA_ERROR_DOES_NOT_EXIST;
+
+    pthread_rwlock_wrlock(&ks->lock);
+    if (e->state == PSD_KEY_READY) {
+        e->state = PSD_KEY_REMOVING;
+        st = PARSEC_SUCCESS;
+    }
+    pthread_rwlock_unlock(&ks->lock);
+    return st;
+}
+
+static parsec_status psd_delete_row(psd_keystore *ks, const psd_key_entry *e)
+{
+    parsec_status st = PARSEC_PSA_ERROR_STORAGE_FAILURE;
+    sqlite3_stmt *del = NULL;
+
+    pthread_mutex_lock(&ks->db_lock);
+    if (sqlite3_prepare_v2(ks->db, "DELETE FROM keys WHERE id = ?", -1, &del, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(del, 1, (sqlite3_int64)e->key.id);
+        if (sqlite3_step(del) == SQLITE_DONE)
+            st = PARSEC_SUCCESS;
+    }
+    if (st != PARSEC_SUCCESS)
+        psd_log(PSD_LOG_ERROR, "key store: cannot delete key id %llu: %s",
+                (unsigned long long)e->key.id, sqlite3_errmsg(ks->db));
+    sqlite3_finalize(del);
+    pthread_mutex_unlock(&ks->db_lock);
+    return st;
+}
+
+parsec_status psd_keystore_end_remove(psd_keystore *ks, psd_key_entry *e, int done)
+{
+    parsec_status st = PARSEC_SUCCESS;
+
+    if (done)
+        st = psd_delete_row(ks, e);
+    pthread_rwlock_wrlock(&ks->lock);
+    if (done)
+        psd_index_remove(ks, e); /* the backend already forgot it: never serve it again */
+    else
+        e->state = PSD_KEY_READY;
+    pthread_rwlock_unlock(&ks->lock);
+    return st;
+}
+
+parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
+                                psd_key_entry ***out, size_t *n)
+{
+    psd_key_entry **list;
+    size_t count = 0;
+
+    *out = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&ks->lock);
+    list = calloc(ks->count + 1, sizeof(*list));
+    if (list == NULL) {
+        pthread_rwlock_unlock(&ks->lock);
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    }
+    for (size_t i = 0; i < ks->n_buckets; i++)
+        for (psd_key_entry *e = ks->buckets[i]; e != NULL; e = e->next)
+            if (e->state == PSD_KEY_READY && e->auth_type == auth &&
+                (app == NULL || strcmp(e->app_name, app) == 0)) {
+                atomic_fetch_add(&e->refs, 1);
+                list[count++] = e;
+            }
+    pthread_rwlock_unlock(&ks->lock);
+    *out = list;
+    *n = count;
+    return PARSEC_SUCCESS;
+}
+
+void psd_keystore_list_free(psd_keystore *ks, psd_key_entry **list, size_t n)
+{
+    (void)ks;
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        psd_entry_unref(list[i]);
+    free(list);
+}
+
+static int psd_strcmp_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+parsec_status psd_keystore_clients(psd_keystore *ks, uint8_t auth, char ***out, size_t *n)
+{
+    psd_key_entry **keys = NULL;
+    size_t nkeys = 0, count = 0;
+    char **names = NULL;
+    parsec_status st;
+
+    *out = NULL;
+    *n = 0;
+    st = psd_keystore_list(ks, auth, NULL, &keys, &nkeys);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    names = calloc(nkeys + 1, sizeof(*names));
+    if (names == NULL) {
+        st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        goto done;
+    }
+    for (size_t i = 0; i < nkeys; i++)
+        names[i] = keys[i]->app_name;
+    qsort(names, nkeys, sizeof(*names), psd_strcmp_ptr);
+    for (size_t i = 0; i < nkeys; i++) {
+        if (count > 0 && strcmp(names[count - 1], names[i]) == 0)
+            continue;
+        names[count++] = names[i];
+    }
+    for (size_t i = 0; i < count; i++) {
+        names[i] = strdup(names[i]);
+        if (names[i] == NULL) {
+            for (size_t j = 0; j < i; j++)
+                free(names[j]);
+            free(names);
+            names = NULL;
+            count = 0;
+            st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+            goto done;
+        }
+    }
+    *out = names;
+    *n = count;
+done:
+    psd_keystore_list_free(ks, keys, nkeys);
+    return st;
+}

@@ -1,0 +1,220 @@
+/* parsecd: a Parsec-compatible key service. */
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "parsec_types.h"
+#include "psd_service.h"
+
+/* Every backend this binary was built with. */
+static const psd_backend_ops *const psd_builtin_backends[] = {
+    &psd_software_backend,
+#if PSD_HAVE_PKCS11 && PSD_LINK_PKCS11
+    &psd_pkcs11_backend,
+#endif
+#if PSD_HAVE_TPM && PSD_LINK_TPM
+    &psd_tpm_backend,
+#endif
+};
+
+psd_provider *psd_service_provider(psd_service *svc, uint8_t id)
+{
+    for (size_t i = 0; i < svc->n_providers; i++)
+        if (svc->providers[i].ops->provider_id == id)
+            return &svc->providers[i];
+    return NULL;
+}
+
+static void psd_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: parsecd -c CONFIG [-f] [--log-level LEVEL]\n"
+            "A Parsec-compatible key service on a Unix socket.\n\n"
+            "  -c, --config FILE      configuration file (see parsecd.conf.example)\n"
+            "  -f, --foreground       stay in the foreground (parsecd never daemonizes;\n"
+            "                         accepted for compatibility)\n"
+            "  -l, --log-level LEVEL  error, warn, info or debug (overrides the file)\n"
+            "  -V, --version          print the version and exit\n"
+            "  -h, --help             print this help and exit\n\n"
+            "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr.\n");
+}
+
+static const psd_backend_ops *psd_find_backend(const char *name)
+{
+    for (size_t i = 0; i < sizeof(psd_builtin_backends) / sizeof(psd_builtin_backends[0]); i++)
+        if (strcmp(psd_builtin_backends[i]->name, name) == 0)
+            return psd_builtin_backends[i];
+    return NULL;
+}
+
+static int psd_start_backends(psd_service *svc, const psd_config *cfg)
+{
+    char err[512];
+
+    for (size_t i = 0; i < cfg->n_providers; i++) {
+        const psd_backend_ops *ops = psd_find_backend(cfg->providers[i]);
+        psd_provider *p = &svc->providers[svc->n_providers];
+        psd_settings settings;
+
+        if (ops == NULL) {
+            fprintf(stderr, "parsecd: backend '%s' is not built into this parsecd\n",
+                    cfg->providers[i]);
+            return -1;
+        }
+        psd_config_backend_settings(cfg, ops->name, &settings);
+        err[0] = '\0';
+        if (ops->init(&p->state, &settings, err, sizeof(err)) != 0) {
+            fprintf(stderr, "parsecd: backend '%s' failed to start: %s\n", ops->name,
+                    err[0] != '\0' ? err : "unknown error");
+            return -1;
+        }
+        p->ops = ops;
+        p->n_opcodes = ops->opcodes(p->state, p->opcodes,
+                                    sizeof(p->opcodes) / sizeof(p->opcodes[0]));
+        svc->n_providers++;
+        psd_log(PSD_LOG_INFO, "backend %s started (provider id %u, %zu operations)", ops->name,
+                ops->provider_id, p->n_opcodes);
+    }
+    return 0;
+}
+
+static void psd_stop_backends(psd_service *svc)
+{
+    for (size_t i = svc->n_providers; i-- > 0;)
+        if (svc->providers[i].ops->fini != NULL)
+            svc->providers[i].ops->fini(svc->providers[i].state);
+    svc->n_providers = 0;
+}
+
+/* Keys held by a backend that is not configured any more stay stored but unusable. */
+static void psd_report_orphans(psd_service *svc, const psd_config *cfg)
+{
+    psd_key_entry **keys = NULL;
+    size_t n = 0, orphans = 0;
+
+    if (psd_keystore_list(svc->store, cfg->auth_type, NULL, &keys, &n) != PARSEC_SUCCESS)
+        return;
+    for (size_t i = 0; i < n; i++)
+        orphans += psd_service_provider(svc, keys[i]->provider_id) == NULL;
+    psd_keystore_list_free(svc->store, keys, n);
+    if (orphans > 0)
+        psd_log(PSD_LOG_WARN, "%zu stored keys belong to backends that are not configured",
+                orphans);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+        {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *log_level = NULL;
+    psd_service svc = {0};
+    psd_listener *listener = NULL;
+    psd_config cfg;
+    sigset_t sigs;
+    char err[512];
+    int c, sig, rc = 1;
+
+    while ((c = getopt_long(argc, argv, "c:fl:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'f':
+            break;
+        case 'l':
+            log_level = optarg;
+            break;
+        case 'V':
+            printf("parsecd %s\n", PARSEC_PROVIDER_VERSION);
+            return 0;
+        case 'h':
+            psd_usage(stdout);
+            return 0;
+        default:
+            psd_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "parsecd: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (config_path == NULL) {
+        fprintf(stderr, "parsecd: no configuration file given (use -c CONFIG)\n");
+        return 2;
+    }
+    if (log_level != NULL && psd_log_level_from_name(log_level) < 0) {
+        fprintf(stderr, "parsecd: unknown log level '%s' (error, warn, info, debug)\n",
+                log_level);
+        return 2;
+    }
+    if (psd_config_load(config_path, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "parsecd: %s\n", err);
+        psd_config_free(&cfg);
+        return 2;
+    }
+    psd_log_set_level(log_level != NULL ? psd_log_level_from_name(log_level) : cfg.log_level);
+    svc.cfg = &cfg;
+
+    /* Files we create (key store, WAL) are private to the service user. */
+    umask(077);
+    signal(SIGPIPE, SIG_IGN);
+    /* Every thread inherits the mask; only the main thread takes these signals. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    if (psd_start_backends(&svc, &cfg) != 0)
+        goto done;
+    if (psd_keystore_open(cfg.key_store_path, &svc.store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "parsecd: %s\n", err);
+        goto done;
+    }
+    psd_report_orphans(&svc, &cfg);
+    if (psd_listener_open(&cfg, &listener, err, sizeof(err)) != 0) {
+        fprintf(stderr, "parsecd: %s\n", err);
+        goto done;
+    }
+    if (psd_listener_start(listener, &svc, cfg.threads, err, sizeof(err)) != 0) {
+        fprintf(stderr, "parsecd: %s\n", err);
+        goto done;
+    }
+    psd_log(PSD_LOG_INFO, "parsecd %s listening on %s (%s authentication, %u threads)",
+            PARSEC_PROVIDER_VERSION, cfg.socket_path,
+            cfg.auth_type == PARSEC_AUTH_DIRECT ? "direct" : "unix-peer-credentials",
+            cfg.threads);
+
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            psd_log(PSD_LOG_INFO, "SIGHUP ignored: restart parsecd to apply a new configuration");
+            continue;
+        }
+        psd_log(PSD_LOG_INFO, "%s received: finishing requests in flight",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+    rc = 0;
+done:
+    psd_listener_stop(listener);
+    psd_stop_backends(&svc);
+    psd_keystore_close(svc.store);
+    if (rc == 0)
+        psd_log(PSD_LOG_INFO, "stopped");
+    psd_config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,319 @@
+/*
+ * One connection, one request: read and validate it in the reference
+ * service's order (wire protocol reference §1.2), authenticate, route it to
+ * the core or a backend, answer, close.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parsec_wire.h"
+#include "psd_service.h"
+
+typedef enum psd_io {
+    PSD_IO_OK = 0,
+    PSD_IO_ERROR = -1, /* timeout, reset, or EOF part-way */
+    PSD_IO_EOF = 1,    /* peer closed before sending anything */
+} psd_io;
+
+static psd_io psd_read_full(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t r = recv(fd, buf + got, len - got, 0);
+
+        if (r > 0) {
+            got += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        return (r == 0 && got == 0) ? PSD_IO_EOF : PSD_IO_ERROR;
+    }
+    return PSD_IO_OK;
+}
+
+static psd_io psd_skip(int fd, size_t len)
+{
+    uint8_t scratch[512];
+
+    while (len > 0) {
+        size_t chunk = len < sizeof(scratch) ? len : sizeof(scratch);
+
+        if (psd_read_full(fd, scratch, chunk) != PSD_IO_OK)
+            return PSD_IO_ERROR;
+        len -= chunk;
+    }
+    return PSD_IO_OK;
+}
+
+/* Header and body in one send when possible; MSG_NOSIGNAL: a vanished peer is not fatal. */
+static void psd_send_response(int fd, const parsec_wire_header *resp, const uint8_t *body)
+{
+    uint8_t hdr[PARSEC_WIRE_HEADER_SIZE];
+    struct iovec iov[2];
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = body != NULL ? 2 : 1};
+    size_t left = PARSEC_WIRE_HEADER_SIZE + (body != NULL ? resp->body_len : 0);
+
+    parsec_wire_header_encode(resp, hdr);
+    iov[0].iov_base = hdr;
+    iov[0].iov_len = sizeof(hdr);
+    iov[1].iov_base = (void *)body;
+    iov[1].iov_len = body != NULL ? resp->body_len : 0;
+    while (left > 0) {
+        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        left -= (size_t)w;
+        while (w > 0 && msg.msg_iovlen > 0) {
+            size_t step = (size_t)w < msg.msg_iov->iov_len ? (size_t)w : msg.msg_iov->iov_len;
+
+            msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + step;
+            msg.msg_iov->iov_len -= step;
+            w -= (ssize_t)step;
+            if (msg.msg_iov->iov_len == 0) {
+                msg.msg_iov++;
+                msg.msg_iovlen--;
+            }
+        }
+    }
+}
+
+/* An error found before a request header existed (steps 1-7). */
+static void psd_send_status(int fd, parsec_status status)
+{
+    parsec_wire_header resp;
+
+    if (psd_log_enabled(PSD_LOG_DEBUG))
+        psd_log(PSD_LOG_DEBUG, "request refused before decoding: %s (%u)",
+                parsec_status_name(status), (unsigned int)status);
+
+    parsec_wire_response_for_status(&resp, (uint16_t)status);
+    psd_send_response(fd, &resp, NULL);
+}
+
+static int psd_utf8_valid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        uint8_t c = s[i];
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + n >= len)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+static int psd_is_admin(const psd_config *cfg, const char *app)
+{
+    for (size_t i = 0; i < cfg->n_admins; i++)
+        if (strcmp(cfg->admins[i], app) == 0)
+            return 1;
+    return 0;
+}
+
+/* Step 8: the configured authenticator turns the auth field into an identity. */
+static parsec_status psd_authenticate(const psd_config *cfg, int fd, const parsec_wire_header *h,
+                                      const uint8_t *auth, psd_identity *id)
+{
+    if (h->auth_type == PARSEC_AUTH_NONE)
+        return PARSEC_SUCCESS;
+    if (h->auth_type != cfg->auth_type)
+        return PARSEC_AUTHENTICATOR_NOT_REGISTERED;
+    if (cfg->auth_type == PARSEC_AUTH_UNIX_PEER) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        uint32_t claimed;
+
+        if (h->auth_len != 4)
+            return PARSEC_AUTHENTICATION_ERROR;
+        claimed = (uint32_t)auth[0] | (uint32_t)auth[1] << 8 | (uint32_t)auth[2] << 16 |
+                  (uint32_t)auth[3] << 24;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || claimed != cred.uid)
+            return PARSEC_AUTHENTICATION_ERROR;
+        id->app = malloc(16);
+        if (id->app == NULL)
+            return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        snprintf(id->app, 16, "%u", claimed);
+    } else {
+        /* Direct: the application name itself; NUL would let two names collide. */
+        if (h->auth_len == 0 || memchr(auth, 0, h->auth_len) != NULL ||
+            !psd_utf8_valid(auth, h->auth_len))
+            return PARSEC_AUTHENTICATION_ERROR;
+        id->app = malloc((size_t)h->auth_len + 1);
+        if (id->app == NULL)
+            return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        memcpy(id->app, auth, h->auth_len);
+        id->app[h->auth_len] = '\0';
+    }
+    id->authenticated = 1;
+    id->auth_type = cfg->auth_type;
+    id->admin = psd_is_admin(cfg, id->app);
+    return PARSEC_SUCCESS;
+}
+
+/* Steps 8-14 on a well-formed request; the answer body (if any) goes to *resp. */
+static parsec_status psd_process(psd_service *svc, int fd, const parsec_wire_header *h,
+                                 const uint8_t *body, const uint8_t *auth, psd_identity *id,
+                                 psd_buf *resp)
+{
+    psd_request rq = {.svc = svc, .id = id, .opcode = h->opcode, .body = body,
+                      .body_len = h->body_len};
+    int core_op = parsec_opcode_is_core(h->opcode);
+    parsec_status st;
+
+    st = psd_authenticate(svc->cfg, fd, h, auth, id);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (h->provider != PARSEC_PROVIDER_CORE) {
+        rq.prov = psd_service_provider(svc, h->provider);
+        if (rq.prov == NULL)
+            return PARSEC_PROVIDER_NOT_REGISTERED;
+    }
+    if (core_op != (h->provider == PARSEC_PROVIDER_CORE))
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (parsec_opcode_is_admin(h->opcode)) {
+        if (!id->authenticated)
+            return PARSEC_NOT_AUTHENTICATED;
+        if (!id->admin)
+            return PARSEC_ADMIN_OPERATION;
+    }
+    return core_op ? psd_core_dispatch(&rq, resp) : psd_keys_dispatch(&rq, resp);
+}
+
+static double psd_elapsed_us(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e6 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e3;
+}
+
+void psd_handle_connection(psd_service *svc, int fd)
+{
+    const psd_config *cfg = svc->cfg;
+    uint8_t raw[PARSEC_WIRE_HEADER_SIZE];
+    parsec_wire_header h, rh;
+    psd_identity id = {0};
+    psd_buf resp = {0};
+    uint8_t *payload = NULL;
+    size_t payload_len = 0;
+    uint16_t hdr_size;
+    struct timespec t0;
+    parsec_status st;
+    psd_io io;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (cfg->timeout_ms > 0) {
+        struct timeval tv = {.tv_sec = cfg->timeout_ms / 1000,
+                             .tv_usec = (suseconds_t)(cfg->timeout_ms % 1000) * 1000};
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
+
+    /* 1. magic */
+    io = psd_read_full(fd, raw, 4);
+    if (io == PSD_IO_EOF)
+        goto done; /* a probe: connected and left */
+    if (io != PSD_IO_OK) {
+        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+        goto done;
+    }
+    memset(raw + 4, 0, sizeof(raw) - 4);
+    parsec_wire_header_decode(raw, &h);
+    if (h.magic != PARSEC_WIRE_MAGIC) {
+        psd_send_status(fd, PARSEC_INVALID_HEADER);
+        goto done;
+    }
+    /* 2. hdr_size, then exactly that many bytes */
+    if (psd_read_full(fd, raw + 4, 2) != PSD_IO_OK) {
+        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+        goto done;
+    }
+    hdr_size = (uint16_t)(raw[4] | raw[5] << 8);
+    if (psd_read_full(fd, raw + 6, hdr_size < 30 ? hdr_size : 30) != PSD_IO_OK ||
+        (hdr_size > 30 && psd_skip(fd, (size_t)hdr_size - 30) != PSD_IO_OK)) {
+        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+        goto done;
+    }
+    parsec_wire_header_decode(raw, &h);
+    /* 2-5. size, version, reserved bytes, body_len (before reading any body) */
+    st = parsec_wire_header_validate(&h, cfg->body_len_limit);
+    if (st != PARSEC_SUCCESS) {
+        psd_send_status(fd, st);
+        goto done;
+    }
+    /* 6. body then auth */
+    payload_len = (size_t)h.body_len + h.auth_len;
+    payload = OPENSSL_malloc(payload_len > 0 ? payload_len : 1);
+    if (payload == NULL) {
+        psd_send_status(fd, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
+        goto done;
+    }
+    if (payload_len > 0 && psd_read_full(fd, payload, payload_len) != PSD_IO_OK) {
+        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+        goto done;
+    }
+    /* 7. field values */
+    st = parsec_wire_request_check(&h);
+    if (st != PARSEC_SUCCESS) {
+        psd_send_status(fd, st);
+        goto done;
+    }
+    /* 8-14 */
+    st = psd_process(svc, fd, &h, payload, payload + h.body_len, &id, &resp);
+    if (st != PARSEC_SUCCESS)
+        psd_buf_clear(&resp);
+    parsec_wire_response_init(&rh, &h, (uint16_t)st, (uint32_t)resp.len);
+    psd_send_response(fd, &rh, resp.len > 0 ? resp.data : NULL);
+    if (psd_log_enabled(PSD_LOG_DEBUG))
+        psd_log(PSD_LOG_DEBUG, "%s provider=%u auth=%u app=%s -> %s (%u) %.0f us",
+                parsec_opcode_name(h.opcode), h.provider, h.auth_type,
+                id.app != NULL ? id.app : "-", parsec_status_name(st), (unsigned int)st,
+                psd_elapsed_us(&t0));
+done:
+    psd_buf_clear(&resp);
+    OPENSSL_clear_free(payload, payload_len);
+    free(id.app);
+    close(fd);
+}

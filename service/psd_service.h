@@ -1,0 +1,179 @@
+/*
+ * parsecd internals shared by the service's own files (not by backends,
+ * which only see psd_backend.h).
+ */
+#ifndef PSD_SERVICE_H
+#define PSD_SERVICE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "parsec_types.h"
+#include "psd_backend.h"
+
+#define PSD_MAX_BACKENDS 3
+#define PSD_MAX_SETTINGS 64
+
+/* ---- configuration (psd_config.c) ---- */
+
+typedef struct psd_backend_conf {
+    const char *name;       /* "software", "pkcs11", "tpm" */
+    psd_setting items[PSD_MAX_SETTINGS];
+    size_t count;
+} psd_backend_conf;
+
+typedef struct psd_config {
+    char *config_dir;
+    /* [listener] */
+    char *socket_path;
+    unsigned int socket_mode;
+    char *socket_owner;
+    char *socket_group;
+    unsigned int timeout_ms;
+    /* [core] */
+    unsigned int threads;
+    uint32_t body_len_limit;
+    size_t buffer_size_limit;
+    int log_level;
+    char *providers[PSD_MAX_BACKENDS];
+    size_t n_providers;
+    /* [authenticator] */
+    uint8_t auth_type;
+    char **admins;
+    size_t n_admins;
+    /* [key_store] */
+    char *key_store_path;
+    /* backend sections */
+    psd_backend_conf backends[PSD_MAX_BACKENDS];
+} psd_config;
+
+/* 0 on success; otherwise a one-line reason in err. */
+int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen);
+void psd_config_free(psd_config *cfg);
+/* Settings of one backend section (empty if the section is absent). */
+void psd_config_backend_settings(const psd_config *cfg, const char *name, psd_settings *out);
+/* "error" -> PSD_LOG_ERROR ...; -1 if unknown. */
+int psd_log_level_from_name(const char *name);
+
+/* ---- logging (psd_log.c) ---- */
+void psd_log_set_level(int level);
+int psd_log_enabled(int level);
+
+/* ---- key-info store (psd_keystore.c) ---- */
+
+enum psd_key_state {
+    PSD_KEY_PENDING = 0,  /* being generated/imported: invisible, name taken */
+    PSD_KEY_READY = 1,
+    PSD_KEY_REMOVING = 2, /* being destroyed: invisible, name still taken */
+};
+
+/*
+ * One key of one application. Immutable once READY, except state and refs;
+ * reference-counted so a destroy never frees a key another thread is using.
+ */
+typedef struct psd_key_entry {
+    struct psd_key_entry *next; /* hash chain */
+    uint32_t hash;
+    atomic_int refs;
+    int state;                  /* guarded by the store's lock */
+    uint8_t auth_type;
+    uint8_t provider_id;
+    char *app_name;
+    psd_key key;                /* id, name, attrs (-> attrs below), blob */
+    parsec_key_attributes attrs;
+} psd_key_entry;
+
+typedef struct psd_keystore psd_keystore;
+
+int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t errlen);
+void psd_keystore_close(psd_keystore *ks);
+/* A READY key with a reference taken, or PARSEC_PSA_ERROR_DOES_NOT_EXIST. */
+parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, const char *name,
+                               psd_key_entry **out);
+void psd_keystore_release(psd_keystore *ks, psd_key_entry *e);
+/* Take the name and a fresh id: PENDING entry, or PARSEC_PSA_ERROR_ALREADY_EXISTS. */
+parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *app,
+                                   const char *name, uint8_t provider_id,
+                                   const parsec_key_attributes *attrs, psd_key_entry **out);
+/* Store the backend blob durably, then make the key visible. Consumes the reservation. */
+parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint8_t *blob,
+                                  size_t blob_len);
+/* Drop a reservation (the generate failed). */
+void psd_keystore_abort(psd_keystore *ks, psd_key_entry *e);
+/* READY -> REMOVING, with a reference; PARSEC_PSA_ERROR_DOES_NOT_EXIST if absent. */
+parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e);
+/* Delete the row and forget the key (done = 1) or make it READY again (done = 0). */
+parsec_status psd_keystore_end_remove(psd_keystore *ks, psd_key_entry *e, int done);
+/* References to every READY key of (auth, app); app NULL = of every app. Release each. */
+parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
+                                psd_key_entry ***out, size_t *n);
+void psd_keystore_list_free(psd_keystore *ks, psd_key_entry **list, size_t n);
+/* Sorted distinct application names owning READY keys under this auth type (malloc'd). */
+parsec_status psd_keystore_clients(psd_keystore *ks, uint8_t auth, char ***out, size_t *n);
+
+/* ---- the service ---- */
+
+typedef struct psd_provider {
+    const psd_backend_ops *ops;
+    void *state;
+    uint32_t opcodes[64];
+    size_t n_opcodes;
+} psd_provider;
+
+typedef struct psd_service {
+    const psd_config *cfg;
+    psd_provider providers[PSD_MAX_BACKENDS]; /* priority order */
+    size_t n_providers;
+    psd_keystore *store;
+} psd_service;
+
+/* Who sent a request. */
+typedef struct psd_identity {
+    int authenticated;
+    int admin;
+    uint8_t auth_type;
+    char *app; /* NUL-terminated identity (owned by the connection handler) */
+} psd_identity;
+
+/* Backend by provider ID, NULL if not configured. */
+psd_provider *psd_service_provider(psd_service *svc, uint8_t id);
+
+/* Serve one connection: read one request, answer, close fd. */
+void psd_handle_connection(psd_service *svc, int fd);
+
+/*
+ * Operation handlers (psd_ops_core.c, psd_ops_keys.c): decode body, run,
+ * encode the result into *resp (OPENSSL_malloc'd, cleansed by the caller).
+ * prov is NULL for core operations.
+ */
+typedef struct psd_request {
+    psd_service *svc;
+    psd_provider *prov;
+    const psd_identity *id;
+    uint32_t opcode;
+    const uint8_t *body;
+    size_t body_len;
+} psd_request;
+
+parsec_status psd_core_dispatch(const psd_request *rq, psd_buf *resp);
+parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp);
+/* Destroy every key of a client (DeleteClient); keeps going past failures. */
+parsec_status psd_keys_delete_client(psd_service *svc, uint8_t auth, const char *app);
+
+/* Pack a protobuf-c message into an OPENSSL_malloc'd psd_buf (PARSEC_SERIALIZING_BODY_FAILED). */
+struct ProtobufCMessage;
+parsec_status psd_pack(const struct ProtobufCMessage *msg, psd_buf *out);
+
+/* ---- listener (psd_listener.c) ---- */
+typedef struct psd_listener psd_listener;
+/* Socket from systemd or a fresh one at cfg->socket_path. */
+int psd_listener_open(const psd_config *cfg, psd_listener **out, char *err, size_t errlen);
+/* Accept thread + worker pool; returns once everything runs. */
+int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, char *err,
+                       size_t errlen);
+/* Stop accepting, finish queued and in-flight requests, join threads, remove the socket. */
+void psd_listener_stop(psd_listener *l);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * The software backend (provider ID 1, presented like the reference
+ * service's Mbed Crypto provider so existing clients accept it), built on
+ * OpenSSL. Private keys live in the core's key store as DER blobs; parsed
+ * EVP_PKEYs are cached by key ID so repeated operations do not re-parse.
+ */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "psd_sw.h"
+
+#define PSD_SW_CACHE_BUCKETS 1024
+#define PSD_SW_CACHE_MAX 8192
+
+typedef struct psd_sw_cached {
+    struct psd_sw_cached *next;
+    uint64_t id;
+    EVP_PKEY *pkey;
+} psd_sw_cached;
+
+struct psd_sw_state {
+    pthread_rwlock_t lock;
+    psd_sw_cached *buckets[PSD_SW_CACHE_BUCKETS];
+    size_t count;
+};
+
+static const uint32_t psd_sw_opcodes[] = {
+    PARSEC_OP_PSA_GENERATE_KEY,       PARSEC_OP_PSA_DESTROY_KEY,
+    PARSEC_OP_PSA_SIGN_HASH,          PARSEC_OP_PSA_VERIFY_HASH,
+    PARSEC_OP_PSA_IMPORT_KEY,         PARSEC_OP_PSA_EXPORT_KEY,
+    PARSEC_OP_PSA_EXPORT_PUBLIC_KEY,  PARSEC_OP_PSA_ASYMMETRIC_DECRYPT,
+    PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT, PARSEC_OP_PSA_HASH_COMPARE,
+    PARSEC_OP_PSA_HASH_COMPUTE,       PARSEC_OP_PSA_RAW_KEY_AGREEMENT,
+    PARSEC_OP_PSA_GENERATE_RANDOM,    PARSEC_OP_CAN_DO_CRYPTO,
+};
+
+/* ---- helpers shared by the backend's files ---- */
+
+int psd_sw_is_pair(uint8_t type)
+{
+    return type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || type == PARSEC_KEY_TYPE_ECC_KEY_PAIR;
+}
+
+const char *psd_sw_curve_name(uint8_t family, uint32_t bits)
+{
+    if (family != PARSEC_ECC_FAMILY_SECP_R1)
+        return NULL;
+    switch (bits) {
+    case 256:
+        return "P-256";
+    case 384:
+        return "P-384";
+    case 521:
+        return "P-521";
+    default:
+        return NULL;
+    }
+}
+
+size_t psd_sw_curve_bytes(uint32_t bits)
+{
+    return (bits + 7) / 8;
+}
+
+const EVP_MD *psd_sw_md(uint8_t hash)
+{
+    const char *name = parsec_hash_ossl_name(hash);
+
+    return name != NULL ? EVP_get_digestbyname(name) : NULL;
+}
+
+parsec_status psd_sw_blob_encode(EVP_PKEY *pkey, const parsec_key_attributes *attrs, psd_buf *blob)
+{
+    unsigned char *der = NULL;
+    int len;
+
+    len = psd_sw_is_pair(attrs->type) ? i2d_PrivateKey(pkey, &der) : i2d_PUBKEY(pkey, &der);
+    if (len <= 0)
+        return PARSEC_PSA_ERROR_GENERIC_ERROR;
+    blob->data = der;
+    blob->len = (size_t)len;
+    return PARSEC_SUCCESS;
+}
+
+EVP_PKEY *psd_sw_blob_decode(const parsec_key_attributes *attrs, const uint8_t *blob, size_t len)
+{
+    const unsigned char *p = blob;
+    int type = attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? EVP_PKEY_RSA : EVP_PKEY_EC;
+
+    if (blob == NULL || len == 0 || len > 0x7FFFFFFF)
+        return NULL;
+    if (psd_sw_is_pair(attrs->type))
+        return d2i_PrivateKey(type, NULL, &p, (long)len);
+    return d2i_PUBKEY(NULL, &p, (long)len);
+}
+
+/* ---- the key cache ---- */
+
+static size_t psd_sw_slot(uint64_t id)
+{
+    return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 54) % PSD_SW_CACHE_BUCKETS;
+}
+
+/* Caller holds the write lock. */
+static void psd_sw_cache_clear_locked(psd_sw_state *sw)
+{
+    for (size_t i = 0; i < PSD_SW_CACHE_BUCKETS; i++) {
+        psd_sw_cached *c = sw->buckets[i], *next;
+
+        for (; c != NULL; c = next) {
+            next = c->next;
+            EVP_PKEY_free(c->pkey);
+            free(c);
+        }
+        sw->buckets[i] = NULL;
+    }
+    sw->count = 0;
+}
+
+void psd_sw_cache_put(psd_sw_state *sw, uint64_t id, EVP_PKEY *pkey)
+{
+    psd_sw_cached *c = calloc(1, sizeof(*c));
+    size_t slot = psd_sw_slot(id);
+
+    if (c == NULL || !EVP_PKEY_up_ref(pkey)) {
+        free(c);
+        return; /* the cache is an optimisation only */
+    }
+    c->id = id;
+    c->pkey = pkey;
+    pthread_rwlock_wrlock(&sw->lock);
+    for (psd_sw_cached *o = sw->buckets[slot]; o != NULL; o = o->next)
+        if (o->id == id) { /* another thread was first */
+            pthread_rwlock_unlock(&sw->lock);
+            EVP_PKEY_free(c->pkey);
+            free(c);
+            return;
+        }
+    /* Bounded: past the limit start over rather than track usage on the hot path. */
+    if (sw->count >= PSD_SW_CACHE_MAX)
+        psd_sw_cache_clear_locked(sw);
+    c->next = sw->buckets[slot];
+    sw->buckets[slot] = c;
+    sw->count++;
+    pthread_rwlock_unlock(&sw->lock);
+}
+
+void psd_sw_cache_drop(psd_sw_state *sw, uint64_t id)
+{
+    psd_sw_cached **pp, *found = NULL;
+
+    pthread_rwlock_wrlock(&sw->lock);
+    for (pp = &sw->buckets[psd_sw_slot(id)]; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->id == id) {
+            found = *pp;
+            *pp = found->next;
+            sw->count--;
+            break;
+        }
+    pthread_rwlock_unlock(&sw->lock);
+    if (found != NULL) {
+        EVP_PKEY_free(found->pkey);
+        free(found);
+    }
+}
+
+parsec_status psd_sw_key_get(psd_sw_state *sw, const psd_key *key, EVP_PKEY **out)
+{
+    EVP_PKEY *pkey = NULL;
+
+    pthread_rwlock_rdlock(&sw->lock);
+    for (psd_sw_cached *c = sw->buckets[psd_sw_slot(key->id)]; c != NULL; c = c->next)
+        if (c->id == key->id) {
+            if (EVP_PKEY_up_ref(c->pkey))
+                pkey = c->pkey;
+            break;
+        }
+    pthread_rwlock_unlock(&sw->lock);
+    if (pkey == NULL) {
+        pkey = psd_sw_blob_decode(key->attrs, key->blob, key->blob_len);
+        if (pkey == NULL)
+            return PARSEC_PSA_ERROR_DATA_CORRUPT;
+        psd_sw_cache_put(sw, key->id, pkey);
+    }
+    *out = pkey;
+    return PARSEC_SUCCESS;
+}
+
+/* ---- lifecycle ---- */
+
+static int psd_sw_init(void **state, const psd_settings *settings, char *err, size_t errlen)
+{
+    psd_sw_state *sw;
+
+    /* The backend has no settings yet: a typo must not pass silently. */
+    if (settings != NULL && settings->count > 0) {
+        snprintf(err, errlen, "unknown setting '%s' in [software] (it takes none)",
+                 settings->items[0].key);
+        return -1;
+    }
+    sw = calloc(1, sizeof(*sw));
+    if (sw == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (pthread_rwlock_init(&sw->lock, NULL) != 0) {
+        free(sw);
+        snprintf(err, errlen, "cannot create a lock");
+        return -1;
+    }
+    /* Fail at start, not on the first request, if OpenSSL lacks what we serve. */
+    if (EVP_get_digestbyname("SHA256") == NULL) {
+        pthread_rwlock_destroy(&sw->lock);
+        free(sw);
+        snprintf(err, errlen, "OpenSSL's default provider is not available");
+        return -1;
+    }
+    *state = sw;
+    return 0;
+}
+
+static void psd_sw_fini(void *state)
+{
+    psd_sw_state *sw = state;
+
+    if (sw == NULL)
+        return;
+    pthread_rwlock_wrlock(&sw->lock);
+    psd_sw_cache_clear_locked(sw);
+    pthread_rwlock_unlock(&sw->lock);
+    pthread_rwlock_destroy(&sw->lock);
+    free(sw);
+}
+
+static size_t psd_sw_list_opcodes(void *state, uint32_t *out, size_t max)
+{
+    size_t n = sizeof(psd_sw_opcodes) / sizeof(psd_sw_opcodes[0]);
+
+    (void)state;
+    if (n > max)
+        n = max;
+    memcpy(out, psd_sw_opcodes, n * sizeof(*out));
+    return n;
+}
+
+/* Hashes this backend signs or encrypts with (specific ones; ANY only in policies). */
+static int psd_sw_hash_ok(uint8_t hash, int allow_any)
+{
+    if (hash == PARSEC_HASH_ANY)
+        return allow_any;
+    switch (hash) {
+    case PARSEC_HASH_SHA_1: /* verification of old signatures, OAEP-SHA1 */
+    case PARSEC_HASH_SHA_224:
+    case PARSEC_HASH_SHA_256:
+    case PARSEC_HASH_SHA_384:
+    case PARSEC_HASH_SHA_512:
+    case PARSEC_HASH_SHA_512_224:
+    case PARSEC_HASH_SHA_512_256:
+    case PARSEC_HASH_SHA3_224:
+    case PARSEC_HASH_SHA3_256:
+    case PARSEC_HASH_SHA3_384:
+    case PARSEC_HASH_SHA3_512:
+        return psd_sw_md(hash) != NULL;
+    default:
+        return 0;
+    }
+}
+
+static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attributes *a)
+{
+    const parsec_alg *alg = &a->alg;
+    int rsa = a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
+    int ecc = a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
+
+    (void)state;
+    if (rsa && a->bits != 2048 && a->bits != 3072 && a->bits != 4096)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (ecc && psd_sw_curve_name(a->ecc_family, a->bits) == NULL)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (!rsa && !ecc)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    switch (alg->kind) {
+    case PARSEC_ALG_NONE:
+        return PARSEC_SUCCESS;
+    case PARSEC_ALG_ASYMMETRIC_SIGNATURE:
+        switch (alg->scheme) {
+        case PARSEC_SIGN_RSA_PKCS1V15:
+        case PARSEC_SIGN_RSA_PSS:
+            return rsa && psd_sw_hash_ok(alg->hash, 1) ? PARSEC_SUCCESS
+                                                       : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        case PARSEC_SIGN_RSA_PKCS1V15_RAW:
+            return rsa ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        case PARSEC_SIGN_ECDSA:
+            return ecc && psd_sw_hash_ok(alg->hash, 1) ? PARSEC_SUCCESS
+                                                       : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        case PARSEC_SIGN_ECDSA_ANY:
+            return ecc ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        default: /* deterministic ECDSA needs OpenSSL 3.2 */
+            return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        }
+    case PARSEC_ALG_ASYMMETRIC_ENCRYPTION:
+        if (!rsa)
+            return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        if (alg->scheme == PARSEC_ENCRYPT_RSA_PKCS1V15)
+            return PARSEC_SUCCESS;
+        return alg->scheme == PARSEC_ENCRYPT_RSA_OAEP && psd_sw_hash_ok(alg->hash, 0)
+                   ? PARSEC_SUCCESS
+                   : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    case PARSEC_ALG_KEY_AGREEMENT:
+        return ecc && alg->scheme == PARSEC_KA_ECDH ? PARSEC_SUCCESS
+                                                    : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    default:
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
+}
+
+static parsec_status psd_sw_generate_random(void *state, size_t size, psd_buf *out)
+{
+    (void)state;
+    out->data = OPENSSL_malloc(size > 0 ? size : 1);
+    if (out->data == NULL)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    out->len = size;
+    if (size > 0 && size <= INT32_MAX && RAND_bytes(out->data, (int)size) == 1)
+        return PARSEC_SUCCESS;
+    if (size == 0)
+        return PARSEC_SUCCESS;
+    psd_buf_clear(out);
+    return PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
+}
+
+static parsec_status psd_sw_hash_compute(void *state, uint8_t hash, const uint8_t *in,
+                                         size_t inlen, psd_buf *out)
+{
+    const EVP_MD *md = psd_sw_md(hash);
+    unsigned int len = 0;
+
+    (void)state;
+    if (md == NULL)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    out->data = OPENSSL_malloc(EVP_MAX_MD_SIZE);
+    if (out->data == NULL)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    if (EVP_Digest(in != NULL ? in : (const uint8_t *)"", inlen, out->data, &len, md, NULL) != 1) {
+        OPENSSL_free(out->data);
+        out->data = NULL;
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED; /* e.g. a digest the FIPS provider refuses */
+    }
+    out->len = len;
+    return PARSEC_SUCCESS;
+}
+
+const psd_backend_ops psd_software_backend = {
+    .provider_id = PARSEC_PROVIDER_MBED_CRYPTO,
+    .name = "software",
+    .uuid = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552",
+    .description = "User space software provider, based on OpenSSL (parsecd's software backend, "
+                   "serving the PSA crypto API like the Mbed Crypto provider)",
+    .vendor = "parsec-provider",
+    .version_maj = 0,
+    .version_min = 1,
+    .version_rev = 0,
+    .init = psd_sw_init,
+    .fini = psd_sw_fini,
+    .opcodes = psd_sw_list_opcodes,
+    .check_attributes = psd_sw_check_attributes,
+    .generate_key = psd_sw_generate_key,
+    .import_key = psd_sw_import_key,
+    .export_public_key = psd_sw_export_public_key,
+    .export_key = psd_sw_export_key,
+    .destroy_key = psd_sw_destroy_key,
+    .sign_hash = psd_sw_sign_hash,
+    .verify_hash = psd_sw_verify_hash,
+    .asymmetric_encrypt = psd_sw_asymmetric_encrypt,
+    .asymmetric_decrypt = psd_sw_asymmetric_decrypt,
+    .raw_key_agreement = psd_sw_raw_key_agreement,
+    .generate_random = psd_sw_generate_random,
+    .hash_compute = psd_sw_hash_compute,
+};

@@ -1,0 +1,334 @@
+/* Software backend: signatures, RSA encryption and ECDH through OpenSSL's EVP_PKEY API. */
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <string.h>
+
+#include "psd_sw.h"
+
+/* Padding, digest, MGF1 and salt length of a signature algorithm on a fresh context. */
+static parsec_status psd_sw_sig_setup(EVP_PKEY_CTX *ctx, const parsec_alg *alg, int is_rsa)
+{
+    const EVP_MD *md = NULL;
+
+    switch (alg->scheme) {
+    case PARSEC_SIGN_RSA_PKCS1V15:
+    case PARSEC_SIGN_RSA_PSS:
+    case PARSEC_SIGN_ECDSA:
+        md = psd_sw_md(alg->hash);
+        if (md == NULL)
+            return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        break;
+    case PARSEC_SIGN_RSA_PKCS1V15_RAW:
+    case PARSEC_SIGN_ECDSA_ANY:
+        break;
+    default:
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
+    if (is_rsa != (alg->scheme != PARSEC_SIGN_ECDSA && alg->scheme != PARSEC_SIGN_ECDSA_ANY))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (is_rsa && EVP_PKEY_CTX_set_rsa_padding(ctx, alg->scheme == PARSEC_SIGN_RSA_PSS
+                                                        ? RSA_PKCS1_PSS_PADDING
+                                                        : RSA_PKCS1_PADDING) <= 0)
+        return PARSEC_PSA_ERROR_GENERIC_ERROR;
+    /* With a digest set, PKCS#1 v1.5 adds the DigestInfo and the input length is checked. */
+    if (md != NULL && EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
+        return PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (alg->scheme == PARSEC_SIGN_RSA_PSS &&
+        (EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0))
+        return PARSEC_PSA_ERROR_GENERIC_ERROR;
+    return PARSEC_SUCCESS;
+}
+
+/* DER ECDSA-Sig-Value -> r||s, each the curve's byte length. */
+static parsec_status psd_sw_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t n,
+                                             psd_buf *sig)
+{
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+    parsec_status st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+
+    if (es == NULL)
+        return st;
+    sig->data = OPENSSL_malloc(2 * n);
+    if (sig->data != NULL && BN_bn2binpad(ECDSA_SIG_get0_r(es), sig->data, (int)n) == (int)n &&
+        BN_bn2binpad(ECDSA_SIG_get0_s(es), sig->data + n, (int)n) == (int)n) {
+        sig->len = 2 * n;
+        st = PARSEC_SUCCESS;
+    } else {
+        OPENSSL_free(sig->data);
+        sig->data = NULL;
+    }
+    ECDSA_SIG_free(es);
+    return st;
+}
+
+/* r||s -> DER, or -1 if the length is not 2n. */
+static int psd_sw_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, size_t n, unsigned char **der)
+{
+    ECDSA_SIG *es;
+    BIGNUM *r, *s;
+    int len;
+
+    if (rawlen != 2 * n)
+        return -1;
+    es = ECDSA_SIG_new();
+    r = BN_bin2bn(raw, (int)n, NULL);
+    s = BN_bin2bn(raw + n, (int)n, NULL);
+    if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        return -1;
+    }
+    len = i2d_ECDSA_SIG(es, der);
+    ECDSA_SIG_free(es);
+    return len;
+}
+
+parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg *alg,
+                               const uint8_t *hash, size_t hashlen, psd_buf *sig)
+{
+    int is_rsa = key->attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    unsigned char *out = NULL;
+    size_t outlen = 0;
+    parsec_status st;
+
+    if (!psd_sw_is_pair(key->attrs->type))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* a public key cannot sign */
+    st = psd_sw_key_get(state, key, &pkey);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1) {
+        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+        goto done;
+    }
+    st = psd_sw_sig_setup(ctx, alg, is_rsa);
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    st = PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* e.g. raw input longer than the modulus allows */
+    if (EVP_PKEY_sign(ctx, NULL, &outlen, hash, hashlen) != 1 ||
+        (out = OPENSSL_malloc(outlen)) == NULL || EVP_PKEY_sign(ctx, out, &outlen, hash, hashlen) != 1)
+        goto done;
+    if (is_rsa) {
+        sig->data = out;
+        sig->len = outlen;
+        out = NULL;
+        st = PARSEC_SUCCESS;
+    } else {
+        st = psd_sw_ecdsa_der_to_raw(out, outlen, psd_sw_curve_bytes(key->attrs->bits), sig);
+    }
+done:
+    OPENSSL_free(out);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return st;
+}
+
+parsec_status psd_sw_verify_hash(void *state, const psd_key *key, const parsec_alg *alg,
+                                 const uint8_t *hash, size_t hashlen, const uint8_t *sig,
+                                 size_t siglen)
+{
+    int is_rsa = key->attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
+                 key->attrs->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    unsigned char *der = NULL;
+    parsec_status st;
+    int derlen;
+
+    st = psd_sw_key_get(state, key, &pkey);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1) {
+        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+        goto done;
+    }
+    st = psd_sw_sig_setup(ctx, alg, is_rsa);
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    st = PARSEC_PSA_ERROR_INVALID_SIGNATURE;
+    if (is_rsa) {
+        if (EVP_PKEY_verify(ctx, sig, siglen, hash, hashlen) == 1)
+            st = PARSEC_SUCCESS;
+    } else {
+        derlen = psd_sw_ecdsa_raw_to_der(sig, siglen, psd_sw_curve_bytes(key->attrs->bits), &der);
+        if (derlen > 0 && EVP_PKEY_verify(ctx, der, (size_t)derlen, hash, hashlen) == 1)
+            st = PARSEC_SUCCESS;
+    }
+done:
+    OPENSSL_free(der);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return st;
+}
+
+/* RSA padding (PKCS#1 v1.5 or OAEP with MGF1 of the same hash and the salt as label). */
+static parsec_status psd_sw_crypt_setup(EVP_PKEY_CTX *ctx, const parsec_alg *alg,
+                                        const uint8_t *salt, size_t saltlen)
+{
+    const EVP_MD *md;
+    unsigned char *label;
+
+    if (alg->scheme == PARSEC_ENCRYPT_RSA_PKCS1V15)
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0
+                   ? PARSEC_SUCCESS
+                   : PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (alg->scheme != PARSEC_ENCRYPT_RSA_OAEP)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    md = psd_sw_md(alg->hash);
+    if (md == NULL)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) <= 0 || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0)
+        return PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (saltlen > 0) {
+        label = OPENSSL_memdup(salt, saltlen);
+        if (label == NULL)
+            return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        if (EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, (int)saltlen) <= 0) {
+            OPENSSL_free(label);
+            return PARSEC_PSA_ERROR_GENERIC_ERROR;
+        }
+    }
+    return PARSEC_SUCCESS;
+}
+
+static parsec_status psd_sw_crypt(psd_sw_state *sw, const psd_key *key, const parsec_alg *alg,
+                                  const uint8_t *in, size_t inlen, const uint8_t *salt,
+                                  size_t saltlen, int decrypt, psd_buf *out)
+{
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    size_t outlen = 0;
+    parsec_status st;
+    int ok;
+
+    if (key->attrs->type != PARSEC_KEY_TYPE_RSA_KEY_PAIR &&
+        (decrypt || key->attrs->type != PARSEC_KEY_TYPE_RSA_PUBLIC_KEY))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    st = psd_sw_key_get(sw, key, &pkey);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL ||
+        (decrypt ? EVP_PKEY_decrypt_init(ctx) : EVP_PKEY_encrypt_init(ctx)) != 1) {
+        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+        goto done;
+    }
+    st = psd_sw_crypt_setup(ctx, alg, salt, saltlen);
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    ok = decrypt ? EVP_PKEY_decrypt(ctx, NULL, &outlen, in, inlen)
+                 : EVP_PKEY_encrypt(ctx, NULL, &outlen, in, inlen);
+    if (ok != 1 || (out->data = OPENSSL_malloc(outlen > 0 ? outlen : 1)) == NULL) {
+        st = ok != 1 ? PARSEC_PSA_ERROR_INVALID_ARGUMENT : PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        goto done;
+    }
+    ok = decrypt ? EVP_PKEY_decrypt(ctx, out->data, &outlen, in, inlen)
+                 : EVP_PKEY_encrypt(ctx, out->data, &outlen, in, inlen);
+    if (ok != 1) {
+        OPENSSL_clear_free(out->data, outlen);
+        out->data = NULL;
+        /* Bad padding and wrong-length input look alike on purpose (no oracle). */
+        st = decrypt ? PARSEC_PSA_ERROR_INVALID_PADDING : PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+        goto done;
+    }
+    out->len = outlen;
+    st = PARSEC_SUCCESS;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return st;
+}
+
+parsec_status psd_sw_asymmetric_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                        const uint8_t *in, size_t inlen, const uint8_t *salt,
+                                        size_t saltlen, psd_buf *out)
+{
+    return psd_sw_crypt(state, key, alg, in, inlen, salt, saltlen, 0, out);
+}
+
+parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                        const uint8_t *in, size_t inlen, const uint8_t *salt,
+                                        size_t saltlen, psd_buf *out)
+{
+    return psd_sw_crypt(state, key, alg, in, inlen, salt, saltlen, 1, out);
+}
+
+/* The peer's uncompressed point as a public key on our key's curve. */
+static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const uint8_t *peer, size_t peerlen)
+{
+    const char *curve = psd_sw_curve_name(key->attrs->ecc_family, key->attrs->bits);
+    size_t n = psd_sw_curve_bytes(key->attrs->bits);
+    OSSL_PARAM params[3];
+    EVP_PKEY_CTX *ctx = NULL, *check = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (curve == NULL || peer == NULL || peerlen != 1 + 2 * n || peer[0] != 0x04)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, peerlen);
+    params[2] = OSSL_PARAM_construct_end();
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        goto done;
+    /* An invalid point would leak bits of our private key (invalid-curve attack). */
+    check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (check == NULL || EVP_PKEY_public_check(check) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+done:
+    EVP_PKEY_CTX_free(check);
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const parsec_alg *alg,
+                                       const uint8_t *peer, size_t peerlen, psd_buf *out)
+{
+    EVP_PKEY *pkey = NULL, *peer_key = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    size_t len = 0;
+    parsec_status st;
+
+    if (alg->scheme != PARSEC_KA_ECDH)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (key->attrs->type != PARSEC_KEY_TYPE_ECC_KEY_PAIR)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    peer_key = psd_sw_peer_key(key, peer, peerlen);
+    if (peer_key == NULL)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    st = psd_sw_key_get(state, key, &pkey);
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer_key) != 1 ||
+        EVP_PKEY_derive(ctx, NULL, &len) != 1 || (out->data = OPENSSL_malloc(len)) == NULL)
+        goto done;
+    /* OpenSSL's ECDH output is the shared point's x-coordinate, as PSA specifies. */
+    if (EVP_PKEY_derive(ctx, out->data, &len) != 1) {
+        OPENSSL_clear_free(out->data, len);
+        out->data = NULL;
+        goto done;
+    }
+    out->len = len;
+    st = PARSEC_SUCCESS;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(peer_key);
+    EVP_PKEY_free(pkey);
+    return st;
+}
