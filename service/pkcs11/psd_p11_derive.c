@@ -1,0 +1,171 @@
+/*
+ * RawKeyAgreement (CKM_ECDH1_DERIVE, CKD_NULL) and GenerateRandom.
+ *
+ * PKCS#11 has no "return the shared secret" call: the secret becomes a
+ * short-lived, extractable session object that is read and destroyed at once.
+ */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "psd_p11.h"
+
+#define PSD_P11_RANDOM_CHUNK 4096
+
+typedef struct psd_p11_ecdh_ctx {
+    const psd_key *key;
+    const uint8_t *peer;
+    size_t peerlen;
+    unsigned long secretlen;
+    uint8_t *secret;
+} psd_p11_ecdh_ctx;
+
+static parsec_status psd_p11_ecdh_op(psd_p11 *st, ck_session_handle_t s, void *arg, CK_RV *rv)
+{
+    psd_p11_ecdh_ctx *ec = arg;
+    struct ck_ecdh1_derive_params params;
+    struct ck_mechanism mech = { CKM_ECDH1_DERIVE, &params, sizeof(params) };
+    ck_object_class_t cls = CKO_SECRET_KEY;
+    ck_key_type_t kt = CKK_GENERIC_SECRET;
+    unsigned char yes = CK_TRUE, no = CK_FALSE;
+    struct ck_attribute tmpl[] = {
+        { CKA_CLASS, &cls, sizeof(cls) },
+        { CKA_KEY_TYPE, &kt, sizeof(kt) },
+        { CKA_TOKEN, &no, sizeof(no) },
+        { CKA_SENSITIVE, &no, sizeof(no) },
+        { CKA_EXTRACTABLE, &yes, sizeof(yes) },
+        { CKA_VALUE_LEN, &ec->secretlen, sizeof(ec->secretlen) },
+    };
+    struct ck_attribute value = { CKA_VALUE, NULL, 0 };
+    ck_object_handle_t secret = CK_INVALID_HANDLE;
+    psd_p11_objects obj;
+    parsec_status status;
+
+    status = psd_p11_key_objects(st, s, ec->key, &obj, rv);
+    if (status != PARSEC_SUCCESS)
+        return status;
+    if (obj.priv == CK_INVALID_HANDLE)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    memset(&params, 0, sizeof(params));
+    params.kdf = CKD_NULL;
+    params.public_data = (unsigned char *)ec->peer;
+    params.public_data_len = ec->peerlen;
+    *rv = st->fn->C_DeriveKey(s, &mech, obj.priv, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &secret);
+    if (*rv != CKR_OK)
+        return psd_p11_status(*rv);
+    value.value = ec->secret;
+    value.value_len = ec->secretlen;
+    *rv = st->fn->C_GetAttributeValue(s, secret, &value, 1);
+    st->fn->C_DestroyObject(s, secret);
+    if (*rv != CKR_OK)
+        return psd_p11_status(*rv);
+    if (value.value_len != ec->secretlen)
+        return PARSEC_PSA_ERROR_GENERIC_ERROR;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_p11_raw_key_agreement(void *state, const psd_key *key, const parsec_alg *alg,
+                                        const uint8_t *peer, size_t peerlen, psd_buf *out)
+{
+    psd_p11 *st = state;
+    psd_p11_ecdh_ctx ec;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    OSSL_PARAM params[3];
+    const psd_p11_curve *c = NULL;
+    char group[64];
+    parsec_status status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+
+    memset(&ec, 0, sizeof(ec));
+    if (alg->kind != PARSEC_ALG_KEY_AGREEMENT || alg->scheme != PARSEC_KA_ECDH ||
+        key->attrs->type != PARSEC_KEY_TYPE_ECC_KEY_PAIR || !st->caps.ecdh_derive)
+        goto done;
+    status = psd_p11_public(st, key, &pkey);
+    if (status != PARSEC_SUCCESS)
+        goto done;
+    c = psd_p11_curve_by_bits((uint32_t)EVP_PKEY_get_bits(pkey));
+    if (c == NULL || !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                                     sizeof(group), NULL)) {
+        status = PARSEC_PSA_ERROR_GENERIC_ERROR;
+        goto done;
+    }
+    /* Check the peer point on our curve first, for a clear error instead of a token's. */
+    status = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (peer == NULL || peerlen != 1 + 2 * c->bytes || peer[0] != 0x04)
+        goto done;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, peerlen);
+    params[2] = OSSL_PARAM_construct_end();
+    EVP_PKEY_free(pkey);
+    pkey = NULL;
+    pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
+        EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        goto done;
+
+    ec.key = key;
+    ec.peer = peer;
+    ec.peerlen = peerlen;
+    ec.secretlen = c->bytes;
+    ec.secret = OPENSSL_malloc(c->bytes);
+    if (ec.secret == NULL) {
+        status = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        goto done;
+    }
+    status = psd_p11_run(st, psd_p11_ecdh_op, &ec);
+    if (status != PARSEC_SUCCESS)
+        goto done;
+    out->data = ec.secret;
+    out->len = ec.secretlen;
+    ec.secret = NULL;
+done:
+    ERR_clear_error();
+    if (ec.secret != NULL)
+        OPENSSL_clear_free(ec.secret, ec.secretlen);
+    EVP_PKEY_CTX_free(pctx);
+    EVP_PKEY_free(pkey);
+    return status;
+}
+
+typedef struct psd_p11_random_ctx {
+    uint8_t *buf;
+    size_t len;
+} psd_p11_random_ctx;
+
+static parsec_status psd_p11_random_op(psd_p11 *st, ck_session_handle_t s, void *arg, CK_RV *rv)
+{
+    psd_p11_random_ctx *rc = arg;
+    size_t done, n;
+
+    for (done = 0; done < rc->len; done += n) {
+        n = rc->len - done < PSD_P11_RANDOM_CHUNK ? rc->len - done : PSD_P11_RANDOM_CHUNK;
+        *rv = st->fn->C_GenerateRandom(s, rc->buf + done, n);
+        if (*rv != CKR_OK)
+            return *rv == CKR_RANDOM_NO_RNG ? PARSEC_PSA_ERROR_NOT_SUPPORTED
+                                            : psd_p11_status(*rv);
+    }
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_p11_generate_random(void *state, size_t size, psd_buf *out)
+{
+    psd_p11 *st = state;
+    psd_p11_random_ctx rc = { NULL, size };
+    parsec_status status;
+
+    if (!st->caps.rng)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    rc.buf = OPENSSL_malloc(size > 0 ? size : 1);
+    if (rc.buf == NULL)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    status = psd_p11_run(st, psd_p11_random_op, &rc);
+    if (status != PARSEC_SUCCESS) {
+        OPENSSL_clear_free(rc.buf, size > 0 ? size : 1);
+        return status;
+    }
+    out->data = rc.buf;
+    out->len = size;
+    return PARSEC_SUCCESS;
+}
