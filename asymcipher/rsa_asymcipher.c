@@ -380,8 +380,11 @@ static int pprov_rsa_decrypt_alg(pprov_rsa_cipher_ctx *rctx, parsec_alg *alg)
         if (alg->scheme == PARSEC_ENCRYPT_RSA_OAEP)
             PPROV_raise(rctx->provctx, PPROV_R_NOT_PERMITTED,
                         "key '%s' may only be used for %s (its Parsec policy); %s with %s was "
-                        "requested",
-                        key->name, polbuf, wanted, pprov_rsa_hash_display(alg->hash));
+                        "requested%s",
+                        key->name, polbuf, wanted, pprov_rsa_hash_display(alg->hash),
+                        rctx->oaep_hash == 0 ? " (OpenSSL's default OAEP digest; set "
+                                               "rsa_oaep_md and rsa_mgf1_md)"
+                                             : "");
         else
             PPROV_raise(rctx->provctx, PPROV_R_NOT_PERMITTED,
                         "key '%s' may only be used for %s (its Parsec policy); %s was requested",
