@@ -510,10 +510,12 @@ static void psd_p11_tmpl_public(psd_p11_tmpl *t, const parsec_key_attributes *at
 
     psd_p11_tmpl_common(t, 0, attrs->type, id, name);
     psd_p11_tmpl_add(t, CKA_PRIVATE, PSD_P11_BOOL(0));
+    /* Every capability explicit: token defaults differ (SoftHSM2 enables ECC encrypt). */
     psd_p11_tmpl_add(t, CKA_VERIFY,
                      PSD_P11_BOOL(u & (PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_VERIFY_MESSAGE)));
-    if (psd_p11_is_rsa(attrs->type))
-        psd_p11_tmpl_add(t, CKA_ENCRYPT, PSD_P11_BOOL(u & PARSEC_USAGE_ENCRYPT));
+    psd_p11_tmpl_add(t, CKA_ENCRYPT,
+                     PSD_P11_BOOL(psd_p11_is_rsa(attrs->type) && (u & PARSEC_USAGE_ENCRYPT)));
+    psd_p11_tmpl_add(t, CKA_VERIFY_RECOVER, PSD_P11_BOOL(0));
     psd_p11_tmpl_add(t, CKA_WRAP, PSD_P11_BOOL(0));
 }
 
@@ -528,10 +530,11 @@ static void psd_p11_tmpl_private(psd_p11_tmpl *t, const parsec_key_attributes *a
     psd_p11_tmpl_add(t, CKA_EXTRACTABLE, PSD_P11_BOOL(0));
     psd_p11_tmpl_add(t, CKA_SIGN,
                      PSD_P11_BOOL(u & (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE)));
-    if (psd_p11_is_rsa(attrs->type))
-        psd_p11_tmpl_add(t, CKA_DECRYPT, PSD_P11_BOOL(u & PARSEC_USAGE_DECRYPT));
-    else
-        psd_p11_tmpl_add(t, CKA_DERIVE, PSD_P11_BOOL(u & PARSEC_USAGE_DERIVE));
+    psd_p11_tmpl_add(t, CKA_DECRYPT,
+                     PSD_P11_BOOL(psd_p11_is_rsa(attrs->type) && (u & PARSEC_USAGE_DECRYPT)));
+    psd_p11_tmpl_add(t, CKA_DERIVE,
+                     PSD_P11_BOOL(!psd_p11_is_rsa(attrs->type) && (u & PARSEC_USAGE_DERIVE)));
+    psd_p11_tmpl_add(t, CKA_SIGN_RECOVER, PSD_P11_BOOL(0));
     psd_p11_tmpl_add(t, CKA_UNWRAP, PSD_P11_BOOL(0));
 }
 
