@@ -416,6 +416,10 @@ static int psd_p11_first_login(psd_p11 *st, ck_session_handle_t s, char *err, si
                  st->token_label);
         return -1;
     }
+    if (ti.flags & CKF_USER_PIN_COUNT_LOW)
+        psd_log(PSD_LOG_WARN, "pkcs11: token '%s' has seen failed logins (CKF_USER_PIN_COUNT_LOW)",
+                st->token_label);
+    /* With a PIN pad (protected authentication path) and no PIN set, the reader asks. */
     rv = st->fn->C_Login(s, CKU_USER, (unsigned char *)st->pin, st->pin_len);
     switch (rv) {
     case CKR_OK:
@@ -652,12 +656,13 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
         return -1;
     }
     st->login_required = (ti.flags & CKF_LOGIN_REQUIRED) != 0;
-    if (st->login_required && !cfg->have_pin) {
+    if (st->login_required && !cfg->have_pin &&
+        !(ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH)) {
         snprintf(err, errlen, "pkcs11: token '%s' needs a user PIN: set pin_file (or pin)",
                  st->token_label);
         return -1;
     }
-    if (st->login_required) {
+    if (st->login_required && cfg->have_pin) {
         st->pin = OPENSSL_malloc(cfg->pin_len + 1);
         if (st->pin == NULL) {
             snprintf(err, errlen, "pkcs11: out of memory");
