@@ -1038,6 +1038,65 @@ static void test_session_recovery(void **unused)
     B->fini(st);
 }
 
+/* A module whose C_SignInit reports the token gone a set number of times. */
+static CK_FUNCTION_LIST g_faulty;
+static CK_FUNCTION_LIST *g_real;
+static int g_removals;
+
+static CK_RV faulty_sign_init(ck_session_handle_t s, struct ck_mechanism *m, ck_object_handle_t k)
+{
+    if (g_removals > 0) {
+        g_removals--;
+        return CKR_DEVICE_REMOVED;
+    }
+    return g_real->C_SignInit(s, m, k);
+}
+
+static void test_device_removed_recovery(void **unused)
+{
+    psd_p11 *st = init_ok();
+    tkey t;
+    psd_buf sig = { 0 };
+    uint8_t h[32] = { 9 };
+    unsigned long gen;
+    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    (void)unused;
+
+    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY,
+               PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
+    g_real = st->fn;
+    g_faulty = *g_real;
+    g_faulty.C_SignInit = faulty_sign_init;
+    st->fn = &g_faulty;
+
+    /* Once: sessions are reopened, the token found again, the login redone. */
+    gen = st->generation;
+    g_removals = 1;
+    assert_int_equal(B->sign_hash(st, &t.k, &alg, h, 32, &sig), PARSEC_SUCCESS);
+    assert_int_equal(g_removals, 0);
+    assert_true(st->generation != gen);
+    assert_int_equal(B->verify_hash(st, &t.k, &alg, h, 32, sig.data, sig.len), PARSEC_SUCCESS);
+    psd_buf_clear(&sig);
+
+    /* Gone for good: a clear failure, no endless retrying. */
+    g_removals = 100;
+    assert_int_equal(B->sign_hash(st, &t.k, &alg, h, 32, &sig),
+                     PARSEC_PSA_ERROR_COMMUNICATION_FAILURE);
+    assert_null(sig.data);
+    assert_true(g_removals >= 97);
+
+    /* Back: works again. */
+    g_removals = 0;
+    assert_int_equal(B->sign_hash(st, &t.k, &alg, h, 32, &sig), PARSEC_SUCCESS);
+    psd_buf_clear(&sig);
+
+    st->fn = g_real; /* p11-kit finalizes by its own function list */
+    assert_int_equal(B->destroy_key(st, &t.k), PARSEC_SUCCESS);
+    tkey_free(&t);
+    B->fini(st);
+}
+
 typedef struct worker {
     void *st;
     const tkey *t;
@@ -1108,6 +1167,7 @@ int main(void)
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_session_recovery),
+        cmocka_unit_test(test_device_removed_recovery),
         cmocka_unit_test(test_concurrency),
     };
 
