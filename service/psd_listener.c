@@ -26,6 +26,8 @@ struct psd_listener {
     int fd;
     int activated;         /* inherited from systemd: not ours to remove */
     char *path;
+    char *tmp_path;        /* bound here until published (NULL when bound at path) */
+    int published;
     dev_t dev;             /* the socket file we created, to remove only that */
     ino_t ino;
     psd_service *svc;
@@ -144,8 +146,9 @@ static int psd_socket_owner(const psd_config *cfg, uid_t *uid, gid_t *gid, char 
 }
 
 /*
- * Bind and listen under a temporary name, set mode and owner, then rename
- * into place: the socket appears only once it is ready to answer.
+ * Bind and listen under a temporary name and set mode and owner now, so a
+ * bad socket setting fails before anything else starts; psd_listener_start
+ * renames it into place once the service can answer.
  */
 static int psd_bind(psd_listener *l, const psd_config *cfg, char *err, size_t errlen)
 {
@@ -173,7 +176,8 @@ static int psd_bind(psd_listener *l, const psd_config *cfg, char *err, size_t er
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
     }
-    unlink(tmp);
+    if (strcmp(tmp, path) != 0)
+        unlink(tmp); /* a leftover of an earlier process with our PID */
     psd_fill_addr(&sa, tmp);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
         snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
@@ -181,10 +185,20 @@ static int psd_bind(psd_listener *l, const psd_config *cfg, char *err, size_t er
     }
     if (listen(fd, SOMAXCONN) != 0 || chmod(tmp, cfg->socket_mode) != 0 ||
         ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(tmp, uid, gid) != 0) ||
-        (strcmp(tmp, path) != 0 && rename(tmp, path) != 0) || stat(path, &stbuf) != 0) {
+        stat(tmp, &stbuf) != 0) {
         snprintf(err, errlen, "cannot set up socket %s: %s", path, strerror(errno));
         unlink(tmp);
         goto fail;
+    }
+    if (strcmp(tmp, path) != 0) {
+        l->tmp_path = strdup(tmp);
+        if (l->tmp_path == NULL) {
+            snprintf(err, errlen, "out of memory");
+            unlink(tmp);
+            goto fail;
+        }
+    } else {
+        l->published = 1;
     }
     l->fd = fd;
     l->dev = stbuf.st_dev;
@@ -322,6 +336,15 @@ int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, 
         return -1;
     }
     l->acceptor_started = 1;
+    /* Appear at the configured path only now that requests are served. */
+    if (l->tmp_path != NULL) {
+        if (rename(l->tmp_path, l->path) != 0) {
+            snprintf(err, errlen, "cannot move socket into place at %s: %s", l->path,
+                     strerror(errno));
+            return -1;
+        }
+        l->published = 1;
+    }
     return 0;
 }
 
@@ -365,9 +388,12 @@ void psd_listener_stop(psd_listener *l)
         pthread_join(l->workers[i], NULL);
     free(l->workers);
     /* Remove the socket file only if it is still the one we created. */
-    if (!l->activated && stat(l->path, &stbuf) == 0 && stbuf.st_dev == l->dev &&
+    if (!l->activated && !l->published && l->tmp_path != NULL)
+        unlink(l->tmp_path);
+    if (!l->activated && l->published && stat(l->path, &stbuf) == 0 && stbuf.st_dev == l->dev &&
         stbuf.st_ino == l->ino)
         unlink(l->path);
+    free(l->tmp_path);
     if (l->fd >= 0)
         close(l->fd);
     free(l->path);

@@ -177,6 +177,11 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* Socket problems are configuration errors: find them before starting anything. */
+    if (psd_listener_open(&cfg, &listener, err, sizeof(err)) != 0) {
+        fprintf(stderr, "parsecd: %s\n", err);
+        goto done;
+    }
     if (psd_start_backends(&svc, &cfg) != 0)
         goto done;
     if (psd_keystore_open(cfg.key_store_path, &svc.store, err, sizeof(err)) != 0) {
@@ -184,10 +189,6 @@ int main(int argc, char **argv)
         goto done;
     }
     psd_report_orphans(&svc, &cfg);
-    if (psd_listener_open(&cfg, &listener, err, sizeof(err)) != 0) {
-        fprintf(stderr, "parsecd: %s\n", err);
-        goto done;
-    }
     if (psd_listener_start(listener, &svc, cfg.threads, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);
         goto done;
