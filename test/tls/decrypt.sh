@@ -95,7 +95,7 @@ check "... and the error says it is a signing key" has_error "signing key"
 # ---- CMS (S/MIME) --------------------------------------------------------------
 ok "certificate for the PKCS#1 v1.5 key" tls_cert_for_pub "$T/dec-pkcs1.pub" "cms pkcs1" "$T/dec-pkcs1.crt"
 ok "cms -encrypt to it (software)" \
-    sw_openssl cms -encrypt -aes-256-cbc -in "$T/msg.txt" -out "$T/msg.pkcs1.cms" "$T/dec-pkcs1.crt"
+    sw_openssl cms -encrypt -binary -aes-256-cbc -in "$T/msg.txt" -out "$T/msg.pkcs1.cms" "$T/dec-pkcs1.crt"
 ok "cms -decrypt with parsec:dec-pkcs1" \
     hw_openssl cms -decrypt -in "$T/msg.pkcs1.cms" -recip "$T/dec-pkcs1.crt" -inkey parsec:dec-pkcs1 \
     -out "$T/msg.pkcs1.out"
@@ -107,7 +107,7 @@ check "the message is the original" cmp "$T/msg.txt" "$T/msg.pkcs1.out2"
 ok "certificate for the RsaOaep(SHA-256) key" \
     tls_cert_for_pub "$T/dec-oaep-sha256.pub" "cms oaep" "$T/dec-oaep-sha256.crt"
 ok "cms -encrypt with RSA-OAEP SHA-256 key transport (software)" \
-    sw_openssl cms -encrypt -aes-128-cbc -in "$T/msg.txt" -out "$T/msg.oaep.cms" \
+    sw_openssl cms -encrypt -binary -aes-128-cbc -in "$T/msg.txt" -out "$T/msg.oaep.cms" \
     -recip "$T/dec-oaep-sha256.crt" -keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 \
     -keyopt rsa_mgf1_md:sha256
 ok "cms -decrypt with parsec:dec-oaep-sha256" \

@@ -42,7 +42,7 @@ matrix13() {
     local what=$1 s
     shift
     for s in $TLS13_SUITES; do
-        ok "$what: TLS 1.3 $s" tls_client_expect "$PORT" "Protocol  : TLSv1.3" "Cipher is $s" "$@" \
+        ok "$what: TLS 1.3 $s" tls_client_expect "$PORT" "New, TLSv1.3, Cipher is $s" "$@" \
             -- -tls1_3 -ciphersuites "$s"
     done
 }

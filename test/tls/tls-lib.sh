@@ -69,6 +69,12 @@ tls_key_ref() {
     hw_openssl pkey -in "parsec:$1" -out "$2" && grep -q "BEGIN PARSEC KEY REFERENCE" "$2"
 }
 
+# tls_key_ref_pss NAME OUT.pem: reference file presenting an RsaPss key as an
+# RSA-PSS (RSASSA-PSS) key instead of an rsaEncryption one.
+tls_key_ref_pss() {
+    hw_openssl pkey -in "parsec:$1?type=rsa-pss" -out "$2" && grep -q "BEGIN PARSEC KEY REFERENCE" "$2"
+}
+
 # ---- certificates ------------------------------------------------------------
 
 tls_make_ca() {
