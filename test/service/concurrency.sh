@@ -6,21 +6,35 @@
 BACKEND=${1:?usage: concurrency.sh BACKEND PSD_STRESS}
 STRESS=${2:?usage: concurrency.sh BACKEND PSD_STRESS}
 psd_test_init
+
+# Change a [section] key of the running test's parsecd.conf (psd_start once per
+# test: backends such as the TPM simulator are set up only once).
+conf_set() {
+    local key=$1 value=$2
+    if grep -q "^$key = " "$TESTDIR/parsecd.conf"; then
+        sed -i "s|^$key = .*|$key = $value|" "$TESTDIR/parsecd.conf"
+    else
+        sed -i "s|^\\[$3\\]\$|[$3]\\n$key = $value|" "$TESTDIR/parsecd.conf"
+    fi
+}
 case $BACKEND in
     software) export PROBE_PROVIDER=1 ;;
     pkcs11) export PROBE_PROVIDER=2 ;;
     tpm) export PROBE_PROVIDER=3 ;;
 esac
 
+PSD_THREADS=4 psd_start "$BACKEND" || { echo "not ok - parsecd did not start"; exit 1; }
 for threads in 4 1; do
-    PSD_THREADS=$threads psd_start "$BACKEND" || { echo "not ok - parsecd did not start"; exit 1; }
+    conf_set threads "$threads" core
+    psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
     ok "32 clients x 10 rounds against $threads worker thread(s)" "$STRESS" 32 10
     ok "  ... parsecd still answers" "$PARSEC_CLI" ping
-    psd_stop
 done
 
-export PSD_AUTH=direct
-psd_start "$BACKEND" || { echo "not ok - parsecd did not start"; exit 1; }
+psd_stop
+conf_set threads 4 core
+conf_set type direct authenticator
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
 PROBE_APP=stress-a "$STRESS" 32 5 >"$TESTDIR/stress-a.out" 2>&1 &
 a=$!
 PROBE_APP=stress-b ok "32 clients of application B (direct auth)" "$STRESS" 32 5

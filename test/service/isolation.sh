@@ -5,6 +5,17 @@
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 BACKEND=${1:-software}
 psd_test_init
+
+# Change a [section] key of the running test's parsecd.conf (psd_start once per
+# test: backends such as the TPM simulator are set up only once).
+conf_set() {
+    local key=$1 value=$2
+    if grep -q "^$key = " "$TESTDIR/parsecd.conf"; then
+        sed -i "s|^$key = .*|$key = $value|" "$TESTDIR/parsecd.conf"
+    else
+        sed -i "s|^\\[$3\\]\$|[$3]\\n$key = $value|" "$TESTDIR/parsecd.conf"
+    fi
+}
 # After a list-keys run by ok/fails: is key NAME in its output?
 listed() { grep -q -- "^\* $1\$" "$TESTDIR/last.out"; }
 not_listed() { ! listed "$1"; }
@@ -41,8 +52,8 @@ ok "alice deletes her key" as alice delete-key -k shared-name
 
 # -- unix peer credentials: root and an unprivileged uid --
 psd_stop
-export PSD_AUTH=unix-peer-credentials
-psd_start "$BACKEND" || { echo "not ok - parsecd did not start"; exit 1; }
+conf_set type unix-peer-credentials authenticator
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$CLI" -a unix "$@"; }
     chmod 755 "$TESTDIR"

@@ -6,6 +6,17 @@
 PROBE=${1:?usage: wire.sh PSD_PROBE}
 psd_test_init
 
+# Change a [section] key of the running test's parsecd.conf (psd_start once per
+# test: backends such as the TPM simulator are set up only once).
+conf_set() {
+    local key=$1 value=$2
+    if grep -q "^$key = " "$TESTDIR/parsecd.conf"; then
+        sed -i "s|^$key = .*|$key = $value|" "$TESTDIR/parsecd.conf"
+    else
+        sed -i "s|^\\[$3\\]\$|[$3]\\n$key = $value|" "$TESTDIR/parsecd.conf"
+    fi
+}
+
 run_group() {
     local group=$1 label=$2 c
     for c in $("$PROBE" --list "$group"); do
@@ -32,8 +43,9 @@ check "the stalled client got ConnectionError" wait "$stalled"
 
 # -- direct authentication, with an administrator --
 psd_stop
-export PSD_AUTH=direct PSD_ADMINS=boss
-psd_start software || { echo "not ok - parsecd (direct) did not start"; exit 1; }
+conf_set type direct authenticator
+conf_set admins boss authenticator
+psd_restart || { echo "not ok - parsecd (direct) did not start"; exit 1; }
 export PROBE_APP=app-one
 run_group route direct
 run_group direct direct
