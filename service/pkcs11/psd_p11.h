@@ -86,6 +86,7 @@ typedef struct psd_p11_session {
     ck_session_handle_t handle;
     int open;
     int busy;
+    int stale; /* the token went away while busy: close on release */
 } psd_p11_session;
 
 struct psd_p11_keyent;

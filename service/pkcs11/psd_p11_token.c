@@ -526,10 +526,11 @@ static void psd_p11_release(psd_p11 *st, size_t idx, CK_RV rv)
     psd_p11_session *ps = &st->sessions[idx];
 
     pthread_mutex_lock(&st->pool_lock);
-    if (psd_p11_session_lost(rv)) {
+    if (ps->open && (ps->stale || psd_p11_session_lost(rv))) {
         st->fn->C_CloseSession(ps->handle);
         ps->open = 0;
     }
+    ps->stale = 0;
     ps->busy = 0;
     pthread_cond_signal(&st->pool_cond);
     pthread_mutex_unlock(&st->pool_lock);
@@ -560,9 +561,18 @@ static void psd_p11_recover(psd_p11 *st, CK_RV rv, unsigned long gen)
     } else if (psd_p11_device_lost(rv) && gen == psd_p11_generation(st)) {
         psd_log(PSD_LOG_WARN, "pkcs11: token '%s' went away (%s); reopening sessions",
                 st->token_label, psd_p11_rv_name(rv));
-        st->fn->C_CloseAllSessions(st->slot);
-        for (i = 0; i < st->nsessions; i++)
-            st->sessions[i].open = 0;
+        /*
+         * Close what is idle; sessions in use close when released, so their
+         * handle numbers cannot be handed to another thread meanwhile.
+         */
+        for (i = 0; i < st->nsessions; i++) {
+            if (st->sessions[i].busy) {
+                st->sessions[i].stale = 1;
+            } else if (st->sessions[i].open) {
+                st->fn->C_CloseSession(st->sessions[i].handle);
+                st->sessions[i].open = 0;
+            }
+        }
         if (psd_p11_find_token(st, err, sizeof(err)) != 0)
             psd_log(PSD_LOG_ERROR, "%s", err);
         st->need_login = st->login_required;
