@@ -138,7 +138,7 @@ int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, s
         goto done;
     }
     if (strchr(module, '/') != NULL) {
-        cfg->module = psd_p11_resolve_path(module, s->config_dir);
+        cfg->module = psd_p11_resolve_path(module, s != NULL ? s->config_dir : NULL);
         cfg->module_is_path = 1;
     } else {
         cfg->module = OPENSSL_strdup(module);
@@ -184,7 +184,7 @@ int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, s
         }
         cfg->have_pin = 1;
     } else if (pin_file != NULL) {
-        path = psd_p11_resolve_path(pin_file, s->config_dir);
+        path = psd_p11_resolve_path(pin_file, s != NULL ? s->config_dir : NULL);
         if (path == NULL) {
             snprintf(err, errlen, "pkcs11: out of memory");
             goto done;

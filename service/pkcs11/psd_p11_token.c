@@ -293,10 +293,14 @@ static int psd_p11_find_token(psd_p11 *st, char *err, size_t errlen)
         if (matches++ == 0)
             found = slots[i];
     }
+    if (matches == 0 && st->uri == NULL) {
+        snprintf(err, errlen, "pkcs11: no token present in module %s", st->module_name);
+        goto done;
+    }
     if (matches == 0) {
-        snprintf(err, errlen, "pkcs11: no token in module %s matches %s (tokens present: %s)",
-                 st->module_name, st->uri != NULL ? "token_uri" : "any slot",
-                 present[0] ? present : "none");
+        snprintf(err, errlen,
+                 "pkcs11: no token in module %s matches token_uri (tokens present: %s)",
+                 st->module_name, present[0] ? present : "none");
         goto done;
     }
     if (matches > 1) {

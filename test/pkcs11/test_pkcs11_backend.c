@@ -362,9 +362,11 @@ static void test_wrong_pin_does_not_lock(void **unused)
 
 static void test_module_by_name_and_slot(void **unused)
 {
-    const psd_setting byname[] = { { "module", "softhsm2" },
-                                   { "token_uri", "pkcs11:token=parsec;manufacturer=SoftHSM%20project" },
-                                   { "pin", USER_PIN } };
+    const psd_setting byname[] = {
+        { "module", "softhsm2" },
+        { "token_uri", "pkcs11:token=parsec;manufacturer=SoftHSM%20project" },
+        { "pin", USER_PIN },
+    };
     char err[512], slot[32];
     void *st = NULL;
     psd_p11 *p;
