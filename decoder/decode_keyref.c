@@ -14,7 +14,7 @@
 #include <openssl/core_object.h>
 #include <openssl/params.h>
 
-#include "pprov.h"
+#include "pprov_dec.h"
 
 /* References are tiny; anything bigger is somebody else's data. */
 #define PPROV_KEYREF_MAX 8192
@@ -67,6 +67,32 @@ static int pprov_keyref_dec_does_selection(void *provctx, int selection)
     return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
 }
 
+int pprov_keyref_emit(pprov_key *key, OSSL_CALLBACK *data_cb, void *data_cbarg)
+{
+    int object_type = OSSL_OBJECT_PKEY;
+    const void *ref;
+    size_t refsz;
+    OSSL_PARAM params[4];
+
+    pprov_key_to_reference(key, &ref, &refsz);
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                                 (char *)pprov_key_type_name(key->type), 0);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, (void *)ref, refsz);
+    params[3] = OSSL_PARAM_construct_end();
+    return data_cb(params, data_cbarg);
+}
+
+int pprov_keyref_fail(pprov_ctx *ctx, int type, OSSL_CALLBACK *data_cb, void *data_cbarg)
+{
+    pprov_key *placeholder = pprov_key_new(ctx, type != 0 ? type : PPROV_KEY_EC);
+
+    if (placeholder != NULL)
+        (void)pprov_keyref_emit(placeholder, data_cb, data_cbarg);
+    pprov_key_free(placeholder);
+    return 0;
+}
+
 /* Read the whole (small) input; 0 if it is too big to be a reference. */
 static int pprov_read_all(BIO *in, BUF_MEM *buf)
 {
@@ -116,25 +142,11 @@ static int pprov_keyref_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection
     } else {
         key = pprov_key_load(dctx->ctx, name, backend, type);
         if (key == NULL) {
-            ret = 0; /* our file, unusable: stop and keep the reason */
+            ret = pprov_keyref_fail(dctx->ctx, type, data_cb, data_cbarg);
             goto done;
         }
     }
-    {
-        int object_type = OSSL_OBJECT_PKEY;
-        const void *ref;
-        size_t refsz;
-        OSSL_PARAM params[4];
-
-        pprov_key_to_reference(key, &ref, &refsz);
-        params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
-        params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-                                                     (char *)pprov_key_type_name(key->type), 0);
-        params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, (void *)ref,
-                                                      refsz);
-        params[3] = OSSL_PARAM_construct_end();
-        ret = data_cb(params, data_cbarg);
-    }
+    ret = pprov_keyref_emit(key, data_cb, data_cbarg);
 done:
     pprov_key_free(key); /* keymgmt load took its own reference */
     OPENSSL_free(name);

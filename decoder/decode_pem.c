@@ -3,6 +3,11 @@
  * REFERENCE-----" so PEM_read_bio_PrivateKey (nginx, curl, every openssl
  * command reading a key file) reaches the key-reference decoders. Any other
  * PEM block is not ours: carry on without a word.
+ *
+ * The key is looked up here already: when it cannot be used (unknown key,
+ * service down) the reason must reach the user, and through the file:
+ * store only a failure at this level survives (errors of the inner decoder
+ * chain are discarded there).
  */
 #include <string.h>
 
@@ -13,7 +18,7 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 
-#include "pprov.h"
+#include "pprov_dec.h"
 
 static OSSL_FUNC_decoder_newctx_fn pprov_pem_dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn pprov_pem_dec_freectx;
@@ -45,8 +50,25 @@ static int pprov_pem_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     ERR_set_mark();
     if (PEM_read_bio(in, &label, &header, &der, &derlen) > 0 && strcmp(label, PPROV_PEM_LABEL) == 0) {
         OSSL_PARAM params[3];
+        char *name = NULL;
+        uint8_t backend = 0;
+        int type = 0;
+        pprov_key *key;
 
         ERR_pop_to_mark();
+        if (!pprov_keyref_decode(der, (size_t)derlen, &name, &backend, &type)) {
+            PPROV_raise(ctx, PPROV_R_BAD_KEY_REFERENCE,
+                        "malformed " PPROV_PEM_LABEL " (not written by this provider version?)");
+            ret = pprov_keyref_fail(ctx, type, data_cb, data_cbarg);
+            goto done;
+        }
+        key = pprov_key_load(ctx, name, backend, type);
+        OPENSSL_free(name);
+        if (key == NULL) {
+            ret = pprov_keyref_fail(ctx, type, data_cb, data_cbarg);
+            goto done;
+        }
+        pprov_key_free(key);
         params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der, (size_t)derlen);
         params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE,
                                                      (char *)PPROV_DER_STRUCTURE, 0);
@@ -55,6 +77,7 @@ static int pprov_pem_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     } else {
         ERR_pop_to_mark();
     }
+done:
     OPENSSL_free(label);
     OPENSSL_free(header);
     OPENSSL_free(der);

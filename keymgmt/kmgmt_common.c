@@ -26,8 +26,12 @@ void *pprov_kmgmt_load(const void *reference, size_t reference_sz, int type)
 {
     pprov_key *key = pprov_key_from_reference(reference, reference_sz);
 
-    /* The store and decoder only hand us references of the type we registered for. */
-    if (key == NULL || key->type != type)
+    /*
+     * The store and decoder only hand us references of the type we registered
+     * for; one without a public half stands for a key that failed to load (its
+     * reason is already on the error queue).
+     */
+    if (key == NULL || key->type != type || key->pub == NULL)
         return NULL;
     return pprov_key_ref(key);
 }

@@ -44,6 +44,13 @@ struct pprov_sig_ctx {
 
     /* RSA only. */
     int pad_mode;           /* RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING, ... */
+    /*
+     * The padding is only ours to choose (the key's policy) once the caller
+     * set it or asked for it (pad-mode, AlgorithmIdentifier): a caller that
+     * did neither labels the signature with OpenSSL's default, PKCS#1 v1.5.
+     */
+    int pad_explicit;
+    int pad_reported;
     int saltlen;            /* RSA_PSS_SALTLEN_* or a byte count */
     EVP_MD *mgf1_md;        /* NULL: same as md */
 };

@@ -46,7 +46,21 @@ static int pprov_rsa_policy_is_pss(const pprov_key *key)
 static void pprov_rsa_init_defaults(pprov_sig_ctx *sctx)
 {
     sctx->pad_mode = pprov_rsa_policy_is_pss(sctx->key) ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
+    sctx->pad_explicit = sctx->pad_reported = 0;
     sctx->saltlen = RSA_PSS_SALTLEN_DIGEST;
+}
+
+/*
+ * The padding the signature gets: the policy's once the caller knows it,
+ * otherwise PKCS#1 v1.5, the default every OpenSSL caller assumes (CMS
+ * without -keyopt, TLS 1.2 rsa_pkcs1 sigalgs, dgst/pkeyutl). Signing PSS
+ * there would be a wrong signature; refusing names the fix instead.
+ */
+static int pprov_rsa_effective_pad(const pprov_sig_ctx *sctx)
+{
+    if (sctx->pad_explicit || sctx->pad_reported || sctx->key->type == PPROV_KEY_RSA_PSS)
+        return sctx->pad_mode;
+    return RSA_PKCS1_PADDING;
 }
 
 static size_t pprov_rsa_max_size(const pprov_sig_ctx *sctx)
@@ -117,14 +131,14 @@ static int pprov_rsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, si
     size_t inputlen = tbslen;
     uint8_t *out = NULL;
     size_t outlen = 0;
-    int ok = 0;
+    int ok = 0, pad = pprov_rsa_effective_pad(sctx);
 
-    if (sctx->pad_mode != RSA_PKCS1_PADDING && sctx->pad_mode != RSA_PKCS1_PSS_PADDING) {
+    if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING) {
         PPROV_raise(sctx->ctx, PPROV_R_UNSUPPORTED,
                     "Parsec keys sign with PKCS#1 v1.5 or PSS padding only");
         return 0;
     }
-    if (sctx->md == NULL && !(sctx->pad_mode == RSA_PKCS1_PADDING
+    if (sctx->md == NULL && !(pad == RSA_PKCS1_PADDING
                               && policy->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE
                               && policy->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW)) {
         PPROV_raise(sctx->ctx, PPROV_R_INVALID_ARGUMENT,
@@ -139,7 +153,7 @@ static int pprov_rsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, si
                     EVP_MD_get0_name(sctx->md), parsec_hash_length(req.hash));
         return 0;
     }
-    if (sctx->pad_mode == RSA_PKCS1_PSS_PADDING) {
+    if (pad == RSA_PKCS1_PSS_PADDING) {
         req.scheme = PARSEC_SIGN_RSA_PSS;
         if (!pprov_rsa_check_pss(sctx, req.hash))
             return 0;
@@ -161,8 +175,14 @@ static int pprov_rsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, si
         PPROV_raise(sctx->ctx, PPROV_R_UNSUPPORTED, "unsupported digest for a Parsec RSA key");
         return 0;
     }
-    if (!pprov_sig_check_policy(sctx, &req))
+    if (!pprov_sig_check_policy(sctx, &req)) {
+        if (pad != sctx->pad_mode)
+            PPROV_raise(sctx->ctx, PPROV_R_NOT_PERMITTED,
+                        "PKCS#1 v1.5 is OpenSSL's default RSA padding: ask for PSS"
+                        " (-sigopt rsa_padding_mode:pss, -pkeyopt rsa_padding_mode:pss,"
+                        " cms -keyopt rsa_padding_mode:pss)");
         goto done;
+    }
     if (!pprov_sig_service_sign(sctx, &req, input != NULL ? input : tbs, inputlen, &out, &outlen))
         goto done;
     if (outlen > sigsize) {
@@ -181,9 +201,11 @@ done:
 
 static int pprov_rsa_setup_verify(pprov_sig_ctx *sctx, EVP_PKEY_CTX *vctx)
 {
-    if (EVP_PKEY_CTX_set_rsa_padding(vctx, sctx->pad_mode) <= 0)
+    int pad = pprov_rsa_effective_pad(sctx);
+
+    if (EVP_PKEY_CTX_set_rsa_padding(vctx, pad) <= 0)
         return 0;
-    if (sctx->pad_mode == RSA_PKCS1_PSS_PADDING) {
+    if (pad == RSA_PKCS1_PSS_PADDING) {
         if (EVP_PKEY_CTX_set_rsa_pss_saltlen(vctx, sctx->saltlen) <= 0)
             return 0;
         if (pprov_rsa_mgf1(sctx) != NULL && EVP_PKEY_CTX_set_rsa_mgf1_md(vctx, pprov_rsa_mgf1(sctx)) <= 0)
@@ -238,6 +260,7 @@ static int pprov_rsa_algorithm_id(pprov_sig_ctx *sctx, unsigned char **der, size
 
     if (alg == NULL || sctx->md == NULL)
         goto done;
+    sctx->pad_reported = 1; /* the caller labels the signature with what we say */
     if (sctx->pad_mode == RSA_PKCS1_PSS_PADDING) {
         params = pprov_rsa_pss_params(sctx->md, pprov_rsa_mgf1(sctx), EVP_MD_get_size(sctx->md));
         if (params == NULL || !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE, params))
@@ -269,6 +292,7 @@ static int pprov_rsa_get_params(pprov_sig_ctx *sctx, OSSL_PARAM params[])
 
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
     if (p != NULL) {
+        sctx->pad_reported = 1;
         if (p->data_type == OSSL_PARAM_UTF8_STRING) {
             for (i = 0; i < sizeof(pprov_rsa_pad_modes) / sizeof(pprov_rsa_pad_modes[0]); i++)
                 if (pprov_rsa_pad_modes[i].mode == sctx->pad_mode
@@ -340,6 +364,7 @@ static int pprov_rsa_set_params(pprov_sig_ctx *sctx, const OSSL_PARAM params[])
             return 0;
         }
         sctx->pad_mode = mode;
+        sctx->pad_explicit = 1;
     }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
     if (p != NULL) {

@@ -44,6 +44,7 @@ static OSSL_FUNC_store_load_fn pprov_store_load;
 static OSSL_FUNC_store_eof_fn pprov_store_eof;
 static OSSL_FUNC_store_close_fn pprov_store_close;
 static OSSL_FUNC_store_export_object_fn pprov_store_export_object;
+static int pprov_store_list_keys(pprov_store_ctx *sctx);
 
 static int pprov_hexval(int c)
 {
@@ -162,6 +163,8 @@ static void *pprov_store_open(void *provctx, const char *uri)
     }
     if (*query == '?' && !pprov_store_parse_query(sctx, uri, query + 1))
         goto err;
+    if (sctx->name == NULL && !pprov_store_list_keys(sctx))
+        goto err;
     PPROV_debug("open '%s': %s", uri, sctx->name != NULL ? sctx->name : "(list)");
     return sctx;
 err:
@@ -279,22 +282,29 @@ static int pprov_store_emit_name(pprov_store_ctx *sctx, const parsec_key_info *k
     return ret;
 }
 
+/* ListKeys, at open so an unreachable service fails OSSL_STORE_open itself. */
+static int pprov_store_list_keys(pprov_store_ctx *sctx)
+{
+    parsec_client *client = pprov_client(sctx->ctx);
+    parsec_status st;
+
+    sctx->listed = 1;
+    if (client == NULL)
+        return 0;
+    st = parsec_list_keys(client, &sctx->keys, &sctx->nkeys);
+    if (st != PARSEC_SUCCESS) {
+        PPROV_raise(sctx->ctx, pprov_reason_from_status(st),
+                    "cannot list the keys of %s in the Parsec service at %s: %s (%s)",
+                    pprov_identity(sctx->ctx), pprov_endpoint(sctx->ctx),
+                    parsec_status_message(st), parsec_status_name(st));
+        return 0;
+    }
+    return 1;
+}
+
 static int pprov_store_load_list(pprov_store_ctx *sctx, OSSL_CALLBACK *object_cb,
                                  void *object_cbarg)
 {
-    if (!sctx->listed) {
-        parsec_client *client = pprov_client(sctx->ctx);
-        parsec_status st;
-
-        sctx->listed = 1;
-        if (client == NULL)
-            return 0;
-        st = parsec_list_keys(client, &sctx->keys, &sctx->nkeys);
-        if (st != PARSEC_SUCCESS) {
-            PPROV_raise_status(sctx->ctx, st, "listing", "(all)");
-            return 0;
-        }
-    }
     while (sctx->next < sctx->nkeys) {
         const parsec_key_info *ki = &sctx->keys[sctx->next++];
 
