@@ -3,6 +3,7 @@
 # every key of the client (durably) and succeeds for an unknown client.
 # Usage: admin.sh PSD_PROBE
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 PROBE=${1:?usage: admin.sh PSD_PROBE}
 psd_test_init
 CLI=$PARSEC_CLI
@@ -40,5 +41,5 @@ check "  ... still none" no_keys
 ok "bob's key survived the restart" as bob export-public-key -k b1
 ok "alice may create 'a1' again" as alice create-ecc-key -k a1
 
-psd_summary
+psd_finish
 exit $?

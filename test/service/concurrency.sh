@@ -3,20 +3,11 @@
 # racing generates of one name let exactly one through, with a small and a
 # single-thread worker pool. Usage: concurrency.sh BACKEND PSD_STRESS
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 BACKEND=${1:?usage: concurrency.sh BACKEND PSD_STRESS}
 STRESS=${2:?usage: concurrency.sh BACKEND PSD_STRESS}
 psd_test_init
 
-# Change a [section] key of the running test's parsecd.conf (psd_start once per
-# test: backends such as the TPM simulator are set up only once).
-conf_set() {
-    local key=$1 value=$2
-    if grep -q "^$key = " "$TESTDIR/parsecd.conf"; then
-        sed -i "s|^$key = .*|$key = $value|" "$TESTDIR/parsecd.conf"
-    else
-        sed -i "s|^\\[$3\\]\$|[$3]\\n$key = $value|" "$TESTDIR/parsecd.conf"
-    fi
-}
 case $BACKEND in
     software) export PROBE_PROVIDER=1 ;;
     pkcs11) export PROBE_PROVIDER=2 ;;
@@ -39,5 +30,5 @@ PROBE_APP=stress-a "$STRESS" 32 5 >"$TESTDIR/stress-a.out" 2>&1 &
 a=$!
 PROBE_APP=stress-b ok "32 clients of application B (direct auth)" "$STRESS" 32 5
 check "32 clients of application A at the same time" wait "$a" || sed 's/^/#   /' "$TESTDIR/stress-a.out"
-psd_summary
+psd_finish
 exit $?

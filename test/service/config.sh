@@ -3,6 +3,7 @@
 # non-zero exit for bad input; clean SIGTERM/SIGINT exits; socket and key
 # store permissions; stale sockets; a second instance refused.
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 psd_test_init
 P=$PARSECD
 D=$TESTDIR
@@ -116,5 +117,5 @@ PARSEC_SERVICE_ENDPOINT=unix:$D/example.sock ok "parsecd.conf.example starts a w
 kill -TERM "$pid"
 wait "$pid"
 
-psd_summary
+psd_finish
 exit $?

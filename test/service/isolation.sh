@@ -3,23 +3,10 @@
 # application names, then root against another uid with unix peer credentials.
 # Usage: isolation.sh [BACKEND]
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 BACKEND=${1:-software}
 psd_test_init
 
-# Change a [section] key of the running test's parsecd.conf (psd_start once per
-# test: backends such as the TPM simulator are set up only once).
-conf_set() {
-    local key=$1 value=$2
-    if grep -q "^$key = " "$TESTDIR/parsecd.conf"; then
-        sed -i "s|^$key = .*|$key = $value|" "$TESTDIR/parsecd.conf"
-    else
-        sed -i "s|^\\[$3\\]\$|[$3]\\n$key = $value|" "$TESTDIR/parsecd.conf"
-    fi
-}
-# After a list-keys run by ok/fails: is key NAME in its output?
-listed() { grep -q -- "^\* $1\$" "$TESTDIR/last.out"; }
-not_listed() { ! listed "$1"; }
-differ() { ! cmp -s "$1" "$2"; }
 CLI=$PARSEC_CLI
 echo "some data to sign" >"$TESTDIR/msg"
 
@@ -77,5 +64,5 @@ else
     echo "# unix-peer isolation between two uids needs root and setpriv: not run"
 fi
 
-psd_summary
+psd_finish
 exit $?

@@ -4,6 +4,7 @@
 # the wrong provider answered with PsaErrorInvalidHandle (1136) like the
 # reference service.
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 psd_test_init
 CLI=$PARSEC_CLI
 echo data >"$TESTDIR/msg"
@@ -31,5 +32,5 @@ ok "the software key still signs" "$CLI" -p 1 sign -k soft -i "$TESTDIR/msg"
 ok "delete both" "$CLI" -p 2 delete-key -k token
 ok "  ..." "$CLI" -p 1 delete-key -k soft
 
-psd_summary
+psd_finish
 exit $?

@@ -2,6 +2,7 @@
 # The software backend interoperates with OpenSSL: its signatures verify with
 # `openssl dgst`, and ciphertexts made by `openssl pkeyutl` decrypt through it.
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 psd_test_init
 CLI=$PARSEC_CLI
 MSG=$TESTDIR/msg
@@ -54,5 +55,5 @@ crypt_case() {
 crypt_case rsa-pkcs1-crypt -- create-rsa-key
 crypt_case rsa-oaep-sha256 -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -- create-rsa-key --oaep --hash sha256
 
-psd_summary
+psd_finish
 exit $?

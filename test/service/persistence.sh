@@ -2,12 +2,9 @@
 # Keys survive a clean restart and a SIGKILL; a destroyed key stays destroyed.
 # Usage: persistence.sh [BACKEND]
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 BACKEND=${1:-software}
 psd_test_init
-# After a list-keys run by ok/fails: is key NAME in its output?
-listed() { grep -q -- "^\* $1\$" "$TESTDIR/last.out"; }
-not_listed() { ! listed "$1"; }
-differ() { ! cmp -s "$1" "$2"; }
 CLI=$PARSEC_CLI
 echo "persistent message" >"$TESTDIR/msg"
 psd_start "$BACKEND" || { echo "not ok - parsecd did not start"; exit 1; }
@@ -61,5 +58,5 @@ ok "start after the second SIGKILL" psd_restart
 check "  ... it is up" started 4
 ok "the key created just before SIGKILL is there" "$CLI" export-public-key -k late
 
-psd_summary
+psd_finish
 exit $?

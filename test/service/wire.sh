@@ -3,19 +3,10 @@
 # (wire protocol reference §1.2), and parsecd then still answers a Ping from
 # another client. Usage: wire.sh PSD_PROBE
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 PROBE=${1:?usage: wire.sh PSD_PROBE}
 psd_test_init
 
-# Change a [section] key of the running test's parsecd.conf (psd_start once per
-# test: backends such as the TPM simulator are set up only once).
-conf_set() {
-    local key=$1 value=$2
-    if grep -q "^$key = " "$TESTDIR/parsecd.conf"; then
-        sed -i "s|^$key = .*|$key = $value|" "$TESTDIR/parsecd.conf"
-    else
-        sed -i "s|^\\[$3\\]\$|[$3]\\n$key = $value|" "$TESTDIR/parsecd.conf"
-    fi
-}
 
 run_group() {
     local group=$1 label=$2 c
@@ -53,5 +44,5 @@ run_group keys direct
 run_group admin-denied direct
 PROBE_APP=boss ok "direct: an admin may list and delete clients" "$PROBE" admin-allowed
 
-psd_summary
+psd_finish
 exit $?
