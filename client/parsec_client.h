@@ -59,7 +59,10 @@ const char *parsec_client_get_endpoint(const parsec_client *c); /* the socket pa
 /* app_name is needed for DIRECT; ignored otherwise. */
 parsec_status parsec_client_set_auth(parsec_client *c, uint8_t auth_type, const char *app_name);
 uint8_t parsec_client_get_auth(const parsec_client *c);
-/* Applies to connect, each read and each write; 0 = wait forever. */
+/*
+ * Bounds, each on its own: connecting, sending the whole request and
+ * receiving the whole response; 0 = wait forever.
+ */
 void parsec_client_set_timeout(parsec_client *c, unsigned int timeout_ms);
 void parsec_client_set_max_response(parsec_client *c, size_t max_body);
 /* The provider used when a call passes PARSEC_PROVIDER_DEFAULT. */

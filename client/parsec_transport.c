@@ -195,8 +195,9 @@ static void *parsec_arena_alloc(void *data, size_t size)
 
 static int parsec_arena_owns(const parsec_resp *r, const void *ptr)
 {
-    const uint8_t *p = ptr;
-    return p >= r->block && p < r->block + r->arena_len;
+    /* Integer comparison: ptr may come from another allocation entirely. */
+    uintptr_t p = (uintptr_t)ptr, start = (uintptr_t)r->block;
+    return r->block != NULL && p >= start && p - start < r->arena_len;
 }
 
 static void parsec_arena_free(void *data, void *ptr)
