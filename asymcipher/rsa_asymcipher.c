@@ -27,9 +27,6 @@
 
 #include "pprov.h"
 
-/* Software operations on public halves must never come back to parsec.so. */
-#define PPROV_RSA_SOFT_PROPQ "provider!=parsec"
-
 typedef struct pprov_rsa_cipher_ctx {
     pprov_ctx *provctx;
     pprov_key *key;
@@ -300,8 +297,9 @@ static int pprov_rsa_cipher_encrypt(void *vctx, unsigned char *out, size_t *outl
                  pprov_rsa_hash_ossl_name(pprov_rsa_effective_mgf1(rctx)));
     }
 
+    /* Software on the public half, never back into parsec.so. */
     sctx = EVP_PKEY_CTX_new_from_pkey(pprov_libctx(rctx->provctx), rctx->key->pub,
-                                      PPROV_RSA_SOFT_PROPQ);
+                                      PPROV_FETCH_PROPQ);
     if (sctx == NULL || EVP_PKEY_encrypt_init(sctx) <= 0)
         goto soft_failed;
     *p++ = OSSL_PARAM_construct_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &pad);

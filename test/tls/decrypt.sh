@@ -144,5 +144,10 @@ fails "an ECDSA key does not derive" \
     hw_openssl pkeyutl -derive -inkey parsec:ecdsa-p256 -peerkey "$T/peer256.pub" -out "$T/x.secret"
 check "... and the error says ECDH needs an ECDH key" has_error "ECDH"
 
+# ---- contexts OpenSSL duplicates ------------------------------------------------
+ok "EVP_PKEY_CTX_dup of decryption and ECDH contexts works like the original" \
+    env OPENSSL_CONF="$TLS_CNF" "$TEST_BUILDDIR/test/tls/tls_dupctx_check" parsec:dec-pkcs1 \
+    "$T/dec-pkcs1.pub" "$T/ecdh-p256.ref.pem" "$T/peer256.pem"
+
 psd_summary
 exit $?
