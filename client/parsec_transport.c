@@ -147,9 +147,16 @@ static parsec_status parsec_send_all(int fd, struct iovec *iov, int iovcnt, int6
     return PARSEC_SUCCESS;
 }
 
-static parsec_status parsec_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+/* wait_first: the peer cannot have answered yet, so poll before the first recv. */
+static parsec_status parsec_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline,
+                                     int wait_first)
 {
     size_t got = 0;
+    if (wait_first && len > 0) {
+        parsec_status st = parsec_wait(fd, POLLIN, deadline);
+        if (st != PARSEC_SUCCESS)
+            return st;
+    }
     while (got < len) {
         ssize_t n = recv(fd, buf + got, len - got, 0);
         if (n > 0) {
@@ -348,7 +355,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
         goto done;
 
     deadline = parsec_deadline(c->timeout_ms);
-    st = parsec_recv_all(fd, hdr_bytes, sizeof(hdr_bytes), deadline);
+    st = parsec_recv_all(fd, hdr_bytes, sizeof(hdr_bytes), deadline, 1);
     if (st != PARSEC_SUCCESS)
         goto done;
     parsec_wire_header_decode(hdr_bytes, &hdr);
@@ -389,7 +396,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     resp->allocator.alloc = parsec_arena_alloc;
     resp->allocator.free = parsec_arena_free;
     resp->allocator.allocator_data = resp;
-    st = parsec_recv_all(fd, resp->block + resp->arena_len, hdr.body_len, deadline);
+    st = parsec_recv_all(fd, resp->block + resp->arena_len, hdr.body_len, deadline, 0);
     if (st != PARSEC_SUCCESS)
         goto done;
     resp->msg = protobuf_c_message_unpack(result_desc, &resp->allocator, hdr.body_len,
