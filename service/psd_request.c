@@ -22,53 +22,115 @@ typedef enum psd_io {
     PSD_IO_EOF = 1,    /* peer closed before sending anything */
 } psd_io;
 
-static psd_io psd_read_full(int fd, uint8_t *buf, size_t len)
-{
-    size_t got = 0;
+/* Most requests fit: header, body and auth usually arrive in one read. */
+#define PSD_FIRST_READ 4096
+/* Larger responses may not fit the socket buffer: only they need a send timeout. */
+#define PSD_SEND_TIMEOUT_ABOVE (16 * 1024)
 
-    while (got < len) {
-        ssize_t r = recv(fd, buf + got, len - got, 0);
+typedef struct psd_conn {
+    int fd;
+    unsigned int timeout_ms;
+    int rcvtimeo_set;
+} psd_conn;
+
+static void psd_set_timeout(const psd_conn *c, int opt)
+{
+    struct timeval tv = {.tv_sec = c->timeout_ms / 1000,
+                         .tv_usec = (suseconds_t)(c->timeout_ms % 1000) * 1000};
+
+    if (c->timeout_ms > 0)
+        setsockopt(c->fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+/*
+ * At least one byte. A client normally writes its request before we even
+ * accept it, so try without blocking first; only a slow client costs the
+ * system call that arms the read timeout.
+ */
+static psd_io psd_recv_some(psd_conn *c, uint8_t *buf, size_t len, size_t *got)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, buf, len, c->rcvtimeo_set ? 0 : MSG_DONTWAIT);
 
         if (r > 0) {
-            got += (size_t)r;
+            *got = (size_t)r;
+            return PSD_IO_OK;
+        }
+        if (r == 0)
+            return PSD_IO_EOF;
+        if (errno == EINTR)
+            continue;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && !c->rcvtimeo_set) {
+            psd_set_timeout(c, SO_RCVTIMEO);
+            c->rcvtimeo_set = 1;
             continue;
         }
-        if (r < 0 && errno == EINTR)
-            continue;
-        return (r == 0 && got == 0) ? PSD_IO_EOF : PSD_IO_ERROR;
+        return PSD_IO_ERROR;
+    }
+}
+
+static psd_io psd_read_full(psd_conn *c, uint8_t *buf, size_t len)
+{
+    size_t got = 0, n;
+
+    while (got < len) {
+        psd_io io = psd_recv_some(c, buf + got, len - got, &n);
+
+        if (io != PSD_IO_OK)
+            return io == PSD_IO_EOF && got > 0 ? PSD_IO_ERROR : io;
+        got += n;
     }
     return PSD_IO_OK;
 }
 
-static psd_io psd_skip(int fd, size_t len)
+/* Read into buf until it holds at least want bytes (it may get more, up to cap). */
+static psd_io psd_fill(psd_conn *c, uint8_t *buf, size_t cap, size_t *have, size_t want)
 {
-    uint8_t scratch[512];
+    size_t n;
 
-    while (len > 0) {
-        size_t chunk = len < sizeof(scratch) ? len : sizeof(scratch);
+    while (*have < want) {
+        psd_io io = psd_recv_some(c, buf + *have, cap - *have, &n);
 
-        if (psd_read_full(fd, scratch, chunk) != PSD_IO_OK)
+        if (io != PSD_IO_OK)
+            return io == PSD_IO_EOF && *have > 0 ? PSD_IO_ERROR : io;
+        *have += n;
+    }
+    return PSD_IO_OK;
+}
+
+/* An oversized header: consume it up to byte `total` of the request (contents unused). */
+static psd_io psd_skip_to(psd_conn *c, uint8_t *buf, size_t cap, size_t *have, size_t total)
+{
+    size_t n;
+
+    while (*have < total) {
+        size_t want = total - *have < cap ? total - *have : cap;
+
+        if (psd_recv_some(c, buf, want, &n) != PSD_IO_OK)
             return PSD_IO_ERROR;
-        len -= chunk;
+        *have += n;
     }
     return PSD_IO_OK;
 }
 
 /* Header and body in one send when possible; MSG_NOSIGNAL: a vanished peer is not fatal. */
-static void psd_send_response(int fd, const parsec_wire_header *resp, const uint8_t *body)
+static void psd_send_response(const psd_conn *c, const parsec_wire_header *resp,
+                              const uint8_t *body)
 {
     uint8_t hdr[PARSEC_WIRE_HEADER_SIZE];
     struct iovec iov[2];
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = body != NULL ? 2 : 1};
     size_t left = PARSEC_WIRE_HEADER_SIZE + (body != NULL ? resp->body_len : 0);
 
+    if (left > PSD_SEND_TIMEOUT_ABOVE)
+        psd_set_timeout(c, SO_SNDTIMEO);
     parsec_wire_header_encode(resp, hdr);
     iov[0].iov_base = hdr;
     iov[0].iov_len = sizeof(hdr);
     iov[1].iov_base = (void *)body;
     iov[1].iov_len = body != NULL ? resp->body_len : 0;
     while (left > 0) {
-        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
 
         if (w < 0 && errno == EINTR)
             continue;
@@ -90,7 +152,7 @@ static void psd_send_response(int fd, const parsec_wire_header *resp, const uint
 }
 
 /* An error found before a request header existed (steps 1-7). */
-static void psd_send_status(int fd, parsec_status status)
+static void psd_send_status(const psd_conn *c, parsec_status status)
 {
     parsec_wire_header resp;
 
@@ -99,7 +161,7 @@ static void psd_send_status(int fd, parsec_status status)
                 parsec_status_name(status), (unsigned int)status);
 
     parsec_wire_response_for_status(&resp, (uint16_t)status);
-    psd_send_response(fd, &resp, NULL);
+    psd_send_response(c, &resp, NULL);
 }
 
 static int psd_utf8_valid(const uint8_t *s, size_t len)
@@ -231,73 +293,75 @@ static double psd_elapsed_us(const struct timespec *t0)
 void psd_handle_connection(psd_service *svc, int fd)
 {
     const psd_config *cfg = svc->cfg;
-    uint8_t raw[PARSEC_WIRE_HEADER_SIZE];
+    psd_conn conn = {.fd = fd, .timeout_ms = cfg->timeout_ms};
+    uint8_t first[PSD_FIRST_READ];
     parsec_wire_header h, rh;
     psd_identity id = {0};
     psd_buf resp = {0};
     uint8_t *payload = NULL;
-    size_t payload_len = 0;
+    size_t have = 0, payload_len = 0, extra;
     uint16_t hdr_size;
     struct timespec t0;
     parsec_status st;
     psd_io io;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (cfg->timeout_ms > 0) {
-        struct timeval tv = {.tv_sec = cfg->timeout_ms / 1000,
-                             .tv_usec = (suseconds_t)(cfg->timeout_ms % 1000) * 1000};
-
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    }
-
-    /* 1. magic */
-    io = psd_read_full(fd, raw, 4);
+    /* 1. magic, judged as soon as its 4 bytes are in */
+    io = psd_fill(&conn, first, sizeof(first), &have, 4);
     if (io == PSD_IO_EOF)
         goto done; /* a probe: connected and left */
     if (io != PSD_IO_OK) {
-        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
         goto done;
     }
-    memset(raw + 4, 0, sizeof(raw) - 4);
-    parsec_wire_header_decode(raw, &h);
-    if (h.magic != PARSEC_WIRE_MAGIC) {
-        psd_send_status(fd, PARSEC_INVALID_HEADER);
+    if (((uint32_t)first[0] | (uint32_t)first[1] << 8 | (uint32_t)first[2] << 16 |
+         (uint32_t)first[3] << 24) != PARSEC_WIRE_MAGIC) {
+        psd_send_status(&conn, PARSEC_INVALID_HEADER);
         goto done;
     }
-    /* 2. hdr_size, then exactly that many bytes */
-    if (psd_read_full(fd, raw + 4, 2) != PSD_IO_OK) {
-        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+    /* 2. hdr_size, then exactly that many bytes before judging it */
+    if (psd_fill(&conn, first, sizeof(first), &have, 6) != PSD_IO_OK) {
+        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
         goto done;
     }
-    hdr_size = (uint16_t)(raw[4] | raw[5] << 8);
-    if (psd_read_full(fd, raw + 6, hdr_size < 30 ? hdr_size : 30) != PSD_IO_OK ||
-        (hdr_size > 30 && psd_skip(fd, (size_t)hdr_size - 30) != PSD_IO_OK)) {
-        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+    hdr_size = (uint16_t)(first[4] | first[5] << 8);
+    if (psd_fill(&conn, first, sizeof(first), &have,
+                 6 + (size_t)(hdr_size < 30 ? hdr_size : 30)) != PSD_IO_OK ||
+        (hdr_size > 30 && psd_skip_to(&conn, first, sizeof(first), &have, 6 + (size_t)hdr_size) !=
+                              PSD_IO_OK)) {
+        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
         goto done;
     }
-    parsec_wire_header_decode(raw, &h);
-    /* 2-5. size, version, reserved bytes, body_len (before reading any body) */
+    if (hdr_size != PARSEC_WIRE_HDR_SIZE_FIELD) {
+        psd_send_status(&conn, PARSEC_INVALID_HEADER);
+        goto done;
+    }
+    parsec_wire_header_decode(first, &h);
+    /* 3-5. version, reserved bytes, body_len (refused before reading any body) */
     st = parsec_wire_header_validate(&h, cfg->body_len_limit);
     if (st != PARSEC_SUCCESS) {
-        psd_send_status(fd, st);
+        psd_send_status(&conn, st);
         goto done;
     }
-    /* 6. body then auth */
+    /* 6. body then auth (part of them may have come with the header) */
     payload_len = (size_t)h.body_len + h.auth_len;
     payload = OPENSSL_malloc(payload_len > 0 ? payload_len : 1);
     if (payload == NULL) {
-        psd_send_status(fd, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
+        psd_send_status(&conn, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
         goto done;
     }
-    if (payload_len > 0 && psd_read_full(fd, payload, payload_len) != PSD_IO_OK) {
-        psd_send_status(fd, PARSEC_CONNECTION_ERROR);
+    extra = have - PARSEC_WIRE_HEADER_SIZE;
+    if (extra > payload_len)
+        extra = payload_len; /* bytes past this request are never read as part of it */
+    memcpy(payload, first + PARSEC_WIRE_HEADER_SIZE, extra);
+    if (extra < payload_len && psd_read_full(&conn, payload + extra, payload_len - extra) != PSD_IO_OK) {
+        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
         goto done;
     }
     /* 7. field values */
     st = parsec_wire_request_check(&h);
     if (st != PARSEC_SUCCESS) {
-        psd_send_status(fd, st);
+        psd_send_status(&conn, st);
         goto done;
     }
     /* 8-14 */
@@ -305,13 +369,15 @@ void psd_handle_connection(psd_service *svc, int fd)
     if (st != PARSEC_SUCCESS)
         psd_buf_clear(&resp);
     parsec_wire_response_init(&rh, &h, (uint16_t)st, (uint32_t)resp.len);
-    psd_send_response(fd, &rh, resp.len > 0 ? resp.data : NULL);
+    psd_send_response(&conn, &rh, resp.len > 0 ? resp.data : NULL);
     if (psd_log_enabled(PSD_LOG_DEBUG))
         psd_log(PSD_LOG_DEBUG, "%s provider=%u auth=%u app=%s -> %s (%u) %.0f us",
                 parsec_opcode_name(h.opcode), h.provider, h.auth_type,
                 id.app != NULL ? id.app : "-", parsec_status_name(st), (unsigned int)st,
                 psd_elapsed_us(&t0));
 done:
+    /* The first read may hold key material (ImportKey data, plaintext). */
+    OPENSSL_cleanse(first, have < sizeof(first) ? have : sizeof(first));
     psd_buf_clear(&resp);
     OPENSSL_clear_free(payload, payload_len);
     free(id.app);

@@ -13,6 +13,17 @@ typedef struct psd_sw_state psd_sw_state;
  * (then cached). The caller owns one reference: EVP_PKEY_free it.
  */
 parsec_status psd_sw_key_get(psd_sw_state *sw, const psd_key *key, EVP_PKEY **out);
+/* Operations whose configured contexts are kept per key as templates. */
+enum psd_sw_op { PSD_SW_SIGN, PSD_SW_VERIFY, PSD_SW_ENCRYPT, PSD_SW_DECRYPT };
+/* Initialise ctx for op (EVP_PKEY_*_init done by the caller) and set alg's parameters. */
+typedef parsec_status (*psd_sw_setup_fn)(EVP_PKEY_CTX *ctx, const parsec_alg *alg, int is_rsa);
+/*
+ * A ready-to-use context for (key, op, alg): a copy of a cached template, so
+ * repeated operations skip OpenSSL's algorithm fetches and parameter setup.
+ * The caller owns it (EVP_PKEY_CTX_free).
+ */
+parsec_status psd_sw_op_ctx(psd_sw_state *sw, const psd_key *key, enum psd_sw_op op,
+                            const parsec_alg *alg, psd_sw_setup_fn setup, EVP_PKEY_CTX **out);
 /* Put a freshly created key in the cache (takes a new reference). */
 void psd_sw_cache_put(psd_sw_state *sw, uint64_t id, EVP_PKEY *pkey);
 void psd_sw_cache_drop(psd_sw_state *sw, uint64_t id);

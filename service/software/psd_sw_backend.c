@@ -17,11 +17,20 @@
 
 #define PSD_SW_CACHE_BUCKETS 1024
 #define PSD_SW_CACHE_MAX 8192
+/* A key is normally used with one algorithm, for one or two operations. */
+#define PSD_SW_TEMPLATES 4
+
+typedef struct psd_sw_template {
+    EVP_PKEY_CTX *ctx; /* configured, never used directly: only duplicated */
+    uint8_t op;
+    parsec_alg alg;
+} psd_sw_template;
 
 typedef struct psd_sw_cached {
     struct psd_sw_cached *next;
     uint64_t id;
     EVP_PKEY *pkey;
+    psd_sw_template templates[PSD_SW_TEMPLATES];
 } psd_sw_cached;
 
 struct psd_sw_state {
@@ -107,6 +116,25 @@ static size_t psd_sw_slot(uint64_t id)
     return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 54) % PSD_SW_CACHE_BUCKETS;
 }
 
+static void psd_sw_cached_free(psd_sw_cached *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < PSD_SW_TEMPLATES; i++)
+        EVP_PKEY_CTX_free(c->templates[i].ctx);
+    EVP_PKEY_free(c->pkey);
+    free(c);
+}
+
+/* Caller holds the lock (read or write). */
+static psd_sw_cached *psd_sw_cache_find(psd_sw_state *sw, uint64_t id)
+{
+    for (psd_sw_cached *c = sw->buckets[psd_sw_slot(id)]; c != NULL; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
 /* Caller holds the write lock. */
 static void psd_sw_cache_clear_locked(psd_sw_state *sw)
 {
@@ -115,8 +143,7 @@ static void psd_sw_cache_clear_locked(psd_sw_state *sw)
 
         for (; c != NULL; c = next) {
             next = c->next;
-            EVP_PKEY_free(c->pkey);
-            free(c);
+            psd_sw_cached_free(c);
         }
         sw->buckets[i] = NULL;
     }
@@ -164,23 +191,19 @@ void psd_sw_cache_drop(psd_sw_state *sw, uint64_t id)
             break;
         }
     pthread_rwlock_unlock(&sw->lock);
-    if (found != NULL) {
-        EVP_PKEY_free(found->pkey);
-        free(found);
-    }
+    psd_sw_cached_free(found);
 }
 
 parsec_status psd_sw_key_get(psd_sw_state *sw, const psd_key *key, EVP_PKEY **out)
 {
     EVP_PKEY *pkey = NULL;
 
+    psd_sw_cached *c;
+
     pthread_rwlock_rdlock(&sw->lock);
-    for (psd_sw_cached *c = sw->buckets[psd_sw_slot(key->id)]; c != NULL; c = c->next)
-        if (c->id == key->id) {
-            if (EVP_PKEY_up_ref(c->pkey))
-                pkey = c->pkey;
-            break;
-        }
+    c = psd_sw_cache_find(sw, key->id);
+    if (c != NULL && EVP_PKEY_up_ref(c->pkey))
+        pkey = c->pkey;
     pthread_rwlock_unlock(&sw->lock);
     if (pkey == NULL) {
         pkey = psd_sw_blob_decode(key->attrs, key->blob, key->blob_len);
@@ -190,6 +213,101 @@ parsec_status psd_sw_key_get(psd_sw_state *sw, const psd_key *key, EVP_PKEY **ou
     }
     *out = pkey;
     return PARSEC_SUCCESS;
+}
+
+static int psd_sw_template_is(const psd_sw_template *t, enum psd_sw_op op, const parsec_alg *alg)
+{
+    return t->ctx != NULL && t->op == op && t->alg.kind == alg->kind &&
+           t->alg.scheme == alg->scheme && t->alg.hash == alg->hash;
+}
+
+/* A copy of the cached template, or NULL. */
+static EVP_PKEY_CTX *psd_sw_template_dup(psd_sw_state *sw, uint64_t id, enum psd_sw_op op,
+                                         const parsec_alg *alg)
+{
+    EVP_PKEY_CTX *ctx = NULL;
+    psd_sw_cached *c;
+
+    pthread_rwlock_rdlock(&sw->lock);
+    c = psd_sw_cache_find(sw, id);
+    for (size_t i = 0; c != NULL && i < PSD_SW_TEMPLATES; i++)
+        if (psd_sw_template_is(&c->templates[i], op, alg)) {
+            /* Duplicating only reads the template: safe under the read lock. */
+            ctx = EVP_PKEY_CTX_dup(c->templates[i].ctx);
+            break;
+        }
+    pthread_rwlock_unlock(&sw->lock);
+    return ctx;
+}
+
+/* Keep tpl for later copies if the key is cached and has room; else free it. */
+static void psd_sw_template_keep(psd_sw_state *sw, uint64_t id, enum psd_sw_op op,
+                                 const parsec_alg *alg, EVP_PKEY_CTX *tpl)
+{
+    psd_sw_cached *c;
+
+    pthread_rwlock_wrlock(&sw->lock);
+    c = psd_sw_cache_find(sw, id);
+    for (size_t i = 0; c != NULL && i < PSD_SW_TEMPLATES; i++) {
+        if (psd_sw_template_is(&c->templates[i], op, alg))
+            break; /* another thread was first */
+        if (c->templates[i].ctx == NULL) {
+            c->templates[i].ctx = tpl;
+            c->templates[i].op = (uint8_t)op;
+            c->templates[i].alg = *alg;
+            tpl = NULL;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&sw->lock);
+    EVP_PKEY_CTX_free(tpl);
+}
+
+parsec_status psd_sw_op_ctx(psd_sw_state *sw, const psd_key *key, enum psd_sw_op op,
+                            const parsec_alg *alg, psd_sw_setup_fn setup, EVP_PKEY_CTX **out)
+{
+    int is_rsa = key->attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
+                 key->attrs->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
+    EVP_PKEY_CTX *tpl = NULL;
+    EVP_PKEY *pkey = NULL;
+    parsec_status st;
+    int rc;
+
+    *out = psd_sw_template_dup(sw, key->id, op, alg);
+    if (*out != NULL)
+        return PARSEC_SUCCESS;
+    st = psd_sw_key_get(sw, key, &pkey);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    tpl = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    EVP_PKEY_free(pkey); /* the context holds its own reference */
+    if (tpl == NULL)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    switch (op) {
+    case PSD_SW_SIGN:
+        rc = EVP_PKEY_sign_init(tpl);
+        break;
+    case PSD_SW_VERIFY:
+        rc = EVP_PKEY_verify_init(tpl);
+        break;
+    case PSD_SW_ENCRYPT:
+        rc = EVP_PKEY_encrypt_init(tpl);
+        break;
+    default:
+        rc = EVP_PKEY_decrypt_init(tpl);
+        break;
+    }
+    st = rc == 1 ? setup(tpl, alg, is_rsa) : PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (st == PARSEC_SUCCESS) {
+        *out = EVP_PKEY_CTX_dup(tpl);
+        if (*out == NULL)
+            st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    }
+    if (st == PARSEC_SUCCESS)
+        psd_sw_template_keep(sw, key->id, op, alg, tpl);
+    else
+        EVP_PKEY_CTX_free(tpl);
+    return st;
 }
 
 /* ---- lifecycle ---- */

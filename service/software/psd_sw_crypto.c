@@ -96,22 +96,13 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
 {
     int is_rsa = key->attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR;
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pkey = NULL;
     unsigned char *out = NULL;
     size_t outlen = 0;
     parsec_status st;
 
     if (!psd_sw_is_pair(key->attrs->type))
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* a public key cannot sign */
-    st = psd_sw_key_get(state, key, &pkey);
-    if (st != PARSEC_SUCCESS)
-        return st;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (ctx == NULL || EVP_PKEY_sign_init(ctx) != 1) {
-        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
-        goto done;
-    }
-    st = psd_sw_sig_setup(ctx, alg, is_rsa);
+    st = psd_sw_op_ctx(state, key, PSD_SW_SIGN, alg, psd_sw_sig_setup, &ctx);
     if (st != PARSEC_SUCCESS)
         goto done;
     st = PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* e.g. raw input longer than the modulus allows */
@@ -129,7 +120,6 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
 done:
     OPENSSL_free(out);
     EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pkey);
     return st;
 }
 
@@ -140,20 +130,11 @@ parsec_status psd_sw_verify_hash(void *state, const psd_key *key, const parsec_a
     int is_rsa = key->attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
                  key->attrs->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pkey = NULL;
     unsigned char *der = NULL;
     parsec_status st;
     int derlen;
 
-    st = psd_sw_key_get(state, key, &pkey);
-    if (st != PARSEC_SUCCESS)
-        return st;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1) {
-        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
-        goto done;
-    }
-    st = psd_sw_sig_setup(ctx, alg, is_rsa);
+    st = psd_sw_op_ctx(state, key, PSD_SW_VERIFY, alg, psd_sw_sig_setup, &ctx);
     if (st != PARSEC_SUCCESS)
         goto done;
     st = PARSEC_PSA_ERROR_INVALID_SIGNATURE;
@@ -168,17 +149,16 @@ parsec_status psd_sw_verify_hash(void *state, const psd_key *key, const parsec_a
 done:
     OPENSSL_free(der);
     EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pkey);
     return st;
 }
 
-/* RSA padding (PKCS#1 v1.5 or OAEP with MGF1 of the same hash and the salt as label). */
-static parsec_status psd_sw_crypt_setup(EVP_PKEY_CTX *ctx, const parsec_alg *alg,
-                                        const uint8_t *salt, size_t saltlen)
+/* RSA padding: PKCS#1 v1.5, or OAEP with MGF1 of the same hash (label set per request). */
+static parsec_status psd_sw_crypt_setup(EVP_PKEY_CTX *ctx, const parsec_alg *alg, int is_rsa)
 {
     const EVP_MD *md;
-    unsigned char *label;
 
+    if (!is_rsa)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     if (alg->scheme == PARSEC_ENCRYPT_RSA_PKCS1V15)
         return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0
                    ? PARSEC_SUCCESS
@@ -191,6 +171,14 @@ static parsec_status psd_sw_crypt_setup(EVP_PKEY_CTX *ctx, const parsec_alg *alg
     if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
         EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) <= 0 || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0)
         return PARSEC_PSA_ERROR_GENERIC_ERROR;
+    return PARSEC_SUCCESS;
+}
+
+/* The OAEP label is the request's salt. */
+static parsec_status psd_sw_set_label(EVP_PKEY_CTX *ctx, const uint8_t *salt, size_t saltlen)
+{
+    unsigned char *label;
+
     if (saltlen > 0) {
         label = OPENSSL_memdup(salt, saltlen);
         if (label == NULL)
@@ -208,7 +196,6 @@ static parsec_status psd_sw_crypt(psd_sw_state *sw, const psd_key *key, const pa
                                   size_t saltlen, int decrypt, psd_buf *out)
 {
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pkey = NULL;
     size_t outlen = 0;
     parsec_status st;
     int ok;
@@ -216,16 +203,10 @@ static parsec_status psd_sw_crypt(psd_sw_state *sw, const psd_key *key, const pa
     if (key->attrs->type != PARSEC_KEY_TYPE_RSA_KEY_PAIR &&
         (decrypt || key->attrs->type != PARSEC_KEY_TYPE_RSA_PUBLIC_KEY))
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    st = psd_sw_key_get(sw, key, &pkey);
-    if (st != PARSEC_SUCCESS)
-        return st;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (ctx == NULL ||
-        (decrypt ? EVP_PKEY_decrypt_init(ctx) : EVP_PKEY_encrypt_init(ctx)) != 1) {
-        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
-        goto done;
-    }
-    st = psd_sw_crypt_setup(ctx, alg, salt, saltlen);
+    st = psd_sw_op_ctx(sw, key, decrypt ? PSD_SW_DECRYPT : PSD_SW_ENCRYPT, alg, psd_sw_crypt_setup,
+                       &ctx);
+    if (st == PARSEC_SUCCESS && alg->scheme == PARSEC_ENCRYPT_RSA_OAEP)
+        st = psd_sw_set_label(ctx, salt, saltlen);
     if (st != PARSEC_SUCCESS)
         goto done;
     ok = decrypt ? EVP_PKEY_decrypt(ctx, NULL, &outlen, in, inlen)
@@ -247,7 +228,6 @@ static parsec_status psd_sw_crypt(psd_sw_state *sw, const psd_key *key, const pa
     st = PARSEC_SUCCESS;
 done:
     EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pkey);
     return st;
 }
 
