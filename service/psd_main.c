@@ -166,6 +166,12 @@ int main(int argc, char **argv)
     }
     psd_log_set_level(log_level != NULL ? psd_log_level_from_name(log_level) : cfg.log_level);
     svc.cfg = &cfg;
+    /*
+     * The machine's openssl.cnf may activate the Parsec OpenSSL provider,
+     * which would call back into this very service: use OpenSSL's built-in
+     * defaults only.
+     */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 
     /* Files we create (key store, WAL) are private to the service user. */
     umask(077);

@@ -170,10 +170,10 @@ parsec_status psd_pack(const struct ProtobufCMessage *msg, psd_buf *out);
 typedef struct psd_listener psd_listener;
 /* Socket from systemd or a fresh one at cfg->socket_path. */
 int psd_listener_open(const psd_config *cfg, psd_listener **out, char *err, size_t errlen);
-/* Accept thread + worker pool; returns once everything runs. */
+/* The worker pool (each worker accepts and serves); publishes the socket once it runs. */
 int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, char *err,
                        size_t errlen);
-/* Stop accepting, finish queued and in-flight requests, join threads, remove the socket. */
+/* Stop accepting, finish in-flight requests, join threads, remove the socket. */
 void psd_listener_stop(psd_listener *l);
 
 #endif
