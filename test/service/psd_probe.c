@@ -1246,6 +1246,49 @@ static int probe_sign_body(const probe_resp *r, uint8_t *sig, size_t *siglen)
     return 0;
 }
 
+/* The public half as a DER RSAPublicKey: the service verifies sig (made over probe_hash32) with it. */
+static int probe_import_rsa_public(EVP_PKEY *pkey, const uint8_t *sig, size_t siglen)
+{
+    parsec_alg pkcs1 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_SHA_256};
+    parsec_key_attributes a = probe_rsa_attrs(2048, PARSEC_USAGE_VERIFY_HASH, pkcs1);
+    PsaVerifyHash__Operation op = PSA_VERIFY_HASH__OPERATION__INIT;
+    parsec_pb_sign_alg_storage storage;
+    uint8_t exported[1024];
+    unsigned char *der = NULL;
+    int derlen = i2d_PublicKey(pkey, &der), fail = 0;
+    char name[96];
+    probe_body b;
+    probe_resp r;
+    long n;
+
+    a.type = PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
+    probe_key_name(name, sizeof(name), "import-rsa-pub");
+    if (derlen <= 0 || probe_import(name, &a, der, (size_t)derlen) != 0) {
+        fprintf(stderr, "import of an RSAPublicKey failed\n");
+        OPENSSL_free(der);
+        return 1;
+    }
+    n = probe_export(PARSEC_OP_PSA_EXPORT_PUBLIC_KEY, name, exported, sizeof(exported));
+    if (n != derlen || memcmp(exported, der, (size_t)derlen) != 0) {
+        fprintf(stderr, "ExportPublicKey does not return the imported RSAPublicKey\n");
+        fail = 1;
+    }
+    op.key_name = name;
+    op.alg = parsec_pb_sign_alg_fill(&storage, &pkcs1);
+    op.hash.data = (uint8_t *)probe_hash32;
+    op.hash.len = 32;
+    op.signature.data = (uint8_t *)sig;
+    op.signature.len = siglen;
+    b = probe_pack(&op.base);
+    probe_me(1, PARSEC_OP_PSA_VERIFY_HASH, b.data, b.len, &r);
+    fail |= probe_expect("verify with an imported RSA public key", &r, PARSEC_SUCCESS);
+    probe_free(&r);
+    free(b.data);
+    probe_destroy(name);
+    OPENSSL_free(der);
+    return fail;
+}
+
 /* An RSA key made by OpenSSL, imported as PKCS#1 DER: signatures verify with OpenSSL, export round-trips. */
 static int c_import_rsa(void)
 {
@@ -1311,6 +1354,7 @@ static int c_import_rsa(void)
             list_keys__result__free_unpacked(res, NULL);
     }
     probe_free(&r);
+    fail |= probe_import_rsa_public(pkey, sig, siglen);
 done:
     probe_destroy(name);
     EVP_PKEY_CTX_free(ctx);
