@@ -166,7 +166,9 @@ psd_start() {
     [ -f "$PSD_LIB_DIR/backend-$backend.sh" ] || { echo "# unknown backend '$backend'" >&2; return 1; }
     # shellcheck source=/dev/null
     . "$PSD_LIB_DIR/backend-$backend.sh"
-    section=$(backend_setup) || { echo "# backend '$backend' setup failed" >&2; return 1; }
+    # Run in this shell (not a subshell) so its exports and psd_track_pid stick.
+    backend_setup >"$TESTDIR/backend-section.conf" || { echo "# backend '$backend' setup failed" >&2; return 1; }
+    section=$(cat "$TESTDIR/backend-section.conf")
     PSD_BACKEND=$backend
     export PSD_BACKEND
     _psd_write_conf "$backend" "$section"
