@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,39 +194,124 @@ static bool tcti_is_network(const char *conf)
     return strncmp(conf, "swtpm", 5) == 0 || strncmp(conf, "mssim", 5) == 0;
 }
 
-/* TPM2_Startup(CLEAR), bounded in time; "already started" is fine. */
-static int tpm_startup(psd_tpm *st, char *err, size_t errlen)
-{
-    struct timespec t0, now;
+/*
+ * Opening the TCTI and TPM2_Startup, bounded in time. Neither can be bounded
+ * from inside: the swtpm TCTI sends a control command at initialisation and
+ * waits for the answer without a timeout, and it connects again for every
+ * command with a blocking connect() that a busy swtpm (full listen backlog)
+ * holds for minutes. So this runs in a thread; if it takes too long the
+ * thread is abandoned and cleans up after itself whenever it returns.
+ */
+struct open_job {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done, abandoned;
+    char *conf;
+    TSS2_TCTI_CONTEXT *tcti;
+    ESYS_CONTEXT *esys;
+    const char *failed; /* which step failed, or NULL */
     TSS2_RC rc;
+};
 
-    rc = Esys_SetTimeout(st->esys, 500);
-    if (rc == TSS2_RC_SUCCESS)
-        rc = Esys_Startup_Async(st->esys, TPM2_SU_CLEAR);
+static void open_job_free(struct open_job *job)
+{
+    if (job->esys)
+        Esys_Finalize(&job->esys);
+    if (job->tcti)
+        Tss2_TctiLdr_Finalize(&job->tcti);
+    pthread_cond_destroy(&job->cond);
+    pthread_mutex_destroy(&job->lock);
+    OPENSSL_free(job->conf);
+    OPENSSL_free(job);
+}
+
+static void *open_thread(void *arg)
+{
+    struct open_job *job = arg;
+    TSS2_RC rc;
+    bool abandoned;
+
+    rc = Tss2_TctiLdr_Initialize(job->conf, &job->tcti);
     if (rc != TSS2_RC_SUCCESS) {
-        snprintf(err, errlen, "tpm: sending TPM2_Startup failed: %s", Tss2_RC_Decode(rc));
+        job->tcti = NULL;
+        job->failed = "cannot open TCTI";
+    } else if ((rc = Esys_Initialize(&job->esys, job->tcti, NULL)) != TSS2_RC_SUCCESS) {
+        job->esys = NULL;
+        job->failed = "ESYS initialisation failed for TCTI";
+    } else {
+        rc = Esys_Startup(job->esys, TPM2_SU_CLEAR);
+        if (psd_tpm_rc_base(rc) == TPM2_RC_INITIALIZE)
+            rc = TSS2_RC_SUCCESS; /* already started (by swtpm, firmware or a resource manager) */
+        if (rc != TSS2_RC_SUCCESS)
+            job->failed = "TPM2_Startup failed on TCTI";
+    }
+    pthread_mutex_lock(&job->lock);
+    job->rc = rc;
+    job->done = true;
+    abandoned = job->abandoned;
+    pthread_cond_signal(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+    if (abandoned)
+        open_job_free(job);
+    return NULL;
+}
+
+static int tpm_open(psd_tpm *st, char *err, size_t errlen)
+{
+    struct open_job *job = OPENSSL_zalloc(sizeof(*job));
+    pthread_condattr_t ca;
+    pthread_attr_t ta;
+    pthread_t th;
+    struct timespec deadline;
+    int rc = -1, wait_rc = 0;
+
+    if (!job || !(job->conf = OPENSSL_strdup(st->tcti_conf))) {
+        snprintf(err, errlen, "tpm: out of memory");
+        OPENSSL_free(job);
         return -1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        rc = Esys_Startup_Finish(st->esys);
-        if ((rc & ~TSS2_RC_LAYER_MASK) != TSS2_BASE_RC_TRY_AGAIN)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
-            PSD_TPM_STARTUP_TIMEOUT_MS) {
-            snprintf(err, errlen, "tpm: the TPM (tcti '%s') did not answer TPM2_Startup within %d s",
-                     st->tcti_conf, PSD_TPM_STARTUP_TIMEOUT_MS / 1000);
-            return -1;
-        }
-    }
-    Esys_SetTimeout(st->esys, TSS2_TCTI_TIMEOUT_BLOCK);
-    if (rc != TSS2_RC_SUCCESS && psd_tpm_rc_base(rc) != TPM2_RC_INITIALIZE) {
-        snprintf(err, errlen, "tpm: TPM2_Startup failed (tcti '%s'): %s", st->tcti_conf,
-                 Tss2_RC_Decode(rc));
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&job->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_attr_init(&ta);
+    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &ta, open_thread, job) != 0) {
+        pthread_attr_destroy(&ta);
+        open_job_free(job);
+        snprintf(err, errlen, "tpm: cannot start a thread");
         return -1;
     }
-    return 0;
+    pthread_attr_destroy(&ta);
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += PSD_TPM_STARTUP_TIMEOUT_MS / 1000;
+    pthread_mutex_lock(&job->lock);
+    while (!job->done && wait_rc != ETIMEDOUT)
+        wait_rc = pthread_cond_timedwait(&job->cond, &job->lock, &deadline);
+    if (!job->done) {
+        job->abandoned = true; /* the thread frees the job */
+        pthread_mutex_unlock(&job->lock);
+        snprintf(err, errlen,
+                 "tpm: the TPM (tcti '%s') did not answer within %d s (busy with another "
+                 "client?)",
+                 st->tcti_conf, PSD_TPM_STARTUP_TIMEOUT_MS / 1000);
+        return -1;
+    }
+    pthread_mutex_unlock(&job->lock);
+    if (job->failed) {
+        snprintf(err, errlen, "tpm: %s '%s': %s", job->failed, st->tcti_conf,
+                 Tss2_RC_Decode(job->rc));
+    } else {
+        st->tcti = job->tcti;
+        st->esys = job->esys;
+        job->tcti = NULL;
+        job->esys = NULL;
+        rc = 0;
+    }
+    open_job_free(job);
+    return rc;
 }
 
 /*
@@ -510,26 +596,12 @@ void psd_tpm_disconnect(psd_tpm *st)
 
 int psd_tpm_connect(psd_tpm *st, char *err, size_t errlen)
 {
-    TSS2_RC rc;
     unsigned avail;
 
     st->primary = ESYS_TR_NONE;
     if (tcti_is_network(st->tcti_conf) && probe_network_tpm(st->tcti_conf, err, errlen) != 0)
         return -1;
-    rc = Tss2_TctiLdr_Initialize(st->tcti_conf, &st->tcti);
-    if (rc != TSS2_RC_SUCCESS) {
-        snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s", st->tcti_conf,
-                 Tss2_RC_Decode(rc));
-        st->tcti = NULL;
-        goto fail;
-    }
-    rc = Esys_Initialize(&st->esys, st->tcti, NULL);
-    if (rc != TSS2_RC_SUCCESS) {
-        snprintf(err, errlen, "tpm: ESYS initialisation failed: %s", Tss2_RC_Decode(rc));
-        st->esys = NULL;
-        goto fail;
-    }
-    if (tpm_startup(st, err, errlen) != 0)
+    if (tpm_open(st, err, errlen) != 0)
         goto fail;
     flush_leftovers(st);
     read_caps(st);

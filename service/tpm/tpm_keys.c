@@ -89,6 +89,10 @@ static parsec_status generate_locked(psd_tpm *st, void *argp)
     }
     /* TPM2_Create needs a free object slot for the key it makes. */
     psd_tpm_make_room(st);
+    if (st->broken) {
+        status = PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
+        goto done;
+    }
     for (;;) {
         rc = Esys_Create(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                          &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);

@@ -131,8 +131,13 @@ static void cache_flush_entry(psd_tpm *st, psd_tpm_loaded *e)
 {
     if (st->esys && !st->broken) {
         TSS2_RC rc = Esys_FlushContext(st->esys, e->handle);
-        if (rc != TSS2_RC_SUCCESS)
+        if (psd_tpm_rc_base(rc) == TPM2_RC_HANDLE) {
+            /* Our object is not there any more: the TPM was reset under us. */
+            psd_log(PSD_LOG_WARN, "tpm: a loaded key vanished: the TPM was reset; starting again");
+            st->broken = true;
+        } else if (rc != TSS2_RC_SUCCESS) {
             psd_tpm_fail(st, "flushing a loaded key", rc);
+        }
     }
     memset(e, 0, sizeof(*e));
 }
@@ -203,6 +208,8 @@ parsec_status psd_tpm_key_acquire(psd_tpm *st, const psd_key *key, const psd_tpm
 
     while (cache_count(st) >= st->cache_cap && psd_tpm_evict_lru(st))
         ;
+    if (st->broken)
+        return PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
     for (;;) {
         rc = Esys_Load(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
                        &blob->priv, &blob->pub, &h);
