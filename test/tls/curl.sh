@@ -51,7 +51,8 @@ present() {
 client_setup cli-rsa rsa-pss "parsec client rsa" -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
 client_setup cli-ec ec-p256-ecdsa "parsec client ec"
 
-ok "curl, RSA client key in the service, TLS 1.3" present cli-rsa "parsec client rsa" RSA-PSS --tlsv1.3
+ok "curl, RSA client key in the service, TLS 1.3 (one PsaSignHash)" \
+    tls_service_did PsaSignHash 1 present cli-rsa "parsec client rsa" RSA-PSS --tlsv1.3
 ok "curl, RSA client key in the service, TLS 1.2" present cli-rsa "parsec client rsa" RSA-PSS --tlsv1.2 --tls-max 1.2
 ok "curl, ECDSA client key in the service, TLS 1.3" present cli-ec "parsec client ec" ECDSA --tlsv1.3
 ok "curl, ECDSA client key in the service, TLS 1.2" present cli-ec "parsec client ec" ECDSA --tlsv1.2 --tls-max 1.2

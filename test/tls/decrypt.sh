@@ -22,8 +22,8 @@ ok "create an RSA-2048 decryption key (policy RsaPkcs1v15Crypt)" tls_create_key 
 ok "export its public key" tls_export_pub dec-pkcs1 "$T/dec-pkcs1.pub"
 ok "software encrypts to it with PKCS#1 v1.5" \
     sw_openssl pkeyutl -encrypt -pubin -inkey "$T/dec-pkcs1.pub" -in "$T/secret.bin" -out "$T/pkcs1.ct"
-ok "pkeyutl -decrypt -inkey parsec:dec-pkcs1" \
-    hw_openssl pkeyutl -decrypt -inkey parsec:dec-pkcs1 -in "$T/pkcs1.ct" -out "$T/pkcs1.pt"
+ok "pkeyutl -decrypt -inkey parsec:dec-pkcs1 (one PsaAsymmetricDecrypt in parsecd)" \
+    tls_service_did PsaAsymmetricDecrypt 1 hw_openssl pkeyutl -decrypt -inkey parsec:dec-pkcs1 -in "$T/pkcs1.ct" -out "$T/pkcs1.pt"
 check "the plaintext is the original" cmp "$T/secret.bin" "$T/pkcs1.pt"
 ok "write a key-reference file for it" tls_key_ref dec-pkcs1 "$T/dec-pkcs1.ref.pem"
 rm -f "$T/pkcs1.pt"
@@ -125,8 +125,8 @@ for curve in P-256 P-384; do
     ok "software peer key on $curve" \
         sw_openssl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:$curve" -out "$T/peer$c.pem"
     ok "peer public key" sw_openssl pkey -in "$T/peer$c.pem" -pubout -out "$T/peer$c.pub"
-    ok "pkeyutl -derive -inkey parsec:$key -peerkey peer" \
-        hw_openssl pkeyutl -derive -inkey "parsec:$key" -peerkey "$T/peer$c.pub" -out "$T/hw$c.secret"
+    ok "pkeyutl -derive -inkey parsec:$key -peerkey peer (one PsaRawKeyAgreement in parsecd)" \
+        tls_service_did PsaRawKeyAgreement 1 hw_openssl pkeyutl -derive -inkey "parsec:$key" -peerkey "$T/peer$c.pub" -out "$T/hw$c.secret"
     ok "software derive -inkey peer -peerkey <exported public key>" \
         sw_openssl pkeyutl -derive -inkey "$T/peer$c.pem" -peerkey "$T/$key.pub" -out "$T/sw$c.secret"
     check "both sides hold the same $curve secret" cmp "$T/hw$c.secret" "$T/sw$c.secret"

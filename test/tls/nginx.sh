@@ -91,7 +91,8 @@ hundred() {
     [ "$good" = 100 ]
 }
 : >"$N/parsec-access.log"
-ok "100 sequential HTTPS requests all succeed" hundred
+ok "100 sequential HTTPS requests all succeed, each signed by parsecd (100 PsaSignHash)" \
+    tls_service_did PsaSignHash 100 hundred
 served_by=$(grep -o 'worker=[0-9]*' "$N/parsec-access.log" | sort -u | wc -l)
 echo "# requests were served by $served_by worker(s): $(grep -o 'worker=[0-9]*' "$N/parsec-access.log" | sort | uniq -c | tr '\n' ' ')"
 check "both workers handled handshakes (reuseport spreads connections)" [ "$served_by" = 2 ]

@@ -71,6 +71,11 @@ ok "TLS 1.3 with the P-384 group and SHA-384 PSS" tls_client_expect "$PORT" \
     "Server Temp Key: ECDH, secp384r1" "Peer signing digest: SHA384" "Peer signature type: RSA-PSS" \
     -- -tls1_3 -groups P-384 -sigalgs rsa_pss_rsae_sha384
 
+ok "one TLS 1.3 handshake = one PsaSignHash in parsecd" \
+    tls_service_did PsaSignHash 1 tls_client_expect "$PORT" "Peer signature type: RSA-PSS" -- -tls1_3
+ok "one TLS 1.2 ECDHE handshake = one PsaSignHash in parsecd" \
+    tls_service_did PsaSignHash 1 tls_client_expect "$PORT" "Peer signature type: RSA-PSS" -- -tls1_2
+
 # The service is the only place the key exists.
 ok "stop parsecd" psd_stop
 fails "with parsecd stopped the TLS 1.3 handshake fails" tls_s_client "$PORT" -tls1_3
@@ -126,6 +131,10 @@ for s in $KRSA; do
     check "... with no ephemeral key (the premaster was decrypted in the service)" \
         sh -c "! grep -q 'Server Temp Key' '$T/client.out'"
 done
+ok "one RSA key exchange = one PsaAsymmetricDecrypt in parsecd, no signature" \
+    tls_service_did PsaSignHash 0 tls_service_did PsaAsymmetricDecrypt 1 \
+    tls_client_expect "$PORT" "Cipher is AES128-GCM-SHA256" \
+    -- -tls1_2 -cipher AES128-GCM-SHA256
 ok "premaster decryption keeps OpenSSL's implicit-rejection contract" \
     env OPENSSL_CONF="$TLS_CNF" "$TEST_BUILDDIR/test/tls/tls_premaster_check" "$T/rsa-kx.ref.pem" "$T/rsa-kx.pub"
 tls_stop s-rsa-kx
@@ -152,7 +161,8 @@ mtls_expect() {
     grep -q "Client certificate" "$T/page.out" && grep -q "Subject: CN *= *localhost" "$T/page.out" &&
         grep -q "Peer signature type: $sigtype" "$T/page.out"
 }
-ok "mutual TLS 1.3, client ECDSA key in the service" mtls_expect cli-ec ECDSA -tls1_3
+ok "mutual TLS 1.3, client ECDSA key in the service (one PsaSignHash)" \
+    tls_service_did PsaSignHash 1 mtls_expect cli-ec ECDSA -tls1_3
 ok "mutual TLS 1.2, client ECDSA key in the service" mtls_expect cli-ec ECDSA -tls1_2
 ok "mutual TLS 1.3, client RSA key in the service" mtls_expect cli-rsa RSA-PSS -tls1_3
 ok "mutual TLS 1.2, client RSA key in the service" mtls_expect cli-rsa RSA-PSS -tls1_2

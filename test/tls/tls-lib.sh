@@ -9,6 +9,8 @@ TLS_USED_PORTS=""
 # tls_setup: temp dir, parsecd (direct authenticator, as examples/openssl.cnf
 # expects), $TESTDIR/openssl.cnf from examples/openssl.cnf, a software CA.
 tls_setup() {
+    # parsecd logs every request at debug level: the tests count them.
+    PSD_LOG_LEVEL=${PSD_LOG_LEVEL:-debug}
     psd_test_init
     command -v openssl >/dev/null || { echo "# openssl not found" >&2; exit 1; }
     [ -f "$PARSEC_PROVIDER_MODULE" ] || { echo "# provider not built at $PARSEC_PROVIDER_MODULE" >&2; exit 1; }
@@ -119,6 +121,27 @@ tls_cert_for_pub() {
     sw_openssl x509 -req -in "$out.csr" -CA "$TESTDIR/ca.crt" -CAkey "$TESTDIR/ca.key" \
         -CAcreateserial -days 2 -force_pubkey "$pub" -extfile "$out.ext" -out "$out" >/dev/null 2>&1
     rm -f "$out.tmpkey"
+}
+
+# ---- what the service did ------------------------------------------------------
+
+# tls_service_count OPCODE-NAME: successful requests of that kind in parsecd's
+# log so far (PsaSignHash, PsaAsymmetricDecrypt, PsaRawKeyAgreement).
+tls_service_count() {
+    grep -c "debug: $1 .*-> Success (0)" "$TESTDIR/parsecd.log"
+}
+
+# tls_service_did OPCODE-NAME N CMD...: CMD succeeds and parsecd served exactly
+# N more successful OPCODE-NAME requests meanwhile.
+tls_service_did() {
+    local op=$1 want=$2 before after
+    shift 2
+    before=$(tls_service_count "$op")
+    "$@" || { echo "# '$*' failed"; return 1; }
+    sleep 0.2 # the log line is written after the answer
+    after=$(tls_service_count "$op")
+    echo "# parsecd served $((after - before)) $op request(s), expected $want"
+    [ $((after - before)) = "$want" ]
 }
 
 # ---- servers -----------------------------------------------------------------
