@@ -467,6 +467,8 @@ static int pprov_rsa_decrypt_tls(pprov_rsa_cipher_ctx *rctx, const parsec_alg *a
         goto done;
     }
     if (st != PARSEC_SUCCESS) {
+        if (plain != NULL)
+            parsec_clear_free(plain, plain_len);
         plain = NULL;
         plain_len = 0;
     }
