@@ -1,9 +1,10 @@
 # TPM backend for the shared harness: a swtpm (Debian's, libtpms) in
 # $TESTDIR/tpm on free loopback ports, reached through the swtpm TCTI.
 #
-# psd_start runs backend_setup in a command substitution (a subshell), so
-# everything the parent needs later lives in files under $TESTDIR/tpm:
-# port, swtpm.pid, swtpm.log, state/ (the TPM's NV state).
+# State lives in files under $TESTDIR/tpm (port, swtpm.pid, swtpm.log, and
+# state/, the TPM's NV state), so these helpers also work from subshells.
+# The running swtpm's PID is registered with psd_track_pid (and dropped from
+# it when stopped, since a stopped PID may be reused).
 #
 # Also for tests:
 #   tpm_sim_stop      stop swtpm (state kept)
@@ -57,7 +58,10 @@ tpm_sim_start() {
             rm -f "$dir/swtpm.pid"
             return 1
         fi
-        _tpm_listening "$port" && return 0
+        if _tpm_listening "$port"; then
+            declare -F psd_track_pid >/dev/null && psd_track_pid "$pid"
+            return 0
+        fi
         sleep 0.1
     done
     echo "# swtpm did not listen on port $port within 10 s" >&2
@@ -72,6 +76,9 @@ tpm_sim_stop() {
     [ -f "$dir/swtpm.pid" ] || return 0
     pid=$(cat "$dir/swtpm.pid")
     rm -f "$dir/swtpm.pid"
+    # No longer ours to stop at exit: the PID may be reused.
+    PSD_TRACKED_PIDS=" ${PSD_TRACKED_PIDS:-} "
+    PSD_TRACKED_PIDS=${PSD_TRACKED_PIDS// $pid / }
     kill -TERM "$pid" 2>/dev/null || return 0
     for i in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || return 0
@@ -95,7 +102,6 @@ backend_setup() {
         _tpm_ports_free "$port" || continue
         echo "$port" >"$dir/port"
         if tpm_sim_start; then
-            psd_track_pid "$(cat "$dir/swtpm.pid")"
             echo "[tpm]"
             echo "tcti = swtpm:host=127.0.0.1,port=$port"
             return 0
