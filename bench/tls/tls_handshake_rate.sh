@@ -13,7 +13,7 @@
 # handshake), "loop/s" the whole client+server loop. RSA-2048 keys have the
 # RsaPss policy (TLS 1.3 rsa_pss_rsae_sha256), P-256 keys Ecdsa.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 TEST_SRCDIR=$PWD
 TEST_BUILDDIR=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "build directory ${1:-build} not found" >&2; exit 1; }
 export TEST_SRCDIR TEST_BUILDDIR
@@ -26,7 +26,7 @@ VERSION=${TLS_VERSION:-tls1_3}
 [ -x "$BENCH" ] || { echo "$BENCH not built (ninja -C $TEST_BUILDDIR)" >&2; exit 1; }
 . test/lib/testenv.sh
 . test/tls/tls-lib.sh
-tls_setup >/dev/null
+PSD_LOG_LEVEL=info tls_setup >/dev/null
 T=$TESTDIR
 
 # field NAME LINE: value of NAME=... in the bench output.

@@ -43,6 +43,7 @@ check "examples/nginx.conf was fully adapted to the test directory" \
 ok "nginx -t loads both keys through the provider" \
     env OPENSSL_CONF="$TLS_CNF" "$NGINX" -t -c "$N/nginx.conf" -g "daemon off;"
 # As root, in the foreground, master + 2 workers; stopped by PID at the end.
+TLS_PID_nginx=""
 tls_start nginx "$P_RSA" env OPENSSL_CONF="$TLS_CNF" "$NGINX" -c "$N/nginx.conf" -g "daemon off; master_process on;"
 ok "nginx started (master + workers)" tls_wait_port "$TLS_PID_nginx" "$P_EC"
 # `env` execs nginx, so the tracked PID is the master's.

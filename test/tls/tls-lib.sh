@@ -148,8 +148,8 @@ tls_service_did() {
 
 # tls_free_port VAR: a TCP port on 127.0.0.1 nobody listens on, not handed out before.
 tls_free_port() {
-    local p i
-    for i in $(seq 500); do
+    local p _
+    for _ in $(seq 500); do
         p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
         case " $TLS_USED_PORTS " in *" $p "*) continue ;; esac
         if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
@@ -164,8 +164,8 @@ tls_free_port() {
 
 # tls_wait_port PID PORT: wait until PORT listens (PID must stay alive), 20 s max.
 tls_wait_port() {
-    local pid=$1 port=$2 i
-    for i in $(seq 200); do
+    local pid=$1 port=$2 _
+    for _ in $(seq 200); do
         kill -0 "$pid" 2>/dev/null || return 1
         [ -n "$(ss -Htln "( sport = :$port )" 2>/dev/null)" ] && return 0
         sleep 0.1
@@ -174,7 +174,8 @@ tls_wait_port() {
 }
 
 # tls_start NAME PORT CMD...: start a server in the background (output in
-# $TESTDIR/NAME.log), track its PID, wait for its port. Sets TLS_PID_<NAME>.
+# $TESTDIR/NAME.log), track its PID, wait for its port. Sets TLS_PID_<NAME>
+# (non-alphanumerics in NAME become _).
 tls_start() {
     local name=$1 port=$2 pid
     shift 2
