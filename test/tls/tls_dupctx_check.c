@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -129,6 +130,12 @@ static void check_ecdh(EVP_PKEY *priv, EVP_PKEY *peer_priv)
     report(hw1len == swlen && hw2len == swlen && memcmp(hw1, sw, swlen) == 0
                && memcmp(hw2, sw, swlen) == 0,
            "copy, original and software hold the same secret");
+    /* Parsec hands out the raw secret only: an X9.63 KDF request is refused. */
+    report(ctx != NULL && EVP_PKEY_CTX_set_ecdh_kdf_type(ctx, EVP_PKEY_ECDH_KDF_X9_63) <= 0,
+           "an X9.63 KDF is refused");
+    ERR_clear_error();
+    report(ctx != NULL && EVP_PKEY_CTX_set_ecdh_kdf_type(ctx, EVP_PKEY_ECDH_KDF_NONE) > 0,
+           "no KDF is accepted");
     EVP_PKEY_free(our_pub);
     EVP_PKEY_free(peer_pub);
     EVP_PKEY_CTX_free(ctx);
