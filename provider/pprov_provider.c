@@ -85,6 +85,8 @@ void pprov_debug_at(const char *func, const char *fmt, ...)
     FILE *out = pprov_debug_file != NULL ? pprov_debug_file : stderr;
     va_list ap;
 
+    if (fmt == NULL) /* never; tells gcc -fsanitize's -Wformat-overflow so */
+        return;
     va_start(ap, fmt);
     flockfile(out);
     fprintf(out, "parsec.so[%ld] %s: ", (long)getpid(), func);
