@@ -300,6 +300,6 @@ const psd_backend_ops psd_tpm_backend = {
     .raw_key_agreement = psd_tpm_raw_key_agreement,
     .generate_random = psd_tpm_generate_random,
     .hash_compute = NULL,
-    .prepare_key_attestation = NULL,
-    .attest_key = NULL,
+    .prepare_key_attestation = psd_tpm_prepare_key_attestation,
+    .attest_key = psd_tpm_attest_key,
 };

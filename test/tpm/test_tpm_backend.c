@@ -29,6 +29,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_tctildr.h>
+
 #include "psd_backend.h"
 
 /* ---- swtpm in a temporary directory ---- */
@@ -1034,6 +1038,156 @@ static void test_killed_user_leftovers(void **unused)
     tkey_free(&k);
 }
 
+/* ---- key attestation (ActivateCredential) ---- */
+
+/*
+ * What a verifier does with PrepareKeyAttestation's output: TPM2_MakeCredential
+ * with the EK's public key and the key's name (on this swtpm, through a
+ * connection of its own; the backend steps aside so the object slots are free).
+ */
+static void make_credential(const psd_buf *ekpub, const uint8_t *name, size_t namelen,
+                            const TPM2B_DIGEST *secret_cred, TPM2B_ID_OBJECT **blob,
+                            TPM2B_ENCRYPTED_SECRET **secret)
+{
+    static const uint8_t ek_policy[32] = {
+        0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC, 0x8D, 0x46, 0xA5, 0xD7, 0x24,
+        0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA};
+    const unsigned char *p = ekpub->data;
+    EVP_PKEY *ek = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)ekpub->len);
+    BIGNUM *n = NULL;
+    TSS2_TCTI_CONTEXT *tcti = NULL;
+    ESYS_CONTEXT *esys = NULL;
+    ESYS_TR h = ESYS_TR_NONE;
+    TPM2B_PUBLIC pub = {0};
+    TPM2B_NAME objname = {0};
+    TPMS_RSA_PARMS *rp = &pub.publicArea.parameters.rsaDetail;
+
+    assert_non_null(ek);
+    assert_int_equal(EVP_PKEY_get_bits(ek), 2048);
+    assert_true(EVP_PKEY_get_bn_param(ek, OSSL_PKEY_PARAM_RSA_N, &n));
+    /* The TCG default EK template (L-1) with this modulus. */
+    pub.publicArea.type = TPM2_ALG_RSA;
+    pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+    pub.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                      TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED |
+                                      TPMA_OBJECT_DECRYPT;
+    pub.publicArea.authPolicy.size = 32;
+    memcpy(pub.publicArea.authPolicy.buffer, ek_policy, 32);
+    rp->symmetric.algorithm = TPM2_ALG_AES;
+    rp->symmetric.keyBits.aes = 128;
+    rp->symmetric.mode.aes = TPM2_ALG_CFB;
+    rp->scheme.scheme = TPM2_ALG_NULL;
+    rp->keyBits = 2048;
+    pub.publicArea.unique.rsa.size = 256;
+    BN_bn2binpad(n, pub.publicArea.unique.rsa.buffer, 256);
+    objname.size = (UINT16)namelen;
+    memcpy(objname.name, name, namelen);
+
+    assert_int_equal(Tss2_TctiLdr_Initialize(sim_tcti, &tcti), TSS2_RC_SUCCESS);
+    assert_int_equal(Esys_Initialize(&esys, tcti, NULL), TSS2_RC_SUCCESS);
+    assert_int_equal(Esys_LoadExternal(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &pub,
+                                       ESYS_TR_RH_NULL, &h),
+                     TSS2_RC_SUCCESS);
+    assert_int_equal(Esys_MakeCredential(esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                         secret_cred, &objname, blob, secret),
+                     TSS2_RC_SUCCESS);
+    Esys_FlushContext(esys, h);
+    Esys_Finalize(&esys);
+    Tss2_TctiLdr_Finalize(&tcti);
+    BN_free(n);
+    EVP_PKEY_free(ek);
+}
+
+static void test_key_attestation(void **unused)
+{
+    tkey k, other;
+    psd_buf name = {0}, pub = {0}, ekpub = {0}, cred = {0}, point = {0}, x = {0}, y = {0};
+    uint8_t h[32];
+    TPMT_PUBLIC area;
+    size_t off = 0;
+    TPM2B_DIGEST secret_cred = {.size = 16};
+    TPM2B_ID_OBJECT *blob = NULL, *blob2 = NULL;
+    TPM2B_ENCRYPTED_SECRET *secret = NULL, *secret2 = NULL;
+    char err[512];
+
+    assert_true(has_op(PARSEC_OP_PREPARE_KEY_ATTESTATION));
+    assert_true(has_op(PARSEC_OP_ATTEST_KEY));
+    assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH,
+                                   alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
+                                          PARSEC_HASH_SHA_256)),
+                     PARSEC_SUCCESS);
+    assert_int_equal(tkey_generate(&other, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256,
+                                   PARSEC_USAGE_SIGN_HASH,
+                                   alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
+                                          PARSEC_HASH_SHA_256)),
+                     PARSEC_SUCCESS);
+    assert_int_equal(B->prepare_key_attestation(S, &k.key, NULL, &name, &pub, &ekpub),
+                     PARSEC_SUCCESS);
+    assert_int_equal(B->prepare_key_attestation(S, &k.key, &other.key, &x, &y, &point),
+                     PARSEC_PSA_ERROR_NOT_SUPPORTED);
+
+    /* name = nameAlg (SHA-256) || SHA-256(public): the verifier can check it. */
+    assert_int_equal(name.len, 34);
+    assert_int_equal(name.data[0], 0x00);
+    assert_int_equal(name.data[1], 0x0B);
+    assert_true(EVP_Q_digest(NULL, "SHA256", NULL, pub.data, pub.len, h, NULL));
+    assert_memory_equal(name.data + 2, h, 32);
+    /* public is the key's TPMT_PUBLIC: a TPM-made, never-exported key, with our point. */
+    assert_int_equal(Tss2_MU_TPMT_PUBLIC_Unmarshal(pub.data, pub.len, &off, &area),
+                     TSS2_RC_SUCCESS);
+    assert_int_equal(off, pub.len);
+    assert_int_equal(area.type, TPM2_ALG_ECC);
+    assert_true(area.objectAttributes & TPMA_OBJECT_FIXEDTPM);
+    assert_true(area.objectAttributes & TPMA_OBJECT_SENSITIVEDATAORIGIN);
+    assert_int_equal(B->export_public_key(S, &k.key, &point), PARSEC_SUCCESS);
+    assert_memory_equal(point.data + 1, area.unique.ecc.x.buffer, 32);
+    assert_memory_equal(point.data + 33, area.unique.ecc.y.buffer, 32);
+
+    /* The verifier makes a credential for this key's name, and one for another name. */
+    RAND_bytes(secret_cred.buffer, 16);
+    B->fini(S);
+    S = NULL;
+    make_credential(&ekpub, name.data, name.len, &secret_cred, &blob, &secret);
+    name.data[33] ^= 1;
+    make_credential(&ekpub, name.data, name.len, &secret_cred, &blob2, &secret2);
+    assert_int_equal(backend_init(&S, sim_tcti, NULL, 0, err, sizeof(err)), 0);
+
+    /* Only the attested key in this TPM recovers the credential. */
+    assert_int_equal(B->attest_key(S, &k.key, NULL, blob->credential, blob->size,
+                                   secret->secret, secret->size, &cred),
+                     PARSEC_SUCCESS);
+    assert_int_equal(cred.len, 16);
+    assert_memory_equal(cred.data, secret_cred.buffer, 16);
+    psd_buf_clear(&cred);
+    assert_int_equal(B->attest_key(S, &other.key, NULL, blob->credential, blob->size,
+                                   secret->secret, secret->size, &cred),
+                     PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(B->attest_key(S, &k.key, NULL, blob2->credential, blob2->size,
+                                   secret2->secret, secret2->size, &cred),
+                     PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(B->attest_key(S, &k.key, NULL, blob->credential, blob->size, NULL, 0,
+                                   &cred),
+                     PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    assert_null(cred.data);
+    /* The key still signs afterwards (slots and sessions given back). */
+    {
+        psd_buf sig = {0};
+        assert_int_equal(B->sign_hash(S, &k.key, &k.attrs.alg, h, 32, &sig), PARSEC_SUCCESS);
+        psd_buf_clear(&sig);
+    }
+    Esys_Free(blob);
+    Esys_Free(blob2);
+    Esys_Free(secret);
+    Esys_Free(secret2);
+    psd_buf_clear(&name);
+    psd_buf_clear(&pub);
+    psd_buf_clear(&ekpub);
+    psd_buf_clear(&point);
+    tkey_free(&k);
+    tkey_free(&other);
+}
+
 /* ---- main ---- */
 
 static int group_setup(void **unused)
@@ -1079,6 +1233,7 @@ int main(void)
         cmocka_unit_test(test_bad_blobs),
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_key_attestation),
         cmocka_unit_test(test_rsa_primary),
         cmocka_unit_test(test_survives_restarts),
         cmocka_unit_test(test_killed_user_leftovers),

@@ -84,6 +84,8 @@ ok "list the TPM provider's operations" "$CLI" list-opcodes -p 3
 check "ExportKey is not among them (keys never leave the TPM)" \
     [ "$(grep -c 'PsaExportKey$' "$D/last.out")" = 0 ]
 check "ExportPublicKey is" [ "$(grep -c 'PsaExportPublicKey$' "$D/last.out")" = 1 ]
+check "key attestation is (ActivateCredential)" \
+    [ "$(grep -cE ' (PrepareKeyAttestation|AttestKey)$' "$D/last.out")" = 2 ]
 
 psd_summary
 exit $?
