@@ -604,7 +604,11 @@ int psd_tpm_connect(psd_tpm *st, char *err, size_t errlen)
     if (tpm_open(st, err, errlen) != 0)
         goto fail;
     flush_leftovers(st);
-    read_caps(st);
+    /* Once: the same TPM after a reconnect, and worker threads read caps unlocked. */
+    if (!st->caps_known) {
+        read_caps(st);
+        st->caps_known = true;
+    }
     if (!st->primary_persistent && st->primary_alg == TPM2_ALG_ECC && !st->caps.ecc)
         st->primary_alg = TPM2_ALG_RSA;
     if (load_primary(st, err, errlen) != 0)

@@ -62,7 +62,8 @@ typedef struct psd_tpm {
     unsigned cache_cap;
     uint64_t tick;
     psd_tpm_loaded cache[PSD_TPM_CACHE_SLOTS];
-    psd_tpm_caps caps;
+    psd_tpm_caps caps; /* read at the first connect, constant afterwards */
+    bool caps_known;
 } psd_tpm;
 
 /* ---- blob: what the core stores for each key ---- */

@@ -1188,6 +1188,95 @@ static void test_key_attestation(void **unused)
     tkey_free(&other);
 }
 
+/* ---- a persistent storage key as parent (primary_handle) ---- */
+
+/* Make (or remove, persist = 0) the TCG ECC SRK at handle, with an ESYS of our own. */
+static void srk_persist(TPM2_HANDLE handle, int persist)
+{
+    TSS2_TCTI_CONTEXT *tcti = NULL;
+    ESYS_CONTEXT *esys = NULL;
+    ESYS_TR prim = ESYS_TR_NONE, out = ESYS_TR_NONE;
+    TPM2B_PUBLIC t = {0};
+    TPM2B_SENSITIVE_CREATE sens = {0};
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    TPMS_ECC_PARMS *p = &t.publicArea.parameters.eccDetail;
+
+    assert_int_equal(Tss2_TctiLdr_Initialize(sim_tcti, &tcti), TSS2_RC_SUCCESS);
+    assert_int_equal(Esys_Initialize(&esys, tcti, NULL), TSS2_RC_SUCCESS);
+    if (persist) {
+        t.publicArea.type = TPM2_ALG_ECC;
+        t.publicArea.nameAlg = TPM2_ALG_SHA256;
+        t.publicArea.objectAttributes =
+            TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+            TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
+            TPMA_OBJECT_DECRYPT;
+        p->symmetric.algorithm = TPM2_ALG_AES;
+        p->symmetric.keyBits.aes = 128;
+        p->symmetric.mode.aes = TPM2_ALG_CFB;
+        p->scheme.scheme = TPM2_ALG_NULL;
+        p->curveID = TPM2_ECC_NIST_P256;
+        p->kdf.scheme = TPM2_ALG_NULL;
+        t.publicArea.unique.ecc.x.size = 32;
+        t.publicArea.unique.ecc.y.size = 32;
+        assert_int_equal(Esys_CreatePrimary(esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                            ESYS_TR_NONE, &sens, &t, &outside, &pcrs, &prim,
+                                            NULL, NULL, NULL, NULL),
+                         TSS2_RC_SUCCESS);
+    } else {
+        assert_int_equal(Esys_TR_FromTPMPublic(esys, handle, ESYS_TR_NONE, ESYS_TR_NONE,
+                                               ESYS_TR_NONE, &prim),
+                         TSS2_RC_SUCCESS);
+    }
+    assert_int_equal(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, prim, ESYS_TR_PASSWORD,
+                                       ESYS_TR_NONE, ESYS_TR_NONE, handle, &out),
+                     TSS2_RC_SUCCESS);
+    if (persist)
+        Esys_FlushContext(esys, prim);
+    Esys_Finalize(&esys);
+    Tss2_TctiLdr_Finalize(&tcti);
+}
+
+static void test_persistent_primary(void **unused)
+{
+    psd_setting persistent[] = {{"primary_handle", "0x81000010"}};
+    parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
+                            PARSEC_HASH_SHA_256);
+    tkey before, during;
+    uint8_t h[32] = {9};
+    psd_buf sig = {0};
+    char err[512];
+
+    /* A key made under the transient primary (same SRK template, same seed)... */
+    assert_int_equal(tkey_generate(&before, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256,
+                                   PARSEC_USAGE_SIGN_HASH, alg),
+                     PARSEC_SUCCESS);
+    B->fini(S);
+    S = NULL;
+    srk_persist(0x81000010, 1);
+    assert_int_equal(backend_init(&S, sim_tcti, persistent, 1, err, sizeof(err)), 0);
+    /* ...loads under the persistent copy of that SRK; new keys work too. */
+    assert_int_equal(B->sign_hash(S, &before.key, &alg, h, 32, &sig), PARSEC_SUCCESS);
+    psd_buf_clear(&sig);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(tkey_generate(&during, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256,
+                                       PARSEC_USAGE_SIGN_HASH, alg),
+                         PARSEC_SUCCESS);
+        assert_int_equal(B->sign_hash(S, &during.key, &alg, h, 32, &sig), PARSEC_SUCCESS);
+        assert_int_equal(B->verify_hash(S, &during.key, &alg, h, 32, sig.data, sig.len),
+                         PARSEC_SUCCESS);
+        psd_buf_clear(&sig);
+        tkey_free(&during);
+    }
+    B->fini(S);
+    S = NULL;
+    srk_persist(0x81000010, 0);
+    assert_int_equal(backend_init(&S, sim_tcti, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(B->sign_hash(S, &before.key, &alg, h, 32, &sig), PARSEC_SUCCESS);
+    psd_buf_clear(&sig);
+    tkey_free(&before);
+}
+
 /* ---- main ---- */
 
 static int group_setup(void **unused)
@@ -1235,6 +1324,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_key_attestation),
         cmocka_unit_test(test_rsa_primary),
+        cmocka_unit_test(test_persistent_primary),
         cmocka_unit_test(test_survives_restarts),
         cmocka_unit_test(test_killed_user_leftovers),
     };
