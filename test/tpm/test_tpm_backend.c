@@ -1021,7 +1021,20 @@ static void test_killed_user_leftovers(void **unused)
                 B->sign_hash(S, &keys[i].key, &alg, h, 32, &s) != PARSEC_SUCCESS)
                 _exit(3);
         }
-        _exit(0); /* no fini: objects stay loaded in swtpm */
+        {
+            /* And a session of its own, never flushed. */
+            TSS2_TCTI_CONTEXT *tcti = NULL;
+            ESYS_CONTEXT *esys = NULL;
+            ESYS_TR session;
+            TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
+            if (Tss2_TctiLdr_Initialize(sim_tcti, &tcti) != TSS2_RC_SUCCESS ||
+                Esys_Initialize(&esys, tcti, NULL) != TSS2_RC_SUCCESS ||
+                Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                      ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+                                      TPM2_ALG_SHA256, &session) != TSS2_RC_SUCCESS)
+                _exit(4);
+        }
+        _exit(0); /* no fini: objects and the session stay loaded in swtpm */
     }
     assert_true(pid > 0);
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -1030,6 +1043,28 @@ static void test_killed_user_leftovers(void **unused)
 
     /* The next start-up flushes them and works normally. */
     assert_int_equal(backend_init(&S, sim_tcti, NULL, 0, err, sizeof(err)), 0);
+    {
+        TSS2_TCTI_CONTEXT *tcti = NULL;
+        ESYS_CONTEXT *esys = NULL;
+        TPMS_CAPABILITY_DATA *cap = NULL;
+        TPMI_YES_NO more;
+        assert_int_equal(Tss2_TctiLdr_Initialize(sim_tcti, &tcti), TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_Initialize(&esys, tcti, NULL), TSS2_RC_SUCCESS);
+        assert_int_equal(Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                            TPM2_CAP_HANDLES, TPM2_LOADED_SESSION_FIRST, 16,
+                                            &more, &cap),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(cap->data.handles.count, 0);
+        Esys_Free(cap);
+        assert_int_equal(Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                            TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, 16, &more,
+                                            &cap),
+                         TSS2_RC_SUCCESS);
+        assert_int_equal(cap->data.handles.count, 1); /* the new primary only */
+        Esys_Free(cap);
+        Esys_Finalize(&esys);
+        Tss2_TctiLdr_Finalize(&tcti);
+    }
     assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH,
                                    alg),
                      PARSEC_SUCCESS);
