@@ -331,7 +331,7 @@ void *pprov_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
         return NULL;
     }
     if (st != PARSEC_SUCCESS) {
-        PPROV_raise_status(gctx->ctx, st, "generating", gctx->name);
+        PPROV_raise_status(gctx->ctx, st, "generation", gctx->name);
         return NULL;
     }
     key = pprov_key_load(gctx->ctx, gctx->name, PARSEC_PROVIDER_DEFAULT, gctx->type);

@@ -361,7 +361,7 @@ pprov_key *pprov_key_load(pprov_ctx *ctx, const char *name, uint8_t backend, int
         return NULL;
     }
     if (st != PARSEC_SUCCESS) {
-        PPROV_raise_status(ctx, st, "looking up", name);
+        PPROV_raise_status(ctx, st, "lookup", name);
         return NULL;
     }
     if (backend != PARSEC_PROVIDER_DEFAULT && backend != provider_id) {
@@ -387,7 +387,7 @@ pprov_key *pprov_key_load(pprov_ctx *ctx, const char *name, uint8_t backend, int
     }
     st = parsec_export_public_key(client, provider_id, name, &pubdata, &publen);
     if (st != PARSEC_SUCCESS) {
-        PPROV_raise_status(ctx, st, "exporting the public half", name);
+        PPROV_raise_status(ctx, st, "public key export", name);
         return NULL;
     }
     key = pprov_key_new(ctx, type);

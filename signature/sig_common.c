@@ -144,7 +144,7 @@ int pprov_sig_service_sign(pprov_sig_ctx *sctx, const parsec_alg *alg, const uns
                         "the Parsec service refused %s with key '%s': %s", want, sctx->key->name,
                         parsec_status_message(st));
         } else {
-            PPROV_raise_status(sctx->ctx, st, "signing with", sctx->key->name);
+            PPROV_raise_status(sctx->ctx, st, "signature", sctx->key->name);
         }
         return 0;
     }

@@ -3,11 +3,13 @@
  * EVP_PKEY_eq against a certificate's key, X509_check_private_key,
  * SSL_CTX_use_PrivateKey with a certificate already set, EVP_PKEY_fromdata
  * by key name, refused private export, and signing in a forked child and in
- * the parent (a child must reconnect on its own).
+ * the parent (a child must reconnect on its own; in the child several threads
+ * race to be first).
  *
  *   pprov_api_test URI REFERENCE.pem CERT.pem OTHER_CERT.pem
  * The provider comes from OPENSSL_CONF (set up by the calling test).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +112,24 @@ static int verify(EVP_PKEY *pub, int pad, const unsigned char *msg, size_t msgle
     return ok;
 }
 
+struct signer {
+    EVP_PKEY *key;
+    const unsigned char *msg;
+    size_t msglen;
+    unsigned char sig[1024];
+    size_t siglen;
+    int pad;
+};
+
+static void *sign_thread(void *arg)
+{
+    struct signer *s = arg;
+
+    s->siglen = sizeof(s->sig);
+    s->pad = sign(s->key, s->msg, s->msglen, s->sig, &s->siglen);
+    return NULL;
+}
+
 static EVP_PKEY *from_key_name(EVP_PKEY *like, const char *name)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, EVP_PKEY_get0_type_name(like), "provider=parsec");
@@ -207,14 +227,30 @@ int main(int argc, char **argv)
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
-        size_t len = sizeof(childsig);
+        /* First use of the service in this process: four threads at once. */
+        struct signer signers[4];
+        pthread_t threads[4];
+        int t;
 
         close(pipefd[0]);
-        if (sign(k_pem, msg, sizeof(msg), childsig, &len) == 0) {
-            ERR_print_errors_fp(stdout);
-            _exit(3);
+        for (t = 0; t < 4; t++) {
+            signers[t].key = k_pem;
+            signers[t].msg = msg;
+            signers[t].msglen = sizeof(msg);
+            if (pthread_create(&threads[t], NULL, sign_thread, &signers[t]) != 0)
+                _exit(5);
         }
-        if (write(pipefd[1], childsig, len) != (ssize_t)len)
+        for (t = 0; t < 4; t++)
+            pthread_join(threads[t], NULL);
+        for (t = 0; t < 4; t++) {
+            if (signers[t].pad == 0) {
+                ERR_print_errors_fp(stdout);
+                _exit(3);
+            }
+            if (!verify(certkey, signers[t].pad, msg, sizeof(msg), signers[t].sig, signers[t].siglen))
+                _exit(6);
+        }
+        if (write(pipefd[1], signers[0].sig, signers[0].siglen) != (ssize_t)signers[0].siglen)
             _exit(4);
         _exit(0);
     }
@@ -227,7 +263,7 @@ int main(int argc, char **argv)
     }
     close(pipefd[0]);
     waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && childlen > 0, "a forked child signs");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && childlen > 0, "a forked child signs from four threads at once, each signature valid");
     CHECK(verify(certkey, pad, msg, sizeof(msg), childsig, childlen),
           "the child's signature verifies with the certificate key");
     siglen = sizeof(sig);
