@@ -1,0 +1,102 @@
+#!/bin/bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and fuzzes each one
+# for SECONDS (default 60), then merges the inputs that found new coverage
+# into fuzz/corpus/<target> (the corpora the 'fuzz' test suite replays).
+#   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (all four targets by default)
+#   fuzz/run.sh --seeds                 regenerate the seed files of fuzz/corpus
+# Environment: BUILDDIR (default build-fuzz), FUZZ_JOBS (parallel fuzzing
+# processes per target, default 1), FUZZ_ARGS (extra libFuzzer options).
+# Crashes are written to $BUILDDIR/fuzz-artifacts/<target>/; the script goes
+# on with the other targets and exits 1 if any target crashed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+builddir=$(realpath -m "${BUILDDIR:-build-fuzz}")
+jobs=${FUZZ_JOBS:-1}
+all_targets="fuzz_wire_header fuzz_request_body fuzz_client_response fuzz_service_request"
+
+# Longest input per target: a header (+ body limit), a protobuf body, a
+# response (an RSA-4096 export is ~2.4 KiB), a whole request.
+max_len_of() {
+    case $1 in
+    fuzz_wire_header) echo 64 ;;
+    fuzz_request_body) echo 4096 ;;
+    *) echo 8192 ;;
+    esac
+}
+
+setup() {
+    if [ ! -d "$builddir" ]; then
+        CC=clang meson setup "$builddir" "$src" -Dfuzzing=true \
+            -Db_sanitize=address,undefined -Db_lundef=false
+    elif ! meson introspect --buildoptions "$builddir" |
+        python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; sys.exit(0 if o["fuzzing"] else 1)'; then
+        echo "run.sh: $builddir is not a fuzzing build (reconfigure with -Dfuzzing=true, CC=clang)" >&2
+        exit 2
+    fi
+}
+
+if [ "${1:-}" = "--seeds" ]; then
+    setup
+    ninja -C "$builddir" test/fuzz/fuzz_make_seeds
+    "$builddir/test/fuzz/fuzz_make_seeds" "$src/fuzz/corpus"
+    exit 0
+fi
+
+seconds=60
+if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
+    seconds=$1
+    shift
+fi
+targets=${*:-$all_targets}
+for t in $targets; do
+    case " $all_targets " in
+    *" $t "*) ;;
+    *) echo "run.sh: unknown target $t (one of: $all_targets)" >&2; exit 2 ;;
+    esac
+done
+
+setup
+ninja -C "$builddir" $(for t in $targets; do echo "test/fuzz/$t"; done)
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# The service and the client must not pick up the machine's OpenSSL configuration.
+export OPENSSL_CONF=/dev/null
+
+failed=""
+for t in $targets; do
+    bin="$builddir/test/fuzz/$t"
+    corpus="$src/fuzz/corpus/$t"
+    work="$builddir/fuzz-work/$t"
+    artifacts="$builddir/fuzz-artifacts/$t"
+    mkdir -p "$work" "$artifacts" "$corpus"
+    echo "=== $t: ${seconds}s, max_len $(max_len_of "$t") ==="
+    # New inputs go to the first directory (the work corpus); the committed
+    # corpus is only read, and gets the useful ones at the merge below.
+    parallel=()
+    [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
+    rc=0
+    # From the build dir: with -jobs, libFuzzer writes fuzz-<n>.log files to the current directory.
+    (cd "$builddir" && "$bin" -max_total_time="$seconds" -max_len="$(max_len_of "$t")" \
+        -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 "${parallel[@]}" \
+        -dict="$src/fuzz/parsec.dict" -artifact_prefix="$artifacts/" \
+        ${FUZZ_ARGS:-} "$work" "$corpus") > "$builddir/fuzz-$t.log" 2>&1 || rc=$?
+    grep -hE '^(#[0-9]+ +DONE|stat::)|SUMMARY|ERROR' "$builddir/fuzz-$t.log" \
+        "$builddir"/fuzz-[0-9]*.log 2>/dev/null || true
+    if [ "$rc" != 0 ]; then
+        echo "!!! $t failed (exit $rc): see $builddir/fuzz-$t.log and $artifacts/"
+        failed="$failed $t"
+    fi
+    before=$(ls "$corpus" | wc -l)
+    "$bin" -merge=1 -max_len="$(max_len_of "$t")" -timeout=25 -rss_limit_mb=4096 \
+        -dict="$src/fuzz/parsec.dict" "$corpus" "$work" > "$builddir/merge-$t.log" 2>&1 ||
+        echo "!!! $t: merge failed, see $builddir/merge-$t.log"
+    echo "$t: corpus $before -> $(ls "$corpus" | wc -l) files"
+done
+
+if [ -n "$failed" ]; then
+    echo "crashed:$failed"
+    exit 1
+fi
+echo "no crash in: $targets"
