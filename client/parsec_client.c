@@ -44,6 +44,8 @@ parsec_client *parsec_client_new(void)
     c->provider = PARSEC_PROVIDER_DEFAULT;
     c->timeout_ms = PARSEC_DEFAULT_TIMEOUT_MS;
     c->max_body = PARSEC_CLIENT_MAX_RESPONSE_CAP;
+    env = secure_getenv(PARSEC_KEEPALIVE_ENV);
+    c->keepalive = env != NULL && strcmp(env, "1") == 0;
     env = secure_getenv(PARSEC_ENDPOINT_ENV);
     if (env == NULL || *env == '\0')
         env = PARSEC_DEFAULT_ENDPOINT;
@@ -144,6 +146,17 @@ void parsec_client_set_max_response(parsec_client *c, size_t max_body)
     if (max_body == 0 || max_body > PARSEC_CLIENT_MAX_RESPONSE_CAP)
         max_body = PARSEC_CLIENT_MAX_RESPONSE_CAP;
     c->max_body = max_body;
+}
+
+void parsec_client_set_keepalive(parsec_client *c, int on)
+{
+    if (c != NULL)
+        c->keepalive = on != 0;
+}
+
+int parsec_client_get_keepalive(const parsec_client *c)
+{
+    return c != NULL && c->keepalive;
 }
 
 void parsec_client_set_provider(parsec_client *c, uint8_t provider)

@@ -3,7 +3,9 @@
  *
  * One connection per request, as the reference clients do, so a client
  * object holds configuration only: it is safe to share between threads and
- * across fork() (a child never reuses a parent's socket).
+ * across fork() (a child never reuses a parent's socket). With keep-alive
+ * (parsec_client_set_keepalive) each thread keeps one connection open to
+ * a service that agrees to it (docs/protocol-extensions.md).
  *
  * Every call returns a parsec_status: PARSEC_SUCCESS, a status the service
  * answered, or one of the PARSEC_CLIENT_ERROR_* values.
@@ -22,6 +24,8 @@
 #define PARSEC_DEFAULT_ENDPOINT "unix:/run/parsec/parsec.sock"
 #define PARSEC_ENDPOINT_ENV "PARSEC_SERVICE_ENDPOINT"
 #define PARSEC_DEFAULT_TIMEOUT_MS 60000
+/* "1" turns keep-alive on for new client objects, "0" off (the default). */
+#define PARSEC_KEEPALIVE_ENV "PARSEC_CLIENT_KEEPALIVE"
 
 typedef struct parsec_client parsec_client;
 
@@ -65,6 +69,18 @@ uint8_t parsec_client_get_auth(const parsec_client *c);
  */
 void parsec_client_set_timeout(parsec_client *c, unsigned int timeout_ms);
 void parsec_client_set_max_response(parsec_client *c, size_t max_body);
+/*
+ * Keep-alive extension: requests carry PARSEC_WIRE_FLAG_KEEPALIVE and the
+ * connection stays open (one per thread and endpoint, closed when the
+ * thread exits) while the service echoes the flag; a service that does not
+ * (the reference Parsec service) just closes it, and every request then has
+ * its own connection as without keep-alive. A request that finds its kept
+ * connection closed before any byte of the answer is sent again once on a
+ * fresh connection. Never shared with a fork()ed child. Default: off, or
+ * $PARSEC_CLIENT_KEEPALIVE at parsec_client_new.
+ */
+void parsec_client_set_keepalive(parsec_client *c, int on);
+int parsec_client_get_keepalive(const parsec_client *c);
 /* The provider used when a call passes PARSEC_PROVIDER_DEFAULT. */
 void parsec_client_set_provider(parsec_client *c, uint8_t provider);
 uint8_t parsec_client_get_provider(const parsec_client *c);

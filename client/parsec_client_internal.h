@@ -27,6 +27,7 @@ struct parsec_client {
     size_t app_name_len;
     unsigned int timeout_ms;
     size_t max_body;
+    uint8_t keepalive;         /* ask for a kept connection (PARSEC_WIRE_FLAG_KEEPALIVE) */
 };
 
 /* Flags of parsec_call. */
@@ -51,7 +52,9 @@ typedef struct parsec_resp {
 } parsec_resp;
 
 /*
- * One request/response exchange on a fresh connection. `op` may be NULL for
+ * One request/response exchange: on a fresh connection, or with keep-alive
+ * on this thread's kept connection (retried once on a fresh one if the
+ * service had closed it before answering). `op` may be NULL for
  * an empty body. With result_desc NULL the response body is not read (the
  * operation's result is empty); otherwise resp->msg holds the unpacked
  * result and resp must be released with parsec_resp_release.

@@ -1,16 +1,21 @@
 /*
  * One request per connection, as the reference clients and service expect:
- * connect, send header+body+auth in one sendmsg, read the 36-byte header,
- * check it, read the body, close. Every wait goes through poll() so the
- * client's timeout bounds connect, the whole write and the whole read.
+ * connect, send header+body+auth in one sendmsg, read the header (and
+ * usually the body with it), check it, read the rest of the body, close.
+ * With keep-alive (docs/protocol-extensions.md) the connection stays open
+ * for the thread's next request while the service echoes the flag. Every
+ * wait goes through poll() so the client's timeout bounds connect, the
+ * whole write and the whole read.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +25,8 @@
 
 /* Request bodies up to this size are encoded on the stack. */
 #define PARSEC_STACK_BODY 1024
+/* The first read takes the header and, usually, the whole body. */
+#define PARSEC_FIRST_READ 2048
 #define PARSEC_ARENA_ALIGN 16u
 /* Prefix of arena-overflow allocations, holding their size for cleansing. */
 #define PARSEC_FALLBACK_HDR 16u
@@ -147,16 +154,40 @@ static parsec_status parsec_send_all(int fd, struct iovec *iov, int iovcnt, int6
     return PARSEC_SUCCESS;
 }
 
-/* wait_first: the peer cannot have answered yet, so poll before the first recv. */
-static parsec_status parsec_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline,
-                                     int wait_first)
+/*
+ * The first part of an answer: wait (the peer cannot have answered yet),
+ * then read what is there, until at least `want` bytes are in buf (it may
+ * get up to cap). *have counts what arrived, also on failure.
+ */
+static parsec_status parsec_recv_some(int fd, uint8_t *buf, size_t cap, size_t want,
+                                      int64_t deadline, size_t *have)
 {
-    size_t got = 0;
-    if (wait_first && len > 0) {
+    *have = 0;
+    while (*have < want) {
         parsec_status st = parsec_wait(fd, POLLIN, deadline);
+        ssize_t n;
+
         if (st != PARSEC_SUCCESS)
             return st;
+        n = recv(fd, buf + *have, cap - *have, 0);
+        if (n > 0) {
+            *have += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return PARSEC_CLIENT_ERROR_IO; /* closed before the promised length */
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+            continue;
+        return PARSEC_CLIENT_ERROR_IO;
     }
+    return PARSEC_SUCCESS;
+}
+
+/* Exactly len more bytes. */
+static parsec_status parsec_recv_all(int fd, uint8_t *buf, size_t len, int64_t deadline)
+{
+    size_t got = 0;
+
     while (got < len) {
         ssize_t n = recv(fd, buf + got, len - got, 0);
         if (n > 0) {
@@ -275,12 +306,214 @@ done:
     return st;
 }
 
+/* ---- kept connections (keep-alive extension) ---- */
+
+/*
+ * This thread's kept connection. The identity of the socket (inode) and of
+ * the process and user that opened it decide whether it may be used again:
+ * a fork()ed child never writes to its parent's socket, and a process that
+ * changed its uid reconnects (the service reads peer credentials at
+ * connect time).
+ */
+typedef struct parsec_kept {
+    int fd;
+    pid_t pid;
+    uid_t uid, euid;
+    dev_t dev;
+    ino_t ino;
+    int registered; /* the thread-exit destructor knows about it */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+} parsec_kept;
+
+static __thread parsec_kept parsec_tls_kept = {.fd = -1};
+static pthread_once_t parsec_kept_once = PTHREAD_ONCE_INIT;
+static pthread_key_t parsec_kept_key;
+static int parsec_kept_key_ok;
+
+/* Close it if it is really ours; in a child, forget it without touching the fd number. */
+static void parsec_kept_drop(parsec_kept *k)
+{
+    struct stat st;
+
+    if (k->fd < 0)
+        return;
+    if (k->pid == getpid())
+        close(k->fd);
+    else if (fstat(k->fd, &st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino)
+        close(k->fd); /* the child's copy of the parent's socket: closing it is harmless */
+    k->fd = -1;
+}
+
+static void parsec_kept_thread_exit(void *p)
+{
+    parsec_kept_drop(p);
+}
+
+static void parsec_kept_key_create(void)
+{
+    parsec_kept_key_ok = pthread_key_create(&parsec_kept_key, parsec_kept_thread_exit) == 0;
+}
+
+/* A library unloaded (dlclose) must not leave a destructor pointing into it. */
+__attribute__((destructor)) static void parsec_kept_unload(void)
+{
+    parsec_kept_drop(&parsec_tls_kept);
+    if (parsec_kept_key_ok) {
+        pthread_key_delete(parsec_kept_key);
+        parsec_kept_key_ok = 0;
+    }
+}
+
+/* Take this thread's kept connection to `path` if it is still usable; -1 if none. */
+static int parsec_kept_take(const char *path)
+{
+    parsec_kept *k = &parsec_tls_kept;
+    int fd;
+
+    if (k->fd < 0)
+        return -1;
+    if (k->pid != getpid() || k->uid != getuid() || k->euid != geteuid() ||
+        strcmp(k->path, path) != 0) {
+        parsec_kept_drop(k);
+        return -1;
+    }
+    fd = k->fd;
+    k->fd = -1; /* in use: a nested call (none today) would open its own */
+    return fd;
+}
+
+/* Keep fd (the service agreed) as this thread's connection to `path`. */
+static void parsec_kept_put(int fd, const char *path)
+{
+    parsec_kept *k = &parsec_tls_kept;
+    struct stat st;
+
+    pthread_once(&parsec_kept_once, parsec_kept_key_create);
+    if (!parsec_kept_key_ok || fstat(fd, &st) != 0) {
+        close(fd);
+        return;
+    }
+    if (!k->registered) {
+        if (pthread_setspecific(parsec_kept_key, k) != 0) {
+            close(fd);
+            return;
+        }
+        k->registered = 1;
+    }
+    parsec_kept_drop(k);
+    k->fd = fd;
+    k->pid = getpid();
+    k->uid = getuid();
+    k->euid = geteuid();
+    k->dev = st.st_dev;
+    k->ino = st.st_ino;
+    memcpy(k->path, path, sizeof(k->path));
+}
+
 /* ---- the exchange ---- */
 
 static void parsec_put_le32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* How an attempt on a connection ended, beyond its status. */
+typedef struct parsec_attempt {
+    int got_bytes;    /* some of the response arrived (never resend then) */
+    int reusable;     /* the service echoed keep-alive and the answer was read exactly */
+} parsec_attempt;
+
+/*
+ * Send the request on fd and read the answer. The header and a small body
+ * usually arrive with the first recv; on a kept connection anything past
+ * the promised body is a protocol error (and the connection is not kept).
+ */
+static parsec_status parsec_exchange(const parsec_client *c, int fd, const struct iovec *req_iov,
+                                     int iovcnt, uint32_t opcode, unsigned int flags,
+                                     const ProtobufCMessageDescriptor *result_desc,
+                                     parsec_resp *resp, int keep, parsec_attempt *at)
+{
+    uint8_t first[PARSEC_FIRST_READ];
+    struct iovec iov[3];
+    parsec_wire_header hdr;
+    size_t have = 0, inbuf, max_body;
+    int64_t deadline;
+    parsec_status st;
+
+    at->got_bytes = 0;
+    at->reusable = 0;
+    memcpy(iov, req_iov, (size_t)iovcnt * sizeof(iov[0]));
+    st = parsec_send_all(fd, iov, iovcnt, parsec_deadline(c->timeout_ms));
+    if (st != PARSEC_SUCCESS)
+        return st;
+
+    deadline = parsec_deadline(c->timeout_ms);
+    st = parsec_recv_some(fd, first, sizeof(first), PARSEC_WIRE_HEADER_SIZE, deadline, &have);
+    at->got_bytes = have > 0;
+    if (st != PARSEC_SUCCESS)
+        goto done;
+    parsec_wire_header_decode(first, &hdr);
+    if (parsec_wire_response_validate(&hdr) != PARSEC_SUCCESS) {
+        st = PARSEC_CLIENT_ERROR_PROTOCOL;
+        goto done;
+    }
+    inbuf = have - PARSEC_WIRE_HEADER_SIZE;
+    /*
+     * Status before opcode: errors found before the service parsed a
+     * request header come back as opcode Ping, provider 0.
+     */
+    if (hdr.status != PARSEC_SUCCESS) {
+        st = (parsec_status)hdr.status;
+        goto consumed;
+    }
+    if (hdr.opcode != opcode) {
+        st = PARSEC_CLIENT_ERROR_PROTOCOL;
+        goto done;
+    }
+    if (result_desc == NULL)
+        goto consumed; /* empty result: nothing to read */
+
+    max_body = c->max_body;
+    if (hdr.body_len > max_body) {
+        st = PARSEC_CLIENT_ERROR_TOO_LARGE;
+        goto done;
+    }
+    /* Room for the unpacked message next to the body it came from. */
+    resp->arena_len = ((size_t)hdr.body_len * 2 + 256 + PARSEC_ARENA_ALIGN - 1) &
+                      ~(size_t)(PARSEC_ARENA_ALIGN - 1);
+    resp->block_len = resp->arena_len + hdr.body_len;
+    resp->block = malloc(resp->block_len);
+    if (resp->block == NULL) {
+        st = PARSEC_CLIENT_ERROR_MEMORY;
+        goto done;
+    }
+    resp->secret = (flags & PARSEC_CALL_SECRET_RESPONSE) != 0;
+    resp->allocator.alloc = parsec_arena_alloc;
+    resp->allocator.free = parsec_arena_free;
+    resp->allocator.allocator_data = resp;
+    memcpy(resp->block + resp->arena_len, first + PARSEC_WIRE_HEADER_SIZE,
+           inbuf < hdr.body_len ? inbuf : hdr.body_len);
+    if (inbuf < hdr.body_len) {
+        st = parsec_recv_all(fd, resp->block + resp->arena_len + inbuf, hdr.body_len - inbuf,
+                             deadline);
+        if (st != PARSEC_SUCCESS)
+            goto done;
+        inbuf = hdr.body_len;
+    }
+    resp->msg = protobuf_c_message_unpack(result_desc, &resp->allocator, hdr.body_len,
+                                          resp->block + resp->arena_len);
+    if (resp->msg == NULL) {
+        st = PARSEC_CLIENT_ERROR_PROTOCOL;
+        goto done;
+    }
+consumed:
+    /* Kept only if the service agreed and not one byte more or less than the answer was read. */
+    at->reusable = keep && (hdr.flags & PARSEC_WIRE_FLAG_KEEPALIVE) && inbuf == hdr.body_len;
+done:
+    if (resp->secret || (flags & PARSEC_CALL_SECRET_RESPONSE))
+        OPENSSL_cleanse(first, have < sizeof(first) ? have : sizeof(first));
+    return st;
 }
 
 parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opcode,
@@ -298,9 +531,9 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     parsec_wire_header hdr;
     struct iovec iov[3];
     int iovcnt = 0;
-    int fd = -1;
-    int64_t deadline;
-    size_t max_body;
+    int fd = -1, reused = 0, keep;
+    parsec_resp scratch;
+    parsec_attempt at = {0, 0};
     parsec_status st;
 
     if (resp != NULL)
@@ -309,6 +542,11 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
         return PARSEC_CLIENT_ERROR_ARGUMENT;
     if (c->socket_path[0] == '\0')
         return PARSEC_CLIENT_ERROR_ENDPOINT;
+    if (resp == NULL) {
+        memset(&scratch, 0, sizeof(scratch));
+        resp = &scratch; /* the exchange always has somewhere to put a body */
+    }
+    keep = c->keepalive;
 
     if (!(flags & PARSEC_CALL_NO_AUTH)) {
         auth_type = c->auth_type;
@@ -335,6 +573,8 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     }
     parsec_wire_request_init(&hdr, provider, opcode, auth_type, (uint32_t)body_len,
                              (uint16_t)auth_len);
+    if (keep)
+        hdr.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
     parsec_wire_header_encode(&hdr, hdr_bytes);
     iov[iovcnt].iov_base = hdr_bytes;
     iov[iovcnt++].iov_len = sizeof(hdr_bytes);
@@ -347,70 +587,44 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
         iov[iovcnt++].iov_len = auth_len;
     }
 
-    st = parsec_connect(c, &fd);
-    if (st != PARSEC_SUCCESS)
-        goto done;
-    st = parsec_send_all(fd, iov, iovcnt, parsec_deadline(c->timeout_ms));
-    if (st != PARSEC_SUCCESS)
-        goto done;
-
-    deadline = parsec_deadline(c->timeout_ms);
-    st = parsec_recv_all(fd, hdr_bytes, sizeof(hdr_bytes), deadline, 1);
-    if (st != PARSEC_SUCCESS)
-        goto done;
-    parsec_wire_header_decode(hdr_bytes, &hdr);
-    if (parsec_wire_response_validate(&hdr) != PARSEC_SUCCESS) {
-        st = PARSEC_CLIENT_ERROR_PROTOCOL;
-        goto done;
+    if (keep) {
+        fd = parsec_kept_take(c->socket_path);
+        reused = fd >= 0;
     }
-    /*
-     * Status before opcode: errors found before the service parsed a
-     * request header come back as opcode Ping, provider 0.
-     */
-    if (hdr.status != PARSEC_SUCCESS) {
-        st = (parsec_status)hdr.status;
-        goto done;
+    for (;;) {
+        if (fd < 0) {
+            st = parsec_connect(c, &fd);
+            if (st != PARSEC_SUCCESS)
+                goto done;
+        }
+        st = parsec_exchange(c, fd, iov, iovcnt, opcode, flags, result_desc, resp, keep, &at);
+        /*
+         * A kept connection the service had already closed (idle timeout,
+         * restart): the request was not read, so send it once more on a
+         * fresh connection. Never once any byte of an answer arrived.
+         */
+        if (reused && !at.got_bytes &&
+            (st == PARSEC_CLIENT_ERROR_IO || st == PARSEC_CLIENT_ERROR_CONNECT)) {
+            close(fd);
+            fd = -1;
+            reused = 0;
+            parsec_resp_release(resp);
+            continue;
+        }
+        break;
     }
-    if (hdr.opcode != opcode) {
-        st = PARSEC_CLIENT_ERROR_PROTOCOL;
-        goto done;
-    }
-    if (result_desc == NULL)
-        goto done; /* empty result: nothing to read */
-
-    max_body = c->max_body;
-    if (hdr.body_len > max_body) {
-        st = PARSEC_CLIENT_ERROR_TOO_LARGE;
-        goto done;
-    }
-    /* Room for the unpacked message next to the body it came from. */
-    resp->arena_len = ((size_t)hdr.body_len * 2 + 256 + PARSEC_ARENA_ALIGN - 1) &
-                      ~(size_t)(PARSEC_ARENA_ALIGN - 1);
-    resp->block_len = resp->arena_len + hdr.body_len;
-    resp->block = malloc(resp->block_len);
-    if (resp->block == NULL) {
-        st = PARSEC_CLIENT_ERROR_MEMORY;
-        goto done;
-    }
-    resp->secret = (flags & PARSEC_CALL_SECRET_RESPONSE) != 0;
-    resp->allocator.alloc = parsec_arena_alloc;
-    resp->allocator.free = parsec_arena_free;
-    resp->allocator.allocator_data = resp;
-    st = parsec_recv_all(fd, resp->block + resp->arena_len, hdr.body_len, deadline, 0);
-    if (st != PARSEC_SUCCESS)
-        goto done;
-    resp->msg = protobuf_c_message_unpack(result_desc, &resp->allocator, hdr.body_len,
-                                          resp->block + resp->arena_len);
-    if (resp->msg == NULL)
-        st = PARSEC_CLIENT_ERROR_PROTOCOL;
 done:
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) {
+        if (at.reusable)
+            parsec_kept_put(fd, c->socket_path);
+        else
+            close(fd);
+    }
     if ((flags & PARSEC_CALL_SECRET_REQUEST) && body_len > 0)
         OPENSSL_cleanse(body, body_len);
     if (body != stack_body)
         free(body);
-    if (st != PARSEC_SUCCESS && resp != NULL)
+    if (st != PARSEC_SUCCESS || resp == &scratch)
         parsec_resp_release(resp);
     return st;
 }

@@ -17,6 +17,13 @@
 #define PARSEC_WIRE_VERSION_MIN 0
 #define PARSEC_WIRE_CONTENT_PROTOBUF 0
 #define PARSEC_DEFAULT_BODY_LIMIT (1u << 20)
+/*
+ * Header `flags` bit of the keep-alive extension (docs/protocol-extensions.md):
+ * set in a request = "keep this connection open after the response"; echoed
+ * in the response only by a service that agrees. The reference service
+ * ignores flags and closes as usual.
+ */
+#define PARSEC_WIRE_FLAG_KEEPALIVE 0x8000u
 
 typedef struct parsec_wire_header {
     uint32_t magic;
