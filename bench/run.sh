@@ -1,0 +1,360 @@
+#!/bin/bash
+# What a key in the Parsec service costs, measured against the limits, in
+# one table. Not a test: nothing here asserts a speed (bench/smoke.sh only
+# checks that the table comes out).
+#
+#   bench/run.sh [BUILDDIR]              (default: ./build)
+#
+# For every row (RSA-2048 PKCS#1/PSS sign, RSA-2048 OAEP decrypt, RSA-3072
+# sign, ECDSA P-256/P-384 sign, ECDH P-256, Ping) and 1, 2 and 8 client
+# threads it measures ops/s and per-operation latency p50/p99 through
+#   - OpenSSL's default provider in this process (the software limit),
+#   - parsec.so -> parsecd with the software backend,
+#   - SoftHSM2 driven directly (bench/p11_bench, same token and key objects)
+#     and parsec.so -> parsecd with the pkcs11 backend on that token,
+#   - Debian's tpm2-openssl provider and parsec.so -> parsecd with the tpm
+#     backend, both on the same swtpm (one after the other: swtpm serves one
+#     connection at a time; tpm2-openssl 1.1.1 is not thread-safe, so 1 thread),
+#   - Ping: a minimal blocking-accept C server and parsecd,
+# plus parsecd's peak RSS (VmHWM) at rest, under the load and with 64
+# clients connected, and its CPU time over an idle period. Each row shows
+# its ratio to its baseline measured in the same run. A baseline and the
+# path compared with it run alternately, BENCH_ROUNDS times, and the best
+# round counts (the least disturbed by anything else on the machine).
+#
+# Environment:
+#   BENCH_SECONDS=0.5       time per cell and round
+#   BENCH_ROUNDS=2          alternating rounds per cell (best one reported)
+#   BENCH_THREADS="1 2 8"   client thread counts
+#   BENCH_TPM_SECONDS       time per TPM cell (default: BENCH_SECONDS)
+#   BENCH_ITERATIONS=N      fixed iterations per thread instead of a time (smoke test)
+#   BENCH_BACKENDS="software pkcs11 tpm"
+#   BENCH_CLIENTS=64        connected clients for the RSS measurement
+#   BENCH_LOG=FILE          raw cell lines and diagnostics (default: $TESTDIR/bench.log)
+set -u
+cd "$(dirname "$0")/.." || exit 1
+TEST_SRCDIR=$PWD
+TEST_BUILDDIR=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "build directory ${1:-build} not found" >&2; exit 1; }
+export TEST_SRCDIR TEST_BUILDDIR
+export PARSECD=$TEST_BUILDDIR/service/parsecd PARSEC_CLI=$TEST_BUILDDIR/cli/parsec-cli
+export PARSEC_PROVIDER_MODULE=$TEST_BUILDDIR/provider/parsec.so OPENSSL_MODULES=$TEST_BUILDDIR/provider
+# Providers are loaded explicitly by the bench programs; the machine's openssl.cnf stays out.
+export OPENSSL_CONF=/dev/null
+SECS=${BENCH_SECONDS:-0.5}
+ROUNDS=${BENCH_ROUNDS:-2}
+THREADS=${BENCH_THREADS:-1 2 8}
+TPM_SECS=${BENCH_TPM_SECONDS:-$SECS}
+ITER=${BENCH_ITERATIONS:-}
+BACKENDS=${BENCH_BACKENDS:-software pkcs11 tpm}
+CLIENTS=${BENCH_CLIENTS:-64}
+BDIR=$TEST_BUILDDIR/bench
+PB=$BDIR/parsec_bench
+P11B=$BDIR/p11_bench
+PINGB=$BDIR/ping_bench
+SYS_MODULES=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
+[ -x "$PB" ] && [ -x "$PINGB" ] || { echo "bench programs not built (ninja -C $TEST_BUILDDIR)" >&2; exit 1; }
+[ -x "$PARSECD" ] && [ -f "$PARSEC_PROVIDER_MODULE" ] || { echo "parsecd/parsec.so not built in $TEST_BUILDDIR" >&2; exit 1; }
+
+. test/lib/testenv.sh
+psd_test_init
+RESULTS=$TESTDIR/results
+LOG=${BENCH_LOG:-$TESTDIR/bench.log}
+: >"$RESULTS"
+: >"$LOG"
+START_TIME=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# Fails loudly: a missing component is an error, never a silently empty row.
+die() { echo "bench: $*" >&2; [ -f "$LOG" ] && tail -n 20 "$LOG" >&2; exit 1; }
+note() { echo "# $*" >>"$LOG"; }
+
+# ---- rows ---------------------------------------------------------------------
+# id | label | kind | digest | parsec-cli key arguments | default-provider key file | tpm2 genpkey args
+ROWS="rsa2048-pkcs1|RSA-2048 PKCS#1 v1.5 sign|sign-pkcs1|sha256|create-rsa-key -b 2048 --sign-pkcs1 --hash any|rsa2048|-algorithm RSA -pkeyopt bits:2048
+rsa2048-pss|RSA-2048 PSS sign|sign-pss|sha256|create-rsa-key -b 2048 --sign-pss --hash any|rsa2048|-algorithm RSA -pkeyopt bits:2048
+rsa2048-oaep|RSA-2048 OAEP decrypt|decrypt-oaep|sha256|create-rsa-key -b 2048 --oaep --hash sha256|rsa2048|-algorithm RSA -pkeyopt bits:2048
+rsa3072-pkcs1|RSA-3072 PKCS#1 v1.5 sign|sign-pkcs1|sha256|create-rsa-key -b 3072 --sign-pkcs1 --hash any|rsa3072|-algorithm RSA -pkeyopt bits:3072
+p256-ecdsa|ECDSA P-256 sign|sign-ecdsa|sha256|create-ecc-key -c 256 --hash any|p256|-algorithm EC -pkeyopt group:P-256
+p384-ecdsa|ECDSA P-384 sign|sign-ecdsa|sha384|create-ecc-key -c 384 --hash any|p384|-algorithm EC -pkeyopt group:P-384
+p256-ecdh|ECDH P-256 derive|derive-ecdh|sha256|create-ecc-key -c 256 --ecdh|p256|-algorithm EC -pkeyopt group:P-256"
+row_field() { echo "$ROWS" | awk -F'|' -v id="$1" -v f="$2" '$1 == id { print $f }'; }
+ROW_IDS=$(echo "$ROWS" | cut -d'|' -f1)
+
+# ---- cells ------------------------------------------------------------------------
+
+# timing_args SECONDS: --seconds or --iterations
+timing_args() {
+    if [ -n "$ITER" ]; then echo "--iterations $ITER"; else echo "--seconds $1"; fi
+}
+
+# cell OP PATH THREADS SECONDS PROGRAM ARGS...: one measurement, appended to $RESULTS.
+cell() {
+    local op=$1 path=$2 threads=$3 secs=$4 out
+    shift 4
+    # shellcheck disable=SC2046
+    out=$("$@" --op "$op" --path "$path" --threads "$threads" $(timing_args "$secs") 2>>"$LOG")
+    if [ $? -ne 0 ] || ! echo "$out" | grep -q '^cell '; then
+        echo "cell op=$op path=$path threads=$threads ERR" >>"$RESULTS"
+        note "FAILED: $op/$path/$threads: $*"
+        touch "$TESTDIR/failed"
+        return 1
+    fi
+    echo "$out" >>"$LOG"
+    echo "$out" | grep '^cell ' >>"$RESULTS"
+}
+
+# na OP PATH REASON: a row this path cannot run (says why in the table).
+na() {
+    echo "cell op=$1 path=$2 threads=0 NA $3" >>"$RESULTS"
+}
+
+# pair OP BASEPATH PATH SECONDS 'BASE CMD' 'CMD' [THREADS]: baseline and path alternately.
+pair() {
+    local op=$1 bpath=$2 path=$3 secs=$4 bcmd=$5 cmd=$6 threads=${7:-$THREADS} r t
+    for r in $(seq "$ROUNDS"); do
+        for t in $threads; do
+            # shellcheck disable=SC2086
+            [ -n "$bcmd" ] && cell "$op" "$bpath" "$t" "$secs" $bcmd
+            # shellcheck disable=SC2086
+            [ -n "$cmd" ] && cell "$op" "$path" "$t" "$secs" $cmd
+        done
+    done
+}
+
+# ---- parsecd resources -----------------------------------------------------------
+
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PSD_PID/status"; }
+# Peak RSS counts from here on (clear_refs 5 resets VmHWM; Linux >= 4.0).
+hwm_reset() { echo 5 >"/proc/$PSD_PID/clear_refs" 2>/dev/null || note "cannot reset VmHWM of $PSD_PID"; }
+# rss BACKEND WHAT: record VmHWM now.
+rss() { echo "rss backend=$1 what=$2 kib=$(hwm_kib)" >>"$RESULTS"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PSD_PID/stat"; }
+# idle_cpu BACKEND: parsecd's CPU time over 2 s with nothing to do.
+idle_cpu() {
+    local a b
+    a=$(cpu_ticks)
+    sleep 2
+    b=$(cpu_ticks)
+    echo "idle backend=$1 ticks=$((b - a)) hz=$(getconf CLK_TCK)" >>"$RESULTS"
+}
+
+start_backend() {
+    local backend=$1
+    # Each backend starts from an empty key store (names are unique across backends).
+    rm -f "$TESTDIR/keys.sqlite3"
+    PSD_LOG_LEVEL=${PSD_LOG_LEVEL:-info} psd_start "$backend" >>"$LOG" 2>&1 ||
+        die "parsecd with the $backend backend did not start (see $TESTDIR/parsecd.log)"
+    # At rest: started, published its socket, answered one Ping.
+    "$PARSEC_CLI" ping >>"$LOG" 2>&1 || die "parsecd ($backend) does not answer"
+    sleep 0.2
+    rss "$backend" rest
+    idle_cpu "$backend"
+}
+
+# parsec_key BACKEND ROW: create the row's key in parsecd; echoes its name.
+parsec_key() {
+    local name="$1-$2" args
+    args=$(row_field "$2" 5)
+    # shellcheck disable=SC2086
+    if "$PARSEC_CLI" ${args%% *} -k "$name" ${args#* } >>"$LOG" 2>&1; then
+        echo "$name"
+    else
+        note "parsecd ($1) cannot create the $2 key"
+        return 1
+    fi
+}
+
+# ---- default-provider keys (the software limit) -------------------------------------
+for k in rsa2048:RSA:rsa_keygen_bits:2048 rsa3072:RSA:rsa_keygen_bits:3072 \
+    p256:EC:ec_paramgen_curve:P-256 p384:EC:ec_paramgen_curve:P-384; do
+    IFS=: read -r name alg opt val <<<"$k"
+    openssl genpkey -algorithm "$alg" -pkeyopt "$opt:$val" -out "$TESTDIR/$name.pem" 2>>"$LOG" ||
+        die "openssl genpkey $alg failed"
+done
+default_cmd() { echo "$PB --key $TESTDIR/$(row_field "$1" 6).pem --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"; }
+parsec_cmd() { echo "$PB --provider parsec --key parsec:$2 --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"; }
+
+# load_clients BACKEND KEY: RSS with BENCH_CLIENTS clients signing at once (each its own connection).
+load_clients() {
+    hwm_reset
+    cell clients "parsec-$1" "$CLIENTS" "$2" $(parsec_cmd p256-ecdsa "$3")
+    rss "$1" clients
+}
+
+# ---- software backend (also: Ping) ----------------------------------------------
+run_software() {
+    local id key
+    start_backend software
+    for id in $ROW_IDS; do
+        key=$(parsec_key software "$id") || { na "$id" parsec-software "key not supported"; continue; }
+        eval "KEY_$(echo "$id" | tr - _)=$key"
+    done
+    # Ping: each request on its own connection, as the reference clients do.
+    pair ping minimal-server parsecd "$SECS" "$PINGB --minimal-server" "$PINGB"
+    hwm_reset
+    for id in $ROW_IDS; do
+        key=$(eval echo "\${KEY_$(echo "$id" | tr - _):-}")
+        if [ -z "$key" ]; then
+            pair "$id" default "" "$SECS" "$(default_cmd "$id")" ""
+        else
+            pair "$id" default parsec-software "$SECS" "$(default_cmd "$id")" "$(parsec_cmd "$id" "$key")"
+        fi
+    done
+    rss software load
+    [ -n "${KEY_p256_ecdsa:-}" ] && load_clients software "$SECS" "$KEY_p256_ecdsa"
+    psd_stop
+}
+
+# ---- pkcs11 backend vs SoftHSM2 driven directly -----------------------------------
+run_pkcs11() {
+    local id key p11cmd
+    [ -x "$P11B" ] || die "p11_bench not built (the pkcs11 backend is off in this build?)"
+    start_backend pkcs11
+    hwm_reset
+    for id in $ROW_IDS; do
+        key=$(parsec_key pkcs11 "$id") || { na "$id" parsec-pkcs11 "key not supported"; continue; }
+        p11cmd="$P11B --module $PSD_PKCS11_MODULE --token-uri pkcs11:token=$PSD_PKCS11_TOKEN --pin-file $PSD_PKCS11_PIN_FILE --label $key --kind $(row_field "$id" 3) --md $(row_field "$id" 4)"
+        pair "$id" p11-direct parsec-pkcs11 "$SECS" "$p11cmd" "$(parsec_cmd "$id" "$key")"
+        eval "KEY_p11_$(echo "$id" | tr - _)=$key"
+    done
+    rss pkcs11 load
+    [ -n "${KEY_p11_p256_ecdsa:-}" ] && load_clients pkcs11 "$SECS" "$KEY_p11_p256_ecdsa"
+    psd_stop
+}
+
+# ---- tpm backend vs tpm2-openssl on the same swtpm -----------------------------------
+# Both sides start every operation from its init call (--per-op-init):
+# tpm2-openssl signs only through EVP_DigestSign and keeps a decryption's
+# result in its context, so reusing one context is not an option there.
+run_tpm() {
+    local id key tcti file cmd
+    [ -f "$SYS_MODULES/tpm2.so" ] || die "tpm2-openssl is not installed ($SYS_MODULES/tpm2.so)"
+    start_backend tpm
+    tcti=$(tpm_sim_tcti)
+    hwm_reset
+    for id in $ROW_IDS; do
+        key=$(parsec_key tpm "$id") || { na "$id" parsec-tpm "key not supported"; continue; }
+        eval "KEY_tpm_$(echo "$id" | tr - _)=$key"
+        pair "$id" "" parsec-tpm "$TPM_SECS" "" "$(parsec_cmd "$id" "$key") --per-op-init"
+    done
+    rss tpm load
+    [ -n "${KEY_tpm_p256_ecdsa:-}" ] && load_clients tpm "$TPM_SECS" "$KEY_tpm_p256_ecdsa"
+    # swtpm serves one connection at a time: parsecd lets go of it first.
+    psd_stop
+    (
+        export TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES
+        for id in $ROW_IDS; do
+            file=$TESTDIR/tpm2-$id.pem
+            # shellcheck disable=SC2046
+            if ! openssl genpkey -provider tpm2 -provider default $(row_field "$id" 7) -out "$file" >>"$LOG" 2>&1; then
+                na "$id" tpm2-openssl "genpkey failed"
+                continue
+            fi
+            cmd="$PB --provider tpm2 --key $file --kind $(row_field "$id" 3) --md $(row_field "$id" 4) --per-op-init"
+            # What tpm2-openssl 1.1.1 cannot do (OAEP parameters) is a row it has not, not an error.
+            # shellcheck disable=SC2086
+            if ! $cmd --iterations 1 --threads 1 >>"$LOG" 2>&1; then
+                na "$id" tpm2-openssl "tpm2-openssl $(dpkg-query -W -f '${Version}' tpm2-openssl 2>/dev/null) cannot (see log)"
+                continue
+            fi
+            # Not thread-safe in this version (one ESYS context, no lock): one thread.
+            pair "$id" tpm2-openssl "" "$TPM_SECS" "$cmd" "" 1
+        done
+    )
+}
+
+for b in $BACKENDS; do
+    case $b in
+    software) run_software ;;
+    pkcs11) run_pkcs11 ;;
+    tpm) run_tpm ;;
+    *) die "unknown backend $b" ;;
+    esac
+done
+
+# ---- the table ---------------------------------------------------------------------------
+ELAPSED=$(($(date +%s) - START_TIME))
+echo "parsec-provider benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPU(s) $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(openssl version | cut -d' ' -f1-2)"
+if [ -n "$ITER" ]; then
+    echo "$ITER iterations per thread and cell, $ROUNDS round(s); load average $LOAD_BEFORE -> $(cut -d' ' -f1-3 /proc/loadavg); $ELAPSED s"
+else
+    echo "${SECS} s per cell (TPM ${TPM_SECS} s), best of $ROUNDS alternating round(s); load average $LOAD_BEFORE -> $(cut -d' ' -f1-3 /proc/loadavg); $ELAPSED s"
+fi
+echo
+awk -v threads="$THREADS" -v rows="$(echo "$ROWS" | cut -d'|' -f1,2 | tr '\n' ';')" '
+function kv(line, key,   re, m) {
+    re = " " key "=[^ ]*"
+    if (match(" " line, re)) { m = substr(" " line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return m }
+    return ""
+}
+BEGIN {
+    nt = split(threads, T, " ")
+    nr = split(rows, R, ";")
+    for (i = 1; i <= nr; i++) { if (R[i] == "") continue; split(R[i], f, "|"); order[++nops] = f[1]; label[f[1]] = f[2] }
+    order[++nops] = "ping"; label["ping"] = "Ping (1 connection per request)"
+    np = split("default parsec-software p11-direct parsec-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd", P, " ")
+    base["parsec-software"] = "default"; base["parsec-pkcs11"] = "p11-direct"; base["parsec-tpm"] = "tpm2-openssl"
+    base["parsecd"] = "minimal-server"
+    pl["default"] = "OpenSSL default provider, in-process"
+    pl["parsec-software"] = "parsec.so -> parsecd software"
+    pl["p11-direct"] = "SoftHSM2 direct (PKCS#11)"
+    pl["parsec-pkcs11"] = "parsec.so -> parsecd pkcs11 (SoftHSM2)"
+    pl["tpm2-openssl"] = "tpm2-openssl -> swtpm"
+    pl["parsec-tpm"] = "parsec.so -> parsecd tpm (swtpm)"
+    pl["minimal-server"] = "minimal C server (blocking accept)"
+    pl["parsecd"] = "libparsec-client -> parsecd"
+}
+/^cell / {
+    op = kv($0, "op"); p = kv($0, "path"); t = kv($0, "threads")
+    seen[op, p] = 1
+    if ($0 ~ / ERR/) { if (!((op, p, t) in ops)) err[op, p, t] = 1; next }
+    if ($0 ~ / NA /) { na[op, p] = substr($0, index($0, " NA ") + 4); next }
+    v = kv($0, "ops_s") + 0
+    if (!((op, p, t) in ops) || v > ops[op, p, t]) {
+        ops[op, p, t] = v; p50[op, p, t] = kv($0, "p50_us"); p99[op, p, t] = kv($0, "p99_us")
+    }
+    delete err[op, p, t]
+}
+/^rss / { rssv[kv($0, "backend"), kv($0, "what")] = sprintf("%.1f", kv($0, "kib") / 1024); bk[kv($0, "backend")] = 1 }
+/^idle / { idle[kv($0, "backend")] = sprintf("%.2f", kv($0, "ticks") / kv($0, "hz")) }
+END {
+    printf "| operation | path |"
+    for (j = 1; j <= nt; j++) printf " %s thr ops/s | p50 us | p99 us | x base |", T[j]
+    printf "\n|---|---|"
+    for (j = 1; j <= nt; j++) printf "---:|---:|---:|---:|"
+    printf "\n"
+    for (i = 1; i <= nops; i++) {
+        op = order[i]
+        for (k = 1; k <= np; k++) {
+            p = P[k]
+            if (!((op, p) in seen)) continue
+            printf "| %s | %s |", label[op], pl[p]
+            if ((op, p) in na) { printf " n/a: %s |", na[op, p]; for (j = 2; j <= 4 * nt; j++) printf " |"; printf "\n"; continue }
+            for (j = 1; j <= nt; j++) {
+                t = T[j]
+                if ((op, p, t) in err) { printf " ERR | | | |"; continue }
+                if (!((op, p, t) in ops)) { printf " - | | | |"; continue }
+                printf " %.0f | %.1f | %.1f |", ops[op, p, t], p50[op, p, t], p99[op, p, t]
+                b = base[p]
+                if (b == "") printf " base |"
+                else if ((op, b, t) in ops && ops[op, b, t] > 0) printf " %.2f |", ops[op, p, t] / ops[op, b, t]
+                else printf " - |"
+            }
+            printf "\n"
+        }
+    }
+    nb = split("software pkcs11 tpm", B, " ")
+    for (i = 1; i <= nb; i++) {
+        b = B[i]
+        if (!(b in bk)) continue
+        printf "| parsecd peak RSS (VmHWM) | %s backend | rest %s MiB; load %s MiB; %s clients %s MiB; CPU idle 2 s: %s s |", b, rssv[b, "rest"], rssv[b, "load"], clients, rssv[b, "clients"], idle[b]
+        for (j = 2; j <= 4 * nt; j++) printf " |"
+        printf "\n"
+    }
+}' clients="$CLIENTS" "$RESULTS"
+if [ -f "$TESTDIR/failed" ]; then
+    echo
+    echo "some cells failed (ERR): see $LOG" >&2
+    PSD_KEEP_TESTDIR=1
+    exit 1
+fi
+exit 0

@@ -1,0 +1,44 @@
+#!/bin/bash
+# bench-smoke: bench/run.sh with 10 iterations per thread and cell prints
+# its table with every row filled for the backends built (arguments).
+# Asserts nothing about speed.
+set -u
+: "${TEST_SRCDIR:?}" "${TEST_BUILDDIR:?}"
+. "$TEST_SRCDIR/test/lib/testenv.sh"
+psd_test_init
+backends=${*:-software}
+out=$TESTDIR/table.txt
+
+ok "bench/run.sh runs 10 iterations per row on: $backends" \
+    env BENCH_ITERATIONS=10 BENCH_ROUNDS=1 BENCH_BACKENDS="$backends" BENCH_LOG="$TESTDIR/bench.log" \
+    sh -c '"$1/bench/run.sh" "$2" >"$3"' sh "$TEST_SRCDIR" "$TEST_BUILDDIR" "$out"
+sed 's/^/# /' "$out"
+[ -s "$TESTDIR/bench.log" ] && grep -v '^cell ' "$TESTDIR/bench.log" | grep -i -E 'fail|error' | sed 's/^/# log: /' | head -n 20
+
+check "the table has its header" grep -q '^| operation | path | 1 thr ops/s |' "$out"
+check "no cell failed" sh -c '! grep -q "| ERR |" "$1"' sh "$out"
+row() { grep -q "^| $1 | $2 |" "$out"; }
+for op in "RSA-2048 PKCS#1 v1.5 sign" "RSA-2048 PSS sign" "RSA-2048 OAEP decrypt" \
+    "RSA-3072 PKCS#1 v1.5 sign" "ECDSA P-256 sign" "ECDSA P-384 sign" "ECDH P-256 derive"; do
+    case " $backends " in *" software "*)
+        check "row: $op, OpenSSL default provider" row "$op" "OpenSSL default provider, in-process"
+        check "row: $op, parsecd software" row "$op" "parsec.so -> parsecd software" ;;
+    esac
+    case " $backends " in *" pkcs11 "*)
+        check "row: $op, SoftHSM2 direct" row "$op" "SoftHSM2 direct (PKCS#11)"
+        check "row: $op, parsecd pkcs11" row "$op" "parsec.so -> parsecd pkcs11 (SoftHSM2)" ;;
+    esac
+    case " $backends " in *" tpm "*)
+        check "row: $op, tpm2-openssl" row "$op" "tpm2-openssl -> swtpm"
+        check "row: $op, parsecd tpm" row "$op" "parsec.so -> parsecd tpm (swtpm)" ;;
+    esac
+done
+case " $backends " in *" software "*)
+    check "rows: Ping, minimal server and parsecd" sh -c \
+        'grep -q "^| Ping .* | minimal C server" "$1" && grep -q "^| Ping .* | libparsec-client -> parsecd" "$1"' sh "$out" ;;
+esac
+for b in $backends; do
+    check "row: parsecd peak RSS with the $b backend" grep -q "^| parsecd peak RSS (VmHWM) | $b backend | rest [0-9.]* MiB" "$out"
+done
+psd_summary
+exit $?
