@@ -1,6 +1,6 @@
 /*
- * The client calls of fuzz_client_response: byte 0 of its inputs, modulo
- * FUZZ_N_CALLS. Seed files depend on these values: append only.
+ * The client calls of fuzz_client_response: the low 6 bits of byte 0 of its
+ * inputs, modulo FUZZ_N_CALLS. Seed files depend on these values: append only.
  */
 #ifndef PARSEC_FUZZ_CLIENT_CALLS_H
 #define PARSEC_FUZZ_CLIENT_CALLS_H

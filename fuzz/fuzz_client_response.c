@@ -1,14 +1,17 @@
 /*
- * libparsec-client reading hostile service responses. Byte 0 picks a client
- * call (modulo the table); the rest is what a fake service, listening on a
- * Unix socket in a temporary directory, answers to every request of that
- * call (header + body, sent as-is, then the connection is closed).
+ * libparsec-client reading hostile service responses. Byte 0 picks a
+ * client call (low 6 bits, modulo FUZZ_N_CALLS), whether the client asks
+ * for keep-alive (bit 7) and whether the fake service closes the connection
+ * after answering even if it agreed to keep it (bit 6). The rest is what a
+ * fake service, listening on a Unix socket in a temporary directory,
+ * answers to every request of that call: sent as-is, whatever it says.
  * Oracles besides the sanitizers: a call that succeeds hands back
  * well-formed results (lengths that match, known IDs, NUL-terminated
  * strings), and everything it returns is released with the library's own
  * free functions (LeakSanitizer catches what is not).
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +25,14 @@
 #include "parsec_client.h"
 #include "parsec_wire.h"
 
-/* The whole answer of the fake service: header + body (run.sh uses -max_len below this). */
-#define FUZZ_MAX_RESPONSE (1u << 20)
+/*
+ * Longest answer: well below a socket buffer, so the fake service never
+ * blocks on a client that stopped reading (run.sh's -max_len is lower still).
+ */
+#define FUZZ_MAX_RESPONSE (64u * 1024)
+#define FUZZ_MAX_CONNS 8
+#define FUZZ_CLIENT_KEEPALIVE 0x80
+#define FUZZ_SERVER_CLOSES 0x40
 
 static struct {
     char dir[64];
@@ -31,9 +40,10 @@ static struct {
     int listen_fd;
     pthread_t thread;
     pthread_mutex_t mu;
-    uint8_t *reply; /* what the next connection is answered */
+    uint8_t *reply; /* what the next request is answered */
     size_t reply_len;
-    parsec_client *client;
+    int close_after; /* close each connection once answered */
+    parsec_client *client, *keepalive_client;
 } fuzz_srv = {.listen_fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int fuzz_read_exact(int fd, uint8_t *buf, size_t len)
@@ -54,34 +64,41 @@ static int fuzz_read_exact(int fd, uint8_t *buf, size_t len)
     return 0;
 }
 
-/* Reads the whole request (so the client never sees a reset mid-send), then answers. */
-static void fuzz_serve(int fd)
+/*
+ * Reads one whole request (the client writes it at once), then answers.
+ * 0: the connection stays open for another request (the request and the
+ * answer both carry the keep-alive flag, the answer is exactly header +
+ * body_len, and bit 6 did not say otherwise); -1: close it.
+ */
+static int fuzz_serve(int fd)
 {
     uint8_t hdr[PARSEC_WIRE_HEADER_SIZE], chunk[4096];
     parsec_wire_header h;
     uint8_t *reply = NULL;
     size_t reply_len, left, sent = 0;
+    int close_after, keep = 0;
 
     if (fuzz_read_exact(fd, hdr, sizeof(hdr)) != 0)
-        return;
+        return -1; /* the client closed it */
     parsec_wire_header_decode(hdr, &h);
     left = (size_t)h.body_len + h.auth_len;
     while (left > 0) {
         size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
 
         if (fuzz_read_exact(fd, chunk, n) != 0)
-            return;
+            return -1;
         left -= n;
     }
     /* A copy: the next input may replace the reply while this one is still being sent. */
     pthread_mutex_lock(&fuzz_srv.mu);
     reply_len = fuzz_srv.reply_len;
+    close_after = fuzz_srv.close_after;
     reply = malloc(reply_len > 0 ? reply_len : 1);
     if (reply != NULL)
         memcpy(reply, fuzz_srv.reply, reply_len);
     pthread_mutex_unlock(&fuzz_srv.mu);
     if (reply == NULL)
-        return;
+        return -1;
     while (sent < reply_len) {
         ssize_t n = send(fd, reply + sent, reply_len - sent, MSG_NOSIGNAL);
 
@@ -91,22 +108,58 @@ static void fuzz_serve(int fd)
             break; /* the client gave up reading: fine */
         sent += (size_t)n;
     }
+    /* Like a keep-alive service: open only if both asked for it and the answer was whole. */
+    if (!close_after && sent == reply_len && (h.flags & PARSEC_WIRE_FLAG_KEEPALIVE) &&
+        reply_len >= PARSEC_WIRE_HEADER_SIZE) {
+        parsec_wire_header r;
+
+        parsec_wire_header_decode(reply, &r);
+        keep = (r.flags & PARSEC_WIRE_FLAG_KEEPALIVE) &&
+               reply_len == PARSEC_WIRE_HEADER_SIZE + (size_t)r.body_len;
+    }
     free(reply);
+    return keep ? 0 : -1;
 }
 
+/* One thread serves every connection: the client makes one request at a time. */
 static void *fuzz_server_main(void *arg)
 {
-    (void)arg;
-    for (;;) {
-        int fd = accept4(fuzz_srv.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    struct pollfd pfd[1 + FUZZ_MAX_CONNS];
+    nfds_t n = 1;
 
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+    (void)arg;
+    pfd[0].fd = fuzz_srv.listen_fd;
+    pfd[0].events = POLLIN;
+    for (;;) {
+        if (poll(pfd, n, -1) < 0) {
+            if (errno == EINTR)
                 continue;
-            return NULL; /* listening socket closed at exit */
+            return NULL;
         }
-        fuzz_serve(fd);
-        close(fd);
+        for (nfds_t i = n; i-- > 1;) {
+            if (pfd[i].revents == 0)
+                continue;
+            if (fuzz_serve(pfd[i].fd) != 0) {
+                close(pfd[i].fd);
+                pfd[i] = pfd[--n];
+            }
+        }
+        if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+            return NULL; /* listening socket shut at exit */
+        if (pfd[0].revents & POLLIN) {
+            int fd = accept4(fuzz_srv.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+            if (fd < 0)
+                continue;
+            if (n == 1 + FUZZ_MAX_CONNS) {
+                close(fd); /* more than the client ever keeps open: refuse it */
+                continue;
+            }
+            pfd[n].fd = fd;
+            pfd[n].events = POLLIN;
+            pfd[n].revents = 0;
+            n++;
+        }
     }
 }
 
@@ -117,15 +170,31 @@ static void fuzz_cleanup(void)
     unlink(fuzz_srv.path);
     rmdir(fuzz_srv.dir);
     parsec_client_free(fuzz_srv.client);
-    fuzz_srv.client = NULL;
+    parsec_client_free(fuzz_srv.keepalive_client);
+    fuzz_srv.client = fuzz_srv.keepalive_client = NULL;
     free(fuzz_srv.reply);
     fuzz_srv.reply = NULL;
+}
+
+static parsec_client *fuzz_new_client(int keepalive)
+{
+    parsec_client *c = parsec_client_new();
+    char uri[128];
+
+    snprintf(uri, sizeof(uri), "unix:%s", fuzz_srv.path);
+    if (c == NULL || parsec_client_set_endpoint(c, uri) != PARSEC_SUCCESS ||
+        parsec_client_set_auth(c, PARSEC_AUTH_DIRECT, "fuzz") != PARSEC_SUCCESS)
+        abort();
+    parsec_client_set_provider(c, PARSEC_PROVIDER_MBED_CRYPTO);
+    parsec_client_set_keepalive(c, keepalive);
+    /* Nothing here ever waits on purpose: a timeout is a hang worth seeing. */
+    parsec_client_set_timeout(c, 10000);
+    return c;
 }
 
 int LLVMFuzzerInitialize(int *argc, char **argv[])
 {
     struct sockaddr_un sa;
-    char uri[128];
     const char *tmp = getenv("TMPDIR");
 
     (void)argc;
@@ -149,15 +218,8 @@ int LLVMFuzzerInitialize(int *argc, char **argv[])
     if (pthread_create(&fuzz_srv.thread, NULL, fuzz_server_main, NULL) != 0)
         abort();
     pthread_detach(fuzz_srv.thread);
-
-    fuzz_srv.client = parsec_client_new();
-    snprintf(uri, sizeof(uri), "unix:%s", fuzz_srv.path);
-    if (fuzz_srv.client == NULL || parsec_client_set_endpoint(fuzz_srv.client, uri) != PARSEC_SUCCESS ||
-        parsec_client_set_auth(fuzz_srv.client, PARSEC_AUTH_DIRECT, "fuzz") != PARSEC_SUCCESS)
-        abort();
-    parsec_client_set_provider(fuzz_srv.client, PARSEC_PROVIDER_MBED_CRYPTO);
-    /* Nothing here ever waits on purpose: a timeout is a hang worth seeing. */
-    parsec_client_set_timeout(fuzz_srv.client, 10000);
+    fuzz_srv.client = fuzz_new_client(0);
+    fuzz_srv.keepalive_client = fuzz_new_client(1);
     atexit(fuzz_cleanup);
     return 0;
 }
@@ -337,6 +399,7 @@ static void fuzz_call(parsec_client *c, unsigned int which)
         snprintf(uri, sizeof(uri), "unix:%s", fuzz_srv.path);
         FUZZ_ASSERT(parsec_client_set_endpoint(d, uri) == PARSEC_SUCCESS);
         parsec_client_set_timeout(d, 10000);
+        parsec_client_set_keepalive(d, parsec_client_get_keepalive(c));
         st = parsec_client_discover(d, "fuzz");
         if (st == PARSEC_SUCCESS)
             FUZZ_ASSERT(parsec_client_get_provider(d) != PARSEC_PROVIDER_CORE &&
@@ -376,7 +439,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(fuzz_srv.reply);
     fuzz_srv.reply = reply;
     fuzz_srv.reply_len = size - 1;
+    fuzz_srv.close_after = (data[0] & FUZZ_SERVER_CLOSES) != 0;
     pthread_mutex_unlock(&fuzz_srv.mu);
-    fuzz_call(fuzz_srv.client, data[0] % FUZZ_N_CALLS);
+    fuzz_call(data[0] & FUZZ_CLIENT_KEEPALIVE ? fuzz_srv.keepalive_client : fuzz_srv.client,
+              (data[0] & 0x3Fu) % FUZZ_N_CALLS);
     return 0;
 }

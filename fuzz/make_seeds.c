@@ -174,8 +174,17 @@ static void seed_flush(const char *name, int call)
         }
         if (call >= 0) {
             uint8_t b = (uint8_t)call;
+            char kn[176];
 
             seed_write("fuzz_client_response", n, &b, 1, p->resp, p->resp_len);
+            /* The same answer to a keep-alive client, from a service that keeps the connection. */
+            if (p->resp_len >= PARSEC_WIRE_HEADER_SIZE) {
+                p->resp[8] = (uint8_t)PARSEC_WIRE_FLAG_KEEPALIVE;
+                p->resp[9] = (uint8_t)(PARSEC_WIRE_FLAG_KEEPALIVE >> 8);
+                b |= 0x80;
+                snprintf(kn, sizeof(kn), "%s-keepalive", n);
+                seed_write("fuzz_client_response", kn, &b, 1, p->resp, p->resp_len);
+            }
         }
         free(p->req);
         free(p->resp);
@@ -422,9 +431,12 @@ static void seed_request(const char *name, uint32_t opcode, uint8_t provider, co
 static void seed_response(const char *name, int call, uint32_t opcode, const uint8_t *body,
                           size_t body_len)
 {
-    uint8_t resp[PARSEC_WIRE_HEADER_SIZE + 256];
+    uint8_t *resp = malloc(PARSEC_WIRE_HEADER_SIZE + body_len);
     parsec_wire_header req, h;
     uint8_t b = (uint8_t)call;
+
+    if (resp == NULL)
+        seed_die("malloc");
 
     parsec_wire_request_init(&req, opcode == PARSEC_OP_LIST_KEYS || opcode == PARSEC_OP_PING
                                        ? PARSEC_PROVIDER_CORE
@@ -434,6 +446,56 @@ static void seed_response(const char *name, int call, uint32_t opcode, const uin
     parsec_wire_header_encode(&h, resp);
     memcpy(resp + PARSEC_WIRE_HEADER_SIZE, body, body_len);
     seed_write("fuzz_client_response", name, &b, 1, resp, PARSEC_WIRE_HEADER_SIZE + body_len);
+    free(resp);
+}
+
+/*
+ * Answers real traffic does not produce but the client must handle: a body
+ * longer than the client's first read, and bodies that unpack into more
+ * memory than the client's arena holds (its malloc fallback).
+ */
+static void seed_client_synthetic(void)
+{
+    static const char key_info[] =
+        "0a270801120265631a1f0a045a0208021080021a140a0830013801400148011208320622040a021007";
+    uint8_t *body = malloc(8192);
+    size_t n = 0;
+
+    if (body == NULL)
+        seed_die("malloc");
+    /* PsaExportPublicKey.Result{data: 3000 bytes} */
+    body[n++] = 0x0a;
+    body[n++] = 0xb8; /* 3000 = 0x0bb8, varint b8 17 */
+    body[n++] = 0x17;
+    for (size_t i = 0; i < 3000; i++)
+        body[n++] = (uint8_t)i;
+    seed_response("synthetic-export_public_key-large", FUZZ_EXPORT_PUBLIC_KEY,
+                  PARSEC_OP_PSA_EXPORT_PUBLIC_KEY, body, n);
+    /* 1500 unknown varint fields (field 15) before the data: the arena runs out first. */
+    n = 0;
+    for (size_t i = 0; i < 1500; i++) {
+        body[n++] = 0x78;
+        body[n++] = 0x01;
+    }
+    body[n++] = 0x0a;
+    body[n++] = 0x04;
+    memcpy(body + n, "abcd", 4);
+    n += 4;
+    seed_response("synthetic-export_public_key-arena-overflow", FUZZ_EXPORT_PUBLIC_KEY,
+                  PARSEC_OP_PSA_EXPORT_PUBLIC_KEY, body, n);
+    /* ListKeys.Result: 60 keys (2460 bytes), and 1000 empty KeyInfo entries. */
+    n = 0;
+    for (size_t i = 0; i < 60; i++)
+        n += seed_hex(key_info, body + n, 8192 - n);
+    seed_response("synthetic-list_keys-60-keys", FUZZ_LIST_KEYS, PARSEC_OP_LIST_KEYS, body, n);
+    n = 0;
+    for (size_t i = 0; i < 1000; i++) {
+        body[n++] = 0x0a;
+        body[n++] = 0x00;
+    }
+    seed_response("synthetic-list_keys-empty-entries", FUZZ_LIST_KEYS, PARSEC_OP_LIST_KEYS, body,
+                  n);
+    free(body);
 }
 
 static void seed_reference(void)
@@ -601,6 +663,7 @@ int main(int argc, char **argv)
     seed_proxy_start();
     seed_session();
     seed_reference();
+    seed_client_synthetic();
     seed_malformed();
     shutdown(seeds.listen_fd, SHUT_RDWR);
     unlink(seeds.sock_path);

@@ -82,7 +82,7 @@ for t in $targets; do
         -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 "${parallel[@]}" \
         -dict="$src/fuzz/parsec.dict" -artifact_prefix="$artifacts/" \
         ${FUZZ_ARGS:-} "$work" "$corpus") > "$builddir/fuzz-$t.log" 2>&1 || rc=$?
-    grep -hE '^(#[0-9]+ +DONE|stat::)|SUMMARY|ERROR' "$builddir/fuzz-$t.log" \
+    grep -hE '^(#[0-9]+[[:space:]]+DONE|stat::)|SUMMARY|ERROR' "$builddir/fuzz-$t.log" \
         "$builddir"/fuzz-[0-9]*.log 2>/dev/null || true
     if [ "$rc" != 0 ]; then
         echo "!!! $t failed (exit $rc): see $builddir/fuzz-$t.log and $artifacts/"
