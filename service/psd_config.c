@@ -170,6 +170,18 @@ static int psd_conf_listener(psd_config_parse *p, const char *name, const char *
         cfg->timeout_ms = (unsigned int)v;
         return 1;
     }
+    if (strcmp(name, "keepalive_max") == 0) {
+        if (psd_parse_ulong(value, 10, 0, 65536, &v) != 0)
+            return psd_conf_fail(p, "keepalive_max '%s' must be 0..65536 connections", value);
+        cfg->keepalive_max = (unsigned int)v;
+        return 1;
+    }
+    if (strcmp(name, "keepalive_idle_ms") == 0) {
+        if (psd_parse_ulong(value, 10, 1, 86400000, &v) != 0)
+            return psd_conf_fail(p, "keepalive_idle_ms '%s' must be 1..86400000 milliseconds", value);
+        cfg->keepalive_idle_ms = (unsigned int)v;
+        return 1;
+    }
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "listener");
 }
 
@@ -274,6 +286,8 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     memset(cfg, 0, sizeof(*cfg));
     cfg->socket_mode = 0666;
     cfg->timeout_ms = 3000;
+    cfg->keepalive_max = PSD_DEFAULT_KEEPALIVE_MAX;
+    cfg->keepalive_idle_ms = PSD_DEFAULT_KEEPALIVE_IDLE_MS;
     cfg->threads = 4;
     cfg->body_len_limit = PARSEC_DEFAULT_BODY_LIMIT;
     cfg->buffer_size_limit = 1u << 20;

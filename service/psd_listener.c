@@ -1,18 +1,32 @@
 /*
- * The Unix-socket listener: a fixed pool of threads all block in accept()
- * on the listening socket; the kernel wakes exactly one of them per
- * connection, which then serves it. Nothing polls or sleeps, so an idle
- * service uses no CPU, and no connection pays for a hand-off between
+ * The Unix-socket listener: a fixed pool of threads all wait in
+ * epoll_wait() on one epoll set holding the listening socket and every
+ * connection kept open by the keep-alive extension
+ * (docs/protocol-extensions.md), each registered EPOLLONESHOT so exactly
+ * one thread takes each event. The thread that takes a new connection or a
+ * kept one serves it itself: no connection pays for a hand-off between
  * threads (which halved the one-client request rate on a 2-CPU machine).
+ * Nothing polls: with no kept connections every thread blocks without a
+ * timeout, so an idle service uses no CPU; while some are kept, a thread
+ * wakes every keepalive_idle_ms / 2 to close the idle ones.
+ *
+ * A kept connection lives in a slot whose state word (generation, state)
+ * changes only by compare-and-swap: PARKED (armed in epoll) -> BUSY (a
+ * worker serves it) -> ARMING -> PARKED again, or -> closed and FREE with a
+ * new generation. An event carries the slot's generation, so an event for
+ * a connection that was closed meanwhile is recognised and dropped.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,6 +36,31 @@
 #include "psd_service.h"
 
 #define PSD_SD_LISTEN_FDS_START 3
+
+/* epoll data: the listening socket, the stop event, else slot index + PSD_EV_SLOT0 | gen << 32. */
+#define PSD_EV_LISTEN 0u
+#define PSD_EV_STOP 1u
+#define PSD_EV_SLOT0 2u
+
+enum psd_slot_state {
+    PSD_SLOT_FREE = 0,
+    PSD_SLOT_BUSY = 1,    /* owned by the worker serving it (or reserving it) */
+    PSD_SLOT_ARMING = 2,  /* its owner is registering it with epoll */
+    PSD_SLOT_PARKED = 3,  /* in epoll, waiting for the next request */
+};
+
+#define PSD_SLOT_WORD(gen, state) (((uint64_t)(uint32_t)(gen) << 2) | (uint64_t)(state))
+#define PSD_SLOT_STATE(word) ((unsigned int)((word) & 3u))
+#define PSD_SLOT_GEN(word) ((uint32_t)((word) >> 2))
+
+typedef struct psd_slot {
+    _Atomic uint64_t word;  /* PSD_SLOT_WORD(generation, state) */
+    int fd;
+    int in_epoll;           /* added once, re-armed with EPOLL_CTL_MOD afterwards */
+    _Atomic int64_t idle_since_ms; /* set before PARKED is published */
+    psd_peer peer;          /* credentials, read once per connection */
+    unsigned int next_free;
+} psd_slot;
 
 struct psd_listener {
     int fd;
@@ -37,6 +76,18 @@ struct psd_listener {
     atomic_int stopping;   /* stop accepting; finish the request in hand */
     pthread_mutex_t mu;    /* accept failures: wait for a peer to free a descriptor */
     pthread_cond_t freed;
+    int epfd;
+    int stop_fd;           /* eventfd, written once at stop: wakes every worker */
+    /* keep-alive: slots, a free list (under slots_mu) and the idle sweep */
+    psd_slot *slots;
+    unsigned int n_slots;
+    unsigned int free_head; /* index + 1; 0 = none */
+    atomic_uint n_kept;
+    pthread_mutex_t slots_mu;
+    pthread_mutex_t sweep_mu;
+    _Atomic int64_t last_sweep_ms;
+    unsigned int idle_ms;
+    unsigned int sweep_ms;
 };
 
 static int psd_fill_addr(struct sockaddr_un *sa, const char *path)
@@ -204,6 +255,61 @@ fail:
     return -1;
 }
 
+static void psd_listener_free(psd_listener *l)
+{
+    if (l->epfd >= 0)
+        close(l->epfd);
+    if (l->stop_fd >= 0)
+        close(l->stop_fd);
+    free(l->slots);
+    free(l->path);
+    pthread_mutex_destroy(&l->sweep_mu);
+    pthread_mutex_destroy(&l->slots_mu);
+    pthread_cond_destroy(&l->freed);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+/* The epoll set (listening socket one-shot, stop event level-triggered) and the keep-alive slots. */
+static int psd_listener_setup(psd_listener *l, const psd_config *cfg, char *err, size_t errlen)
+{
+    struct epoll_event ev = {0};
+
+    l->idle_ms = cfg->keepalive_idle_ms > 0 ? cfg->keepalive_idle_ms : PSD_DEFAULT_KEEPALIVE_IDLE_MS;
+    l->sweep_ms = l->idle_ms / 2 > 0 ? l->idle_ms / 2 : 1;
+    l->n_slots = cfg->keepalive_max;
+    if (l->n_slots > 0) {
+        l->slots = calloc(l->n_slots, sizeof(*l->slots));
+        if (l->slots == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (unsigned int i = 0; i < l->n_slots; i++) {
+            l->slots[i].fd = -1;
+            l->slots[i].next_free = i + 2 <= l->n_slots ? i + 2 : 0;
+        }
+        l->free_head = 1;
+    }
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->epfd < 0 || l->stop_fd < 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        return -1;
+    }
+    /* Non-blocking: a connection that vanished between the event and accept() must not hang a worker. */
+    if (fcntl(l->fd, F_SETFL, fcntl(l->fd, F_GETFL) | O_NONBLOCK) != 0) {
+        snprintf(err, errlen, "listening socket: %s", strerror(errno));
+        return -1;
+    }
+    ev.events = EPOLLIN;
+    ev.data.u64 = PSD_EV_STOP;
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd, &ev) != 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int psd_listener_open(const psd_config *cfg, psd_listener **out, char *err, size_t errlen)
 {
     psd_listener *l = calloc(1, sizeof(*l));
@@ -214,8 +320,12 @@ int psd_listener_open(const psd_config *cfg, psd_listener **out, char *err, size
         return -1;
     }
     l->fd = -1;
+    l->epfd = -1;
+    l->stop_fd = -1;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->freed, NULL);
+    pthread_mutex_init(&l->slots_mu, NULL);
+    pthread_mutex_init(&l->sweep_mu, NULL);
     l->path = strdup(cfg->socket_path);
     if (l->path == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -228,14 +338,27 @@ int psd_listener_open(const psd_config *cfg, psd_listener **out, char *err, size
     } else if (psd_bind(l, cfg, err, errlen) != 0) {
         goto fail;
     }
+    if (psd_listener_setup(l, cfg, err, errlen) != 0)
+        goto fail;
     *out = l;
     return 0;
 fail:
-    free(l->path);
-    pthread_cond_destroy(&l->freed);
-    pthread_mutex_destroy(&l->mu);
-    free(l);
+    if (l->tmp_path != NULL) {
+        unlink(l->tmp_path);
+        free(l->tmp_path);
+    }
+    if (l->fd >= 0 && !l->activated)
+        close(l->fd);
+    psd_listener_free(l);
     return -1;
+}
+
+static int64_t psd_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Out of descriptors or memory: wait until another worker closes a connection. */
@@ -254,27 +377,208 @@ static void psd_accept_backoff(psd_listener *l)
     pthread_mutex_unlock(&l->mu);
 }
 
+static int psd_arm_listen(psd_listener *l, int op)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = PSD_EV_LISTEN};
+
+    return epoll_ctl(l->epfd, op, l->fd, &ev);
+}
+
+/* ---- keep-alive slots ---- */
+
+/* A free slot for a connection whose request asked to be kept; NULL if all are taken. */
+static psd_slot *psd_slot_reserve(psd_listener *l)
+{
+    psd_slot *s = NULL;
+
+    if (l->n_slots == 0 || atomic_load(&l->stopping))
+        return NULL;
+    pthread_mutex_lock(&l->slots_mu);
+    if (l->free_head != 0) {
+        s = &l->slots[l->free_head - 1];
+        l->free_head = s->next_free;
+        atomic_store(&s->word, PSD_SLOT_WORD(PSD_SLOT_GEN(atomic_load(&s->word)), PSD_SLOT_BUSY));
+        atomic_fetch_add(&l->n_kept, 1);
+    }
+    pthread_mutex_unlock(&l->slots_mu);
+    return s;
+}
+
+/* Back to the free list with a new generation (its fd is closed or was never set). */
+static void psd_slot_release(psd_listener *l, psd_slot *s)
+{
+    pthread_mutex_lock(&l->slots_mu);
+    s->fd = -1;
+    s->in_epoll = 0;
+    memset(&s->peer, 0, sizeof(s->peer));
+    atomic_store(&s->word, PSD_SLOT_WORD(PSD_SLOT_GEN(atomic_load(&s->word)) + 1, PSD_SLOT_FREE));
+    s->next_free = l->free_head;
+    l->free_head = (unsigned int)(s - l->slots) + 1;
+    atomic_fetch_sub(&l->n_kept, 1);
+    pthread_mutex_unlock(&l->slots_mu);
+    pthread_cond_signal(&l->freed);
+}
+
+/* The owner of a slot closes its connection (closing also takes it out of the epoll set). */
+static void psd_slot_close(psd_listener *l, psd_slot *s)
+{
+    close(s->fd);
+    psd_slot_release(l, s);
+}
+
+/* The owner parks a connection that was answered with keep-alive: armed for its next request. */
+static void psd_slot_park(psd_listener *l, psd_slot *s)
+{
+    uint32_t gen = PSD_SLOT_GEN(atomic_load(&s->word));
+    uint64_t arming = PSD_SLOT_WORD(gen, PSD_SLOT_ARMING);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
+                             .data.u64 = (uint64_t)gen << 32 | ((s - l->slots) + PSD_EV_SLOT0)};
+
+    s->idle_since_ms = psd_now_ms();
+    /*
+     * ARMING while registering: the idle sweep leaves it alone, and a worker
+     * woken by an event that comes before PARKED is stored waits for it.
+     */
+    atomic_store(&s->word, arming);
+    if (epoll_ctl(l->epfd, s->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+        psd_log(PSD_LOG_WARN, "cannot keep a connection: epoll: %s", strerror(errno));
+        atomic_store(&s->word, PSD_SLOT_WORD(gen, PSD_SLOT_BUSY));
+        psd_slot_close(l, s);
+        return;
+    }
+    s->in_epoll = 1;
+    atomic_store(&s->word, PSD_SLOT_WORD(gen, PSD_SLOT_PARKED));
+}
+
+/* An event for a slot: take it (PARKED -> BUSY) unless it was closed or reused meanwhile. */
+static psd_slot *psd_slot_take(psd_listener *l, uint64_t data)
+{
+    uint32_t idx = (uint32_t)data - PSD_EV_SLOT0, gen = (uint32_t)(data >> 32);
+    psd_slot *s;
+
+    if (idx >= l->n_slots)
+        return NULL;
+    s = &l->slots[idx];
+    for (;;) {
+        uint64_t expect = PSD_SLOT_WORD(gen, PSD_SLOT_PARKED);
+
+        if (atomic_compare_exchange_strong(&s->word, &expect, PSD_SLOT_WORD(gen, PSD_SLOT_BUSY)))
+            return s;
+        if (expect != PSD_SLOT_WORD(gen, PSD_SLOT_ARMING))
+            return NULL; /* closed by the idle sweep, or another generation */
+        sched_yield();   /* its owner is between epoll_ctl and PARKED */
+    }
+}
+
+/* Close connections parked for longer than keepalive_idle_ms (one worker at a time). */
+static void psd_sweep(psd_listener *l)
+{
+    int64_t now = psd_now_ms();
+
+    if (now - l->last_sweep_ms < l->sweep_ms || pthread_mutex_trylock(&l->sweep_mu) != 0)
+        return;
+    if (now - l->last_sweep_ms >= l->sweep_ms) {
+        l->last_sweep_ms = now;
+        for (unsigned int i = 0; i < l->n_slots; i++) {
+            psd_slot *s = &l->slots[i];
+            uint64_t w = atomic_load(&s->word);
+
+            if (PSD_SLOT_STATE(w) != PSD_SLOT_PARKED || now - s->idle_since_ms < l->idle_ms)
+                continue;
+            if (atomic_compare_exchange_strong(&s->word, &w,
+                                               PSD_SLOT_WORD(PSD_SLOT_GEN(w), PSD_SLOT_BUSY)))
+                psd_slot_close(l, s);
+        }
+    }
+    pthread_mutex_unlock(&l->sweep_mu);
+}
+
+/* ---- serving ---- */
+
+typedef struct psd_new_conn {
+    psd_listener *l;
+    psd_slot *slot;
+} psd_new_conn;
+
+static int psd_keep_new(void *arg)
+{
+    psd_new_conn *nc = arg;
+
+    if (nc->slot == NULL)
+        nc->slot = psd_slot_reserve(nc->l);
+    return nc->slot != NULL;
+}
+
+static int psd_keep_kept(void *arg)
+{
+    psd_listener *l = arg;
+
+    return !atomic_load(&l->stopping);
+}
+
+static void psd_on_listen(psd_listener *l)
+{
+    psd_new_conn nc = {.l = l, .slot = NULL};
+    psd_peer peer = {0};
+    int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC), err = errno;
+
+    if (fd < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED) {
+        psd_log(PSD_LOG_WARN, "accept: %s", strerror(err));
+        psd_accept_backoff(l);
+    }
+    /* Let another worker take the next connection while this one serves. */
+    if (psd_arm_listen(l, EPOLL_CTL_MOD) != 0)
+        psd_log(PSD_LOG_ERROR, "epoll: cannot re-arm the listening socket: %s", strerror(errno));
+    if (fd < 0)
+        return;
+    if (psd_serve_request(l->svc, fd, &peer, psd_keep_new, &nc)) {
+        nc.slot->fd = fd;
+        nc.slot->peer = peer;
+        psd_slot_park(l, nc.slot);
+        return;
+    }
+    close(fd);
+    if (nc.slot != NULL)
+        psd_slot_release(l, nc.slot); /* reserved, but the answer could not be sent */
+    pthread_cond_signal(&l->freed);
+}
+
+static void psd_on_kept(psd_listener *l, uint64_t data)
+{
+    psd_slot *s = psd_slot_take(l, data);
+
+    if (s == NULL)
+        return;
+    if (psd_serve_request(l->svc, s->fd, &s->peer, psd_keep_kept, l))
+        psd_slot_park(l, s);
+    else
+        psd_slot_close(l, s); /* the client closed it, stopped asking, or we are stopping */
+}
+
 static void *psd_worker(void *arg)
 {
     psd_listener *l = arg;
 
     for (;;) {
-        int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+        struct epoll_event ev;
+        /* A timeout only while connections are kept: they must be closed when idle. */
+        int timeout = atomic_load(&l->n_kept) > 0 ? (int)l->sweep_ms : -1;
+        int n = epoll_wait(l->epfd, &ev, 1, timeout);
 
-        if (atomic_load(&l->stopping)) {
-            if (fd >= 0)
-                close(fd);
+        if (atomic_load(&l->stopping))
             return NULL;
-        }
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            psd_log(PSD_LOG_WARN, "accept: %s", strerror(errno));
+        if (n < 0 && errno != EINTR) {
+            psd_log(PSD_LOG_ERROR, "epoll_wait: %s", strerror(errno));
             psd_accept_backoff(l);
-            continue;
         }
-        psd_handle_connection(l->svc, fd);
-        pthread_cond_signal(&l->freed);
+        if (atomic_load(&l->n_kept) > 0)
+            psd_sweep(l);
+        if (n <= 0 || ev.data.u64 == PSD_EV_STOP)
+            continue;
+        if (ev.data.u64 == PSD_EV_LISTEN)
+            psd_on_listen(l);
+        else
+            psd_on_kept(l, ev.data.u64);
     }
 }
 
@@ -284,6 +588,11 @@ int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, 
     int rc;
 
     l->svc = svc;
+    l->last_sweep_ms = psd_now_ms();
+    if (psd_arm_listen(l, EPOLL_CTL_ADD) != 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        return -1;
+    }
     l->workers = calloc(threads, sizeof(*l->workers));
     if (l->workers == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -308,46 +617,24 @@ int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, 
     return 0;
 }
 
-/*
- * Wake every worker blocked in accept(): shutdown() does it for our own
- * socket; systemd's socket must stay usable for the next start, so connect
- * to it once per worker instead.
- */
-static void psd_wake_workers(psd_listener *l)
-{
-    struct sockaddr_un sa;
-    socklen_t len = sizeof(sa);
-
-    if (!l->activated) {
-        shutdown(l->fd, SHUT_RDWR);
-        return;
-    }
-    if (getsockname(l->fd, (struct sockaddr *)&sa, &len) != 0)
-        return;
-    for (unsigned int i = 0; i < l->n_workers; i++) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-        if (fd < 0)
-            break;
-        if (connect(fd, (struct sockaddr *)&sa, len) != 0)
-            psd_log(PSD_LOG_WARN, "waking the listener: %s", strerror(errno));
-        close(fd);
-    }
-}
-
 void psd_listener_stop(psd_listener *l)
 {
     struct stat stbuf;
+    uint64_t one = 1;
 
     if (l == NULL)
         return;
     atomic_store(&l->stopping, 1);
-    if (l->n_workers > 0)
-        psd_wake_workers(l);
-    /* Each worker finishes the request it is serving, then exits. */
+    /* Level-triggered and never read: every worker wakes, finishes what it serves, and exits. */
+    if (l->n_workers > 0 && write(l->stop_fd, &one, sizeof(one)) != sizeof(one))
+        psd_log(PSD_LOG_WARN, "waking the workers: %s", strerror(errno));
     for (unsigned int i = 0; i < l->n_workers; i++)
         pthread_join(l->workers[i], NULL);
     free(l->workers);
+    /* Kept connections still parked: their clients see EOF and reconnect (to a new service). */
+    for (unsigned int i = 0; i < l->n_slots; i++)
+        if (l->slots[i].fd >= 0)
+            close(l->slots[i].fd);
     /* Remove the socket file only if it is still the one we created. */
     if (!l->activated && !l->published && l->tmp_path != NULL)
         unlink(l->tmp_path);
@@ -357,8 +644,5 @@ void psd_listener_stop(psd_listener *l)
     free(l->tmp_path);
     if (l->fd >= 0)
         close(l->fd);
-    free(l->path);
-    pthread_cond_destroy(&l->freed);
-    pthread_mutex_destroy(&l->mu);
-    free(l);
+    psd_listener_free(l);
 }

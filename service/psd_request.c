@@ -1,7 +1,9 @@
 /*
- * One connection, one request: read and validate it in the reference
- * service's order (wire protocol reference §1.2), authenticate, route it to
- * the core or a backend, answer, close.
+ * One request: read and validate it in the reference service's order (wire
+ * protocol reference §1.2), authenticate, route it to the core or a
+ * backend, answer. The connection then closes, as the reference's does,
+ * unless the request asked for keep-alive and the listener has room to keep
+ * it (docs/protocol-extensions.md).
  */
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -113,9 +115,12 @@ static psd_io psd_skip_to(psd_conn *c, uint8_t *buf, size_t cap, size_t *have, s
     return PSD_IO_OK;
 }
 
-/* Header and body in one send when possible; MSG_NOSIGNAL: a vanished peer is not fatal. */
-static void psd_send_response(const psd_conn *c, const parsec_wire_header *resp,
-                              const uint8_t *body)
+/*
+ * Header and body in one send when possible; MSG_NOSIGNAL: a vanished peer
+ * is not fatal. 0 once everything is sent, -1 otherwise.
+ */
+static int psd_send_response(const psd_conn *c, const parsec_wire_header *resp,
+                             const uint8_t *body)
 {
     uint8_t hdr[PARSEC_WIRE_HEADER_SIZE];
     struct iovec iov[2];
@@ -135,7 +140,7 @@ static void psd_send_response(const psd_conn *c, const parsec_wire_header *resp,
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return;
+            return -1;
         left -= (size_t)w;
         while (w > 0 && msg.msg_iovlen > 0) {
             size_t step = (size_t)w < msg.msg_iov->iov_len ? (size_t)w : msg.msg_iov->iov_len;
@@ -149,6 +154,7 @@ static void psd_send_response(const psd_conn *c, const parsec_wire_header *resp,
             }
         }
     }
+    return 0;
 }
 
 /* An error found before a request header existed (steps 1-7). */
@@ -161,7 +167,7 @@ static void psd_send_status(const psd_conn *c, parsec_status status)
                 parsec_status_name(status), (unsigned int)status);
 
     parsec_wire_response_for_status(&resp, (uint16_t)status);
-    psd_send_response(c, &resp, NULL);
+    (void)psd_send_response(c, &resp, NULL);
 }
 
 static int psd_utf8_valid(const uint8_t *s, size_t len)
@@ -214,8 +220,9 @@ static int psd_is_admin(const psd_config *cfg, const char *app)
 }
 
 /* Step 8: the configured authenticator turns the auth field into an identity. */
-static parsec_status psd_authenticate(const psd_config *cfg, int fd, const parsec_wire_header *h,
-                                      const uint8_t *auth, psd_identity *id)
+static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *peer,
+                                      const parsec_wire_header *h, const uint8_t *auth,
+                                      psd_identity *id)
 {
     if (h->auth_type == PARSEC_AUTH_NONE)
         return PARSEC_SUCCESS;
@@ -230,7 +237,14 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, const parse
             return PARSEC_AUTHENTICATION_ERROR;
         claimed = (uint32_t)auth[0] | (uint32_t)auth[1] << 8 | (uint32_t)auth[2] << 16 |
                   (uint32_t)auth[3] << 24;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || claimed != cred.uid)
+        /* Credentials are the connecting process's: one look per connection is enough. */
+        if (!peer->have_uid) {
+            if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+                return PARSEC_AUTHENTICATION_ERROR;
+            peer->uid = cred.uid;
+            peer->have_uid = 1;
+        }
+        if (claimed != peer->uid)
             return PARSEC_AUTHENTICATION_ERROR;
         id->app = malloc(16);
         if (id->app == NULL)
@@ -254,16 +268,16 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, const parse
 }
 
 /* Steps 8-14 on a well-formed request; the answer body (if any) goes to *resp. */
-static parsec_status psd_process(psd_service *svc, int fd, const parsec_wire_header *h,
-                                 const uint8_t *body, const uint8_t *auth, psd_identity *id,
-                                 psd_buf *resp)
+static parsec_status psd_process(psd_service *svc, int fd, psd_peer *peer,
+                                 const parsec_wire_header *h, const uint8_t *body,
+                                 const uint8_t *auth, psd_identity *id, psd_buf *resp)
 {
     psd_request rq = {.svc = svc, .id = id, .opcode = h->opcode, .body = body,
                       .body_len = h->body_len};
     int core_op = parsec_opcode_is_core(h->opcode);
     parsec_status st;
 
-    st = psd_authenticate(svc->cfg, fd, h, auth, id);
+    st = psd_authenticate(svc->cfg, fd, peer, h, auth, id);
     if (st != PARSEC_SUCCESS)
         return st;
     if (h->provider != PARSEC_PROVIDER_CORE) {
@@ -292,6 +306,14 @@ static double psd_elapsed_us(const struct timespec *t0)
 
 void psd_handle_connection(psd_service *svc, int fd)
 {
+    psd_peer peer = {0};
+
+    psd_serve_request(svc, fd, &peer, NULL, NULL);
+    close(fd);
+}
+
+int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep, void *keep_arg)
+{
     const psd_config *cfg = svc->cfg;
     psd_conn conn = {.fd = fd, .timeout_ms = cfg->timeout_ms};
     uint8_t first[PSD_FIRST_READ];
@@ -304,8 +326,10 @@ void psd_handle_connection(psd_service *svc, int fd)
     struct timespec t0;
     parsec_status st;
     psd_io io;
+    int kept = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (psd_log_enabled(PSD_LOG_DEBUG))
+        clock_gettime(CLOCK_MONOTONIC, &t0);
     /* 1. magic, judged as soon as its 4 bytes are in */
     io = psd_fill(&conn, first, sizeof(first), &have, 4);
     if (io == PSD_IO_EOF)
@@ -365,11 +389,22 @@ void psd_handle_connection(psd_service *svc, int fd)
         goto done;
     }
     /* 8-14 */
-    st = psd_process(svc, fd, &h, payload, payload + h.body_len, &id, &resp);
+    st = psd_process(svc, fd, peer, &h, payload, payload + h.body_len, &id, &resp);
     if (st != PARSEC_SUCCESS)
         psd_buf_clear(&resp);
     parsec_wire_response_init(&rh, &h, (uint16_t)st, (uint32_t)resp.len);
-    psd_send_response(&conn, &rh, resp.len > 0 ? resp.data : NULL);
+    /*
+     * Keep-alive only when asked for (so answers to every other client
+     * keep flags 0, as the reference's do) and when nothing past this
+     * request was read: requests are not pipelined.
+     */
+    if ((h.flags & PARSEC_WIRE_FLAG_KEEPALIVE) && keep != NULL &&
+        have <= PARSEC_WIRE_HEADER_SIZE + payload_len && keep(keep_arg)) {
+        rh.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
+        kept = 1;
+    }
+    if (psd_send_response(&conn, &rh, resp.len > 0 ? resp.data : NULL) != 0)
+        kept = 0;
     if (psd_log_enabled(PSD_LOG_DEBUG))
         psd_log(PSD_LOG_DEBUG, "%s provider=%u auth=%u app=%s -> %s (%u) %.0f us",
                 parsec_opcode_name(h.opcode), h.provider, h.auth_type,
@@ -381,5 +416,5 @@ done:
     psd_buf_clear(&resp);
     OPENSSL_clear_free(payload, payload_len);
     free(id.app);
-    close(fd);
+    return kept;
 }

@@ -15,6 +15,9 @@
 
 #define PSD_MAX_BACKENDS 3
 #define PSD_MAX_SETTINGS 64
+/* Keep-alive extension (docs/protocol-extensions.md): kept connections at most, idle limit. */
+#define PSD_DEFAULT_KEEPALIVE_MAX 128
+#define PSD_DEFAULT_KEEPALIVE_IDLE_MS 10000
 
 /* ---- configuration (psd_config.c) ---- */
 
@@ -32,6 +35,8 @@ typedef struct psd_config {
     char *socket_owner;
     char *socket_group;
     unsigned int timeout_ms;
+    unsigned int keepalive_max;     /* 0: never keep a connection */
+    unsigned int keepalive_idle_ms;
     /* [core] */
     unsigned int threads;
     uint32_t body_len_limit;
@@ -142,6 +147,26 @@ psd_provider *psd_service_provider(psd_service *svc, uint8_t id);
 
 /* Serve one connection: read one request, answer, close fd. */
 void psd_handle_connection(psd_service *svc, int fd);
+
+/* What a connection handler knows about its peer across requests. */
+typedef struct psd_peer {
+    int have_uid;   /* SO_PEERCRED read (it is fixed at connect time) */
+    uid_t uid;
+} psd_peer;
+
+/*
+ * A request that asks for keep-alive (PARSEC_WIRE_FLAG_KEEPALIVE) and was
+ * read exactly: may its connection stay open? 1 = yes (the caller has room
+ * for it), 0 = answer without the flag and close.
+ */
+typedef int (*psd_keep_fn)(void *arg);
+
+/*
+ * Read one request from fd and answer it; never closes fd. Returns 1 when
+ * the answer echoed keep-alive and the connection stays open for another
+ * request, 0 when the caller must close it. keep may be NULL (never keep).
+ */
+int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep, void *keep_arg);
 
 /*
  * Operation handlers (psd_ops_core.c, psd_ops_keys.c): decode body, run,
