@@ -1,0 +1,84 @@
+#!/bin/bash
+# Keep-alive extension (docs/protocol-extensions.md) between libparsec-client
+# and parsecd: many requests on one connection, flags 0 for requests that
+# do not ask, fallback against a server that closes after each answer,
+# fork safety, one connection per thread, the idle timeout, the cap on kept
+# connections and a service restart under a kept connection.
+set -u
+: "${TEST_SRCDIR:?}" "${TEST_BUILDDIR:?}"
+. "$TEST_SRCDIR/test/lib/testenv.sh"
+psd_test_init
+KA=$TEST_BUILDDIR/test/keepalive/keepalive_client
+[ -x "$KA" ] || { echo "# $KA not built" >&2; exit 1; }
+
+# listener_conf LINES...: [listener] keys for the next psd_restart.
+listener_conf() {
+    local f=$TESTDIR/parsecd.conf line
+    sed -i '/^keepalive_/d' "$f"
+    for line in "$@"; do sed -i "/^\[listener\]/a $line" "$f"; done
+}
+
+# Sockets parsecd has open besides its listening one.
+psd_conns() {
+    local n
+    n=$(find "/proc/$PSD_PID/fd" -lname 'socket:*' 2>/dev/null | wc -l)
+    echo $((n - 1))
+}
+
+# conns_drop_to N: parsecd closes connections whose clients went away (within 2 s).
+conns_drop_to() {
+    local i
+    for i in $(seq 100); do
+        [ "$(psd_conns)" -le "$1" ] && return 0
+        sleep 0.02
+    done
+    echo "# parsecd still has $(psd_conns) connections" >&2
+    return 1
+}
+
+psd_start software || { echo "# parsecd did not start" >&2; exit 1; }
+
+ok "200 Pings with keep-alive use one connection" "$KA" reuse 200
+ok "without keep-alive no connection stays open" "$KA" off 20
+ok "raw wire: flags 0 and close unless asked; echo and keep when asked (errors too)" "$KA" wire
+ok "fallback: a server that closes after its answer (flags 0) gets one connection per request" "$KA" fallback
+ok "a forked child opens its own connection and leaves the parent's alone" "$KA" fork
+ok "8 threads sharing a client hold one connection each, closed when they exit" "$KA" threads 8 50
+
+# Kept connections are closed by parsecd when idle; the client resends once on a new one.
+listener_conf "keepalive_idle_ms = 300"
+psd_restart || exit 1
+ok "after the idle timeout closed the kept connection, the next request succeeds on a new one" \
+    "$KA" idle 1200
+check "parsecd closes the kept connection of a client that exited" conns_drop_to 0
+
+# The cap: more threads than keepalive_max all succeed; parsecd keeps at most the cap.
+listener_conf "keepalive_max = 2"
+psd_restart || exit 1
+"$KA" pause "$TESTDIR/r1" "$TESTDIR/go" >"$TESTDIR/p1.out" 2>&1 &
+p1=$!
+"$KA" pause "$TESTDIR/r2" "$TESTDIR/go" >"$TESTDIR/p2.out" 2>&1 &
+p2=$!
+for i in $(seq 300); do [ -f "$TESTDIR/r1" ] && [ -f "$TESTDIR/r2" ] && break; sleep 0.02; done
+check "two clients hold two kept connections (keepalive_max = 2)" [ "$(psd_conns)" -eq 2 ]
+ok "a third keep-alive client past the cap is served, one connection per request" "$KA" off 5
+ok "past the cap, keep-alive requests from 4 threads succeed, none kept" "$KA" threads 4 20 0
+check "parsecd still keeps no more than 2" [ "$(psd_conns)" -le 2 ]
+touch "$TESTDIR/go"
+check "the two kept clients finish" wait "$p1" "$p2"
+
+# A restart under a kept connection: the first request after it is resent on a new connection.
+listener_conf
+psd_restart || exit 1
+rm -f "$TESTDIR/r1" "$TESTDIR/go"
+"$KA" pause "$TESTDIR/r1" "$TESTDIR/go" >"$TESTDIR/p3.out" 2>&1 &
+p3=$!
+for i in $(seq 300); do [ -f "$TESTDIR/r1" ] && break; sleep 0.02; done
+psd_restart || exit 1
+touch "$TESTDIR/go"
+check "a request after a parsecd restart succeeds (resent on a new connection)" wait "$p3"
+[ -s "$TESTDIR/p3.out" ] && sed 's/^/# /' "$TESTDIR/p3.out"
+
+check "parsecd logged no error" sh -c '! grep -E " (error|warn):" "$1"' sh "$TESTDIR/parsecd.log"
+psd_summary
+exit $?

@@ -1,0 +1,550 @@
+/*
+ * Checks of the keep-alive extension (docs/protocol-extensions.md), one per
+ * subcommand, run by keepalive.sh against a real parsecd (or, for the
+ * fallback, the scripted one-response server of test/unit). Exit 0 = pass;
+ * the reason for a failure goes to stderr. What is checked is what a user
+ * can see: the sockets this process has open (/proc/self/fd), the bytes on
+ * the wire and the answers.
+ *
+ *   keepalive_client reuse N            N Pings on one kept connection
+ *   keepalive_client off N              without keep-alive: no socket stays open
+ *   keepalive_client fallback           server that closes after each answer
+ *   keepalive_client wire               raw requests: flags 0 unless asked, echo when asked
+ *   keepalive_client fork               a child never uses its parent's kept socket
+ *   keepalive_client idle MS            kept connection closed by the idle timeout: resent
+ *   keepalive_client threads T N [K]    one kept connection per thread (K held; default T),
+ *                                       all closed at thread exit
+ *   keepalive_client pause READY GO     Ping, create READY, wait for GO, Ping (service restarted)
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_server.h"
+#include "parsec_client.h"
+#include "parsec_wire.h"
+
+#define KA_MAX_SOCKETS 64
+
+static int ka_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int ka_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("keepalive_client: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+/* Inodes of the sockets this process has open, sorted; returns how many. */
+static int ka_sockets(unsigned long *inodes, int cap)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX], target[64];
+        ssize_t len;
+        unsigned long ino;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+        len = readlink(path, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (sscanf(target, "socket:[%lu]", &ino) == 1 && n < cap)
+            inodes[n++] = ino;
+    }
+    closedir(d);
+    return n;
+}
+
+static parsec_client *ka_client(int keepalive)
+{
+    parsec_client *c = parsec_client_new();
+
+    if (c != NULL) {
+        parsec_client_set_keepalive(c, keepalive);
+        parsec_client_set_timeout(c, 10000);
+    }
+    return c;
+}
+
+static int ka_ping(parsec_client *c)
+{
+    uint8_t maj = 0, min = 0;
+    parsec_status st = parsec_ping(c, &maj, &min);
+
+    if (st != PARSEC_SUCCESS)
+        return ka_fail("ping: %s", parsec_status_name(st));
+    if (maj != 1)
+        return ka_fail("ping answered version %u.%u", maj, min);
+    return 0;
+}
+
+/* The one socket of this process (its inode), or 0 with a message if there is not exactly one. */
+static unsigned long ka_one_socket(const char *when)
+{
+    unsigned long s[KA_MAX_SOCKETS];
+    int n = ka_sockets(s, KA_MAX_SOCKETS);
+
+    if (n != 1) {
+        ka_fail("%s: %d sockets open, expected 1 (the kept connection)", when, n);
+        return 0;
+    }
+    return s[0];
+}
+
+static int ka_reuse(int n)
+{
+    parsec_client *c = ka_client(1);
+    unsigned long first, now;
+    int rc = 1;
+
+    if (c == NULL || ka_ping(c) != 0)
+        goto done;
+    first = ka_one_socket("after the first Ping");
+    if (first == 0)
+        goto done;
+    for (int i = 1; i < n; i++) {
+        if (ka_ping(c) != 0)
+            goto done;
+        now = ka_one_socket("during the Pings");
+        if (now != first) {
+            ka_fail("Ping %d went over socket %lu, not the kept %lu", i + 1, now, first);
+            goto done;
+        }
+    }
+    printf("%d Pings over socket %lu\n", n, first);
+    rc = 0;
+done:
+    parsec_client_free(c);
+    return rc;
+}
+
+static int ka_off(int n)
+{
+    parsec_client *c = ka_client(0);
+    unsigned long s[KA_MAX_SOCKETS];
+    int rc = 1, open;
+
+    if (c == NULL)
+        goto done;
+    for (int i = 0; i < n; i++) {
+        if (ka_ping(c) != 0)
+            goto done;
+        open = ka_sockets(s, KA_MAX_SOCKETS);
+        if (open != 0) {
+            ka_fail("without keep-alive %d socket(s) stayed open after a Ping", open);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    parsec_client_free(c);
+    return rc;
+}
+
+/*
+ * The reference service ignores the flag and closes after its answer, which
+ * has flags 0: modelled by test/unit's scripted server with the reference's
+ * Ping answer (parsec-mock vector).
+ */
+static int ka_fallback(void)
+{
+    static const char ping_resp[] = "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
+    uint8_t resp[64];
+    fake_reply reply = {0};
+    fake_server *srv;
+    parsec_client *c = NULL;
+    unsigned long s[KA_MAX_SOCKETS];
+    int rc = 1, n = 5;
+
+    reply.bytes = resp;
+    reply.len = hex_decode(ping_resp, resp, sizeof(resp));
+    srv = fake_server_start(&reply, 1, 0);
+    if (srv == NULL)
+        return ka_fail("cannot start the one-response server");
+    c = ka_client(1);
+    if (c == NULL || parsec_client_set_endpoint(c, fake_server_uri(srv)) != PARSEC_SUCCESS)
+        goto done;
+    for (int i = 0; i < n; i++) {
+        if (ka_ping(c) != 0)
+            goto done;
+        /*
+         * Left open: only the fake server's listening socket (its thread
+         * closes its side of the connection just after answering).
+         */
+        for (int tries = 0; ka_sockets(s, KA_MAX_SOCKETS) != 1; tries++) {
+            if (tries == 100) {
+                ka_fail("a connection stayed open after an answer without the keep-alive flag");
+                goto done;
+            }
+            usleep(10000);
+        }
+    }
+    if (fake_server_stop(srv) != (size_t)n) {
+        ka_fail("the server saw a different number of connections than requests");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        const uint8_t *req = fake_server_request(srv, (size_t)i, &len);
+        uint16_t flags = req != NULL && len >= 10 ? (uint16_t)(req[8] | req[9] << 8) : 0;
+
+        if (!(flags & PARSEC_WIRE_FLAG_KEEPALIVE)) {
+            ka_fail("request %d did not ask for keep-alive (flags 0x%04x)", i, flags);
+            goto done;
+        }
+    }
+    printf("%d requests, %d connections, each asked for keep-alive and fell back\n", n, n);
+    rc = 0;
+done:
+    parsec_client_free(c);
+    fake_server_free(srv);
+    return rc;
+}
+
+/* ---- raw wire ---- */
+
+static int ka_raw_connect(void)
+{
+    struct sockaddr_un sa;
+    const char *ep = getenv(PARSEC_ENDPOINT_ENV);
+    int fd;
+
+    if (ep == NULL || strncmp(ep, "unix:", 5) != 0)
+        return -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ep + 5);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0) {
+        struct timeval tv = {5, 0};
+
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    return fd;
+}
+
+static int ka_read_exact(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = recv(fd, buf + got, len - got, 0);
+
+        if (n <= 0)
+            return 0;
+        got += (size_t)n;
+    }
+    return 1;
+}
+
+/* Send a header (+ body) and read the answer's header, skipping its body. */
+static int ka_raw_call(int fd, const parsec_wire_header *req, const uint8_t *body,
+                       parsec_wire_header *resp)
+{
+    uint8_t hdr[PARSEC_WIRE_HEADER_SIZE], skip[4096];
+
+    parsec_wire_header_encode(req, hdr);
+    if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr) ||
+        (req->body_len > 0 && send(fd, body, req->body_len, MSG_NOSIGNAL) != (ssize_t)req->body_len) ||
+        !ka_read_exact(fd, hdr, sizeof(hdr)))
+        return 0;
+    parsec_wire_header_decode(hdr, resp);
+    return resp->body_len <= sizeof(skip) && ka_read_exact(fd, skip, resp->body_len);
+}
+
+/* The service closed the connection: the next read is EOF. */
+static int ka_closed(int fd)
+{
+    uint8_t b;
+
+    return recv(fd, &b, 1, 0) == 0;
+}
+
+static int ka_wire(void)
+{
+    /* PsaSignHash body (reference §1.1 layout): key "none", RsaPss(SHA-256), 32-byte hash. */
+    static const char sign_body[] = "0a046e6f6e65" "12061a040a021007"
+                                    "1a200000000000000000000000000000000000000000000000000000000000000000";
+    uint8_t body[128];
+    parsec_wire_header req, resp;
+    int fd, rc = 1;
+
+    /* 1. No flag: flags 0 in the answer, then the service closes (the reference's behaviour). */
+    fd = ka_raw_connect();
+    if (fd < 0)
+        return ka_fail("cannot connect to $%s", PARSEC_ENDPOINT_ENV);
+    parsec_wire_request_init(&req, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
+    if (!ka_raw_call(fd, &req, NULL, &resp) || resp.status != 0)
+        goto fail_msg;
+    if (resp.flags != 0) {
+        ka_fail("answer to a request without the flag has flags 0x%04x", resp.flags);
+        goto done;
+    }
+    if (!ka_closed(fd)) {
+        ka_fail("connection stayed open after a request without the flag");
+        goto done;
+    }
+    close(fd);
+
+    /* 2. Flag: echoed, and the same connection serves more requests, failing ones included. */
+    fd = ka_raw_connect();
+    req.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
+    for (int i = 0; i < 3; i++) {
+        if (!ka_raw_call(fd, &req, NULL, &resp) || resp.status != 0)
+            goto fail_msg;
+        if (resp.flags != PARSEC_WIRE_FLAG_KEEPALIVE) {
+            ka_fail("keep-alive Ping %d answered with flags 0x%04x", i + 1, resp.flags);
+            goto done;
+        }
+    }
+    /* Unauthenticated PsaSignHash: an error status, the connection still kept. */
+    parsec_wire_request_init(&req, PARSEC_PROVIDER_MBED_CRYPTO, PARSEC_OP_PSA_SIGN_HASH,
+                             PARSEC_AUTH_NONE,
+                             (uint32_t)hex_decode(sign_body, body, sizeof(body)), 0);
+    req.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
+    if (!ka_raw_call(fd, &req, body, &resp) || resp.status == 0 ||
+        resp.flags != PARSEC_WIRE_FLAG_KEEPALIVE) {
+        ka_fail("a failing keep-alive request: status %u flags 0x%04x", resp.status, resp.flags);
+        goto done;
+    }
+    /* 3. The same connection, a request without the flag: flags 0 and closed. */
+    parsec_wire_request_init(&req, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
+    if (!ka_raw_call(fd, &req, NULL, &resp) || resp.status != 0)
+        goto fail_msg;
+    if (resp.flags != 0 || !ka_closed(fd)) {
+        ka_fail("after a request without the flag: flags 0x%04x, connection %s", resp.flags,
+                ka_closed(fd) ? "closed" : "open");
+        goto done;
+    }
+    close(fd);
+
+    /* 4. A header error (bad magic) with the flag: answered as the reference does, flags 0, closed. */
+    fd = ka_raw_connect();
+    parsec_wire_request_init(&req, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
+    req.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
+    req.magic = 0x12345678;
+    if (!ka_raw_call(fd, &req, NULL, &resp) || resp.status != PARSEC_INVALID_HEADER ||
+        resp.flags != 0 || !ka_closed(fd)) {
+        ka_fail("bad magic with the flag: status %u flags 0x%04x", resp.status, resp.flags);
+        goto done;
+    }
+    rc = 0;
+    goto done;
+fail_msg:
+    ka_fail("no (successful) answer on the raw connection");
+done:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static int ka_fork(void)
+{
+    parsec_client *c = ka_client(1);
+    unsigned long parent_sock, s[KA_MAX_SOCKETS];
+    pid_t pid;
+    int status, rc = 1;
+
+    if (c == NULL || ka_ping(c) != 0)
+        goto done;
+    parent_sock = ka_one_socket("parent, before fork");
+    if (parent_sock == 0)
+        goto done;
+    pid = fork();
+    if (pid == 0) {
+        int n;
+
+        /* The child inherited the socket; its own request must go over a new one. */
+        if (ka_ping(c) != 0)
+            _exit(1);
+        n = ka_sockets(s, KA_MAX_SOCKETS);
+        for (int i = 0; i < n; i++)
+            if (s[i] == parent_sock)
+                _exit(ka_fail("the child still holds (or used) its parent's socket %lu", parent_sock));
+        if (n != 1)
+            _exit(ka_fail("child: %d sockets open, expected its own kept one", n));
+        if (ka_ping(c) != 0 || ka_one_socket("child, second Ping") != s[0])
+            _exit(1);
+        _exit(0);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        ka_fail("the child's requests failed");
+        goto done;
+    }
+    /* The parent's connection is untouched by the child. */
+    if (ka_ping(c) != 0 || ka_one_socket("parent, after the child") != parent_sock) {
+        ka_fail("the parent lost its kept connection to the child");
+        goto done;
+    }
+    rc = 0;
+done:
+    parsec_client_free(c);
+    return rc;
+}
+
+static int ka_idle(unsigned int ms)
+{
+    parsec_client *c = ka_client(1);
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    unsigned long before, after;
+    int rc = 1;
+
+    if (c == NULL || ka_ping(c) != 0 || (before = ka_one_socket("first Ping")) == 0)
+        goto done;
+    nanosleep(&ts, NULL); /* parsecd closes the idle connection meanwhile */
+    if (ka_ping(c) != 0) {
+        ka_fail("the request after the service closed the idle connection failed");
+        goto done;
+    }
+    after = ka_one_socket("Ping after the idle timeout");
+    if (after == 0 || after == before) {
+        ka_fail("expected a new connection after the idle timeout (before %lu, after %lu)", before,
+                after);
+        goto done;
+    }
+    rc = 0;
+done:
+    parsec_client_free(c);
+    return rc;
+}
+
+typedef struct ka_thread_arg {
+    parsec_client *c;
+    int n;
+    int failed;
+    pthread_barrier_t *pinged;
+    pthread_barrier_t *counted;
+} ka_thread_arg;
+
+static void *ka_thread(void *p)
+{
+    ka_thread_arg *a = p;
+
+    for (int i = 0; i < a->n; i++)
+        if (ka_ping(a->c) != 0)
+            a->failed = 1;
+    pthread_barrier_wait(a->pinged);  /* every thread holds its connection now */
+    pthread_barrier_wait(a->counted); /* main has counted; exit (and close) */
+    return NULL;
+}
+
+/* expect: connections held while every thread is alive (t, or 0 when the service keeps none). */
+static int ka_threads(int t, int n, int expect)
+{
+    parsec_client *c = ka_client(1); /* one client object shared by every thread */
+    pthread_barrier_t pinged, counted;
+    pthread_t tid[KA_MAX_SOCKETS];
+    ka_thread_arg args[KA_MAX_SOCKETS];
+    unsigned long s[KA_MAX_SOCKETS];
+    int open_during, open_after, rc = 1;
+
+    if (c == NULL || t < 1 || t > KA_MAX_SOCKETS - 2)
+        return ka_fail("bad arguments");
+    pthread_barrier_init(&pinged, NULL, (unsigned)t + 1);
+    pthread_barrier_init(&counted, NULL, (unsigned)t + 1);
+    for (int i = 0; i < t; i++) {
+        args[i] = (ka_thread_arg){c, n, 0, &pinged, &counted};
+        pthread_create(&tid[i], NULL, ka_thread, &args[i]);
+    }
+    pthread_barrier_wait(&pinged);
+    open_during = ka_sockets(s, KA_MAX_SOCKETS);
+    pthread_barrier_wait(&counted);
+    for (int i = 0; i < t; i++) {
+        pthread_join(tid[i], NULL);
+        if (args[i].failed)
+            goto done;
+    }
+    open_after = ka_sockets(s, KA_MAX_SOCKETS);
+    if (open_during != expect) {
+        ka_fail("%d threads held %d sockets, expected %d", t, open_during, expect);
+        goto done;
+    }
+    if (open_after != 0) {
+        ka_fail("%d sockets still open after the threads exited", open_after);
+        goto done;
+    }
+    rc = 0;
+done:
+    pthread_barrier_destroy(&pinged);
+    pthread_barrier_destroy(&counted);
+    parsec_client_free(c);
+    return rc;
+}
+
+static int ka_pause(const char *ready, const char *go)
+{
+    parsec_client *c = ka_client(1);
+    struct stat st;
+    FILE *f;
+    int rc = 1;
+
+    if (c == NULL || ka_ping(c) != 0 || ka_one_socket("before the restart") == 0)
+        goto done;
+    f = fopen(ready, "w");
+    if (f == NULL)
+        goto done;
+    fclose(f);
+    for (int i = 0; i < 3000 && stat(go, &st) != 0; i++)
+        usleep(10000);
+    if (ka_ping(c) != 0) {
+        ka_fail("the first request after the service restarted failed");
+        goto done;
+    }
+    rc = 0;
+done:
+    parsec_client_free(c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "";
+
+    if (strcmp(cmd, "reuse") == 0 && argc == 3)
+        return ka_reuse(atoi(argv[2]));
+    if (strcmp(cmd, "off") == 0 && argc == 3)
+        return ka_off(atoi(argv[2]));
+    if (strcmp(cmd, "fallback") == 0)
+        return ka_fallback();
+    if (strcmp(cmd, "wire") == 0)
+        return ka_wire();
+    if (strcmp(cmd, "fork") == 0)
+        return ka_fork();
+    if (strcmp(cmd, "idle") == 0 && argc == 3)
+        return ka_idle((unsigned int)atoi(argv[2]));
+    if (strcmp(cmd, "threads") == 0 && (argc == 4 || argc == 5))
+        return ka_threads(atoi(argv[2]), atoi(argv[3]), argc == 5 ? atoi(argv[4]) : atoi(argv[2]));
+    if (strcmp(cmd, "pause") == 0 && argc == 4)
+        return ka_pause(argv[2], argv[3]);
+    fprintf(stderr, "usage: keepalive_client reuse N | off N | fallback | wire | fork | idle MS | "
+                    "threads T N [K] | pause READY GO\n");
+    return 2;
+}
