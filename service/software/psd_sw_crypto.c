@@ -263,9 +263,14 @@ static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const uint8_t *peer, size_t
     if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
         EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
         goto done;
-    /* An invalid point would leak bits of our private key (invalid-curve attack). */
+    /*
+     * An invalid point would leak bits of our private key (invalid-curve
+     * attack). The quick check (on the curve, coordinates in range) is the
+     * whole check on these prime-order curves: the full one adds a scalar
+     * multiplication by the order, as costly as the ECDH itself.
+     */
     check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (check == NULL || EVP_PKEY_public_check(check) != 1) {
+    if (check == NULL || EVP_PKEY_public_check_quick(check) != 1) {
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
@@ -295,7 +300,9 @@ parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const pa
         goto done;
     st = PARSEC_PSA_ERROR_GENERIC_ERROR;
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer_key) != 1 ||
+    /* Checked above: no second (full) check of the peer in set_peer. */
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+        EVP_PKEY_derive_set_peer_ex(ctx, peer_key, 0) != 1 ||
         EVP_PKEY_derive(ctx, NULL, &len) != 1 || (out->data = OPENSSL_malloc(len)) == NULL)
         goto done;
     /* OpenSSL's ECDH output is the shared point's x-coordinate, as PSA specifies. */
