@@ -382,12 +382,16 @@ static int parsec_kept_take(const char *path)
     return fd;
 }
 
-/* Keep fd (the service agreed) as this thread's connection to `path`. */
-static void parsec_kept_put(int fd, const char *path)
+/* Keep fd (the service agreed) as this thread's connection to `path`; reused: it came from take. */
+static void parsec_kept_put(int fd, const char *path, int reused)
 {
     parsec_kept *k = &parsec_tls_kept;
     struct stat st;
 
+    if (reused && k->fd < 0) {
+        k->fd = fd; /* same socket, process and user as when it was first kept */
+        return;
+    }
     pthread_once(&parsec_kept_once, parsec_kept_key_create);
     if (!parsec_kept_key_ok || fstat(fd, &st) != 0) {
         close(fd);
@@ -616,7 +620,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
 done:
     if (fd >= 0) {
         if (at.reusable)
-            parsec_kept_put(fd, c->socket_path);
+            parsec_kept_put(fd, c->socket_path, reused);
         else
             close(fd);
     }
