@@ -46,6 +46,7 @@ struct pprov_ctx {
     int auth;            /* -1: discover */
     uint8_t backend;     /* PARSEC_PROVIDER_DEFAULT: the service's first */
     unsigned int timeout_ms;
+    int keepalive;       /* keep-alive extension (docs/protocol-extensions.md) */
     char *config_error;  /* reported by every operation that needs the service */
     char identity[160];
 
@@ -238,6 +239,8 @@ static pprov_conn *pprov_conn_new(pprov_ctx *ctx)
         }
     }
     parsec_client_set_timeout(conn->client, ctx->timeout_ms);
+    /* Harmless with a service that does not know it: that one closes after each answer. */
+    parsec_client_set_keepalive(conn->client, ctx->keepalive);
     if (ctx->auth >= 0) {
         st = parsec_client_set_auth(conn->client, (uint8_t)ctx->auth, ctx->app_name);
         if (st != PARSEC_SUCCESS) {
@@ -385,7 +388,7 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
 {
     /* The core writes pointers to its own strings: pass the addresses (&ptr). */
     char *c_endpoint = NULL, *c_auth = NULL, *c_app = NULL, *c_backend = NULL, *c_debug = NULL;
-    char *c_timeout = NULL;
+    char *c_timeout = NULL, *c_keepalive = NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_ptr("endpoint", &c_endpoint, 0),
         OSSL_PARAM_utf8_ptr("auth", &c_auth, 0),
@@ -393,6 +396,7 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
         OSSL_PARAM_utf8_ptr("backend", &c_backend, 0),
         OSSL_PARAM_utf8_ptr("debug", &c_debug, 0),
         OSSL_PARAM_utf8_ptr("timeout_ms", &c_timeout, 0),
+        OSSL_PARAM_utf8_ptr("keepalive", &c_keepalive, 0),
         OSSL_PARAM_END,
     };
     const char *v;
@@ -441,6 +445,17 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
             ctx->timeout_ms = (unsigned int)t;
     }
 
+    ctx->keepalive = 1;
+    v = pprov_setting("PARSEC_PROVIDER_KEEPALIVE", c_keepalive);
+    if (v != NULL && *v != '\0') {
+        if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)
+            ctx->keepalive = 1;
+        else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
+            ctx->keepalive = 0;
+        else
+            pprov_set_config_error(ctx, "invalid keepalive '%s' (use yes or no)", v);
+    }
+
     if (ctx->auth == PARSEC_AUTH_DIRECT || (ctx->auth < 0 && ctx->app_name != NULL))
         snprintf(ctx->identity, sizeof(ctx->identity), "application '%s'", ctx->app_name);
     else if (ctx->auth == PARSEC_AUTH_UNIX_PEER)
@@ -451,9 +466,9 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
         snprintf(ctx->identity, sizeof(ctx->identity), "uid %ld (or the service's authenticator)",
                  (long)getuid());
 
-    PPROV_debug("config: endpoint=%s auth=%d app_name=%s backend=%u timeout_ms=%u%s%s",
+    PPROV_debug("config: endpoint=%s auth=%d app_name=%s backend=%u timeout_ms=%u keepalive=%d%s%s",
                 pprov_endpoint(ctx), ctx->auth, ctx->app_name ? ctx->app_name : "(none)",
-                ctx->backend, ctx->timeout_ms, ctx->config_error ? " ERROR: " : "",
+                ctx->backend, ctx->timeout_ms, ctx->keepalive, ctx->config_error ? " ERROR: " : "",
                 ctx->config_error ? ctx->config_error : "");
 }
 
