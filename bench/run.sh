@@ -9,13 +9,16 @@
 # sign, ECDSA P-256/P-384 sign, ECDH P-256, Ping) and 1, 2 and 8 client
 # threads it measures ops/s and per-operation latency p50/p99 through
 #   - OpenSSL's default provider in this process (the software limit),
-#   - parsec.so -> parsecd with the software backend,
+#   - parsec.so -> parsecd with the software backend (the provider keeps its
+#     connection: keep-alive extension, docs/protocol-extensions.md) and the
+#     same with one connection per request, as the reference clients do,
 #   - SoftHSM2 driven directly (bench/p11_bench, same token and key objects)
 #     and parsec.so -> parsecd with the pkcs11 backend on that token,
 #   - Debian's tpm2-openssl provider and parsec.so -> parsecd with the tpm
 #     backend, both on the same swtpm (one after the other: swtpm serves one
 #     connection at a time; tpm2-openssl 1.1.1 is not thread-safe, so 1 thread),
-#   - Ping: a minimal blocking-accept C server and parsecd,
+#   - Ping: a minimal blocking-accept C server and parsecd, one connection
+#     per request, and parsecd with keep-alive,
 # plus parsecd's peak RSS (VmHWM) at rest, under the load and with 64
 # clients connected, and its CPU time over an idle period. Each row shows
 # its ratio to its baseline measured in the same run. A baseline and the
@@ -107,15 +110,17 @@ na() {
     echo "cell op=$1 path=$2 threads=0 NA $3" >>"$RESULTS"
 }
 
-# pair OP BASEPATH PATH SECONDS 'BASE CMD' 'CMD' [THREADS]: baseline and path alternately.
-pair() {
-    local op=$1 bpath=$2 path=$3 secs=$4 bcmd=$5 cmd=$6 threads=${7:-$THREADS} r t
+# cells OP SECONDS THREADS PATH 'CMD' [PATH 'CMD']...: the paths alternately, round after round.
+cells() {
+    local op=$1 secs=$2 threads=$3 r t i
+    shift 3
+    local -a spec=("$@")
     for r in $(seq "$ROUNDS"); do
         for t in $threads; do
-            # shellcheck disable=SC2086
-            [ -n "$bcmd" ] && cell "$op" "$bpath" "$t" "$secs" $bcmd
-            # shellcheck disable=SC2086
-            [ -n "$cmd" ] && cell "$op" "$path" "$t" "$secs" $cmd
+            for ((i = 0; i < ${#spec[@]}; i += 2)); do
+                # shellcheck disable=SC2086
+                cell "$op" "${spec[i]}" "$t" "$secs" ${spec[i + 1]}
+            done
         done
     done
 }
@@ -188,15 +193,19 @@ run_software() {
         key=$(parsec_key software "$id") || { na "$id" parsec-software "key not supported"; continue; }
         eval "KEY_$(echo "$id" | tr - _)=$key"
     done
-    # Ping: each request on its own connection, as the reference clients do.
-    pair ping minimal-server parsecd "$SECS" "$PINGB --minimal-server" "$PINGB"
+    # Ping: each request on its own connection, as the reference clients do; and kept.
+    cells ping "$SECS" "$THREADS" minimal-server "$PINGB --minimal-server" parsecd "$PINGB" \
+        parsecd-keepalive "$PINGB --keepalive"
     hwm_reset
     for id in $ROW_IDS; do
         key=$(eval echo "\${KEY_$(echo "$id" | tr - _):-}")
         if [ -z "$key" ]; then
-            pair "$id" default "" "$SECS" "$(default_cmd "$id")" ""
+            cells "$id" "$SECS" "$THREADS" default "$(default_cmd "$id")"
         else
-            pair "$id" default parsec-software "$SECS" "$(default_cmd "$id")" "$(parsec_cmd "$id" "$key")"
+            # The provider keeps its connection (default); and as the reference clients do.
+            cells "$id" "$SECS" "$THREADS" default "$(default_cmd "$id")" \
+                parsec-software "$(parsec_cmd "$id" "$key")" \
+                parsec-software-1conn "env PARSEC_PROVIDER_KEEPALIVE=no $(parsec_cmd "$id" "$key")"
         fi
     done
     rss software load
@@ -213,7 +222,7 @@ run_pkcs11() {
     for id in $ROW_IDS; do
         key=$(parsec_key pkcs11 "$id") || { na "$id" parsec-pkcs11 "key not supported"; continue; }
         p11cmd="$P11B --module $PSD_PKCS11_MODULE --token-uri pkcs11:token=$PSD_PKCS11_TOKEN --pin-file $PSD_PKCS11_PIN_FILE --label $key --kind $(row_field "$id" 3) --md $(row_field "$id" 4)"
-        pair "$id" p11-direct parsec-pkcs11 "$SECS" "$p11cmd" "$(parsec_cmd "$id" "$key")"
+        cells "$id" "$SECS" "$THREADS" p11-direct "$p11cmd" parsec-pkcs11 "$(parsec_cmd "$id" "$key")"
         eval "KEY_p11_$(echo "$id" | tr - _)=$key"
     done
     rss pkcs11 load
@@ -234,7 +243,7 @@ run_tpm() {
     for id in $ROW_IDS; do
         key=$(parsec_key tpm "$id") || { na "$id" parsec-tpm "key not supported"; continue; }
         eval "KEY_tpm_$(echo "$id" | tr - _)=$key"
-        pair "$id" "" parsec-tpm "$TPM_SECS" "" "$(parsec_cmd "$id" "$key") --per-op-init"
+        cells "$id" "$TPM_SECS" "$THREADS" parsec-tpm "$(parsec_cmd "$id" "$key") --per-op-init"
     done
     rss tpm load
     [ -n "${KEY_tpm_p256_ecdsa:-}" ] && load_clients tpm "$TPM_SECS" "$KEY_tpm_p256_ecdsa"
@@ -257,7 +266,7 @@ run_tpm() {
                 continue
             fi
             # Not thread-safe in this version (one ESYS context, no lock): one thread.
-            pair "$id" tpm2-openssl "" "$TPM_SECS" "$cmd" "" 1
+            cells "$id" "$TPM_SECS" 1 tpm2-openssl "$cmd"
         done
     )
 }
@@ -290,18 +299,21 @@ BEGIN {
     nt = split(threads, T, " ")
     nr = split(rows, R, ";")
     for (i = 1; i <= nr; i++) { if (R[i] == "") continue; split(R[i], f, "|"); order[++nops] = f[1]; label[f[1]] = f[2] }
-    order[++nops] = "ping"; label["ping"] = "Ping (1 connection per request)"
-    np = split("default parsec-software p11-direct parsec-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd", P, " ")
-    base["parsec-software"] = "default"; base["parsec-pkcs11"] = "p11-direct"; base["parsec-tpm"] = "tpm2-openssl"
-    base["parsecd"] = "minimal-server"
+    order[++nops] = "ping"; label["ping"] = "Ping"
+    np = split("default parsec-software parsec-software-1conn p11-direct parsec-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive", P, " ")
+    base["parsec-software"] = "default"; base["parsec-software-1conn"] = "default"
+    base["parsec-pkcs11"] = "p11-direct"; base["parsec-tpm"] = "tpm2-openssl"
+    base["parsecd"] = "minimal-server"; base["parsecd-keepalive"] = "minimal-server"
     pl["default"] = "OpenSSL default provider, in-process"
     pl["parsec-software"] = "parsec.so -> parsecd software"
+    pl["parsec-software-1conn"] = "same, 1 connection per request"
     pl["p11-direct"] = "SoftHSM2 direct (PKCS#11)"
     pl["parsec-pkcs11"] = "parsec.so -> parsecd pkcs11 (SoftHSM2)"
     pl["tpm2-openssl"] = "tpm2-openssl -> swtpm"
     pl["parsec-tpm"] = "parsec.so -> parsecd tpm (swtpm)"
     pl["minimal-server"] = "minimal C server (blocking accept)"
     pl["parsecd"] = "libparsec-client -> parsecd"
+    pl["parsecd-keepalive"] = "libparsec-client -> parsecd, keep-alive"
 }
 /^cell / {
     op = kv($0, "op"); p = kv($0, "path"); t = kv($0, "threads")

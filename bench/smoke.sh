@@ -22,7 +22,8 @@ for op in "RSA-2048 PKCS#1 v1.5 sign" "RSA-2048 PSS sign" "RSA-2048 OAEP decrypt
     "RSA-3072 PKCS#1 v1.5 sign" "ECDSA P-256 sign" "ECDSA P-384 sign" "ECDH P-256 derive"; do
     case " $backends " in *" software "*)
         check "row: $op, OpenSSL default provider" row "$op" "OpenSSL default provider, in-process"
-        check "row: $op, parsecd software" row "$op" "parsec.so -> parsecd software" ;;
+        check "row: $op, parsecd software" row "$op" "parsec.so -> parsecd software"
+        check "row: $op, parsecd software, 1 connection per request" row "$op" "same, 1 connection per request" ;;
     esac
     case " $backends " in *" pkcs11 "*)
         check "row: $op, SoftHSM2 direct" row "$op" "SoftHSM2 direct (PKCS#11)"
@@ -34,8 +35,9 @@ for op in "RSA-2048 PKCS#1 v1.5 sign" "RSA-2048 PSS sign" "RSA-2048 OAEP decrypt
     esac
 done
 case " $backends " in *" software "*)
-    check "rows: Ping, minimal server and parsecd" sh -c \
-        'grep -q "^| Ping .* | minimal C server" "$1" && grep -q "^| Ping .* | libparsec-client -> parsecd" "$1"' sh "$out" ;;
+    check "row: Ping, minimal server" row Ping "minimal C server (blocking accept)"
+    check "row: Ping, parsecd" row Ping "libparsec-client -> parsecd"
+    check "row: Ping, parsecd with keep-alive" row Ping "libparsec-client -> parsecd, keep-alive" ;;
 esac
 for b in $backends; do
     check "row: parsecd peak RSS with the $b backend" grep -q "^| parsecd peak RSS (VmHWM) | $b backend | rest [0-9.]* MiB" "$out"
