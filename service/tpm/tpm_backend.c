@@ -86,7 +86,9 @@ static int parse_settings(psd_tpm *st, const psd_settings *s, char *err, size_t 
     if (v && *v) {
         char *end = NULL;
         unsigned long h = strtoul(v, &end, 0);
-        if (!end || *end || (h & TPM2_HR_RANGE_MASK) != TPM2_HR_PERSISTENT) {
+        /* Compare the handle type byte directly: tss2's TPM2_HR_PERSISTENT macro
+         * shifts a signed int into the sign bit (UBSan flags it). */
+        if (!end || *end || h > 0xFFFFFFFFul || (h >> 24) != TPM2_HT_PERSISTENT) {
             snprintf(err, errlen,
                      "tpm: primary_handle '%s' is not a persistent handle (0x81000000-0x81ffffff)",
                      v);
