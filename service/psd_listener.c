@@ -42,6 +42,9 @@
 #define PSD_EV_STOP 1u
 #define PSD_EV_SLOT0 2u
 
+/* Requests one worker serves back to back on a kept connection before it re-arms it. */
+#define PSD_SERVE_IN_PLACE 8
+
 enum psd_slot_state {
     PSD_SLOT_FREE = 0,
     PSD_SLOT_BUSY = 1,    /* owned by the worker serving it (or reserving it) */
@@ -516,6 +519,31 @@ static int psd_keep_kept(void *arg)
     return !atomic_load(&l->stopping);
 }
 
+/*
+ * A kept connection whose answer just went out (its owner holds it BUSY).
+ * A client in a loop often has its next request there before the
+ * connection could be armed again: serve that one here instead of handing
+ * it to another worker through epoll (a wake-up and a thread switch), a
+ * bounded number of times so that one client cannot keep a worker to itself.
+ */
+static void psd_slot_next(psd_listener *l, psd_slot *s)
+{
+    for (int served = 0; served < PSD_SERVE_IN_PLACE; served++) {
+        uint8_t b;
+        ssize_t n = recv(s->fd, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0 || !psd_serve_request(l->svc, s->fd, &s->peer, psd_keep_kept, l)) {
+            psd_slot_close(l, s); /* EOF, error, or this request did not ask to keep it */
+            return;
+        }
+    }
+    psd_slot_park(l, s);
+}
+
 static void psd_on_listen(psd_listener *l)
 {
     psd_new_conn nc = {.l = l, .slot = NULL};
@@ -534,7 +562,7 @@ static void psd_on_listen(psd_listener *l)
     if (psd_serve_request(l->svc, fd, &peer, psd_keep_new, &nc)) {
         nc.slot->fd = fd;
         nc.slot->peer = peer;
-        psd_slot_park(l, nc.slot);
+        psd_slot_next(l, nc.slot);
         return;
     }
     close(fd);
@@ -550,7 +578,7 @@ static void psd_on_kept(psd_listener *l, uint64_t data)
     if (s == NULL)
         return;
     if (psd_serve_request(l->svc, s->fd, &s->peer, psd_keep_kept, l))
-        psd_slot_park(l, s);
+        psd_slot_next(l, s);
     else
         psd_slot_close(l, s); /* the client closed it, stopped asking, or we are stopping */
 }
