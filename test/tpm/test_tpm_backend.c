@@ -35,6 +35,10 @@
 
 #include "psd_backend.h"
 
+/* tss2's TPM2_*_FIRST macros shift a signed int into the sign bit (UBSan). */
+#define PSD_TEST_TRANSIENT_FIRST ((TPM2_HANDLE)0x80000000u)
+#define PSD_TEST_LOADED_SESSION_FIRST ((TPM2_HANDLE)0x02000000u)
+
 /* ---- swtpm in a temporary directory ---- */
 
 static char sim_dir[256];
@@ -1051,13 +1055,13 @@ static void test_killed_user_leftovers(void **unused)
         assert_int_equal(Tss2_TctiLdr_Initialize(sim_tcti, &tcti), TSS2_RC_SUCCESS);
         assert_int_equal(Esys_Initialize(&esys, tcti, NULL), TSS2_RC_SUCCESS);
         assert_int_equal(Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                            TPM2_CAP_HANDLES, TPM2_LOADED_SESSION_FIRST, 16,
+                                            TPM2_CAP_HANDLES, PSD_TEST_LOADED_SESSION_FIRST, 16,
                                             &more, &cap),
                          TSS2_RC_SUCCESS);
         assert_int_equal(cap->data.handles.count, 0);
         Esys_Free(cap);
         assert_int_equal(Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                            TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, 16, &more,
+                                            TPM2_CAP_HANDLES, PSD_TEST_TRANSIENT_FIRST, 16, &more,
                                             &cap),
                          TSS2_RC_SUCCESS);
         assert_int_equal(cap->data.handles.count, 1); /* the new primary only */
