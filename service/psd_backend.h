@@ -25,15 +25,23 @@
 
 #include "parsec_types.h"
 
+/*
+ * What parsecd offers its backends. The pkcs11 and tpm backends are
+ * loadable modules (psd-<name>.so, loaded only when configured): these
+ * functions are exported from the parsecd executable for them, and each
+ * module exports its psd_<name>_backend table.
+ */
+#define PSD_API __attribute__((visibility("default")))
+
 typedef struct psd_buf {
     uint8_t *data;
     size_t len;
 } psd_buf;
 
 /* OPENSSL_clear_free the data and zero the struct; NULL-safe. */
-void psd_buf_clear(psd_buf *b);
+PSD_API void psd_buf_clear(psd_buf *b);
 /* Copy len bytes into a fresh buffer; PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY on failure. */
-parsec_status psd_buf_set(psd_buf *b, const uint8_t *data, size_t len);
+PSD_API parsec_status psd_buf_set(psd_buf *b, const uint8_t *data, size_t len);
 
 /* A stored key, as the core hands it to a backend. */
 typedef struct psd_key {
@@ -57,7 +65,7 @@ typedef struct psd_settings {
 } psd_settings;
 
 /* Last value for key, or NULL. */
-const char *psd_settings_get(const psd_settings *s, const char *key);
+PSD_API const char *psd_settings_get(const psd_settings *s, const char *key);
 
 typedef struct psd_backend_ops {
     uint8_t provider_id;     /* 1 software, 2 PKCS#11, 3 TPM */
@@ -127,13 +135,13 @@ typedef struct psd_backend_ops {
                                 const uint8_t *secret, size_t slen, psd_buf *credential);
 } psd_backend_ops;
 
-/* Built-in backends (each compiled in when its dependencies are found). */
+/* The built-in backend, and the tables the backend modules export. */
 extern const psd_backend_ops psd_software_backend;
-extern const psd_backend_ops psd_pkcs11_backend;
-extern const psd_backend_ops psd_tpm_backend;
+extern PSD_API const psd_backend_ops psd_pkcs11_backend;
+extern PSD_API const psd_backend_ops psd_tpm_backend;
 
 /* Logging (service/psd_log.c). Never pass secrets. */
 enum psd_log_level { PSD_LOG_ERROR = 0, PSD_LOG_WARN = 1, PSD_LOG_INFO = 2, PSD_LOG_DEBUG = 3 };
-void psd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+PSD_API void psd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,6 +1,8 @@
 /* parsecd: a Parsec-compatible key service. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,14 +16,24 @@
 #include "parsec_types.h"
 #include "psd_service.h"
 
-/* Every backend this binary was built with. */
-static const psd_backend_ops *const psd_builtin_backends[] = {
-    &psd_software_backend,
+/*
+ * Every backend this binary was built with: software inside parsecd, the
+ * others as modules loaded only when configured (see service/meson.build).
+ */
+typedef struct psd_backend_entry {
+    const char *name;
+    const psd_backend_ops *builtin;
+    const char *module;  /* file in the module directory */
+    const char *symbol;  /* its psd_backend_ops table */
+} psd_backend_entry;
+
+static const psd_backend_entry psd_backends[] = {
+    {"software", &psd_software_backend, NULL, NULL},
 #if PSD_HAVE_PKCS11 && PSD_LINK_PKCS11
-    &psd_pkcs11_backend,
+    {"pkcs11", NULL, "psd-pkcs11.so", "psd_pkcs11_backend"},
 #endif
 #if PSD_HAVE_TPM && PSD_LINK_TPM
-    &psd_tpm_backend,
+    {"tpm", NULL, "psd-tpm.so", "psd_tpm_backend"},
 #endif
 };
 
@@ -47,11 +59,59 @@ static void psd_usage(FILE *out)
             "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr.\n");
 }
 
-static const psd_backend_ops *psd_find_backend(const char *name)
+/*
+ * The build tree's modules for a parsecd run from the build tree (tests,
+ * benchmarks), else the installed ones. Only these two fixed directories:
+ * nothing from the environment decides what code a root daemon loads.
+ */
+static const char *psd_module_dir(void)
 {
-    for (size_t i = 0; i < sizeof(psd_builtin_backends) / sizeof(psd_builtin_backends[0]); i++)
-        if (strcmp(psd_builtin_backends[i]->name, name) == 0)
-            return psd_builtin_backends[i];
+    char exe[PATH_MAX], build[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+
+    if (n <= 0)
+        return PSD_MODULE_DIR;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    if (realpath(PSD_BUILD_MODULE_DIR, build) != NULL && strcmp(exe, build) == 0)
+        return PSD_BUILD_MODULE_DIR;
+    return PSD_MODULE_DIR;
+}
+
+/* The backend named in the configuration; NULL with a reason in err. */
+static const psd_backend_ops *psd_find_backend(const char *name, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(psd_backends) / sizeof(psd_backends[0]); i++) {
+        const psd_backend_entry *b = &psd_backends[i];
+        char path[PATH_MAX];
+        const psd_backend_ops *ops;
+        void *handle;
+
+        if (strcmp(b->name, name) != 0)
+            continue;
+        if (b->builtin != NULL)
+            return b->builtin;
+        snprintf(path, sizeof(path), "%s/%s", psd_module_dir(), b->module);
+        /* Never unloaded: the module's libraries may have exit handlers of their own. */
+        handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (handle == NULL) {
+            const char *why = dlerror(); /* names the file */
+
+            snprintf(err, errlen, "cannot load the %s backend: %s", name, why ? why : "dlopen failed");
+            return NULL;
+        }
+        ops = dlsym(handle, b->symbol);
+        if (ops == NULL) {
+            snprintf(err, errlen, "the %s backend module has no %s", name, b->symbol);
+            return NULL;
+        }
+        psd_log(PSD_LOG_DEBUG, "backend module %s loaded", path);
+        return ops;
+    }
+    snprintf(err, errlen, "backend '%s' is not built into this parsecd", name);
     return NULL;
 }
 
@@ -60,13 +120,12 @@ static int psd_start_backends(psd_service *svc, const psd_config *cfg)
     char err[512];
 
     for (size_t i = 0; i < cfg->n_providers; i++) {
-        const psd_backend_ops *ops = psd_find_backend(cfg->providers[i]);
+        const psd_backend_ops *ops = psd_find_backend(cfg->providers[i], err, sizeof(err));
         psd_provider *p = &svc->providers[svc->n_providers];
         psd_settings settings;
 
         if (ops == NULL) {
-            fprintf(stderr, "parsecd: backend '%s' is not built into this parsecd\n",
-                    cfg->providers[i]);
+            fprintf(stderr, "parsecd: %s\n", err);
             return -1;
         }
         psd_config_backend_settings(cfg, ops->name, &settings);
