@@ -231,44 +231,69 @@ run_pkcs11() {
 }
 
 # ---- tpm backend vs tpm2-openssl on the same swtpm -----------------------------------
+# swtpm serves one connection at a time and parsecd keeps its own open, so
+# the two alternate by stopping and starting parsecd around its cells (its
+# keys stay loadable: their parent is the same primary key, made again).
 # Both sides start every operation from its init call (--per-op-init):
 # tpm2-openssl signs only through EVP_DigestSign and keeps a decryption's
 # result in its context, so reusing one context is not an option there.
+# tpm2-openssl 1.1.1 is not thread-safe (one ESYS context, no lock): 1 thread.
 run_tpm() {
-    local id key tcti file cmd
+    local id key tcti file cmd r t ids="" peak=0 kib
     [ -f "$SYS_MODULES/tpm2.so" ] || die "tpm2-openssl is not installed ($SYS_MODULES/tpm2.so)"
     start_backend tpm
     tcti=$(tpm_sim_tcti)
-    hwm_reset
     for id in $ROW_IDS; do
         key=$(parsec_key tpm "$id") || { na "$id" parsec-tpm "key not supported"; continue; }
         eval "KEY_tpm_$(echo "$id" | tr - _)=$key"
-        cells "$id" "$TPM_SECS" "$THREADS" parsec-tpm "$(parsec_cmd "$id" "$key") --per-op-init"
+        ids="$ids $id"
     done
-    rss tpm load
-    [ -n "${KEY_tpm_p256_ecdsa:-}" ] && load_clients tpm "$TPM_SECS" "$KEY_tpm_p256_ecdsa"
-    # swtpm serves one connection at a time: parsecd lets go of it first.
     psd_stop
-    (
-        export TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES
-        for id in $ROW_IDS; do
-            file=$TESTDIR/tpm2-$id.pem
-            # shellcheck disable=SC2046
-            if ! openssl genpkey -provider tpm2 -provider default $(row_field "$id" 7) -out "$file" >>"$LOG" 2>&1; then
-                na "$id" tpm2-openssl "genpkey failed"
-                continue
+    for id in $ROW_IDS; do
+        file=$TESTDIR/tpm2-$id.pem
+        # shellcheck disable=SC2046
+        if ! TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES openssl genpkey -provider tpm2 \
+            -provider default $(row_field "$id" 7) -out "$file" >>"$LOG" 2>&1; then
+            na "$id" tpm2-openssl "genpkey failed"
+            rm -f "$file"
+            continue
+        fi
+        cmd="$PB --provider tpm2 --key $file --kind $(row_field "$id" 3) --md $(row_field "$id" 4) --per-op-init"
+        # What tpm2-openssl 1.1.1 cannot do (OAEP parameters) is a row it has not, not an error.
+        # shellcheck disable=SC2086
+        if ! TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES $cmd --iterations 1 --threads 1 >>"$LOG" 2>&1; then
+            na "$id" tpm2-openssl "tpm2-openssl $(dpkg-query -W -f '${Version}' tpm2-openssl 2>/dev/null) cannot (see log)"
+            rm -f "$file"
+        fi
+    done
+    for id in $ROW_IDS; do
+        key=$(eval echo "\${KEY_tpm_$(echo "$id" | tr - _):-}")
+        file=$TESTDIR/tpm2-$id.pem
+        for r in $(seq "$ROUNDS"); do
+            if [ -n "$key" ]; then
+                _psd_launch >>"$LOG" 2>&1 || die "parsecd (tpm) did not restart"
+                hwm_reset
+                for t in $THREADS; do
+                    # shellcheck disable=SC2046
+                    cell "$id" parsec-tpm "$t" "$TPM_SECS" $(parsec_cmd "$id" "$key") --per-op-init
+                done
+                kib=$(hwm_kib)
+                [ "$kib" -gt "$peak" ] && peak=$kib
+                psd_stop
             fi
-            cmd="$PB --provider tpm2 --key $file --kind $(row_field "$id" 3) --md $(row_field "$id" 4) --per-op-init"
-            # What tpm2-openssl 1.1.1 cannot do (OAEP parameters) is a row it has not, not an error.
-            # shellcheck disable=SC2086
-            if ! $cmd --iterations 1 --threads 1 >>"$LOG" 2>&1; then
-                na "$id" tpm2-openssl "tpm2-openssl $(dpkg-query -W -f '${Version}' tpm2-openssl 2>/dev/null) cannot (see log)"
-                continue
+            if [ -f "$file" ]; then
+                # shellcheck disable=SC2046
+                TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES cell "$id" tpm2-openssl 1 "$TPM_SECS" \
+                    $PB --provider tpm2 --key "$file" --kind $(row_field "$id" 3) --md $(row_field "$id" 4) --per-op-init
             fi
-            # Not thread-safe in this version (one ESYS context, no lock): one thread.
-            cells "$id" "$TPM_SECS" 1 tpm2-openssl "$cmd"
         done
-    )
+    done
+    echo "rss backend=tpm what=load kib=$peak" >>"$RESULTS"
+    if [ -n "${KEY_tpm_p256_ecdsa:-}" ]; then
+        _psd_launch >>"$LOG" 2>&1 || die "parsecd (tpm) did not restart"
+        load_clients tpm "$TPM_SECS" "$KEY_tpm_p256_ecdsa"
+        psd_stop
+    fi
 }
 
 for b in $BACKENDS; do
