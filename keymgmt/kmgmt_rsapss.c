@@ -8,10 +8,6 @@
 static OSSL_FUNC_keymgmt_new_fn pprov_rsapss_new;
 static OSSL_FUNC_keymgmt_load_fn pprov_rsapss_load;
 static OSSL_FUNC_keymgmt_import_fn pprov_rsapss_import;
-static OSSL_FUNC_keymgmt_import_types_fn pprov_rsapss_import_types;
-static OSSL_FUNC_keymgmt_export_types_fn pprov_rsapss_export_types;
-static OSSL_FUNC_keymgmt_gettable_params_fn pprov_rsapss_gettable_params;
-static OSSL_FUNC_keymgmt_query_operation_name_fn pprov_rsapss_query_operation_name;
 static OSSL_FUNC_keymgmt_gen_init_fn pprov_rsapss_gen_init;
 static OSSL_FUNC_keymgmt_gen_settable_params_fn pprov_rsapss_gen_settable_params;
 
@@ -30,45 +26,6 @@ static int pprov_rsapss_import(void *keydata, int selection, const OSSL_PARAM pa
     return pprov_kmgmt_import(keydata, selection, params, PPROV_KEY_RSA_PSS);
 }
 
-static const OSSL_PARAM pprov_rsapss_public_params[] = {
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-    OSSL_PARAM_END,
-};
-
-static const OSSL_PARAM *pprov_rsapss_import_types(int selection)
-{
-    static const OSSL_PARAM types[] = {
-        OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-        OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-        PPROV_KMGMT_NAME_IMPORTABLE,
-        OSSL_PARAM_END,
-    };
-    return types;
-}
-
-static const OSSL_PARAM *pprov_rsapss_export_types(int selection)
-{
-    return (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0 ? NULL : pprov_rsapss_public_params;
-}
-
-static const OSSL_PARAM *pprov_rsapss_gettable_params(void *provctx)
-{
-    static const OSSL_PARAM gettable[] = {
-        PPROV_KMGMT_COMMON_GETTABLE,
-        OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
-        OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-        OSSL_PARAM_END,
-    };
-    return gettable;
-}
-
-/* RSA-PSS keys sign with the "RSA" signature implementation (padding forced to PSS). */
-static const char *pprov_rsapss_query_operation_name(int operation_id)
-{
-    return "RSA";
-}
-
 static void *pprov_rsapss_gen_init(void *provctx, int selection, const OSSL_PARAM params[])
 {
     return pprov_kmgmt_gen_init(provctx, selection, params, PPROV_KEY_RSA_PSS);
@@ -77,9 +34,7 @@ static void *pprov_rsapss_gen_init(void *provctx, int selection, const OSSL_PARA
 static const OSSL_PARAM *pprov_rsapss_gen_settable_params(void *genctx, void *provctx)
 {
     static const OSSL_PARAM settable[] = {
-        OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),
-        OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_PRIMES, NULL),
-        OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
+        PPROV_KMGMT_RSA_GEN_SETTABLE,
         /* rsa_pss_keygen_md / _mgf1_md / _saltlen: the digest pins the policy's hash. */
         OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_RSA_DIGEST, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_RSA_MGF1_DIGEST, NULL, 0),
@@ -97,13 +52,13 @@ const OSSL_DISPATCH pprov_rsapss_keymgmt_functions[] = {
     {OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))pprov_kmgmt_has},
     {OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void))pprov_kmgmt_match},
     {OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))pprov_rsapss_import},
-    {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))pprov_rsapss_import_types},
+    {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))pprov_kmgmt_rsa_import_types},
     {OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void))pprov_kmgmt_export},
-    {OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))pprov_rsapss_export_types},
+    {OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))pprov_kmgmt_rsa_export_types},
     {OSSL_FUNC_KEYMGMT_DUP, (void (*)(void))pprov_kmgmt_dup},
     {OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void))pprov_kmgmt_get_params},
-    {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void))pprov_rsapss_gettable_params},
-    {OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, (void (*)(void))pprov_rsapss_query_operation_name},
+    {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void))pprov_kmgmt_rsa_gettable_params},
+    {OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, (void (*)(void))pprov_kmgmt_rsa_query_operation_name},
     {OSSL_FUNC_KEYMGMT_GEN_INIT, (void (*)(void))pprov_rsapss_gen_init},
     {OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, (void (*)(void))pprov_kmgmt_gen_set_params},
     {OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))pprov_rsapss_gen_settable_params},

@@ -6,6 +6,7 @@
 #define PPROV_KMGMT_H
 
 #include <openssl/core.h>
+#include <openssl/core_dispatch.h>
 
 #include "pprov.h"
 
@@ -32,6 +33,18 @@ int pprov_kmgmt_get_params(void *keydata, OSSL_PARAM params[]);
 #define PPROV_KMGMT_NAME_IMPORTABLE                                        \
     OSSL_PARAM_utf8_string(PPROV_PARAM_KEY_NAME, NULL, 0),                 \
     OSSL_PARAM_utf8_string(PPROV_PARAM_BACKEND, NULL, 0)
+
+/* Shared by the "RSA" and "RSA-PSS" dispatch tables (keymgmt/kmgmt_rsa_common.c). */
+OSSL_FUNC_keymgmt_import_types_fn pprov_kmgmt_rsa_import_types;
+OSSL_FUNC_keymgmt_export_types_fn pprov_kmgmt_rsa_export_types;
+OSSL_FUNC_keymgmt_gettable_params_fn pprov_kmgmt_rsa_gettable_params;
+OSSL_FUNC_keymgmt_query_operation_name_fn pprov_kmgmt_rsa_query_operation_name;
+
+/* RSA generation parameters both RSA key managements accept. */
+#define PPROV_KMGMT_RSA_GEN_SETTABLE                                       \
+    OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),                     \
+    OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_PRIMES, NULL),                   \
+    OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0)
 
 /* Key generation (keymgmt/kmgmt_gen.c). */
 void *pprov_kmgmt_gen_init(void *provctx, int selection, const OSSL_PARAM params[], int type);
