@@ -71,6 +71,21 @@ int pprov_sig_check_policy(pprov_sig_ctx *sctx, const parsec_alg *req);
 int pprov_sig_service_sign(pprov_sig_ctx *sctx, const parsec_alg *alg, const unsigned char *hash,
                            size_t hashlen, uint8_t **out, size_t *outlen);
 
+/* EVP_PKEY_get_size of the public half: the largest signature (DER for ECDSA) it makes. */
+size_t pprov_sig_pub_max_size(const pprov_sig_ctx *sctx);
+/* DER of an AlgorithmIdentifier into *der (OPENSSL_free'd by the caller). */
+int pprov_sig_algor_der(const X509_ALGOR *alg, unsigned char **der, size_t *derlen);
+
+/* Context parameters pprov_sig_get_ctx_params / pprov_sig_set_ctx_params handle for all. */
+#define PPROV_SIG_COMMON_GETTABLE                                          \
+    OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),   \
+    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),          \
+    OSSL_PARAM_size_t(OSSL_SIGNATURE_PARAM_DIGEST_SIZE, NULL)
+
+#define PPROV_SIG_COMMON_SETTABLE                                          \
+    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),          \
+    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0)
+
 /* Generic dispatch functions, parameterised by the context's algorithm. */
 void *pprov_sig_newctx(void *provctx, const char *propq, const pprov_sig_alg *alg);
 OSSL_FUNC_signature_freectx_fn pprov_sig_freectx;

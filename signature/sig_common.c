@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/params.h>
+#include <openssl/x509.h>
 
 #include "pprov_sig.h"
 
@@ -149,6 +150,23 @@ int pprov_sig_service_sign(pprov_sig_ctx *sctx, const parsec_alg *alg, const uns
         return 0;
     }
     PPROV_debug("signed %zu-byte hash with '%s' -> %zu bytes", hashlen, sctx->key->name, *outlen);
+    return 1;
+}
+
+size_t pprov_sig_pub_max_size(const pprov_sig_ctx *sctx)
+{
+    return (size_t)EVP_PKEY_get_size(sctx->key->pub);
+}
+
+int pprov_sig_algor_der(const X509_ALGOR *alg, unsigned char **der, size_t *derlen)
+{
+    int len;
+
+    *der = NULL;
+    len = i2d_X509_ALGOR(alg, der);
+    if (len <= 0)
+        return 0;
+    *derlen = (size_t)len;
     return 1;
 }
 

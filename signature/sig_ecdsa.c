@@ -22,12 +22,6 @@ static void pprov_ecdsa_init_defaults(pprov_sig_ctx *sctx)
 {
 }
 
-/* The DER maximum, not 2*n: that is what the DER signature may need. */
-static size_t pprov_ecdsa_max_size(const pprov_sig_ctx *sctx)
-{
-    return (size_t)EVP_PKEY_get_size(sctx->key->pub);
-}
-
 /* r||s (each half the raw length) -> DER ECDSA-Sig-Value. */
 static int pprov_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, unsigned char *sig,
                                   size_t *siglen, size_t sigsize)
@@ -105,18 +99,13 @@ static int pprov_ecdsa_setup_verify(pprov_sig_ctx *sctx, EVP_PKEY_CTX *vctx)
 static int pprov_ecdsa_algorithm_id(pprov_sig_ctx *sctx, unsigned char **der, size_t *derlen)
 {
     X509_ALGOR *alg = X509_ALGOR_new();
-    int sig_nid = NID_undef, len, ok = 0;
+    int sig_nid = NID_undef, ok = 0;
 
     if (alg == NULL || sctx->md == NULL
         || !OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(sctx->md), NID_X9_62_id_ecPublicKey)
         || !X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), V_ASN1_UNDEF, NULL))
         goto done;
-    *der = NULL;
-    len = i2d_X509_ALGOR(alg, der);
-    if (len <= 0)
-        goto done;
-    *derlen = (size_t)len;
-    ok = 1;
+    ok = pprov_sig_algor_der(alg, der, derlen);
 done:
     X509_ALGOR_free(alg);
     return ok;
@@ -136,7 +125,7 @@ static const pprov_sig_alg pprov_ecdsa_alg = {
     "ECDSA",
     1 << PPROV_KEY_EC,
     pprov_ecdsa_init_defaults,
-    pprov_ecdsa_max_size,
+    pprov_sig_pub_max_size, /* the DER maximum, not 2*n: what the DER signature may need */
     pprov_ecdsa_sign_hash,
     pprov_ecdsa_setup_verify,
     pprov_ecdsa_algorithm_id,
@@ -152,9 +141,7 @@ static void *pprov_ecdsa_newctx(void *provctx, const char *propq)
 static const OSSL_PARAM *pprov_ecdsa_gettable_ctx_params(void *vctx, void *provctx)
 {
     static const OSSL_PARAM gettable[] = {
-        OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-        OSSL_PARAM_size_t(OSSL_SIGNATURE_PARAM_DIGEST_SIZE, NULL),
+        PPROV_SIG_COMMON_GETTABLE,
         OSSL_PARAM_END,
     };
     return gettable;
@@ -163,8 +150,7 @@ static const OSSL_PARAM *pprov_ecdsa_gettable_ctx_params(void *vctx, void *provc
 static const OSSL_PARAM *pprov_ecdsa_settable_ctx_params(void *vctx, void *provctx)
 {
     static const OSSL_PARAM settable[] = {
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
+        PPROV_SIG_COMMON_SETTABLE,
         OSSL_PARAM_END,
     };
     return settable;

@@ -63,11 +63,6 @@ static int pprov_rsa_effective_pad(const pprov_sig_ctx *sctx)
     return RSA_PKCS1_PADDING;
 }
 
-static size_t pprov_rsa_max_size(const pprov_sig_ctx *sctx)
-{
-    return (size_t)EVP_PKEY_get_size(sctx->key->pub);
-}
-
 /* The digest used by MGF1 (PSA: always the signature digest). */
 static const EVP_MD *pprov_rsa_mgf1(const pprov_sig_ctx *sctx)
 {
@@ -256,7 +251,7 @@ static int pprov_rsa_algorithm_id(pprov_sig_ctx *sctx, unsigned char **der, size
 {
     X509_ALGOR *alg = X509_ALGOR_new();
     ASN1_STRING *params = NULL;
-    int sig_nid = NID_undef, len, ok = 0;
+    int sig_nid = NID_undef, ok = 0;
 
     if (alg == NULL || sctx->md == NULL)
         goto done;
@@ -273,12 +268,7 @@ static int pprov_rsa_algorithm_id(pprov_sig_ctx *sctx, unsigned char **der, size
     } else {
         goto done;
     }
-    *der = NULL;
-    len = i2d_X509_ALGOR(alg, der);
-    if (len <= 0)
-        goto done;
-    *derlen = (size_t)len;
-    ok = 1;
+    ok = pprov_sig_algor_der(alg, der, derlen);
 done:
     ASN1_STRING_free(params);
     X509_ALGOR_free(alg);
@@ -405,7 +395,7 @@ static const pprov_sig_alg pprov_rsa_sig_alg = {
     "RSA signature",
     (1 << PPROV_KEY_RSA) | (1 << PPROV_KEY_RSA_PSS),
     pprov_rsa_init_defaults,
-    pprov_rsa_max_size,
+    pprov_sig_pub_max_size,
     pprov_rsa_sign_hash,
     pprov_rsa_setup_verify,
     pprov_rsa_algorithm_id,
@@ -421,9 +411,7 @@ static void *pprov_rsa_sig_newctx(void *provctx, const char *propq)
 static const OSSL_PARAM *pprov_rsa_sig_gettable_ctx_params(void *vctx, void *provctx)
 {
     static const OSSL_PARAM gettable[] = {
-        OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-        OSSL_PARAM_size_t(OSSL_SIGNATURE_PARAM_DIGEST_SIZE, NULL),
+        PPROV_SIG_COMMON_GETTABLE,
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
@@ -435,8 +423,7 @@ static const OSSL_PARAM *pprov_rsa_sig_gettable_ctx_params(void *vctx, void *pro
 static const OSSL_PARAM *pprov_rsa_sig_settable_ctx_params(void *vctx, void *provctx)
 {
     static const OSSL_PARAM settable[] = {
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
-        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
+        PPROV_SIG_COMMON_SETTABLE,
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES, NULL, 0),
