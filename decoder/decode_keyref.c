@@ -11,7 +11,6 @@
 #include <openssl/buffer.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
-#include <openssl/core_object.h>
 #include <openssl/params.h>
 
 #include "pprov_dec.h"
@@ -67,28 +66,12 @@ static int pprov_keyref_dec_does_selection(void *provctx, int selection)
     return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
 }
 
-int pprov_keyref_emit(pprov_key *key, OSSL_CALLBACK *data_cb, void *data_cbarg)
-{
-    int object_type = OSSL_OBJECT_PKEY;
-    const void *ref;
-    size_t refsz;
-    OSSL_PARAM params[4];
-
-    pprov_key_to_reference(key, &ref, &refsz);
-    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
-    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-                                                 (char *)pprov_key_type_name(key->type), 0);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, (void *)ref, refsz);
-    params[3] = OSSL_PARAM_construct_end();
-    return data_cb(params, data_cbarg);
-}
-
 int pprov_keyref_fail(pprov_ctx *ctx, int type, OSSL_CALLBACK *data_cb, void *data_cbarg)
 {
     pprov_key *placeholder = pprov_key_new(ctx, type != 0 ? type : PPROV_KEY_EC);
 
     if (placeholder != NULL)
-        (void)pprov_keyref_emit(placeholder, data_cb, data_cbarg);
+        (void)pprov_key_emit_reference(placeholder, data_cb, data_cbarg);
     pprov_key_free(placeholder);
     return 0;
 }
@@ -146,7 +129,7 @@ static int pprov_keyref_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection
             goto done;
         }
     }
-    ret = pprov_keyref_emit(key, data_cb, data_cbarg);
+    ret = pprov_key_emit_reference(key, data_cb, data_cbarg);
 done:
     pprov_key_free(key); /* keymgmt load took its own reference */
     OPENSSL_free(name);

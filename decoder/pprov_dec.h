@@ -6,8 +6,6 @@
 
 #include "pprov.h"
 
-/* Hand `key` to the decoder chain as an OSSL_OBJECT_PKEY reference. */
-int pprov_keyref_emit(pprov_key *key, OSSL_CALLBACK *data_cb, void *data_cbarg);
 /*
  * Our reference is unusable (reason already raised): hand the chain a
  * reference keymgmt refuses, which OpenSSL treats as a hard error on every

@@ -102,6 +102,8 @@ const char *pprov_key_group_name(const pprov_key *key);
  */
 void pprov_key_to_reference(pprov_key *key, const void **ref, size_t *refsz);
 pprov_key *pprov_key_from_reference(const void *ref, size_t refsz); /* borrowed */
+/* Hand `key` to a store/decoder callback as an OSSL_OBJECT_PKEY reference. */
+int pprov_key_emit_reference(pprov_key *key, OSSL_CALLBACK *cb, void *cbarg);
 
 /* Human-readable policy: "RsaPss(any hash), usage sign_hash,verify_hash". */
 void pprov_describe_policy(const parsec_key_attributes *attrs, char *buf, size_t len);

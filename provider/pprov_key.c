@@ -11,6 +11,7 @@
 #include <openssl/asn1t.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/core_object.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -104,6 +105,22 @@ pprov_key *pprov_key_from_reference(const void *ref, size_t refsz)
     if (key == NULL || refsz != sizeof(*key) || key->magic != PPROV_KEY_MAGIC)
         return NULL;
     return (pprov_key *)key;
+}
+
+int pprov_key_emit_reference(pprov_key *key, OSSL_CALLBACK *cb, void *cbarg)
+{
+    int object_type = OSSL_OBJECT_PKEY;
+    const void *ref;
+    size_t refsz;
+    OSSL_PARAM params[4];
+
+    pprov_key_to_reference(key, &ref, &refsz);
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                                 (char *)pprov_key_type_name(key->type), 0);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, (void *)ref, refsz);
+    params[3] = OSSL_PARAM_construct_end();
+    return cb(params, cbarg);
 }
 
 /* ---- names and descriptions -------------------------------------------------------- */

@@ -200,23 +200,6 @@ static int pprov_store_wants_keys(const pprov_store_ctx *sctx)
            || sctx->expect == OSSL_STORE_INFO_PUBKEY;
 }
 
-static int pprov_store_emit_key(pprov_store_ctx *sctx, pprov_key *key, OSSL_CALLBACK *object_cb,
-                                void *object_cbarg)
-{
-    int object_type = OSSL_OBJECT_PKEY;
-    const void *ref;
-    size_t refsz;
-    OSSL_PARAM params[4];
-
-    pprov_key_to_reference(key, &ref, &refsz);
-    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
-    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-                                                 (char *)pprov_key_type_name(key->type), 0);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, (void *)ref, refsz);
-    params[3] = OSSL_PARAM_construct_end();
-    return object_cb(params, object_cbarg);
-}
-
 /* Does a listed key pass the URI's filters and is it one we can present? */
 static int pprov_store_list_match(const pprov_store_ctx *sctx, const parsec_key_info *ki)
 {
@@ -322,7 +305,7 @@ static int pprov_store_load_list(pprov_store_ctx *sctx, OSSL_CALLBACK *object_cb
                 continue;
             }
             pprov_clear_last_error_mark(sctx->ctx);
-            ret = pprov_store_emit_key(sctx, key, object_cb, object_cbarg);
+            ret = pprov_key_emit_reference(key, object_cb, object_cbarg);
             pprov_key_free(key);
             return ret;
         }
@@ -349,7 +332,7 @@ static int pprov_store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *obj
     key = pprov_key_load(sctx->ctx, sctx->name, sctx->backend, sctx->type);
     if (key == NULL)
         return 0;
-    ret = pprov_store_emit_key(sctx, key, object_cb, object_cbarg);
+    ret = pprov_key_emit_reference(key, object_cb, object_cbarg);
     pprov_key_free(key); /* keymgmt load took its own reference */
     return ret;
 }
