@@ -394,6 +394,26 @@ done:
     return rc;
 }
 
+/*
+ * encrypt/decrypt: needs -i FILE and an encryption key; opens the client
+ * (*c, freed by the caller even on failure) and reads the input into *in.
+ */
+static int cli_open_crypt_input(const cli_opts *o, const char *what, parsec_client **c,
+                                uint8_t *provider, parsec_key_attributes *attrs, uint8_t **in,
+                                size_t *inlen)
+{
+    int rc;
+
+    if (o->in_file == NULL)
+        return cli_local_error(o, "%s needs -i FILE", what);
+    rc = cli_open_with_key(o, c, provider, attrs);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (attrs->alg.kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION)
+        return cli_local_error(o, "key \"%s\" is not an encryption key", o->key_name);
+    return cli_read_file(o, o->in_file, in, inlen);
+}
+
 int cli_cmd_encrypt(const cli_opts *o)
 {
     parsec_client *c = NULL;
@@ -404,16 +424,7 @@ int cli_cmd_encrypt(const cli_opts *o)
     parsec_status st;
     int rc;
 
-    if (o->in_file == NULL)
-        return cli_local_error(o, "encrypt needs -i FILE");
-    rc = cli_open_with_key(o, &c, &provider, &attrs);
-    if (rc != CLI_EXIT_OK)
-        goto done;
-    if (attrs.alg.kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION) {
-        rc = cli_local_error(o, "key \"%s\" is not an encryption key", o->key_name);
-        goto done;
-    }
-    rc = cli_read_file(o, o->in_file, &in, &inlen);
+    rc = cli_open_crypt_input(o, "encrypt", &c, &provider, &attrs, &in, &inlen);
     if (rc != CLI_EXIT_OK)
         goto done;
     st = parsec_asymmetric_encrypt(c, provider, o->key_name, &attrs.alg, in, inlen, NULL, 0, &out,
@@ -442,16 +453,7 @@ int cli_cmd_decrypt(const cli_opts *o)
     parsec_status st;
     int rc;
 
-    if (o->in_file == NULL)
-        return cli_local_error(o, "decrypt needs -i FILE");
-    rc = cli_open_with_key(o, &c, &provider, &attrs);
-    if (rc != CLI_EXIT_OK)
-        goto done;
-    if (attrs.alg.kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION) {
-        rc = cli_local_error(o, "key \"%s\" is not an encryption key", o->key_name);
-        goto done;
-    }
-    rc = cli_read_file(o, o->in_file, &in, &inlen);
+    rc = cli_open_crypt_input(o, "decrypt", &c, &provider, &attrs, &in, &inlen);
     if (rc != CLI_EXIT_OK)
         goto done;
     st = parsec_asymmetric_decrypt(c, provider, o->key_name, &attrs.alg, in, inlen, NULL, 0, &out,
