@@ -19,38 +19,7 @@
 #include <openssl/rsa.h>
 #include <openssl/store.h>
 
-static int failures;
-
-static void report(int good, const char *what)
-{
-    printf("%s - %s\n", good ? "ok" : "not ok", what);
-    if (!good) {
-        failures++;
-        ERR_print_errors_fp(stdout);
-    }
-    ERR_clear_error();
-}
-
-static EVP_PKEY *load_store(const char *uri)
-{
-    OSSL_STORE_CTX *store = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
-    EVP_PKEY *pkey = NULL;
-
-    if (store == NULL)
-        return NULL;
-    OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
-    while (pkey == NULL && !OSSL_STORE_eof(store)) {
-        OSSL_STORE_INFO *info = OSSL_STORE_load(store);
-
-        if (info == NULL)
-            break;
-        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-            pkey = OSSL_STORE_INFO_get1_PKEY(info);
-        OSSL_STORE_INFO_free(info);
-    }
-    OSSL_STORE_close(store);
-    return pkey;
-}
+#include "tls_check_util.h"
 
 static EVP_PKEY *load_pem(const char *path, int private_key)
 {
@@ -150,9 +119,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s RSA-KEY RSA-PUB.pem ECDH-KEY PEER.pem\n", argv[0]);
         return 2;
     }
-    rsa = load_store(argv[1]);
+    rsa = tls_check_load_private(argv[1]);
     rsa_pub = load_pem(argv[2], 0);
-    ec = load_store(argv[3]);
+    ec = tls_check_load_private(argv[3]);
     peer = load_pem(argv[4], 1);
     report(rsa != NULL && rsa_pub != NULL && ec != NULL && peer != NULL, "load the keys");
     if (rsa != NULL && rsa_pub != NULL)
@@ -163,6 +132,5 @@ int main(int argc, char **argv)
     EVP_PKEY_free(rsa_pub);
     EVP_PKEY_free(ec);
     EVP_PKEY_free(peer);
-    printf("%d check(s) failed\n", failures);
-    return failures == 0 ? 0 : 1;
+    return tls_check_summary() == 0 ? 0 : 1;
 }

@@ -21,40 +21,9 @@
 #include <openssl/rsa.h>
 #include <openssl/store.h>
 
+#include "tls_check_util.h"
+
 #define PMS_LEN SSL_MAX_MASTER_KEY_LENGTH
-
-static int failures;
-
-static void report(int good, const char *what)
-{
-    printf("%s - %s\n", good ? "ok" : "not ok", what);
-    if (!good) {
-        failures++;
-        ERR_print_errors_fp(stdout);
-    }
-    ERR_clear_error();
-}
-
-static EVP_PKEY *load_private(const char *uri)
-{
-    OSSL_STORE_CTX *store = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
-    EVP_PKEY *pkey = NULL;
-
-    if (store == NULL)
-        return NULL;
-    OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
-    while (pkey == NULL && !OSSL_STORE_eof(store)) {
-        OSSL_STORE_INFO *info = OSSL_STORE_load(store);
-
-        if (info != NULL && OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-            pkey = OSSL_STORE_INFO_get1_PKEY(info);
-        OSSL_STORE_INFO_free(info);
-        if (info == NULL)
-            break;
-    }
-    OSSL_STORE_close(store);
-    return pkey;
-}
 
 /* Plain RSA PKCS#1 v1.5 encryption with the public key, in software. */
 static int pub_encrypt(EVP_PKEY *pub, const unsigned char *in, size_t inlen, unsigned char *out,
@@ -110,7 +79,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s KEY PUB.pem\n", argv[0]);
         return 2;
     }
-    priv = load_private(argv[1]);
+    priv = tls_check_load_private(argv[1]);
     f = fopen(argv[2], "r");
     if (f != NULL) {
         pub = PEM_read_PUBKEY(f, NULL, NULL, NULL);
@@ -178,6 +147,5 @@ int main(int argc, char **argv)
 done:
     EVP_PKEY_free(priv);
     EVP_PKEY_free(pub);
-    printf("%d check(s) failed\n", failures);
-    return failures == 0 && priv != NULL && pub != NULL ? 0 : 1;
+    return tls_check_summary() == 0 && priv != NULL && pub != NULL ? 0 : 1;
 }
