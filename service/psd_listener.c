@@ -1,18 +1,25 @@
 /*
- * The Unix-socket listener: a fixed pool of threads all wait in
- * epoll_wait() on one epoll set holding the listening socket and every
- * connection kept open by the keep-alive extension
- * (docs/protocol-extensions.md), each registered EPOLLONESHOT so exactly
- * one thread takes each event. The thread that takes a new connection or a
- * kept one serves it itself: no connection pays for a hand-off between
- * threads (which halved the one-client request rate on a 2-CPU machine).
- * Nothing polls: with no kept connections every thread blocks without a
- * timeout, so an idle service uses no CPU; while some are kept, a thread
- * wakes every keepalive_idle_ms / 2 to close the idle ones.
+ * The Unix-socket listener. Two pools of threads, `threads` each:
+ *
+ * - accept workers all block in accept() on the listening socket; the
+ *   kernel wakes exactly one of them per connection, which serves it
+ *   itself (no hand-off between threads, which halved the one-client
+ *   request rate on a 2-CPU machine; and no epoll round on this path,
+ *   which cost a one-connection-per-request client a tenth of its rate);
+ * - keepers, started when the first connection is kept by the keep-alive
+ *   extension (docs/protocol-extensions.md), wait in epoll_wait() on the
+ *   set of kept connections (each EPOLLONESHOT, so one keeper takes each
+ *   request) and serve what arrives.
+ *
+ * Whoever answers a kept connection also serves its next request if that
+ * is already there (a client in a loop), a few times in a row, before
+ * arming it again. Nothing polls: an idle service uses no CPU; while some
+ * connections are kept, one keeper wakes every keepalive_idle_ms / 2 to
+ * close the idle ones.
  *
  * A kept connection lives in a slot whose state word (generation, state)
  * changes only by compare-and-swap: PARKED (armed in epoll) -> BUSY (a
- * worker serves it) -> ARMING -> PARKED again, or -> closed and FREE with a
+ * thread serves it) -> ARMING -> PARKED again, or -> closed and FREE with a
  * new generation. An event carries the slot's generation, so an event for
  * a connection that was closed meanwhile is recognised and dropped.
  */
@@ -37,8 +44,7 @@
 
 #define PSD_SD_LISTEN_FDS_START 3
 
-/* epoll data: the listening socket, the stop event, else slot index + PSD_EV_SLOT0 | gen << 32. */
-#define PSD_EV_LISTEN 0u
+/* epoll data: the stop event, else slot index + PSD_EV_SLOT0 | gen << 32. */
 #define PSD_EV_STOP 1u
 #define PSD_EV_SLOT0 2u
 
@@ -76,11 +82,15 @@ struct psd_listener {
     psd_service *svc;
     pthread_t *workers;
     unsigned int n_workers;
+    pthread_t *keepers;    /* started with the first kept connection */
+    atomic_uint n_keepers;
+    unsigned int max_keepers;
+    pthread_mutex_t keepers_mu;
     atomic_int stopping;   /* stop accepting; finish the request in hand */
     pthread_mutex_t mu;    /* accept failures: wait for a peer to free a descriptor */
     pthread_cond_t freed;
-    int epfd;
-    int stop_fd;           /* eventfd, written once at stop: wakes every worker */
+    int epfd;              /* kept connections and the stop event */
+    int stop_fd;           /* eventfd, written once at stop: wakes every keeper */
     /* keep-alive: slots, a free list (under slots_mu) and the idle sweep */
     psd_slot *slots;
     unsigned int n_slots;
@@ -266,6 +276,7 @@ static void psd_listener_free(psd_listener *l)
         close(l->stop_fd);
     free(l->slots);
     free(l->path);
+    pthread_mutex_destroy(&l->keepers_mu);
     pthread_mutex_destroy(&l->sweep_mu);
     pthread_mutex_destroy(&l->slots_mu);
     pthread_cond_destroy(&l->freed);
@@ -273,7 +284,7 @@ static void psd_listener_free(psd_listener *l)
     free(l);
 }
 
-/* The epoll set (listening socket one-shot, stop event level-triggered) and the keep-alive slots. */
+/* The epoll set of kept connections (with the level-triggered stop event) and their slots. */
 static int psd_listener_setup(psd_listener *l, const psd_config *cfg, char *err, size_t errlen)
 {
     struct epoll_event ev = {0};
@@ -297,11 +308,6 @@ static int psd_listener_setup(psd_listener *l, const psd_config *cfg, char *err,
     l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (l->epfd < 0 || l->stop_fd < 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
-        return -1;
-    }
-    /* Non-blocking: a connection that vanished between the event and accept() must not hang a worker. */
-    if (fcntl(l->fd, F_SETFL, fcntl(l->fd, F_GETFL) | O_NONBLOCK) != 0) {
-        snprintf(err, errlen, "listening socket: %s", strerror(errno));
         return -1;
     }
     ev.events = EPOLLIN;
@@ -329,6 +335,8 @@ int psd_listener_open(const psd_config *cfg, psd_listener **out, char *err, size
     pthread_cond_init(&l->freed, NULL);
     pthread_mutex_init(&l->slots_mu, NULL);
     pthread_mutex_init(&l->sweep_mu, NULL);
+    pthread_mutex_init(&l->keepers_mu, NULL);
+    l->max_keepers = cfg->threads > 0 ? cfg->threads : 1;
     l->path = strdup(cfg->socket_path);
     if (l->path == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -378,13 +386,6 @@ static void psd_accept_backoff(psd_listener *l)
     pthread_mutex_lock(&l->mu);
     pthread_cond_timedwait(&l->freed, &l->mu, &ts);
     pthread_mutex_unlock(&l->mu);
-}
-
-static int psd_arm_listen(psd_listener *l, int op)
-{
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u64 = PSD_EV_LISTEN};
-
-    return epoll_ctl(l->epfd, op, l->fd, &ev);
 }
 
 /* ---- keep-alive slots ---- */
@@ -503,11 +504,16 @@ typedef struct psd_new_conn {
     psd_slot *slot;
 } psd_new_conn;
 
+static void psd_start_keepers(psd_listener *l);
+
 static int psd_keep_new(void *arg)
 {
     psd_new_conn *nc = arg;
 
-    if (nc->slot == NULL)
+    /* Nobody would serve a kept connection without keepers: start them with the first. */
+    if (atomic_load(&nc->l->n_keepers) == 0)
+        psd_start_keepers(nc->l);
+    if (nc->slot == NULL && atomic_load(&nc->l->n_keepers) > 0)
         nc->slot = psd_slot_reserve(nc->l);
     return nc->slot != NULL;
 }
@@ -544,33 +550,6 @@ static void psd_slot_next(psd_listener *l, psd_slot *s)
     psd_slot_park(l, s);
 }
 
-static void psd_on_listen(psd_listener *l)
-{
-    psd_new_conn nc = {.l = l, .slot = NULL};
-    psd_peer peer = {0};
-    int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC), err = errno;
-
-    if (fd < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED) {
-        psd_log(PSD_LOG_WARN, "accept: %s", strerror(err));
-        psd_accept_backoff(l);
-    }
-    /* Let another worker take the next connection while this one serves. */
-    if (psd_arm_listen(l, EPOLL_CTL_MOD) != 0)
-        psd_log(PSD_LOG_ERROR, "epoll: cannot re-arm the listening socket: %s", strerror(errno));
-    if (fd < 0)
-        return;
-    if (psd_serve_request(l->svc, fd, &peer, psd_keep_new, &nc)) {
-        nc.slot->fd = fd;
-        nc.slot->peer = peer;
-        psd_slot_next(l, nc.slot);
-        return;
-    }
-    close(fd);
-    if (nc.slot != NULL)
-        psd_slot_release(l, nc.slot); /* reserved, but the answer could not be sent */
-    pthread_cond_signal(&l->freed);
-}
-
 static void psd_on_kept(psd_listener *l, uint64_t data)
 {
     psd_slot *s = psd_slot_take(l, data);
@@ -583,7 +562,7 @@ static void psd_on_kept(psd_listener *l, uint64_t data)
         psd_slot_close(l, s); /* the client closed it, stopped asking, or we are stopping */
 }
 
-static void *psd_worker(void *arg)
+static void *psd_keeper(void *arg)
 {
     psd_listener *l = arg;
 
@@ -601,12 +580,61 @@ static void *psd_worker(void *arg)
         }
         if (atomic_load(&l->n_kept) > 0)
             psd_sweep(l);
-        if (n <= 0 || ev.data.u64 == PSD_EV_STOP)
-            continue;
-        if (ev.data.u64 == PSD_EV_LISTEN)
-            psd_on_listen(l);
-        else
+        if (n > 0 && ev.data.u64 != PSD_EV_STOP)
             psd_on_kept(l, ev.data.u64);
+    }
+}
+
+/* The keepers, once: nobody waits for kept connections until one exists. */
+static void psd_start_keepers(psd_listener *l)
+{
+    pthread_mutex_lock(&l->keepers_mu);
+    if (atomic_load(&l->n_keepers) == 0 && !atomic_load(&l->stopping)) {
+        l->keepers = calloc(l->max_keepers, sizeof(*l->keepers));
+        for (unsigned int i = 0; l->keepers != NULL && i < l->max_keepers; i++) {
+            int rc = pthread_create(&l->keepers[i], NULL, psd_keeper, l);
+
+            if (rc != 0) {
+                psd_log(PSD_LOG_ERROR, "cannot start a keep-alive thread: %s", strerror(rc));
+                break;
+            }
+            atomic_fetch_add(&l->n_keepers, 1);
+        }
+    }
+    pthread_mutex_unlock(&l->keepers_mu);
+}
+
+static void *psd_worker(void *arg)
+{
+    psd_listener *l = arg;
+
+    for (;;) {
+        psd_new_conn nc = {.l = l, .slot = NULL};
+        psd_peer peer = {0};
+        int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (atomic_load(&l->stopping)) {
+            if (fd >= 0)
+                close(fd);
+            return NULL;
+        }
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            psd_log(PSD_LOG_WARN, "accept: %s", strerror(errno));
+            psd_accept_backoff(l);
+            continue;
+        }
+        if (psd_serve_request(l->svc, fd, &peer, psd_keep_new, &nc)) {
+            nc.slot->fd = fd;
+            nc.slot->peer = peer;
+            psd_slot_next(l, nc.slot);
+            continue;
+        }
+        close(fd);
+        if (nc.slot != NULL)
+            psd_slot_release(l, nc.slot); /* reserved, but the answer could not be sent */
+        pthread_cond_signal(&l->freed);
     }
 }
 
@@ -617,10 +645,6 @@ int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, 
 
     l->svc = svc;
     l->last_sweep_ms = psd_now_ms();
-    if (psd_arm_listen(l, EPOLL_CTL_ADD) != 0) {
-        snprintf(err, errlen, "epoll: %s", strerror(errno));
-        return -1;
-    }
     l->workers = calloc(threads, sizeof(*l->workers));
     if (l->workers == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -645,20 +669,57 @@ int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, 
     return 0;
 }
 
+/*
+ * Wake every worker blocked in accept(): shutdown() does it for our own
+ * socket; systemd's socket must stay usable for the next start, so connect
+ * to it once per worker instead.
+ */
+static void psd_wake_workers(psd_listener *l)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof(sa);
+
+    if (!l->activated) {
+        shutdown(l->fd, SHUT_RDWR);
+        return;
+    }
+    if (getsockname(l->fd, (struct sockaddr *)&sa, &len) != 0)
+        return;
+    for (unsigned int i = 0; i < l->n_workers; i++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        if (fd < 0)
+            break;
+        if (connect(fd, (struct sockaddr *)&sa, len) != 0)
+            psd_log(PSD_LOG_WARN, "waking the listener: %s", strerror(errno));
+        close(fd);
+    }
+}
+
 void psd_listener_stop(psd_listener *l)
 {
     struct stat stbuf;
     uint64_t one = 1;
+    unsigned int keepers;
 
     if (l == NULL)
         return;
     atomic_store(&l->stopping, 1);
-    /* Level-triggered and never read: every worker wakes, finishes what it serves, and exits. */
-    if (l->n_workers > 0 && write(l->stop_fd, &one, sizeof(one)) != sizeof(one))
-        psd_log(PSD_LOG_WARN, "waking the workers: %s", strerror(errno));
+    if (l->n_workers > 0)
+        psd_wake_workers(l);
+    /* Level-triggered and never read: every keeper wakes, finishes what it serves, and exits. */
+    if (write(l->stop_fd, &one, sizeof(one)) != sizeof(one))
+        psd_log(PSD_LOG_WARN, "waking the keep-alive threads: %s", strerror(errno));
+    /* Each thread finishes the request it is serving, then exits. */
     for (unsigned int i = 0; i < l->n_workers; i++)
         pthread_join(l->workers[i], NULL);
     free(l->workers);
+    pthread_mutex_lock(&l->keepers_mu); /* no keeper starts any more (stopping is set) */
+    keepers = atomic_load(&l->n_keepers);
+    pthread_mutex_unlock(&l->keepers_mu);
+    for (unsigned int i = 0; i < keepers; i++)
+        pthread_join(l->keepers[i], NULL);
+    free(l->keepers);
     /* Kept connections still parked: their clients see EOF and reconnect (to a new service). */
     for (unsigned int i = 0; i < l->n_slots; i++)
         if (l->slots[i].fd >= 0)
