@@ -242,14 +242,17 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *p
             if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
                 return PARSEC_AUTHENTICATION_ERROR;
             peer->uid = cred.uid;
+            snprintf(peer->app, sizeof(peer->app), "%u", (unsigned int)cred.uid);
+            peer->admin = psd_is_admin(cfg, peer->app);
             peer->have_uid = 1;
         }
         if (claimed != peer->uid)
             return PARSEC_AUTHENTICATION_ERROR;
-        id->app = malloc(16);
-        if (id->app == NULL)
-            return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
-        snprintf(id->app, 16, "%u", claimed);
+        id->app = peer->app; /* borrowed from the connection: not freed with the request */
+        id->authenticated = 1;
+        id->auth_type = cfg->auth_type;
+        id->admin = peer->admin;
+        return PARSEC_SUCCESS;
     } else {
         /* Direct: the application name itself; NUL would let two names collide. */
         if (h->auth_len == 0 || memchr(auth, 0, h->auth_len) != NULL ||
@@ -369,15 +372,19 @@ int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep
     }
     /* 6. body then auth (part of them may have come with the header) */
     payload_len = (size_t)h.body_len + h.auth_len;
-    payload = OPENSSL_malloc(payload_len > 0 ? payload_len : 1);
-    if (payload == NULL) {
-        psd_send_status(&conn, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
-        goto done;
-    }
     extra = have - PARSEC_WIRE_HEADER_SIZE;
     if (extra > payload_len)
         extra = payload_len; /* bytes past this request are never read as part of it */
-    memcpy(payload, first + PARSEC_WIRE_HEADER_SIZE, extra);
+    if (extra == payload_len) {
+        payload = first + PARSEC_WIRE_HEADER_SIZE; /* all here already: no copy */
+    } else {
+        payload = OPENSSL_malloc(payload_len);
+        if (payload == NULL) {
+            psd_send_status(&conn, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
+            goto done;
+        }
+        memcpy(payload, first + PARSEC_WIRE_HEADER_SIZE, extra);
+    }
     if (extra < payload_len && psd_read_full(&conn, payload + extra, payload_len - extra) != PSD_IO_OK) {
         psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
         goto done;
@@ -414,7 +421,9 @@ done:
     /* The first read may hold key material (ImportKey data, plaintext). */
     OPENSSL_cleanse(first, have < sizeof(first) ? have : sizeof(first));
     psd_buf_clear(&resp);
-    OPENSSL_clear_free(payload, payload_len);
-    free(id.app);
+    if (payload != first + PARSEC_WIRE_HEADER_SIZE)
+        OPENSSL_clear_free(payload, payload_len);
+    if (id.app != peer->app)
+        free(id.app);
     return kept;
 }

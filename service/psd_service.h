@@ -152,6 +152,8 @@ void psd_handle_connection(psd_service *svc, int fd);
 typedef struct psd_peer {
     int have_uid;   /* SO_PEERCRED read (it is fixed at connect time) */
     uid_t uid;
+    char app[16];   /* the uid as the application name */
+    int admin;      /* that name is in [authenticator] admins */
 } psd_peer;
 
 /*
