@@ -110,9 +110,10 @@ static void fuzz_env_die(const char *fmt, ...)
 
 /*
  * psd_main.c holds parsecd's main() and is not linked here; this is its
- * provider lookup, unchanged.
+ * provider lookup, unchanged. Weak: should the service move it to a file
+ * linked here, that definition wins.
  */
-psd_provider *psd_service_provider(psd_service *svc, uint8_t id)
+__attribute__((weak)) psd_provider *psd_service_provider(psd_service *svc, uint8_t id)
 {
     for (size_t i = 0; i < svc->n_providers; i++)
         if (svc->providers[i].ops->provider_id == id)
@@ -172,6 +173,111 @@ void parsec_fuzz_service_exchange(const uint8_t *req, size_t len, uint8_t **resp
     }
     *resp = buf;
     *resp_len = got;
+}
+
+/* Whatever the handler has answered so far (it has returned: nothing more is coming). */
+static void fuzz_env_read_answer(int fd, uint8_t **resp, size_t *resp_len)
+{
+    size_t cap = 0, got = 0;
+    uint8_t *buf = NULL;
+
+    for (;;) {
+        ssize_t n;
+
+        if (got == cap) {
+            uint8_t *grown = realloc(buf, cap = cap ? cap * 2 : 4096);
+
+            if (grown == NULL)
+                fuzz_env_die("out of memory");
+            buf = grown;
+        }
+        n = recv(fd, buf + got, cap - got, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == 0) {
+        free(buf);
+        buf = NULL;
+    }
+    *resp = buf;
+    *resp_len = got;
+}
+
+/* Length of the request at the start of data, or len if it cannot be told. */
+static size_t fuzz_env_request_len(const uint8_t *data, size_t len)
+{
+    parsec_wire_header h;
+    size_t total;
+
+    if (len < PARSEC_WIRE_HEADER_SIZE)
+        return len;
+    parsec_wire_header_decode(data, &h);
+    if (h.magic != PARSEC_WIRE_MAGIC || h.hdr_size != PARSEC_WIRE_HDR_SIZE_FIELD)
+        return len;
+    total = PARSEC_WIRE_HEADER_SIZE + (size_t)h.body_len + h.auth_len;
+    return total < len ? total : len;
+}
+
+/* The listener's decision for a kept connection; here there is always room. */
+static int fuzz_env_keep(void *arg)
+{
+    (void)arg;
+    return 1;
+}
+
+size_t parsec_fuzz_service_session(const uint8_t *data, size_t len, fuzz_exchange *out)
+{
+    int sv[2], sndbuf = 4 * FUZZ_MAX_REQUEST;
+    psd_peer peer = {0};
+    size_t off = 0, n = 0;
+
+    if (len > FUZZ_MAX_REQUEST)
+        len = FUZZ_MAX_REQUEST;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        fuzz_env_die("socketpair: %s", strerror(errno));
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    while (n < FUZZ_MAX_EXCHANGES) {
+        size_t chunk = off < len ? fuzz_env_request_len(data + off, len - off) : 0, sent = 0;
+        int last = off + chunk == len || n == FUZZ_MAX_EXCHANGES - 1, kept;
+
+        if (last)
+            chunk = len - off;
+        while (sent < chunk) {
+            ssize_t w = send(sv[0], data + off + sent, chunk - sent, MSG_NOSIGNAL);
+
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            sent += (size_t)w;
+        }
+        if (last)
+            shutdown(sv[0], SHUT_WR);
+        kept = psd_serve_request(&fuzz_env.svc, sv[1], &peer, fuzz_env_keep, NULL);
+        out[n].req = data + off;
+        out[n].req_len = chunk;
+        fuzz_env_read_answer(sv[0], &out[n].resp, &out[n].resp_len);
+        n++;
+        off += chunk;
+        /* Closed by the service, or the client has nothing more to say (then the EOF is served). */
+        if (!kept || (last && chunk == 0))
+            break;
+    }
+    close(sv[1]);
+    close(sv[0]);
+    return n;
+}
+
+void parsec_fuzz_exchanges_free(fuzz_exchange *ex, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(ex[i].resp);
+        ex[i].resp = NULL;
+    }
 }
 
 /* Header + packed body + application name, as libparsec-client sends it. */

@@ -1,18 +1,25 @@
 /*
- * Arbitrary bytes as one client connection to parsecd's request handler
- * (psd_handle_connection) with the software backend and a key store in a
+ * Arbitrary bytes as what a client writes on one connection to parsecd's
+ * request handler (psd_serve_request, as the listener calls it, with room
+ * for kept connections), with the software backend and a key store in a
  * temporary directory (see fuzz_service_env.h: direct authentication, the
- * "fuzz" application owns preset keys, "admin" is an administrator).
- * The input is exactly what a client would write to the socket, so a
- * finding replays against a real parsecd with e.g. `socat - UNIX:sock < file`.
- * Oracles besides the sanitizers, from the wire protocol reference:
+ * "fuzz" application owns preset keys, "admin" is an administrator). The
+ * input is cut into requests by their headers and each is sent once the
+ * previous one is answered, as a keep-alive client does; one request is
+ * the common case. A finding replays against a real parsecd with e.g.
+ * `socat - UNIX-CONNECT:sock < file` (the first request, or all of them if
+ * they ask for keep-alive).
+ * Oracles besides the sanitizers, from the wire protocol reference and
+ * docs/protocol-extensions.md:
  *  - an empty connection gets no answer; anything else exactly one
  *    well-formed response (36-byte header the client accepts + body_len bytes);
  *  - errors carry no body; a success body decodes as the operation's Result;
  *  - a request that passes the header steps (1.2 steps 1-7) is answered
  *    with its opcode, provider and session, anything else as Ping/provider 0;
  *  - no success without authentication where the reference requires it,
- *    and admin operations succeed only for the admin application.
+ *    and admin operations succeed only for the admin application;
+ *  - response flags are 0, or the keep-alive flag when the request had it;
+ *    the service reads a next request only after it echoed that flag.
  */
 #include <string.h>
 
@@ -83,16 +90,40 @@ static void fuzz_check_response(const uint8_t *data, size_t size, const uint8_t 
     }
 }
 
+/* Flags of an answer: 0, or keep-alive echoed to a request that asked for it. */
+static int fuzz_check_flags(const fuzz_exchange *ex)
+{
+    parsec_wire_header req, r;
+
+    if (ex->resp_len < PARSEC_WIRE_HEADER_SIZE)
+        return 0;
+    parsec_wire_header_decode(ex->resp, &r);
+    if (r.flags == 0)
+        return 0;
+    FUZZ_ASSERT(r.flags == PARSEC_WIRE_FLAG_KEEPALIVE);
+    FUZZ_ASSERT(ex->req_len >= PARSEC_WIRE_HEADER_SIZE);
+    parsec_wire_header_decode(ex->req, &req);
+    FUZZ_ASSERT(req.flags & PARSEC_WIRE_FLAG_KEEPALIVE);
+    return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *resp = NULL;
-    size_t resp_len = 0;
+    fuzz_exchange ex[FUZZ_MAX_EXCHANGES];
+    size_t n;
+    int kept = 0;
 
     if (size > FUZZ_MAX_REQUEST)
         return 0;
-    parsec_fuzz_service_exchange(data, size, &resp, &resp_len);
-    fuzz_check_response(data, size, resp, resp_len);
-    free(resp);
+    n = parsec_fuzz_service_session(data, size, ex);
+    FUZZ_ASSERT(n >= 1);
+    for (size_t i = 0; i < n; i++) {
+        /* Only a connection the service said it keeps is read again. */
+        FUZZ_ASSERT(i == 0 || kept);
+        fuzz_check_response(ex[i].req, ex[i].req_len, ex[i].resp, ex[i].resp_len);
+        kept = fuzz_check_flags(&ex[i]);
+    }
+    parsec_fuzz_exchanges_free(ex, n);
     parsec_fuzz_service_reset();
     return 0;
 }

@@ -5,7 +5,8 @@
  *    recording proxy; each request and each answer becomes seeds of the
  *    targets that parse it (named after the call: "sign_hash-rsa-pss");
  *  - the byte vectors of the wire protocol reference (§1.1, §5.5), named "ref-*";
- *  - a few malformed requests for the header steps of the service.
+ *  - a few malformed requests for the header steps of the service, and
+ *    sessions of several requests on a kept connection (keep-alive).
  *   fuzz_make_seeds OUTDIR    (OUTDIR/<target>/<name>; run.sh --seeds uses fuzz/corpus)
  */
 #include <errno.h>
@@ -21,8 +22,12 @@
 #include "fuzz_bodies.h"
 #include "fuzz_client_calls.h"
 #include "fuzz_service_env.h"
+#include "list_keys.pb-c.h"
 #include "parsec_client.h"
+#include "parsec_psa_pb.h"
 #include "parsec_wire.h"
+#include "ping.pb-c.h"
+#include "psa_sign_hash.pb-c.h"
 
 #define SEED_MAX_PAIRS 8
 
@@ -594,6 +599,74 @@ static void seed_reference(void)
     }
 }
 
+/* Appends one request (packed body, direct auth app unless NULL) to buf at *len. */
+static void seed_append(uint8_t *buf, size_t cap, size_t *len, uint32_t opcode, uint8_t provider,
+                        const char *app, const ProtobufCMessage *body, uint16_t flags)
+{
+    size_t body_len = protobuf_c_message_get_packed_size(body);
+    size_t app_len = app != NULL ? strlen(app) : 0;
+    parsec_wire_header h;
+
+    if (*len + PARSEC_WIRE_HEADER_SIZE + body_len + app_len > cap) {
+        errno = ENOBUFS;
+        seed_die("keep-alive seed");
+    }
+    parsec_wire_request_init(&h, provider, opcode,
+                             app != NULL ? PARSEC_AUTH_DIRECT : PARSEC_AUTH_NONE,
+                             (uint32_t)body_len, (uint16_t)app_len);
+    h.flags = flags;
+    parsec_wire_header_encode(&h, buf + *len);
+    *len += PARSEC_WIRE_HEADER_SIZE;
+    *len += protobuf_c_message_pack(body, buf + *len);
+    memcpy(buf + *len, app, app_len);
+    *len += app_len;
+}
+
+/* Sessions of several requests on one kept connection (keep-alive extension). */
+static void seed_keepalive(void)
+{
+    static const uint8_t hash[32] = {7};
+    const uint16_t ka = PARSEC_WIRE_FLAG_KEEPALIVE;
+    const parsec_alg pss = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,
+                            PARSEC_HASH_SHA_256};
+    Ping__Operation ping = PING__OPERATION__INIT;
+    ListKeys__Operation list = LIST_KEYS__OPERATION__INIT;
+    PsaSignHash__Operation sign = PSA_SIGN_HASH__OPERATION__INIT;
+    PsaSignHash__Operation missing = PSA_SIGN_HASH__OPERATION__INIT;
+    parsec_pb_sign_alg_storage st;
+    uint8_t buf[2048];
+    size_t n;
+
+    sign.key_name = "rsa-pss";
+    sign.alg = parsec_pb_sign_alg_fill(&st, &pss);
+    sign.hash.data = (uint8_t *)hash;
+    sign.hash.len = sizeof(hash);
+    missing = sign;
+    missing.key_name = "no-such-key";
+
+    n = 0;
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_PING, 0, NULL, &ping.base, ka);
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_PING, 0, NULL, &ping.base, ka);
+    seed_write("fuzz_service_request", "keepalive-ping-ping", NULL, 0, buf, n);
+    n = 0;
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_PSA_SIGN_HASH, PARSEC_PROVIDER_MBED_CRYPTO,
+                FUZZ_APP, &sign.base, ka);
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_LIST_KEYS, 0, FUZZ_APP, &list.base, ka);
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_PING, 0, NULL, &ping.base, 0);
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_PING, 0, NULL, &ping.base, ka);
+    seed_write("fuzz_service_request", "keepalive-sign-list-ping-closed", NULL, 0, buf, n);
+    n = 0;
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_PSA_SIGN_HASH, PARSEC_PROVIDER_MBED_CRYPTO,
+                FUZZ_APP, &missing.base, ka);
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_LIST_KEYS, 0, "another-app", &list.base, ka);
+    seed_write("fuzz_service_request", "keepalive-error-then-other-app", NULL, 0, buf, n);
+    n = 0;
+    seed_append(buf, sizeof(buf), &n, PARSEC_OP_PING, 0, NULL, &ping.base, ka);
+    memcpy(buf + n, "garbage after a kept request", 28);
+    n += 28;
+    seed_write("fuzz_service_request", "keepalive-then-garbage", NULL, 0, buf, n);
+}
+
 /* Requests that stop at each header step of the reference order (§1.2 steps 1-7). */
 static void seed_malformed(void)
 {
@@ -665,6 +738,7 @@ int main(int argc, char **argv)
     seed_reference();
     seed_client_synthetic();
     seed_malformed();
+    seed_keepalive();
     shutdown(seeds.listen_fd, SHUT_RDWR);
     unlink(seeds.sock_path);
     rmdir(seeds.sock_dir);
