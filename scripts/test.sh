@@ -1,7 +1,7 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: installs the Debian packages, builds,
 # runs every test (all backends), then the unit, service, backend and
-# provider suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# provider suites and the fuzz corpora again under ASan + UBSan.
 #   sudo scripts/test.sh            # everything
 #   scripts/test.sh --no-sanitize   # skip the sanitizer pass
 set -euo pipefail
@@ -25,5 +25,5 @@ if [ "$sanitize" = 1 ]; then
     PPROV_PRELOAD=$(gcc -print-file-name=libasan.so) \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         meson test -C "$asandir" --print-errorlogs --num-processes 2 \
-        --suite unit --suite service --suite pkcs11 --suite tpm --suite provider
+        --suite unit --suite service --suite pkcs11 --suite tpm --suite provider --suite fuzz
 fi
