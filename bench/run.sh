@@ -19,6 +19,9 @@
 #     connection at a time; tpm2-openssl 1.1.1 is not thread-safe, so 1 thread),
 #   - Ping: a minimal blocking-accept C server and parsecd, one connection
 #     per request, and parsecd with keep-alive,
+#   - for a few rows, one client thread with parsecd on the same CPU (taskset):
+#     the cost of the service without the wake-ups across CPUs that an idle
+#     virtual machine makes expensive (docs/performance.md),
 # plus parsecd's peak RSS (VmHWM) at rest, under the load and with 64
 # clients connected, and its CPU time over an idle period. Each row shows
 # its ratio to its baseline measured in the same run. A baseline and the
@@ -132,6 +135,16 @@ cells() {
     done
 }
 
+# on_cpu0 CMD...: CMD and parsecd both on CPU 0 (a ping-pong with no cross-CPU wake-up).
+on_cpu0() {
+    local rc
+    taskset -apc 0 "$PSD_PID" >/dev/null || return 1
+    taskset -c 0 "$@"
+    rc=$?
+    taskset -apc "0-$(($(nproc) - 1))" "$PSD_PID" >/dev/null
+    return $rc
+}
+
 # ---- parsecd resources -----------------------------------------------------------
 
 hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PSD_PID/status"; }
@@ -203,6 +216,9 @@ run_software() {
     # Ping: each request on its own connection, as the reference clients do; and kept.
     cells ping "$SECS" "$THREADS" minimal-server "$PINGB --minimal-server" parsecd "$PINGB" \
         parsecd-keepalive "$PINGB --keepalive"
+    # One client on one CPU with parsecd: what is left without wake-ups across CPUs.
+    cells ping "$SECS" 1 minimal-server-1cpu "taskset -c 0 $PINGB --minimal-server" \
+        parsecd-1cpu "on_cpu0 $PINGB" parsecd-keepalive-1cpu "on_cpu0 $PINGB --keepalive"
     hwm_reset
     for id in $ROW_IDS; do
         key=$(eval echo "\${KEY_$(echo "$id" | tr - _):-}")
@@ -213,6 +229,10 @@ run_software() {
             cells "$id" "$SECS" "$THREADS" default "$(default_cmd "$id")" \
                 parsec-software "$(parsec_cmd "$id" "$key")" \
                 parsec-software-1conn "env PARSEC_PROVIDER_KEEPALIVE=no $(parsec_cmd "$id" "$key")"
+            case $id in rsa2048-pkcs1 | p256-ecdsa)
+                cells "$id" "$SECS" 1 default "$(default_cmd "$id")" \
+                    parsec-software-1cpu "on_cpu0 $(parsec_cmd "$id" "$key")" ;;
+            esac
         fi
     done
     rss software load
@@ -230,6 +250,8 @@ run_pkcs11() {
         key=$(parsec_key pkcs11 "$id") || { na "$id" parsec-pkcs11 "key not supported"; continue; }
         p11cmd="$P11B --module $PSD_PKCS11_MODULE --token-uri pkcs11:token=$PSD_PKCS11_TOKEN --pin-file $PSD_PKCS11_PIN_FILE --label $key --kind $(row_field "$id" 3) --md $(row_field "$id" 4)"
         cells "$id" "$SECS" "$THREADS" p11-direct "$p11cmd" parsec-pkcs11 "$(parsec_cmd "$id" "$key")"
+        [ "$id" = rsa2048-pkcs1 ] && cells "$id" "$SECS" 1 p11-direct "$p11cmd" \
+            parsec-pkcs11-1cpu "on_cpu0 $(parsec_cmd "$id" "$key")"
         eval "KEY_p11_$(echo "$id" | tr - _)=$key"
     done
     rss pkcs11 load
@@ -332,13 +354,21 @@ BEGIN {
     nr = split(rows, R, ";")
     for (i = 1; i <= nr; i++) { if (R[i] == "") continue; split(R[i], f, "|"); order[++nops] = f[1]; label[f[1]] = f[2] }
     order[++nops] = "ping"; label["ping"] = "Ping"
-    np = split("default parsec-software parsec-software-1conn p11-direct parsec-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive", P, " ")
+    np = split("default parsec-software parsec-software-1conn parsec-software-1cpu p11-direct parsec-pkcs11 parsec-pkcs11-1cpu tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive minimal-server-1cpu parsecd-1cpu parsecd-keepalive-1cpu", P, " ")
     base["parsec-software"] = "default"; base["parsec-software-1conn"] = "default"
-    base["parsec-pkcs11"] = "p11-direct"; base["parsec-tpm"] = "tpm2-openssl"
+    base["parsec-software-1cpu"] = "default"
+    base["parsec-pkcs11"] = "p11-direct"; base["parsec-pkcs11-1cpu"] = "p11-direct"
+    base["parsec-tpm"] = "tpm2-openssl"
     base["parsecd"] = "minimal-server"; base["parsecd-keepalive"] = "minimal-server"
+    base["parsecd-1cpu"] = "minimal-server-1cpu"; base["parsecd-keepalive-1cpu"] = "minimal-server-1cpu"
     pl["default"] = "OpenSSL default provider, in-process"
     pl["parsec-software"] = "parsec.so -> parsecd software"
     pl["parsec-software-1conn"] = "same, 1 connection per request"
+    pl["parsec-software-1cpu"] = "same, client and parsecd on one CPU"
+    pl["parsec-pkcs11-1cpu"] = "same, client and parsecd on one CPU"
+    pl["minimal-server-1cpu"] = "minimal C server, client and server on one CPU"
+    pl["parsecd-1cpu"] = "libparsec-client -> parsecd, on one CPU"
+    pl["parsecd-keepalive-1cpu"] = "libparsec-client -> parsecd, keep-alive, on one CPU"
     pl["p11-direct"] = "SoftHSM2 direct (PKCS#11)"
     pl["parsec-pkcs11"] = "parsec.so -> parsecd pkcs11 (SoftHSM2)"
     pl["tpm2-openssl"] = "tpm2-openssl -> swtpm"

@@ -37,7 +37,8 @@ done
 case " $backends " in *" software "*)
     check "row: Ping, minimal server" row Ping "minimal C server (blocking accept)"
     check "row: Ping, parsecd" row Ping "libparsec-client -> parsecd"
-    check "row: Ping, parsecd with keep-alive" row Ping "libparsec-client -> parsecd, keep-alive" ;;
+    check "row: Ping, parsecd with keep-alive" row Ping "libparsec-client -> parsecd, keep-alive"
+    check "row: Ping, parsecd with keep-alive on one CPU" row Ping "libparsec-client -> parsecd, keep-alive, on one CPU" ;;
 esac
 for b in $backends; do
     check "row: parsecd peak RSS with the $b backend" grep -q "^| parsecd peak RSS (VmHWM) | $b backend | rest [0-9.]* MiB" "$out"
