@@ -198,9 +198,11 @@ done
 default_cmd() { echo "$PB --key $TESTDIR/$(row_field "$1" 6).pem --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"; }
 parsec_cmd() { echo "$PB --provider parsec --key parsec:$2 --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"; }
 
-# load_clients BACKEND KEY: RSS with BENCH_CLIENTS clients signing at once (each its own connection).
+# load_clients BACKEND SECONDS KEY: peak RSS of a fresh parsecd (start-up included) with
+# BENCH_CLIENTS clients signing at once, each on its own kept connection.
 load_clients() {
-    hwm_reset
+    psd_restart >>"$LOG" 2>&1 || die "parsecd ($1) did not restart"
+    # shellcheck disable=SC2046
     cell clients "parsec-$1" "$CLIENTS" "$2" $(parsec_cmd p256-ecdsa "$3")
     rss "$1" clients
 }
@@ -319,7 +321,6 @@ run_tpm() {
     done
     echo "rss backend=tpm what=load kib=$peak" >>"$RESULTS"
     if [ -n "${KEY_tpm_p256_ecdsa:-}" ]; then
-        _psd_launch >>"$LOG" 2>&1 || die "parsecd (tpm) did not restart"
         load_clients tpm "$TPM_SECS" "$KEY_tpm_p256_ecdsa"
         psd_stop
     fi
