@@ -118,6 +118,9 @@ typedef struct psd_p11 {
 
     pthread_mutex_t cache_lock;
     struct psd_p11_keyent *cache[PSD_P11_CACHE_BUCKETS];
+
+    /* Held around every call that creates or destroys token objects (psd_p11_run_exclusive). */
+    pthread_mutex_t object_lock;
 } psd_p11;
 
 /* ---- token, sessions, errors (psd_p11_token.c) ---- */
@@ -136,6 +139,23 @@ unsigned long psd_p11_generation(psd_p11 *st);
 typedef parsec_status (*psd_p11_op_fn)(psd_p11 *st, ck_session_handle_t s, void *ctx,
                                        CK_RV *rv);
 parsec_status psd_p11_run(psd_p11 *st, psd_p11_op_fn fn, void *ctx);
+/*
+ * Same, for operations that create or destroy token objects: one at a time.
+ * SoftHSM2's file object store fails concurrent C_GenerateKeyPair/C_CreateObject
+ * with CKR_GENERAL_ERROR when other objects are created or destroyed at the
+ * same moment (softhsm/SoftHSMv2 issue 573; the reference Parsec service
+ * serialises its whole PKCS#11 provider for the same reason, parsec issue 264).
+ * Key creation is rare and slow, so this costs nothing that matters; signing
+ * and the other key uses stay concurrent.
+ */
+parsec_status psd_p11_run_exclusive(psd_p11 *st, psd_p11_op_fn fn, void *ctx);
+
+/*
+ * Call a PKCS#11 function of the module, remembering its name (per thread) so
+ * that psd_p11_run can say which call failed with which CKR.
+ */
+extern __thread const char *psd_p11_last_call;
+#define PSD_P11_CALL(st, name, ...) (psd_p11_last_call = #name, (st)->fn->name(__VA_ARGS__))
 
 /* Read one attribute of any length (OPENSSL_malloc'd; NULL-terminated +1 byte). */
 CK_RV psd_p11_get_attr(psd_p11 *st, ck_session_handle_t s, ck_object_handle_t obj,

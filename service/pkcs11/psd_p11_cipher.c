@@ -118,13 +118,13 @@ static parsec_status psd_p11_decrypt_op(psd_p11 *st, ck_session_handle_t s, void
         return status;
     if (obj.priv == CK_INVALID_HANDLE)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* a public key cannot decrypt */
-    *rv = st->fn->C_DecryptInit(s, &dc->mech, obj.priv);
+    *rv = PSD_P11_CALL(st, C_DecryptInit, s, &dc->mech, obj.priv);
     dc->init_rv = *rv;
     if (*rv != CKR_OK)
         return psd_p11_status(*rv);
     /* The buffer always fits, so C_Decrypt ends the operation whatever happens. */
     dc->outlen = PSD_P11_RSA_MAX_BYTES;
-    *rv = st->fn->C_Decrypt(s, (unsigned char *)dc->in, dc->inlen, dc->out, &dc->outlen);
+    *rv = PSD_P11_CALL(st, C_Decrypt, s, (unsigned char *)dc->in, dc->inlen, dc->out, &dc->outlen);
     return psd_p11_status(*rv);
 }
 

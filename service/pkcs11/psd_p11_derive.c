@@ -52,12 +52,12 @@ static parsec_status psd_p11_ecdh_op(psd_p11 *st, ck_session_handle_t s, void *a
     params.kdf = CKD_NULL;
     params.public_data = (unsigned char *)ec->peer;
     params.public_data_len = ec->peerlen;
-    *rv = st->fn->C_DeriveKey(s, &mech, obj.priv, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &secret);
+    *rv = PSD_P11_CALL(st, C_DeriveKey, s, &mech, obj.priv, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &secret);
     if (*rv != CKR_OK)
         return psd_p11_status(*rv);
     value.value = ec->secret;
     value.value_len = ec->secretlen;
-    *rv = st->fn->C_GetAttributeValue(s, secret, &value, 1);
+    *rv = PSD_P11_CALL(st, C_GetAttributeValue, s, secret, &value, 1);
     st->fn->C_DestroyObject(s, secret);
     if (*rv != CKR_OK)
         return psd_p11_status(*rv);
@@ -141,7 +141,7 @@ static parsec_status psd_p11_random_op(psd_p11 *st, ck_session_handle_t s, void 
 
     for (done = 0; done < rc->len; done += n) {
         n = rc->len - done < PSD_P11_RANDOM_CHUNK ? rc->len - done : PSD_P11_RANDOM_CHUNK;
-        *rv = st->fn->C_GenerateRandom(s, rc->buf + done, n);
+        *rv = PSD_P11_CALL(st, C_GenerateRandom, s, rc->buf + done, n);
         if (*rv != CKR_OK)
             return *rv == CKR_RANDOM_NO_RNG ? PARSEC_PSA_ERROR_NOT_SUPPORTED
                                             : psd_p11_status(*rv);

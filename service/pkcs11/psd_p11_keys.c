@@ -236,10 +236,10 @@ static CK_RV psd_p11_find(psd_p11 *st, ck_session_handle_t s, ck_object_class_t 
     CK_RV rv;
 
     *out = CK_INVALID_HANDLE;
-    rv = st->fn->C_FindObjectsInit(s, tmpl, 3);
+    rv = PSD_P11_CALL(st, C_FindObjectsInit, s, tmpl, 3);
     if (rv != CKR_OK)
         return rv;
-    rv = st->fn->C_FindObjects(s, found, 2, &n);
+    rv = PSD_P11_CALL(st, C_FindObjects, s, found, 2, &n);
     st->fn->C_FindObjectsFinal(s);
     if (rv != CKR_OK)
         return rv;
@@ -550,7 +550,7 @@ static parsec_status psd_p11_gen_op(psd_p11 *st, ck_session_handle_t s, void *ar
 {
     psd_p11_gen_ctx *g = arg;
 
-    *rv = st->fn->C_GenerateKeyPair(s, &g->mech, g->pub.a, g->pub.n, g->priv.a, g->priv.n,
+    *rv = PSD_P11_CALL(st, C_GenerateKeyPair, s, &g->mech, g->pub.a, g->pub.n, g->priv.a, g->priv.n,
                                     &g->obj.pub, &g->obj.priv);
     return psd_p11_status(*rv);
 }
@@ -599,7 +599,7 @@ parsec_status psd_p11_generate_key(void *state, uint64_t id, const char *name,
     psd_p11_tmpl_private(&g.priv, attrs, ckid, name);
 
     gen = psd_p11_generation(st);
-    status = psd_p11_run(st, psd_p11_gen_op, &g);
+    status = psd_p11_run_exclusive(st, psd_p11_gen_op, &g);
     if (status != PARSEC_SUCCESS)
         goto done;
     status = psd_p11_blob_make(blob, PSD_P11_BLOB_PAIR, ckid);
@@ -674,11 +674,11 @@ static parsec_status psd_p11_import_op(psd_p11 *st, ck_session_handle_t s, void 
 
     ic->obj.priv = ic->obj.pub = CK_INVALID_HANDLE;
     if (ic->has_priv) {
-        *rv = st->fn->C_CreateObject(s, ic->priv.a, ic->priv.n, &ic->obj.priv);
+        *rv = PSD_P11_CALL(st, C_CreateObject, s, ic->priv.a, ic->priv.n, &ic->obj.priv);
         if (*rv != CKR_OK)
             return psd_p11_status(*rv);
     }
-    *rv = st->fn->C_CreateObject(s, ic->pub.a, ic->pub.n, &ic->obj.pub);
+    *rv = PSD_P11_CALL(st, C_CreateObject, s, ic->pub.a, ic->pub.n, &ic->obj.pub);
     if (*rv != CKR_OK) {
         if (ic->obj.priv != CK_INVALID_HANDLE)
             st->fn->C_DestroyObject(s, ic->obj.priv);
@@ -846,7 +846,7 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
     }
 
     gen = psd_p11_generation(st);
-    status = psd_p11_run(st, psd_p11_import_op, &ic);
+    status = psd_p11_run_exclusive(st, psd_p11_import_op, &ic);
     if (status != PARSEC_SUCCESS)
         goto done;
     status = psd_p11_blob_make(blob, ic.has_priv ? PSD_P11_BLOB_PAIR : PSD_P11_BLOB_PUBLIC, ckid);
@@ -964,17 +964,17 @@ static parsec_status psd_p11_destroy_op(psd_p11 *st, ck_session_handle_t s, void
     int round;
 
     for (round = 0; round < 64; round++) {
-        *rv = st->fn->C_FindObjectsInit(s, tmpl, 2);
+        *rv = PSD_P11_CALL(st, C_FindObjectsInit, s, tmpl, 2);
         if (*rv != CKR_OK)
             return psd_p11_status(*rv);
-        *rv = st->fn->C_FindObjects(s, found, 8, &n);
+        *rv = PSD_P11_CALL(st, C_FindObjects, s, found, 8, &n);
         st->fn->C_FindObjectsFinal(s);
         if (*rv != CKR_OK)
             return psd_p11_status(*rv);
         if (n == 0)
             return PARSEC_SUCCESS;
         for (i = 0; i < n; i++) {
-            *rv = st->fn->C_DestroyObject(s, found[i]);
+            *rv = PSD_P11_CALL(st, C_DestroyObject, s, found[i]);
             if (*rv != CKR_OK && *rv != CKR_OBJECT_HANDLE_INVALID)
                 return psd_p11_status(*rv);
             dc->destroyed++;
@@ -994,7 +994,7 @@ parsec_status psd_p11_destroy_key(void *state, const psd_key *key)
     if (status != PARSEC_SUCCESS)
         return status;
     psd_p11_cache_drop(st, key->id);
-    status = psd_p11_run(st, psd_p11_destroy_op, &dc);
+    status = psd_p11_run_exclusive(st, psd_p11_destroy_op, &dc);
     psd_p11_cache_drop(st, key->id);
     if (status == PARSEC_SUCCESS && dc.destroyed == 0)
         psd_log(PSD_LOG_WARN, "pkcs11: key '%s' was already gone from token '%s'",

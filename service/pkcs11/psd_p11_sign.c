@@ -77,12 +77,12 @@ static parsec_status psd_p11_sign_op(psd_p11 *st, ck_session_handle_t s, void *a
         return status;
     if (obj.priv == CK_INVALID_HANDLE)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* a public key cannot sign */
-    *rv = st->fn->C_SignInit(s, &sc->mech, obj.priv);
+    *rv = PSD_P11_CALL(st, C_SignInit, s, &sc->mech, obj.priv);
     if (*rv != CKR_OK)
         return psd_p11_status(*rv);
     /* One call with a buffer that always fits: no operation is ever left active. */
     sc->outlen = PSD_P11_SIG_MAX;
-    *rv = st->fn->C_Sign(s, (unsigned char *)sc->in, sc->inlen, sc->out, &sc->outlen);
+    *rv = PSD_P11_CALL(st, C_Sign, s, (unsigned char *)sc->in, sc->inlen, sc->out, &sc->outlen);
     return psd_p11_status(*rv);
 }
 

@@ -122,7 +122,7 @@ CK_RV psd_p11_get_attr(psd_p11 *st, ck_session_handle_t s, ck_object_handle_t ob
 
     *out = NULL;
     *outlen = 0;
-    rv = st->fn->C_GetAttributeValue(s, obj, &a, 1);
+    rv = PSD_P11_CALL(st, C_GetAttributeValue, s, obj, &a, 1);
     if (rv != CKR_OK)
         return rv;
     if (a.value_len == CK_UNAVAILABLE_INFORMATION)
@@ -131,7 +131,7 @@ CK_RV psd_p11_get_attr(psd_p11 *st, ck_session_handle_t s, ck_object_handle_t ob
     if (buf == NULL)
         return CKR_HOST_MEMORY;
     a.value = buf;
-    rv = st->fn->C_GetAttributeValue(s, obj, &a, 1);
+    rv = PSD_P11_CALL(st, C_GetAttributeValue, s, obj, &a, 1);
     if (rv != CKR_OK) {
         OPENSSL_clear_free(buf, a.value_len + 1);
         return rv;
@@ -380,7 +380,7 @@ static CK_RV psd_p11_login(psd_p11 *st, ck_session_handle_t s)
 
     if (st->login_refused)
         return CKR_USER_NOT_LOGGED_IN;
-    rv = st->fn->C_Login(s, CKU_USER, (unsigned char *)st->pin, st->pin_len);
+    rv = PSD_P11_CALL(st, C_Login, s, CKU_USER, (unsigned char *)st->pin, st->pin_len);
     if (rv == CKR_USER_ALREADY_LOGGED_IN)
         rv = CKR_OK;
     if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED ||
@@ -466,8 +466,8 @@ static CK_RV psd_p11_session_open(psd_p11 *st, psd_p11_session *ps)
     struct ck_session_info info;
     CK_RV rv;
 
-    rv = st->fn->C_OpenSession(st->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-                               &ps->handle);
+    rv = PSD_P11_CALL(st, C_OpenSession, st->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+                      NULL, &ps->handle);
     if (rv != CKR_OK)
         return rv;
     ps->open = 1;
@@ -585,6 +585,8 @@ static void psd_p11_recover(psd_p11 *st, CK_RV rv, unsigned long gen)
     pthread_mutex_unlock(&st->pool_lock);
 }
 
+__thread const char *psd_p11_last_call;
+
 parsec_status psd_p11_run(psd_p11 *st, psd_p11_op_fn fn, void *ctx)
 {
     parsec_status status = PARSEC_PSA_ERROR_GENERIC_ERROR;
@@ -595,6 +597,7 @@ parsec_status psd_p11_run(psd_p11 *st, psd_p11_op_fn fn, void *ctx)
 
     /* Stale handles, then a lost login, can each cost one retry. */
     for (attempt = 0; attempt < 3; attempt++) {
+        psd_p11_last_call = NULL;
         rv = psd_p11_acquire(st, &idx, &gen);
         if (rv == CKR_OK) {
             status = fn(st, st->sessions[idx].handle, ctx, &rv);
@@ -602,10 +605,25 @@ parsec_status psd_p11_run(psd_p11 *st, psd_p11_op_fn fn, void *ctx)
         } else {
             status = psd_p11_status(rv);
         }
+        if (status != PARSEC_SUCCESS && rv != CKR_OK)
+            psd_log(PSD_LOG_WARN, "pkcs11: %s on token '%s' failed: %s (CKR 0x%lx)%s",
+                    psd_p11_last_call != NULL ? psd_p11_last_call : "a PKCS#11 call",
+                    st->token_label, psd_p11_rv_name(rv), (unsigned long)rv,
+                    psd_p11_recoverable(rv) && attempt < 2 ? " (recovering and retrying)" : "");
         if (status == PARSEC_SUCCESS || rv == CKR_OK || !psd_p11_recoverable(rv))
             break;
         psd_p11_recover(st, rv, gen);
     }
+    return status;
+}
+
+parsec_status psd_p11_run_exclusive(psd_p11 *st, psd_p11_op_fn fn, void *ctx)
+{
+    parsec_status status;
+
+    pthread_mutex_lock(&st->object_lock);
+    status = psd_p11_run(st, fn, ctx);
+    pthread_mutex_unlock(&st->object_lock);
     return status;
 }
 
@@ -621,6 +639,7 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
     pthread_mutex_init(&st->pool_lock, NULL);
     pthread_cond_init(&st->pool_cond, NULL);
     pthread_mutex_init(&st->cache_lock, NULL);
+    pthread_mutex_init(&st->object_lock, NULL);
 
     if (cfg->token_uri != NULL) {
         st->uri = p11_kit_uri_new();
@@ -738,6 +757,7 @@ void psd_p11_close(psd_p11 *st)
     if (st->uri != NULL)
         p11_kit_uri_free(st->uri);
     OPENSSL_free(st->module_name);
+    pthread_mutex_destroy(&st->object_lock);
     pthread_mutex_destroy(&st->cache_lock);
     pthread_cond_destroy(&st->pool_cond);
     pthread_mutex_destroy(&st->pool_lock);

@@ -44,6 +44,9 @@ const char *psd_settings_get(const psd_settings *s, const char *key)
     return found;
 }
 
+/* Warnings and errors logged since a test last cleared it (one per line, truncated when full). */
+char p11_test_log[4096];
+
 void psd_log(int level, const char *fmt, ...)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -54,4 +57,14 @@ void psd_log(int level, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    if (level <= PSD_LOG_WARN) {
+        size_t used = strlen(p11_test_log);
+
+        va_start(ap, fmt);
+        vsnprintf(p11_test_log + used, sizeof(p11_test_log) - used, fmt, ap);
+        va_end(ap);
+        used = strlen(p11_test_log);
+        if (used + 1 < sizeof(p11_test_log))
+            memcpy(p11_test_log + used, "\n", 2);
+    }
 }

@@ -1040,6 +1040,8 @@ static void test_session_recovery(void **unused)
     B->fini(st);
 }
 
+extern char p11_test_log[4096];
+
 /* A module whose C_SignInit reports the token gone a set number of times. */
 static CK_FUNCTION_LIST g_faulty;
 static CK_FUNCTION_LIST *g_real;
@@ -1081,12 +1083,15 @@ static void test_device_removed_recovery(void **unused)
     assert_int_equal(B->verify_hash(st, &t.k, &alg, h, 32, sig.data, sig.len), PARSEC_SUCCESS);
     psd_buf_clear(&sig);
 
-    /* Gone for good: a clear failure, no endless retrying. */
+    /* Gone for good: a clear failure, no endless retrying, and a log line naming the call. */
     g_removals = 100;
+    p11_test_log[0] = '\0';
     assert_int_equal(B->sign_hash(st, &t.k, &alg, h, 32, &sig),
                      PARSEC_PSA_ERROR_COMMUNICATION_FAILURE);
     assert_null(sig.data);
     assert_true(g_removals >= 97);
+    assert_non_null(strstr(p11_test_log, "pkcs11: C_SignInit on token 'parsec' failed: "
+                                         "CKR_DEVICE_REMOVED (CKR 0x32)\n"));
 
     /* Back: works again. */
     g_removals = 0;
