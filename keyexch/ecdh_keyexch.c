@@ -217,9 +217,10 @@ static int pprov_ecdh_derive(void *vctx, unsigned char *secret, size_t *secretle
     size_t shared_len = 0, copy_len, field_len;
     int ret = 0;
 
-    if (ectx == NULL || ectx->key == NULL) {
-        PPROV_raise(ectx != NULL ? ectx->provctx : NULL, PPROV_R_INVALID_ARGUMENT,
-                    "derive called without init");
+    if (ectx == NULL)
+        return 0;
+    if (ectx->key == NULL) {
+        PPROV_raise(ectx->provctx, PPROV_R_INVALID_ARGUMENT, "derive called without init");
         return 0;
     }
     field_len = ((size_t)pprov_key_bits(ectx->key) + 7) / 8;

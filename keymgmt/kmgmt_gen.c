@@ -133,7 +133,6 @@ int pprov_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
         return 1;
     for (p = params; p->key != NULL; p++) {
         if (strcmp(p->key, PPROV_PARAM_GEN_KEY_NAME) == 0
-            || strcmp(p->key, PPROV_PARAM_GEN_KEY_NAME_ALIAS) == 0
             || strcmp(p->key, PPROV_PARAM_KEY_NAME) == 0) {
             if (!pprov_gen_set_string(gctx, p, &gctx->name))
                 return 0;

@@ -54,7 +54,6 @@ void pprov_kmgmt_gen_cleanup(void *genctx);
 
 #define PPROV_KMGMT_GEN_COMMON_SETTABLE                                    \
     OSSL_PARAM_utf8_string(PPROV_PARAM_GEN_KEY_NAME, NULL, 0),             \
-    OSSL_PARAM_utf8_string(PPROV_PARAM_GEN_KEY_NAME_ALIAS, NULL, 0),       \
     OSSL_PARAM_utf8_string(PPROV_PARAM_KEY_NAME, NULL, 0),                 \
     OSSL_PARAM_utf8_string(PPROV_PARAM_BACKEND, NULL, 0),                  \
     OSSL_PARAM_utf8_string(PPROV_PARAM_GEN_POLICY, NULL, 0),               \

@@ -24,9 +24,12 @@
 #define PPROV_PARAM_KEY_NAME "parsec_provider_key_name"
 /* Our gen/fromdata params: which Parsec provider (backend) holds the key. */
 #define PPROV_PARAM_BACKEND "parsec_backend"
-/* Key generation params (documented in docs/provider.md). */
+/*
+ * Key generation params (documented in docs/provider.md). The key's name is
+ * PPROV_PARAM_GEN_KEY_NAME; PPROV_PARAM_KEY_NAME is accepted too, for programs
+ * written against the Rust parsec-openssl-provider.
+ */
 #define PPROV_PARAM_GEN_KEY_NAME "parsec_key_name"
-#define PPROV_PARAM_GEN_KEY_NAME_ALIAS "key_name"
 #define PPROV_PARAM_GEN_POLICY "parsec_policy"
 #define PPROV_PARAM_GEN_HASH "parsec_hash"
 /* Read-only key params (EVP_PKEY_get_utf8_string_param / get_int_param). */
@@ -126,7 +129,7 @@ int pprov_keyref_decode(const unsigned char *der, size_t derlen, char **name, ui
                         int *type);
 
 /*
- * The provider's child library context (OSSL_LIB_CTX_new_from_dispatch):
+ * The provider's child library context (OSSL_LIB_CTX_new_child):
  * use it for our own fetches (with PPROV_FETCH_PROPQ), for `pub` keys and
  * for BIO_new_from_core_bio().
  */
@@ -134,7 +137,7 @@ OSSL_LIB_CTX *pprov_libctx(pprov_ctx *ctx);
 const OSSL_CORE_HANDLE *pprov_core_handle(pprov_ctx *ctx);
 /* Parsec provider for new keys (config `backend`); PARSEC_PROVIDER_DEFAULT if unset. */
 uint8_t pprov_default_backend(pprov_ctx *ctx);
-/* Who we are to the service, for messages: "app 'x' (direct)" / "uid 1000" / "not yet known". */
+/* Who we are to the service, for messages: "application 'x'", "uid 1000", "no authentication". */
 const char *pprov_identity(pprov_ctx *ctx);
 const char *pprov_endpoint(pprov_ctx *ctx);
 /* Error marks through the core (speculative work whose errors must not leak). */
@@ -148,7 +151,7 @@ void pprov_clear_last_error_mark(pprov_ctx *ctx);
  */
 parsec_client *pprov_client(pprov_ctx *ctx);
 
-/* ---- errors: reason codes with a string table (provider/pprov_err.c) ---- */
+/* ---- errors: reason codes with a string table (pprov_reason_strings, pprov_provider.c) ---- */
 enum pprov_reason {
     PPROV_R_SERVICE_UNAVAILABLE = 1,
     PPROV_R_KEY_NOT_FOUND,
@@ -171,8 +174,9 @@ enum pprov_reason {
 /* Map a Parsec status to the closest reason code. */
 int pprov_reason_from_status(parsec_status st);
 
+/* ctx is required: the provider context is the only way to the caller's error queue. */
 void pprov_raise_at(pprov_ctx *ctx, const char *file, int line, const char *func, int reason,
-                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                    const char *fmt, ...) __attribute__((format(printf, 6, 7), nonnull(1)));
 #define PPROV_raise(ctx, reason, ...) \
     pprov_raise_at((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (reason), __VA_ARGS__)
 /* Raise for a failed Parsec call: reason from the status, text names the status and key. */

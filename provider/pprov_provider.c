@@ -54,13 +54,12 @@ struct pprov_ctx {
     pprov_conn *retired; /* atomic list; conns inherited across fork() */
 };
 
-/* For errors raised where no context is at hand (there is one provider per process in practice). */
-static pprov_ctx *pprov_last_ctx;
-
 /* ---- error and debug plumbing ------------------------------------------------ */
 
 int pprov_debug_level;
 static FILE *pprov_debug_file;
+/* Live provider instances: the debug file is closed when the last one goes. */
+static int pprov_instances;
 
 static const OSSL_ITEM pprov_reason_strings[] = {
     {PPROV_R_SERVICE_UNAVAILABLE, "Parsec service unavailable"},
@@ -103,8 +102,6 @@ void pprov_raise_at(pprov_ctx *ctx, const char *file, int line, const char *func
 {
     va_list ap;
 
-    if (ctx == NULL)
-        ctx = pprov_last_ctx;
     if (pprov_debug_level > 0) {
         char msg[512];
 
@@ -113,8 +110,8 @@ void pprov_raise_at(pprov_ctx *ctx, const char *file, int line, const char *func
         va_end(ap);
         pprov_debug_at(func, "error %d: %s (%s:%d)", reason, msg, file, line);
     }
-    if (ctx == NULL || ctx->core_new_error == NULL)
-        return;
+    if (ctx->core_new_error == NULL)
+        return; /* before OSSL_provider_init found the core's error functions */
     va_start(ap, fmt);
     ctx->core_new_error(ctx->handle);
     ctx->core_set_error_debug(ctx->handle, file, line, func);
@@ -379,7 +376,8 @@ static int pprov_parse_auth(const char *text)
 /* Value from the environment (wins) or the openssl.cnf section. */
 static const char *pprov_setting(const char *env, const char *conf)
 {
-    const char *v = env != NULL ? getenv(env) : NULL;
+    /* secure_getenv: a set-user-ID program must not take its settings from the caller. */
+    const char *v = env != NULL ? secure_getenv(env) : NULL;
 
     return v != NULL && *v != '\0' ? v : conf;
 }
@@ -537,8 +535,6 @@ static void pprov_teardown(void *provctx)
 
     if (ctx == NULL)
         return;
-    if (pprov_last_ctx == ctx)
-        pprov_last_ctx = NULL;
     pprov_conn_free(ctx->conn);
     for (r = ctx->retired; r != NULL; r = next) {
         next = r->retired_next;
@@ -550,6 +546,10 @@ static void pprov_teardown(void *provctx)
     OPENSSL_free(ctx->config_error);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
     PPROV_debug("provider torn down");
+    if (__atomic_sub_fetch(&pprov_instances, 1, __ATOMIC_ACQ_REL) == 0 && pprov_debug_file != NULL) {
+        fclose(pprov_debug_file);
+        pprov_debug_file = NULL;
+    }
 }
 
 static const OSSL_PARAM *pprov_gettable_params(void *provctx)
@@ -636,6 +636,7 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
     ctx = OPENSSL_zalloc(sizeof(*ctx));
     if (ctx == NULL)
         return 0;
+    __atomic_add_fetch(&pprov_instances, 1, __ATOMIC_ACQ_REL);
     ctx->handle = handle;
     for (f = in; f->function_id != 0; f++) {
         switch (f->function_id) {
@@ -678,7 +679,6 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
         return 0;
     }
 
-    pprov_last_ctx = ctx;
     *out = pprov_dispatch_table;
     *provctx = ctx;
     PPROV_debug("provider initialised (version %s)", PARSEC_PROVIDER_VERSION);

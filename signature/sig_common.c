@@ -46,11 +46,13 @@ EVP_MD *pprov_sig_fetch_md(pprov_sig_ctx *sctx, const char *mdname, const char *
 {
     EVP_MD *md;
 
-    /* Our own digests come from any provider but us (we have none anyway). */
-    (void)props;
-    md = EVP_MD_fetch(pprov_libctx(sctx->ctx), mdname, PPROV_FETCH_PROPQ);
+    /* The caller's properties when given; else any provider but us (we have no digests). */
+    if (props == NULL || *props == '\0')
+        props = PPROV_FETCH_PROPQ;
+    md = EVP_MD_fetch(pprov_libctx(sctx->ctx), mdname, props);
     if (md == NULL) {
-        PPROV_raise(sctx->ctx, PPROV_R_UNSUPPORTED, "digest '%s' is not available", mdname);
+        PPROV_raise(sctx->ctx, PPROV_R_UNSUPPORTED,
+                    "digest '%s' is not available with properties '%s'", mdname, props);
         return NULL;
     }
     if (pprov_sig_parsec_hash(md) == PARSEC_HASH_NONE) {

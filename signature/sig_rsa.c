@@ -379,11 +379,13 @@ static int pprov_rsa_set_params(pprov_sig_ctx *sctx, const OSSL_PARAM params[])
     }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
     if (p != NULL) {
-        const char *mdname = NULL;
+        const OSSL_PARAM *pp = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES);
+        const char *mdname = NULL, *props = NULL;
         EVP_MD *md;
 
         if (!OSSL_PARAM_get_utf8_string_ptr(p, &mdname)
-            || (md = pprov_sig_fetch_md(sctx, mdname, NULL)) == NULL)
+            || (pp != NULL && !OSSL_PARAM_get_utf8_string_ptr(pp, &props))
+            || (md = pprov_sig_fetch_md(sctx, mdname, props)) == NULL)
             return 0;
         EVP_MD_free(sctx->mgf1_md);
         sctx->mgf1_md = md;

@@ -93,6 +93,23 @@ static int sign(EVP_PKEY *key, const unsigned char *msg, size_t msglen, unsigned
     return ok ? (pad != 0 ? pad : -1) : 0;
 }
 
+/* Set the signature's digest with fetch properties: 1 if the provider accepts them. */
+static int set_digest_props(EVP_PKEY *key, const char *props)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    OSSL_PARAM params[3];
+    int ok;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, "SHA384", 0);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, (char *)props, 0);
+    params[2] = OSSL_PARAM_construct_end();
+    ok = md != NULL && EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, key, NULL) == 1 &&
+         EVP_PKEY_CTX_set_params(pctx, params) == 1;
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
 /* Verify with a software public key (the certificate's), in the default provider. */
 static int verify(EVP_PKEY *pub, int pad, const unsigned char *msg, size_t msglen,
                   const unsigned char *sig, size_t siglen)
@@ -216,6 +233,13 @@ int main(int argc, char **argv)
               && SSL_CTX_use_PrivateKey(sslctx, k_uri) != 1,
           "SSL_CTX_use_PrivateKey refuses a key that does not match the certificate");
     SSL_CTX_free(sslctx);
+
+    CHECK(set_digest_props(k_uri, "provider=default"),
+          "the signature digest is fetched with the caller's properties (provider=default)");
+    ERR_clear_error();
+    CHECK(!set_digest_props(k_uri, "provider=no-such-provider"),
+          "properties no provider matches are refused, not ignored");
+    ERR_clear_error();
 
     /* Sign in the parent first, so the connection state exists before fork(). */
     pad = sign(k_uri, msg, sizeof(msg), sig, &siglen);
