@@ -67,7 +67,14 @@ typedef struct psd_settings {
 /* Last value for key, or NULL. */
 PSD_API const char *psd_settings_get(const psd_settings *s, const char *key);
 
+/*
+ * Bumped whenever psd_backend_ops or anything it passes changes layout or
+ * meaning; parsecd refuses a backend module built against another value.
+ */
+#define PSD_BACKEND_ABI_VERSION 1
+
 typedef struct psd_backend_ops {
+    uint32_t abi_version;    /* PSD_BACKEND_ABI_VERSION, first so any module can be checked */
     uint8_t provider_id;     /* 1 software, 2 PKCS#11, 3 TPM */
     const char *name;        /* config name: "software", "pkcs11", "tpm" */
     const char *uuid;        /* ListProviders: the reference service's UUID for this ID */

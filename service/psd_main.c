@@ -108,6 +108,13 @@ static const psd_backend_ops *psd_find_backend(const char *name, char *err, size
             snprintf(err, errlen, "the %s backend module has no %s", name, b->symbol);
             return NULL;
         }
+        if (ops->abi_version != PSD_BACKEND_ABI_VERSION) {
+            snprintf(err, errlen,
+                     "the %s backend module %.300s was built for backend interface %u, this parsecd "
+                     "has interface %u: install the module from the same build as parsecd",
+                     name, path, ops->abi_version, (unsigned)PSD_BACKEND_ABI_VERSION);
+            return NULL;
+        }
         psd_log(PSD_LOG_DEBUG, "backend module %s loaded", path);
         return ops;
     }

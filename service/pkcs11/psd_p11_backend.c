@@ -177,6 +177,7 @@ static parsec_status psd_p11_check_attributes(void *state, const parsec_key_attr
 }
 
 const psd_backend_ops psd_pkcs11_backend = {
+    .abi_version = PSD_BACKEND_ABI_VERSION,
     .provider_id = PARSEC_PROVIDER_PKCS11,
     .name = "pkcs11",
     .uuid = "30e39502-eba6-4d60-a4af-c518b7f5e38f",

@@ -475,6 +475,7 @@ static parsec_status psd_sw_hash_compute(void *state, uint8_t hash, const uint8_
 }
 
 const psd_backend_ops psd_software_backend = {
+    .abi_version = PSD_BACKEND_ABI_VERSION,
     .provider_id = PARSEC_PROVIDER_MBED_CRYPTO,
     .name = "software",
     .uuid = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552",

@@ -277,6 +277,7 @@ static parsec_status tpm_check_attributes(void *state, const parsec_key_attribut
 }
 
 const psd_backend_ops psd_tpm_backend = {
+    .abi_version = PSD_BACKEND_ABI_VERSION,
     .provider_id = PARSEC_PROVIDER_TPM,
     .name = "tpm",
     .uuid = "1e4954a4-ff21-46d3-ab0c-661eeb667e1d",
