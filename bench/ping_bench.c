@@ -124,7 +124,17 @@ static pid_t ms_start(char *endpoint, size_t cap)
 
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/ping-bench-%ld.sock", (long)getpid());
+    {
+        const char *tmp = getenv("TMPDIR");
+
+        if (tmp == NULL || *tmp == '\0')
+            tmp = "/tmp";
+        if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ping-bench-%ld.sock", tmp,
+                             (long)getpid()) >= sizeof(sa.sun_path)) {
+            fprintf(stderr, "ping_bench: TMPDIR '%s' is too long for a Unix socket path\n", tmp);
+            return -1;
+        }
+    }
     snprintf(endpoint, cap, "unix:%s", sa.sun_path);
     unlink(sa.sun_path);
     if (pipe(ready) != 0)

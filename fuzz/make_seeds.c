@@ -38,8 +38,8 @@ typedef struct seed_pair {
 
 static struct {
     const char *outdir;
-    char sock_dir[64];
-    char sock_path[96];
+    char sock_dir[108];
+    char sock_path[112];
     int listen_fd;
     pthread_mutex_t mu;
     seed_pair pairs[SEED_MAX_PAIRS]; /* connections of the call being recorded */
@@ -203,7 +203,13 @@ static void seed_proxy_start(void)
     struct sockaddr_un sa;
     pthread_t t;
 
-    snprintf(seeds.sock_dir, sizeof(seeds.sock_dir), "/tmp/fuzz-seeds-XXXXXX");
+    const char *tmp = getenv("TMPDIR");
+
+    if (tmp == NULL || *tmp == '\0')
+        tmp = "/tmp";
+    snprintf(seeds.sock_dir, sizeof(seeds.sock_dir), "%s/fuzz-seeds-XXXXXX", tmp);
+    if (strlen(seeds.sock_dir) + 2 >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        seed_die("TMPDIR is too long for a Unix socket path");
     if (mkdtemp(seeds.sock_dir) == NULL)
         seed_die("mkdtemp");
     snprintf(seeds.sock_path, sizeof(seeds.sock_path), "%s/s", seeds.sock_dir);

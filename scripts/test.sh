@@ -12,13 +12,14 @@ sanitize=1
 sh scripts/install-deps.sh
 
 builddir=${BUILDDIR:-build}
-[ -d "$builddir" ] || meson setup "$builddir"
+# Warnings are errors here (CI); a packager's build keeps werror off (the default).
+[ -d "$builddir" ] || meson setup -Dwerror=true "$builddir"
 ninja -C "$builddir"
 meson test -C "$builddir" --print-errorlogs --num-processes 2
 
 if [ "$sanitize" = 1 ]; then
     asandir=${BUILDDIR:-build}-asan
-    [ -d "$asandir" ] || meson setup "$asandir" -Db_sanitize=address,undefined -Db_lundef=false
+    [ -d "$asandir" ] || meson setup -Dwerror=true "$asandir" -Db_sanitize=address,undefined -Db_lundef=false
     ninja -C "$asandir"
     # The openssl CLI is not instrumented: the provider tests preload the ASan
     # runtime into the openssl commands only (PPROV_PRELOAD, docs/provider.md).

@@ -24,9 +24,9 @@ struct fake_capture {
 };
 
 struct fake_server {
-    char dir[64];
-    char path[96];
-    char uri[108];
+    char dir[96]; /* with "/parsec.sock", at most a Unix socket path */
+    char path[108];
+    char uri[116];
     int listen_fd;
     const fake_reply *replies;
     size_t n_replies;
@@ -152,6 +152,7 @@ fake_server *fake_server_start(const fake_reply *replies, size_t n_replies, size
 {
     fake_server *s = calloc(1, sizeof(*s));
     struct sockaddr_un addr;
+    const char *tmp;
 
     if (s == NULL || n_replies == 0)
         goto fail;
@@ -159,7 +160,12 @@ fake_server *fake_server_start(const fake_reply *replies, size_t n_replies, size
     s->replies = replies;
     s->n_replies = n_replies;
     s->n_conns = n_conns;
-    snprintf(s->dir, sizeof(s->dir), "/tmp/parsec-fake.XXXXXX");
+    tmp = getenv("TMPDIR");
+    if (tmp == NULL || *tmp == '\0')
+        tmp = "/tmp";
+    if (strlen(tmp) + sizeof("/parsec-fake.XXXXXX") > sizeof(s->dir))
+        goto fail;
+    snprintf(s->dir, sizeof(s->dir), "%s/parsec-fake.XXXXXX", tmp);
     if (mkdtemp(s->dir) == NULL)
         goto fail;
     snprintf(s->path, sizeof(s->path), "%s/parsec.sock", s->dir);
