@@ -108,19 +108,6 @@ static void fuzz_env_die(const char *fmt, ...)
     abort();
 }
 
-/*
- * psd_main.c holds parsecd's main() and is not linked here; this is its
- * provider lookup, unchanged. Weak: should the service move it to a file
- * linked here, that definition wins.
- */
-__attribute__((weak)) psd_provider *psd_service_provider(psd_service *svc, uint8_t id)
-{
-    for (size_t i = 0; i < svc->n_providers; i++)
-        if (svc->providers[i].ops->provider_id == id)
-            return &svc->providers[i];
-    return NULL;
-}
-
 void parsec_fuzz_service_exchange(const uint8_t *req, size_t len, uint8_t **resp,
                                   size_t *resp_len)
 {

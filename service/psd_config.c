@@ -376,15 +376,3 @@ void psd_config_free(psd_config *cfg)
     }
     memset(cfg, 0, sizeof(*cfg));
 }
-
-const char *psd_settings_get(const psd_settings *s, const char *key)
-{
-    const char *found = NULL;
-
-    if (s == NULL)
-        return NULL;
-    for (size_t i = 0; i < s->count; i++)
-        if (strcmp(s->items[i].key, key) == 0)
-            found = s->items[i].value;
-    return found;
-}

@@ -29,21 +29,13 @@ typedef struct psd_backend_entry {
 
 static const psd_backend_entry psd_backends[] = {
     {"software", &psd_software_backend, NULL, NULL},
-#if PSD_HAVE_PKCS11 && PSD_LINK_PKCS11
+#if PSD_HAVE_PKCS11
     {"pkcs11", NULL, "psd-pkcs11.so", "psd_pkcs11_backend"},
 #endif
-#if PSD_HAVE_TPM && PSD_LINK_TPM
+#if PSD_HAVE_TPM
     {"tpm", NULL, "psd-tpm.so", "psd_tpm_backend"},
 #endif
 };
-
-psd_provider *psd_service_provider(psd_service *svc, uint8_t id)
-{
-    for (size_t i = 0; i < svc->n_providers; i++)
-        if (svc->providers[i].ops->provider_id == id)
-            return &svc->providers[i];
-    return NULL;
-}
 
 static void psd_usage(FILE *out)
 {

@@ -41,6 +41,14 @@ parsec_status psd_pack(const ProtobufCMessage *msg, psd_buf *out)
     return PARSEC_SUCCESS;
 }
 
+psd_provider *psd_service_provider(psd_service *svc, uint8_t id)
+{
+    for (size_t i = 0; i < svc->n_providers; i++)
+        if (svc->providers[i].ops->provider_id == id)
+            return &svc->providers[i];
+    return NULL;
+}
+
 static void psd_service_version(uint32_t *maj, uint32_t *min, uint32_t *rev)
 {
     unsigned int a = 0, b = 0, c = 0;

@@ -1,4 +1,8 @@
-/* psd_buf helpers of psd_backend.h, shared by the core and every backend. */
+/*
+ * What psd_backend.h promises a backend besides psd_log: buffer helpers and
+ * settings lookup. A small library of its own, so backend unit tests link the
+ * very same code without the rest of parsecd.
+ */
 #include <openssl/crypto.h>
 #include <string.h>
 
@@ -25,4 +29,16 @@ parsec_status psd_buf_set(psd_buf *b, const uint8_t *data, size_t len)
     b->data = copy;
     b->len = len;
     return PARSEC_SUCCESS;
+}
+
+const char *psd_settings_get(const psd_settings *s, const char *key)
+{
+    const char *found = NULL;
+
+    if (s == NULL)
+        return NULL;
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->items[i].key, key) == 0)
+            found = s->items[i].value;
+    return found;
 }
