@@ -70,7 +70,7 @@ static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_generate_key(c, PARSEC_PROVIDER_DEFAULT, o->key_name, attrs);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     cli_alg_describe(&attrs->alg, alg, sizeof(alg));
@@ -171,7 +171,7 @@ static int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *prov
         return rc;
     st = parsec_key_attributes_get(*c, o->key_name, provider, attrs);
     if (st != PARSEC_SUCCESS) {
-        parsec_client_free(*c);
+        cli_client_close(*c);
         *c = NULL;
         return cli_fail(o, st);
     }
@@ -340,7 +340,7 @@ done:
     OPENSSL_free(der);
     parsec_free(sig);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -390,7 +390,7 @@ done:
     free(raw);
     free(sig);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -439,7 +439,7 @@ done:
     if (in != NULL)
         OPENSSL_cleanse(in, inlen);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -466,7 +466,7 @@ int cli_cmd_decrypt(const cli_opts *o)
 done:
     parsec_clear_free(out, outlen);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -488,7 +488,7 @@ int cli_cmd_delete_key(const cli_opts *o)
         parsec_key_attributes_get(c, o->key_name, &provider, &attrs) != PARSEC_SUCCESS)
         provider = PARSEC_PROVIDER_DEFAULT;
     st = parsec_destroy_key(c, provider, o->key_name);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     printf("Key \"%s\" deleted.\n", o->key_name);
@@ -508,7 +508,7 @@ int cli_cmd_generate_random(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_generate_random(c, PARSEC_PROVIDER_DEFAULT, (size_t)o->count, &buf);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     if (o->out_file != NULL) {
@@ -616,6 +616,6 @@ done:
     BIO_free(bio);
     EVP_PKEY_free(pkey);
     parsec_free(data);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }

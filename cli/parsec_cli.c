@@ -53,6 +53,8 @@ static const char cli_usage_text[] =
     "3 the service cannot be reached.\n";
 
 static int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The application name direct authentication sends (--app or the default). */
+static const char *cli_app_name_in_use = CLI_DEFAULT_APP_NAME;
 
 static int cli_usage(const char *fmt, ...)
 {
@@ -65,10 +67,70 @@ static int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/*
+ * The command's client and what it knew about its last failure: commands
+ * free their client before reporting, so cli_client_close keeps the detail.
+ */
+static parsec_client *cli_active_client;
+static char cli_saved_detail[512];
+static char cli_saved_identity[160];
+
+static void cli_describe_identity(const parsec_client *c, char *buf, size_t len)
+{
+    switch (parsec_client_get_auth(c)) {
+    case PARSEC_AUTH_DIRECT:
+        snprintf(buf, len, "application '%s' (direct authentication)", cli_app_name_in_use);
+        break;
+    case PARSEC_AUTH_UNIX_PEER:
+        snprintf(buf, len, "uid %ld (unix-peer-credentials)", (long)getuid());
+        break;
+    default:
+        snprintf(buf, len, "an unauthenticated client");
+        break;
+    }
+}
+
+void cli_client_close(parsec_client *c)
+{
+    if (c != NULL && c == cli_active_client) {
+        const char *detail = parsec_client_last_error(c);
+        snprintf(cli_saved_detail, sizeof(cli_saved_detail), "%s", detail ? detail : "");
+        cli_describe_identity(c, cli_saved_identity, sizeof(cli_saved_identity));
+        cli_active_client = NULL;
+    }
+    parsec_client_free(c);
+}
+
 int cli_fail(const cli_opts *o, parsec_status st)
 {
+    const char *detail = cli_saved_detail;
+
+    if (cli_active_client != NULL) {
+        detail = parsec_client_last_error(cli_active_client);
+        cli_describe_identity(cli_active_client, cli_saved_identity, sizeof(cli_saved_identity));
+    }
     fprintf(stderr, "parsec-cli: %s: %s (%s)\n", o->command, parsec_status_message(st),
             parsec_status_name(st));
+    if (detail != NULL && detail[0] != '\0')
+        fprintf(stderr, "parsec-cli: %s\n", detail);
+    switch (st) {
+    case PARSEC_AUTHENTICATOR_NOT_REGISTERED:
+    case PARSEC_AUTHENTICATOR_DOES_NOT_EXIST:
+        fprintf(stderr, "parsec-cli: choose the service's authenticator with --auth (none,"
+                        " direct, unix), or leave --auth out to use what it offers\n");
+        break;
+    case PARSEC_ADMIN_OPERATION:
+        fprintf(stderr, "parsec-cli: %s is reserved to administrators: add this client, %s,"
+                        " to 'admins' in [authenticator] of parsecd.conf and restart parsecd\n",
+                o->command, cli_saved_identity);
+        break;
+    case PARSEC_CLIENT_ERROR_NO_AUTHENTICATOR:
+        fprintf(stderr, "parsec-cli: for direct authentication pass --auth direct"
+                        " (and --app NAME)\n");
+        break;
+    default:
+        break;
+    }
     switch (st) {
     case PARSEC_CLIENT_ERROR_CONNECT:
     case PARSEC_CLIENT_ERROR_TIMEOUT:
@@ -97,19 +159,22 @@ int cli_client_open(const cli_opts *o, int need_auth, int need_provider, parsec_
 {
     parsec_client *c = parsec_client_new();
     parsec_status st;
+    int rc;
     const char *app = o->app_name ? o->app_name : CLI_DEFAULT_APP_NAME;
 
     *out = NULL;
     if (c == NULL)
         return cli_fail(o, PARSEC_CLIENT_ERROR_MEMORY);
+    cli_app_name_in_use = app;
+    cli_active_client = c;
     if (o->endpoint != NULL) {
         st = parsec_client_set_endpoint(c, o->endpoint);
         if (st != PARSEC_SUCCESS) {
-            parsec_client_free(c);
+            cli_client_close(c);
             return cli_usage("invalid endpoint '%s' (expected unix:/path)", o->endpoint);
         }
     } else if (parsec_client_get_endpoint(c)[0] == '\0') {
-        parsec_client_free(c);
+        cli_client_close(c);
         return cli_usage("invalid %s (expected unix:/path)", PARSEC_ENDPOINT_ENV);
     }
     if (o->timeout_ms >= 0)
@@ -119,8 +184,9 @@ int cli_client_open(const cli_opts *o, int need_auth, int need_provider, parsec_
     if (o->auth >= 0) {
         st = parsec_client_set_auth(c, (uint8_t)o->auth, app);
         if (st != PARSEC_SUCCESS) {
-            parsec_client_free(c);
-            return cli_fail(o, st);
+            rc = cli_fail(o, st);
+            cli_client_close(c);
+            return rc;
         }
     }
     if (need_auth || need_provider) {
@@ -128,8 +194,9 @@ int cli_client_open(const cli_opts *o, int need_auth, int need_provider, parsec_
         if (st == PARSEC_CLIENT_ERROR_NO_PROVIDER && !need_provider)
             st = PARSEC_SUCCESS;
         if (st != PARSEC_SUCCESS) {
-            parsec_client_free(c);
-            return cli_fail(o, st);
+            rc = cli_fail(o, st);
+            cli_client_close(c);
+            return rc;
         }
     }
     *out = c;
@@ -323,7 +390,7 @@ static int cli_cmd_ping(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_ping(c, &maj, &min);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     printf("Service wire protocol version: %u.%u\n", maj, min);
@@ -341,7 +408,7 @@ static int cli_cmd_list_providers(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_list_providers(c, &p, &n);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     printf("Available providers:\n");
@@ -369,7 +436,7 @@ static int cli_cmd_list_authenticators(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_list_authenticators(c, &a, &n);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     printf("Available authenticators:\n");
@@ -404,7 +471,7 @@ static int cli_cmd_list_opcodes(const cli_opts *o)
         return rc;
     provider = o->provider >= 0 ? (uint8_t)o->provider : parsec_client_get_provider(c);
     st = parsec_list_opcodes(c, provider, &ops, &n);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     qsort(ops, n, sizeof(*ops), cli_cmp_u32);
@@ -421,15 +488,23 @@ static int cli_cmd_list_keys(const cli_opts *o)
     parsec_key_info *keys = NULL;
     size_t n = 0;
     parsec_status st;
+    uint8_t auth;
     int rc = cli_client_open(o, 1, 0, &c);
 
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_list_keys(c, &keys, &n);
-    parsec_client_free(c);
+    auth = parsec_client_get_auth(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
-    if (n == 0)
+    /* Keys belong to an identity: an empty list under another name is the usual surprise. */
+    if (n == 0 && auth == PARSEC_AUTH_DIRECT)
+        printf("No keys for application '%s' (direct authentication; keys made under another"
+               " name are listed with --app NAME).\n", cli_app_name_in_use);
+    else if (n == 0 && auth == PARSEC_AUTH_UNIX_PEER)
+        printf("No keys for uid %ld (unix-peer-credentials authentication).\n", (long)getuid());
+    else if (n == 0)
         printf("No keys.\n");
     for (size_t i = 0; i < n; i++) {
         const parsec_key_attributes *a = &keys[i].attributes;
@@ -462,7 +537,7 @@ static int cli_cmd_list_clients(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_list_clients(c, &clients, &n);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     if (n == 0)
@@ -485,7 +560,7 @@ static int cli_cmd_delete_client(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_delete_client(c, o->client_name);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     printf("Client \"%s\" deleted.\n", o->client_name);

@@ -41,6 +41,8 @@ typedef struct cli_opts {
 
 /* Reports a failed client call on stderr and returns the exit code. */
 int cli_fail(const cli_opts *o, parsec_status st);
+/* Frees a client from cli_client_open, keeping what cli_fail reports about its last failure. */
+void cli_client_close(parsec_client *c);
 /* Reports a local problem (bad input file, OpenSSL failure) and returns CLI_EXIT_USAGE. */
 int cli_local_error(const cli_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Client configured from the global options; discovery as the command needs. */
