@@ -60,6 +60,46 @@ static int cli_operation_hash(const cli_opts *o, const parsec_alg *policy, uint8
     return CLI_EXIT_OK;
 }
 
+/*
+ * NotSupported carries no reason: ask the backend (CanDoCrypto, generate)
+ * about variants of the refused key to name what it does not do.
+ */
+static void cli_explain_not_supported(parsec_client *c, const parsec_key_attributes *attrs)
+{
+    static const uint32_t rsa_sizes[] = {2048, 3072, 4096};
+    uint8_t provider = parsec_client_get_provider(c);
+    const char *backend = parsec_provider_short_name(provider);
+    parsec_key_attributes probe = *attrs;
+    char sizes[64] = "";
+    size_t used = 0;
+
+    if (attrs->usage & PARSEC_USAGE_EXPORT) {
+        probe.usage &= ~(uint32_t)PARSEC_USAGE_EXPORT;
+        if (parsec_can_do_crypto(c, PARSEC_PROVIDER_DEFAULT, 2, &probe) == PARSEC_SUCCESS) {
+            fprintf(stderr, "parsec-cli: the %s backend does not create exportable keys: leave"
+                            " out --exportable, or choose a backend that does with -p\n", backend);
+            return;
+        }
+        probe.usage = attrs->usage;
+    }
+    if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR) {
+        for (size_t i = 0; i < sizeof(rsa_sizes) / sizeof(rsa_sizes[0]); i++) {
+            probe.bits = rsa_sizes[i];
+            if (rsa_sizes[i] != attrs->bits &&
+                parsec_can_do_crypto(c, PARSEC_PROVIDER_DEFAULT, 2, &probe) == PARSEC_SUCCESS)
+                used += (size_t)snprintf(sizes + used, sizeof(sizes) - used, " %u", rsa_sizes[i]);
+        }
+        if (used > 0) {
+            fprintf(stderr, "parsec-cli: the %s backend does not create %u-bit RSA keys; it"
+                            " creates:%s (-b BITS)\n", backend, attrs->bits, sizes);
+            return;
+        }
+    }
+    fprintf(stderr, "parsec-cli: the %s backend does not support this key type or policy;"
+                    " parsecd logs which attribute it refused (log_level = info), and"
+                    " list-providers shows the other backends (-p NAME)\n", backend);
+}
+
 static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
 {
     parsec_client *c;
@@ -70,9 +110,14 @@ static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_generate_key(c, PARSEC_PROVIDER_DEFAULT, o->key_name, attrs);
+    if (st != PARSEC_SUCCESS) {
+        rc = cli_fail(o, st);
+        if (st == PARSEC_PSA_ERROR_NOT_SUPPORTED)
+            cli_explain_not_supported(c, attrs);
+        cli_client_close(c);
+        return rc;
+    }
     cli_client_close(c);
-    if (st != PARSEC_SUCCESS)
-        return cli_fail(o, st);
     cli_alg_describe(&attrs->alg, alg, sizeof(alg));
     printf("Key \"%s\" created (%s, %u bits, %s).\n", o->key_name,
            attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? "RSA" : "ECC", attrs->bits, alg);

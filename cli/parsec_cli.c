@@ -23,7 +23,8 @@ static const char cli_usage_text[] =
     "Usage: parsec-cli [global options] COMMAND [command options]\n"
     "\n"
     "Global options:\n"
-    "  -p, --provider ID      provider to use (default: the service's first provider)\n"
+    "  -p, --provider NAME    software (alias mbed-crypto), pkcs11, tpm, or an ID 1..5\n"
+    "                         (default: the service's first provider)\n"
     "  -a, --auth TYPE        none | direct | unix (default: what the service offers)\n"
     "      --app NAME         application name for direct authentication (default: " CLI_DEFAULT_APP_NAME ")\n"
     "  -e, --endpoint URI     service endpoint (default: $PARSEC_SERVICE_ENDPOINT or " PARSEC_DEFAULT_ENDPOINT ")\n"
@@ -663,7 +664,6 @@ int main(int argc, char **argv)
     cli_opts o;
     const char *c_arg = NULL;
     const struct cli_command *cmd = NULL;
-    long v;
     int opt;
 
     memset(&o, 0, sizeof(o));
@@ -678,11 +678,17 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, ":p:a:e:t:k:b:c:i:o:s:n:hV", cli_long_options, NULL)) !=
            -1) {
         switch (opt) {
-        case 'p':
-            if (!cli_parse_long(optarg, 0, PARSEC_PROVIDER_MAX, &v))
-                return cli_usage("invalid provider ID '%s' (0..%d)", optarg, PARSEC_PROVIDER_MAX);
-            o.provider = (int)v;
+        case 'p': {
+            uint8_t id;
+            /* Names as backend = in openssl.cnf; 0/core only makes sense for list-opcodes. */
+            if (strcmp(optarg, "0") == 0 || strcasecmp(optarg, "core") == 0)
+                id = PARSEC_PROVIDER_CORE;
+            else if (!parsec_provider_parse(optarg, &id))
+                return cli_usage("invalid provider '%s' (software, mbed-crypto, pkcs11, tpm,"
+                                 " or an ID 1..%d)", optarg, PARSEC_PROVIDER_MAX);
+            o.provider = id;
             break;
+        }
         case 'a':
             o.auth = cli_parse_auth(optarg);
             if (o.auth < 0)
