@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -594,12 +596,66 @@ void psd_tpm_disconnect(psd_tpm *st)
     st->primary = ESYS_TR_NONE;
 }
 
+/*
+ * device:PATH: open it once ourselves, since the device TCTI only reports
+ * "IO failure" and the errno decides the fix (group, missing device, busy).
+ */
+static int probe_device_tpm(const char *conf, char *err, size_t errlen)
+{
+    const char *path = conf[6] == ':' && conf[7] != '\0' ? conf + 7 : "/dev/tpm0";
+    const char *hint = "";
+    char group[64] = "its group";
+    struct stat sb;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    switch (errno) {
+    case EACCES:
+    case EPERM:
+        if (stat(path, &sb) == 0) {
+            struct group grp, *found = NULL;
+            char buf[1024];
+
+            if (getgrgid_r(sb.st_gid, &grp, buf, sizeof(buf), &found) == 0 && found != NULL)
+                snprintf(group, sizeof(group), "group '%s'", found->gr_name);
+        }
+        hint = "the service user needs read-write access: add it to the device's ";
+        break;
+    case ENOENT:
+        hint = "no such device: check that the TPM is enabled (ls /dev/tpm*) and prefer the"
+               " kernel resource manager device:/dev/tpmrm0; without a TPM, try swtpm"
+               " (docs/tpm.md)";
+        break;
+    case EBUSY:
+        hint = "another program holds the direct device: use device:/dev/tpmrm0 (the kernel"
+               " resource manager) so several programs can share the TPM";
+        break;
+    default:
+        break;
+    }
+    if (errno == EACCES || errno == EPERM)
+        snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s): %s%s (usermod -aG"
+                 " tss USER on Debian, see docs/tpm.md)", conf, path, strerror(errno),
+                 strerrorname_np(errno), hint, group);
+    else
+        snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s)%s%s", conf, path,
+                 strerror(errno), strerrorname_np(errno), hint[0] ? ": " : "", hint);
+    return -1;
+}
+
 int psd_tpm_connect(psd_tpm *st, char *err, size_t errlen)
 {
     unsigned avail;
 
     st->primary = ESYS_TR_NONE;
     if (tcti_is_network(st->tcti_conf) && probe_network_tpm(st->tcti_conf, err, errlen) != 0)
+        return -1;
+    if (strncmp(st->tcti_conf, "device", 6) == 0 &&
+        (st->tcti_conf[6] == '\0' || st->tcti_conf[6] == ':') &&
+        probe_device_tpm(st->tcti_conf, err, errlen) != 0)
         return -1;
     if (tpm_open(st, err, errlen) != 0)
         goto fail;
