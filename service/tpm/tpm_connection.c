@@ -603,46 +603,40 @@ void psd_tpm_disconnect(psd_tpm *st)
 static int probe_device_tpm(const char *conf, char *err, size_t errlen)
 {
     const char *path = conf[6] == ':' && conf[7] != '\0' ? conf + 7 : "/dev/tpm0";
-    const char *hint = "";
-    char group[64] = "its group";
+    char hint[160] = "";
     struct stat sb;
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_CLOEXEC), saved = errno;
 
     if (fd >= 0) {
         close(fd);
         return 0;
     }
-    switch (errno) {
+    switch (saved) {
     case EACCES:
-    case EPERM:
-        if (stat(path, &sb) == 0) {
-            struct group grp, *found = NULL;
-            char buf[1024];
+    case EPERM: {
+        struct group grp, *found = NULL;
+        char buf[1024];
 
-            if (getgrgid_r(sb.st_gid, &grp, buf, sizeof(buf), &found) == 0 && found != NULL)
-                snprintf(group, sizeof(group), "group '%s'", found->gr_name);
-        }
-        hint = "the service user needs read-write access: add it to the device's ";
+        if (stat(path, &sb) != 0 || getgrgid_r(sb.st_gid, &grp, buf, sizeof(buf), &found) != 0)
+            found = NULL;
+        snprintf(hint, sizeof(hint), ": add the service user to the device's group '%s'"
+                 " (usermod -aG %s USER; Debian's is tss)", found ? found->gr_name : "tss",
+                 found ? found->gr_name : "tss");
         break;
+    }
     case ENOENT:
-        hint = "no such device: check that the TPM is enabled (ls /dev/tpm*) and prefer the"
-               " kernel resource manager device:/dev/tpmrm0; without a TPM, try swtpm"
-               " (docs/tpm.md)";
+        snprintf(hint, sizeof(hint), ": is the TPM enabled (ls /dev/tpm*)? prefer"
+                 " device:/dev/tpmrm0; without a TPM use swtpm (docs/tpm.md)");
         break;
     case EBUSY:
-        hint = "another program holds the direct device: use device:/dev/tpmrm0 (the kernel"
-               " resource manager) so several programs can share the TPM";
+        snprintf(hint, sizeof(hint), ": another program holds it; use device:/dev/tpmrm0,"
+                 " the kernel resource manager");
         break;
     default:
         break;
     }
-    if (errno == EACCES || errno == EPERM)
-        snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s): %s%s (usermod -aG"
-                 " tss USER on Debian, see docs/tpm.md)", conf, path, strerror(errno),
-                 strerrorname_np(errno), hint, group);
-    else
-        snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s)%s%s", conf, path,
-                 strerror(errno), strerrorname_np(errno), hint[0] ? ": " : "", hint);
+    snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s)%s", conf, path,
+             strerror(saved), strerrorname_np(saved), hint);
     return -1;
 }
 
