@@ -124,51 +124,89 @@ static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
     return CLI_EXIT_OK;
 }
 
+int cli_rsa_policy(const cli_opts *o, parsec_key_attributes *a)
+{
+    uint8_t hash;
+    int rc;
+
+    if (o->sign_pkcs1 + o->sign_pss + o->oaep > 1)
+        return cli_local_error(o, "choose one of --sign-pkcs1, --sign-pss, --oaep");
+    if (o->ecdh)
+        return cli_local_error(o, "--ecdh applies to ECC keys");
+    rc = cli_policy_hash(o, PARSEC_HASH_SHA_256, &hash);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    a->type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
+    if (o->sign_pkcs1 || o->sign_pss) {
+        a->usage = CLI_SIGN_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
+        a->alg.scheme = o->sign_pss ? PARSEC_SIGN_RSA_PSS : PARSEC_SIGN_RSA_PKCS1V15;
+        a->alg.hash = hash;
+    } else if (o->oaep) {
+        if (hash == PARSEC_HASH_ANY)
+            return cli_local_error(o, "OAEP needs a specific hash");
+        a->usage = CLI_CRYPT_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
+        a->alg.scheme = PARSEC_ENCRYPT_RSA_OAEP;
+        a->alg.hash = hash;
+    } else {
+        /* parsec-tool's default: an encryption key. */
+        a->usage = CLI_CRYPT_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
+        a->alg.scheme = PARSEC_ENCRYPT_RSA_PKCS1V15;
+    }
+    if (o->exportable)
+        a->usage |= PARSEC_USAGE_EXPORT;
+    return CLI_EXIT_OK;
+}
+
 int cli_cmd_create_rsa_key(const cli_opts *o)
 {
     parsec_key_attributes a;
-    uint8_t hash;
     int rc = cli_need_key(o);
 
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (o->sign_pkcs1 + o->sign_pss + o->oaep > 1)
-        return cli_local_error(o, "choose one of --sign-pkcs1, --sign-pss, --oaep");
-    if (o->ecdh)
-        return cli_local_error(o, "--ecdh applies to create-ecc-key");
-    rc = cli_policy_hash(o, PARSEC_HASH_SHA_256, &hash);
+    memset(&a, 0, sizeof(a));
+    rc = cli_rsa_policy(o, &a);
     if (rc != CLI_EXIT_OK)
         return rc;
-    memset(&a, 0, sizeof(a));
-    a.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
     a.bits = o->bits > 0 ? (uint32_t)o->bits : 2048;
-    if (o->sign_pkcs1 || o->sign_pss) {
-        a.usage = CLI_SIGN_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
-        a.alg.scheme = o->sign_pss ? PARSEC_SIGN_RSA_PSS : PARSEC_SIGN_RSA_PKCS1V15;
-        a.alg.hash = hash;
-    } else if (o->oaep) {
-        if (hash == PARSEC_HASH_ANY)
-            return cli_local_error(o, "OAEP needs a specific hash");
-        a.usage = CLI_CRYPT_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
-        a.alg.scheme = PARSEC_ENCRYPT_RSA_OAEP;
-        a.alg.hash = hash;
+    return cli_generate(o, &a);
+}
+
+int cli_ecc_policy(const cli_opts *o, parsec_key_attributes *a)
+{
+    uint8_t hash, dflt;
+    int rc;
+
+    if (o->sign_pkcs1 || o->sign_pss || o->oaep)
+        return cli_local_error(o, "RSA options do not apply to ECC keys");
+    dflt = a->bits <= 256 ? PARSEC_HASH_SHA_256 : a->bits <= 384 ? PARSEC_HASH_SHA_384
+                                                                 : PARSEC_HASH_SHA_512;
+    rc = cli_policy_hash(o, dflt, &hash);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    a->type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
+    a->ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
+    if (o->ecdh) {
+        a->usage = PARSEC_USAGE_DERIVE;
+        a->alg.kind = PARSEC_ALG_KEY_AGREEMENT;
+        a->alg.scheme = PARSEC_KA_ECDH;
     } else {
-        /* parsec-tool's default: an encryption key. */
-        a.usage = CLI_CRYPT_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
-        a.alg.scheme = PARSEC_ENCRYPT_RSA_PKCS1V15;
+        a->usage = CLI_SIGN_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
+        a->alg.scheme = PARSEC_SIGN_ECDSA;
+        a->alg.hash = hash;
     }
     if (o->exportable)
-        a.usage |= PARSEC_USAGE_EXPORT;
-    return cli_generate(o, &a);
+        a->usage |= PARSEC_USAGE_EXPORT;
+    return CLI_EXIT_OK;
 }
 
 int cli_cmd_create_ecc_key(const cli_opts *o)
 {
     parsec_key_attributes a;
-    uint8_t hash, dflt;
     long curve = o->curve > 0 ? o->curve : 256;
     int rc = cli_need_key(o);
 
@@ -176,34 +214,15 @@ int cli_cmd_create_ecc_key(const cli_opts *o)
         return rc;
     if (curve != 256 && curve != 384 && curve != 521)
         return cli_local_error(o, "unsupported curve size %ld (256, 384, 521)", curve);
-    if (o->sign_pkcs1 || o->sign_pss || o->oaep)
-        return cli_local_error(o, "RSA options do not apply to create-ecc-key");
-    dflt = curve == 256 ? PARSEC_HASH_SHA_256 : curve == 384 ? PARSEC_HASH_SHA_384
-                                                             : PARSEC_HASH_SHA_512;
-    rc = cli_policy_hash(o, dflt, &hash);
+    memset(&a, 0, sizeof(a));
+    a.bits = (uint32_t)curve;
+    rc = cli_ecc_policy(o, &a);
     if (rc != CLI_EXIT_OK)
         return rc;
-    memset(&a, 0, sizeof(a));
-    a.type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
-    a.ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
-    a.bits = (uint32_t)curve;
-    if (o->ecdh) {
-        a.usage = PARSEC_USAGE_DERIVE;
-        a.alg.kind = PARSEC_ALG_KEY_AGREEMENT;
-        a.alg.scheme = PARSEC_KA_ECDH;
-    } else {
-        a.usage = CLI_SIGN_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
-        a.alg.scheme = PARSEC_SIGN_ECDSA;
-        a.alg.hash = hash;
-    }
-    if (o->exportable)
-        a.usage |= PARSEC_USAGE_EXPORT;
     return cli_generate(o, &a);
 }
 
-/* Opens a client and looks the key up, so operations go to the provider holding it. */
-static int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
+int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
                              parsec_key_attributes *attrs)
 {
     parsec_status st;
@@ -567,8 +586,7 @@ int cli_cmd_generate_random(const cli_opts *o)
     return rc;
 }
 
-/* OpenSSL group name of a PSA (family, bits) curve. */
-static const char *cli_curve_group(uint8_t family, uint32_t bits)
+const char *cli_curve_group(uint8_t family, uint32_t bits)
 {
     static const struct {
         uint8_t family;
@@ -591,8 +609,7 @@ static const char *cli_curve_group(uint8_t family, uint32_t bits)
     return NULL;
 }
 
-/* PSA public key export format -> EVP_PKEY. */
-static EVP_PKEY *cli_pkey_from_psa(const parsec_key_attributes *attrs, const uint8_t *data,
+EVP_PKEY *cli_pkey_from_psa(const parsec_key_attributes *attrs, const uint8_t *data,
                                    size_t len)
 {
     EVP_PKEY *pkey = NULL;
