@@ -62,6 +62,17 @@ fails "list-clients by a non-admin is refused" "$CLI" list-clients
 has "the status is reported" "(AdminOperation)"
 has "the admins setting and identity are named" "add this client, uid $(id -u) (unix-peer-credentials), to 'admins' in [authenticator] of parsecd.conf"
 
+# ---- case 6: genpkey without -propquery: OpenSSL's message, the documented fix ------------
+pprov_openssl_conf
+fails "genpkey with parsec options but without -propquery fails" \
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt parsec_key_name:gen1 -out "$TESTDIR/gen1.pem"
+has "OpenSSL names the parameter it could not set" "Error setting parsec_key_name"
+check "docs/provider.md's troubleshooting quotes that message" \
+    grep -qF 'Error setting parsec_key_name' "$TEST_SRCDIR/docs/provider.md"
+check "and gives the one-line fix" grep -qF -- '`-propquery provider=parsec` is missing' "$TEST_SRCDIR/docs/provider.md"
+ok "the documented fix works" openssl genpkey -propquery provider=parsec -algorithm EC \
+    -pkeyopt ec_paramgen_curve:P-256 -pkeyopt parsec_key_name:gen1 -out "$TESTDIR/gen1.pem"
+
 # ---- case 2 (direct): an empty listing names the application --------------------------
 psd_stop
 PSD_AUTH=direct psd_start software || { echo "not ok - parsecd (direct) did not start"; psd_summary; exit 1; }
