@@ -65,3 +65,19 @@ json_object *cli_json_key(const char *name, uint8_t provider_id,
     json_object_object_add(key, "usage", usage);
     return key;
 }
+
+json_object *cli_json_entry(unsigned int id, const char *name, const char *description,
+                            uint32_t maj, uint32_t min, uint32_t rev)
+{
+    json_object *e = json_object_new_object();
+    char version[40];
+
+    if (e == NULL)
+        return NULL;
+    snprintf(version, sizeof(version), "%u.%u.%u", maj, min, rev);
+    cli_json_add_int(e, "id", id);
+    cli_json_add_string(e, "name", name);
+    cli_json_add_string(e, "description", description);
+    cli_json_add_string(e, "version", version);
+    return e;
+}

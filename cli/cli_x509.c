@@ -27,6 +27,7 @@ typedef struct cli_signer {
     EVP_PKEY *pkey;
     parsec_key_attributes attrs;
     const char *md;
+    X509_NAME *subject; /* from the command line */
 } cli_signer;
 
 static void cli_print_openssl_errors(void)
@@ -42,6 +43,7 @@ static void cli_print_openssl_errors(void)
 
 static void cli_signer_free(cli_signer *s)
 {
+    X509_NAME_free(s->subject);
     EVP_PKEY_free(s->pkey);
     OSSL_PROVIDER_unload(s->parsec);
     OSSL_PROVIDER_unload(s->dflt);
@@ -66,6 +68,9 @@ static void cli_signer_environment(const cli_opts *o)
         setenv("PARSEC_PROVIDER_BACKEND", parsec_provider_short_name((uint8_t)o->provider), 1);
 }
 
+static X509_NAME *cli_subject(const cli_opts *o);
+
+/* Checks -k and --cn, builds the subject and loads the key through parsec.so. */
 static int cli_signer_open(const cli_opts *o, cli_signer *s)
 {
     parsec_client *c = NULL;
@@ -75,6 +80,8 @@ static int cli_signer_open(const cli_opts *o, cli_signer *s)
     int rc;
 
     memset(s, 0, sizeof(*s));
+    if (o->key_name == NULL || o->cn == NULL)
+        return cli_local_error(o, "%s needs -k NAME and --cn COMMON_NAME", o->command);
     rc = cli_open_with_key(o, &c, &provider, &s->attrs);
     cli_client_close(c);
     if (rc != CLI_EXIT_OK)
@@ -121,6 +128,11 @@ static int cli_signer_open(const cli_opts *o, cli_signer *s)
     if (s->pkey == NULL) {
         rc = cli_local_error(o, "the parsec provider cannot load %s:", uri);
         cli_print_openssl_errors();
+        goto fail;
+    }
+    s->subject = cli_subject(o);
+    if (s->subject == NULL) {
+        rc = CLI_EXIT_USAGE;
         goto fail;
     }
     return CLI_EXIT_OK;
@@ -219,33 +231,37 @@ static int cli_write_pem(const cli_opts *o, X509_REQ *req, X509 *cert)
     return ok ? CLI_EXIT_OK : cli_local_error(o, "cannot write the PEM output");
 }
 
-static int cli_need_subject(const cli_opts *o)
+/* Signs the request or certificate in the service and writes it as PEM. */
+static int cli_sign_and_write(const cli_opts *o, const cli_signer *s, X509_REQ *req, X509 *cert)
 {
-    if (o->key_name == NULL || o->cn == NULL)
-        return cli_local_error(o, "%s needs -k NAME and --cn COMMON_NAME", o->command);
-    return CLI_EXIT_OK;
+    EVP_MD_CTX *mctx = cli_signer_ctx(s);
+    int ok = mctx != NULL &&
+             (req != NULL ? X509_REQ_sign_ctx(req, mctx) : X509_sign_ctx(cert, mctx)) > 0;
+
+    EVP_MD_CTX_free(mctx);
+    if (!ok) {
+        cli_local_error(o, "the service could not sign the %s with key \"%s\":",
+                        req != NULL ? "request" : "certificate", o->key_name);
+        cli_print_openssl_errors();
+        return CLI_EXIT_SERVICE;
+    }
+    return cli_write_pem(o, req, cert);
 }
 
 int cli_cmd_create_csr(const cli_opts *o)
 {
     cli_signer s;
     X509_REQ *req = NULL;
-    X509_NAME *subject = NULL;
     STACK_OF(X509_EXTENSION) *exts = NULL;
     X509_EXTENSION *san = NULL;
-    EVP_MD_CTX *mctx = NULL;
-    int rc = cli_need_subject(o);
+    int rc = cli_signer_open(o, &s);
 
     if (rc != CLI_EXIT_OK)
         return rc;
-    rc = cli_signer_open(o, &s);
-    if (rc != CLI_EXIT_OK)
-        return rc;
     rc = CLI_EXIT_USAGE;
-    subject = cli_subject(o);
     req = X509_REQ_new_ex(s.libctx, NULL);
-    if (subject == NULL || req == NULL || !X509_REQ_set_version(req, 0) ||
-        !X509_REQ_set_subject_name(req, subject) || !X509_REQ_set_pubkey(req, s.pkey)) {
+    if (req == NULL || !X509_REQ_set_version(req, 0) ||
+        !X509_REQ_set_subject_name(req, s.subject) || !X509_REQ_set_pubkey(req, s.pkey)) {
         rc = cli_local_error(o, "cannot build the certificate request");
         goto done;
     }
@@ -256,19 +272,10 @@ int cli_cmd_create_csr(const cli_opts *o)
             !X509_REQ_add_extensions(req, exts))
             goto done;
     }
-    mctx = cli_signer_ctx(&s);
-    if (mctx == NULL || X509_REQ_sign_ctx(req, mctx) <= 0) {
-        rc = cli_local_error(o, "the service could not sign the request with key \"%s\":",
-                             o->key_name);
-        cli_print_openssl_errors();
-        goto done;
-    }
-    rc = cli_write_pem(o, req, NULL);
+    rc = cli_sign_and_write(o, &s, req, NULL);
 done:
-    EVP_MD_CTX_free(mctx);
     sk_X509_EXTENSION_free(exts);
     X509_EXTENSION_free(san);
-    X509_NAME_free(subject);
     X509_REQ_free(req);
     cli_signer_free(&s);
     return rc;
@@ -287,28 +294,22 @@ int cli_cmd_create_self_signed(const cli_opts *o)
 {
     cli_signer s;
     X509 *cert = NULL;
-    X509_NAME *subject = NULL;
     X509_EXTENSION *san = NULL;
     X509V3_CTX v3;
     BIGNUM *serial = NULL;
-    EVP_MD_CTX *mctx = NULL;
     long days = o->days > 0 ? o->days : 365;
-    int rc = cli_need_subject(o);
+    int rc = cli_signer_open(o, &s);
 
     if (rc != CLI_EXIT_OK)
         return rc;
-    rc = cli_signer_open(o, &s);
-    if (rc != CLI_EXIT_OK)
-        return rc;
     rc = CLI_EXIT_USAGE;
-    subject = cli_subject(o);
     cert = X509_new_ex(s.libctx, NULL);
     serial = BN_new();
     /* A positive 159-bit random serial, as RFC 5280 4.1.2.2 allows at most 20 octets. */
-    if (subject == NULL || cert == NULL || serial == NULL || !X509_set_version(cert, 2) ||
+    if (cert == NULL || serial == NULL || !X509_set_version(cert, 2) ||
         !BN_rand(serial, 159, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
         BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) == NULL ||
-        !X509_set_subject_name(cert, subject) || !X509_set_issuer_name(cert, subject) ||
+        !X509_set_subject_name(cert, s.subject) || !X509_set_issuer_name(cert, s.subject) ||
         X509_gmtime_adj(X509_getm_notBefore(cert), 0) == NULL ||
         X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0, NULL) == NULL ||
         !X509_set_pubkey(cert, s.pkey)) {
@@ -330,19 +331,10 @@ int cli_cmd_create_self_signed(const cli_opts *o)
         if (san == NULL || !X509_add_ext(cert, san, -1))
             goto done;
     }
-    mctx = cli_signer_ctx(&s);
-    if (mctx == NULL || X509_sign_ctx(cert, mctx) <= 0) {
-        rc = cli_local_error(o, "the service could not sign the certificate with key \"%s\":",
-                             o->key_name);
-        cli_print_openssl_errors();
-        goto done;
-    }
-    rc = cli_write_pem(o, NULL, cert);
+    rc = cli_sign_and_write(o, &s, NULL, cert);
 done:
-    EVP_MD_CTX_free(mctx);
     X509_EXTENSION_free(san);
     BN_free(serial);
-    X509_NAME_free(subject);
     X509_free(cert);
     cli_signer_free(&s);
     return rc;

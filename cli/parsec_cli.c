@@ -424,15 +424,10 @@ static int cli_cmd_list_providers(const cli_opts *o)
     if (o->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
-            json_object *e = json_object_new_object();
-            char version[40];
-            snprintf(version, sizeof(version), "%u.%u.%u", p[i].version_maj,
-                     p[i].version_min, p[i].version_rev);
-            cli_json_add_int(e, "id", p[i].id);
-            cli_json_add_string(e, "name", parsec_provider_short_name(p[i].id));
-            cli_json_add_string(e, "description", p[i].description);
+            json_object *e = cli_json_entry(p[i].id, parsec_provider_short_name(p[i].id),
+                                            p[i].description, p[i].version_maj,
+                                            p[i].version_min, p[i].version_rev);
             cli_json_add_string(e, "vendor", p[i].vendor);
-            cli_json_add_string(e, "version", version);
             cli_json_add_string(e, "uuid", p[i].uuid);
             json_object_array_add(arr, e);
         }
@@ -470,15 +465,9 @@ static int cli_cmd_list_authenticators(const cli_opts *o)
     if (o->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
-            json_object *e = json_object_new_object();
-            char version[40];
-            snprintf(version, sizeof(version), "%u.%u.%u", a[i].version_maj,
-                     a[i].version_min, a[i].version_rev);
-            cli_json_add_int(e, "id", a[i].id);
-            cli_json_add_string(e, "name", cli_auth_name(a[i].id));
-            cli_json_add_string(e, "description", a[i].description);
-            cli_json_add_string(e, "version", version);
-            json_object_array_add(arr, e);
+            json_object_array_add(arr, cli_json_entry(a[i].id, cli_auth_name(a[i].id),
+                                                      a[i].description, a[i].version_maj,
+                                                      a[i].version_min, a[i].version_rev));
         }
         parsec_authenticator_info_free(a, n);
         return cli_json_print(o, arr);

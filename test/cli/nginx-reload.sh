@@ -21,10 +21,7 @@ ok "its certificate" tls_cert_for_key "$N/ec.ref.pem" localhost "$N/ec.crt"
 cp "$N/ec.ref.pem" "$N/rsa.ref.pem" && cp "$N/ec.crt" "$N/rsa.crt"
 tls_free_port P_A
 tls_free_port P_B
-sed -e "s|/etc/nginx/parsec|$N|g" -e "s|/run/nginx-parsec.pid|$N/nginx.pid|" \
-    -e "s|/var/log/nginx/|$N/|g" -e "s|/var/lib/nginx/|$N/tmp/|g" \
-    -e "s|127.0.0.1:8443|127.0.0.1:$P_A|" -e "s|127.0.0.1:8444|127.0.0.1:$P_B|" \
-    "$TEST_SRCDIR/examples/nginx.conf" >"$N/nginx.conf"
+tls_nginx_conf "$N" "$P_A" "$P_B"
 
 TLS_PID_nginx=""
 tls_start nginx "$P_A" env OPENSSL_CONF="$TLS_CNF" "$NGINX" -c "$N/nginx.conf" -g "daemon off; master_process on;"
