@@ -34,7 +34,8 @@ static const char cli_global_help[] =
     "  -t, --timeout MS       connect/read/write timeout in milliseconds (0 = none)\n"
     "      --json             JSON output for list-providers, list-authenticators, list-opcodes,\n"
     "                         list-keys, list-clients and key-info\n"
-    "  -h, --help             this help;  -V, --version  print the version\n";
+    "  -h, --help             this help;  -V, --version  print the version\n"
+    "      --list-commands    the command names, one a line (for shell completion)\n";
 
 static const char cli_options_help[] =
     "Command options:\n"

@@ -21,10 +21,15 @@ while IFS=$'\t' read -r kind word where; do
         check "$where: command '$word' is in --help" grep -qE -- "^  $word( |$)" "$TESTDIR/help.txt"
         ;;
     option)
-        check "$where: option '$word' is in --help" grep -qE -- "(^|[ ,])$word([ ,=]|$)" "$TESTDIR/help.txt"
+        check "$where: option '$word' is in --help" grep -qE -- "(^|[ ,(])$word([ ,=)]|$)" "$TESTDIR/help.txt"
         ;;
     esac
 done < <(sort -u -k1,2 "$TESTDIR/uses.txt")
+
+# Every long option the program accepts is in --help (parsec-tool spellings included).
+for opt in $(sed -n 's/^ *{"\([A-Za-z-]*\)", \(no\|required\)_argument.*/\1/p' "$TEST_SRCDIR/cli/parsec_cli.c"); do
+    check "option --$opt (cli/parsec_cli.c) is in --help" grep -qE -- "(^|[ ,(])--$opt([ ,=)]|$)" "$TESTDIR/help.txt"
+done
 
 # Every command is completed by bash (it asks the program) and documented in help.
 while read -r c; do
