@@ -89,7 +89,8 @@ uint8_t parsec_client_get_provider(const parsec_client *c);
  * What a person needs beyond the status of the last call that failed with
  * c on the calling thread, or NULL: the socket path and errno of a failed
  * connect ("cannot connect to /run/parsec/parsec.sock: Permission denied
- * (EACCES): ..."), the authenticator the service uses when it refused ours.
+ * (EACCES): ..."), the authenticator the service uses when it refused ours
+ * (the library asks ListAuthenticators after such a refusal).
  * The string belongs to the library and stays valid until the next call
  * made on this thread (with any client); a successful call clears it.
  * Kept per thread, since a client object is shared between threads.
