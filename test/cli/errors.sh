@@ -4,6 +4,7 @@
 # text is checked, not only the exit status.
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 psd_test_init
+pprov_preload openssl
 CLI=$PARSEC_CLI
 
 # has "desc" PATTERN: the last ok/fails output contains PATTERN (fixed string).
