@@ -790,7 +790,7 @@ static void cli_print_command(const struct cli_command *cmd)
 {
     const char *p = cmd->summary;
 
-    printf("  %s %s\n", cmd->name, cmd->args);
+    printf("  %s%s%s\n", cmd->name, cmd->args[0] ? " " : "", cmd->args);
     /* Summaries may span lines: indent each. */
     while (*p != '\0') {
         const char *nl = strchr(p, '\n');
@@ -824,7 +824,8 @@ static int cli_cmd_help(const cli_opts *o)
     cmd = cli_find_command(cli_help_topic);
     if (cmd == NULL)
         return cli_usage("help: unknown command '%s'", cli_help_topic);
-    printf("Usage: parsec-cli [global options] %s %s\n\n", cmd->name, cmd->args);
+    printf("Usage: parsec-cli [global options] %s%s%s\n\n", cmd->name, cmd->args[0] ? " " : "",
+           cmd->args);
     cli_print_command(cmd);
     putchar('\n');
     fputs(cli_options_help, stdout);
