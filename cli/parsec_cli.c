@@ -41,7 +41,7 @@ static const char cli_options_help[] =
     "Command options:\n"
     "  -k, --key-name NAME    key name (--key too)\n"
     "  -b, --bits BITS        RSA key size (default 2048)\n"
-    "  -c, --curve BITS       ECC curve size 256|384|521 (create-ecc-key; default 256);\n"
+    "  -c, --curve BITS       ECC curve size 256|384|521 (create-ecc-key; default 256)\n"
     "      --client NAME      client to delete (delete-client; -c too)\n"
     "  -i, --input FILE       input file, - for stdin (--in too)\n"
     "  -o, --output FILE      output file (--out too)\n"
