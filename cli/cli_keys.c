@@ -60,6 +60,46 @@ static int cli_operation_hash(const cli_opts *o, const parsec_alg *policy, uint8
     return CLI_EXIT_OK;
 }
 
+/*
+ * NotSupported carries no reason: ask the backend (CanDoCrypto, generate)
+ * about variants of the refused key to name what it does not do.
+ */
+static void cli_explain_not_supported(parsec_client *c, const parsec_key_attributes *attrs)
+{
+    static const uint32_t rsa_sizes[] = {2048, 3072, 4096};
+    uint8_t provider = parsec_client_get_provider(c);
+    const char *backend = parsec_provider_short_name(provider);
+    parsec_key_attributes probe = *attrs;
+    char sizes[64] = "";
+    size_t used = 0;
+
+    if (attrs->usage & PARSEC_USAGE_EXPORT) {
+        probe.usage &= ~(uint32_t)PARSEC_USAGE_EXPORT;
+        if (parsec_can_do_crypto(c, PARSEC_PROVIDER_DEFAULT, 2, &probe) == PARSEC_SUCCESS) {
+            fprintf(stderr, "parsec-cli: the %s backend does not create exportable keys: leave"
+                            " out --exportable, or choose a backend that does with -p\n", backend);
+            return;
+        }
+        probe.usage = attrs->usage;
+    }
+    if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR) {
+        for (size_t i = 0; i < sizeof(rsa_sizes) / sizeof(rsa_sizes[0]); i++) {
+            probe.bits = rsa_sizes[i];
+            if (rsa_sizes[i] != attrs->bits &&
+                parsec_can_do_crypto(c, PARSEC_PROVIDER_DEFAULT, 2, &probe) == PARSEC_SUCCESS)
+                used += (size_t)snprintf(sizes + used, sizeof(sizes) - used, " %u", rsa_sizes[i]);
+        }
+        if (used > 0) {
+            fprintf(stderr, "parsec-cli: the %s backend does not create %u-bit RSA keys; it"
+                            " creates:%s (-b BITS)\n", backend, attrs->bits, sizes);
+            return;
+        }
+    }
+    fprintf(stderr, "parsec-cli: the %s backend does not support this key type or policy;"
+                    " parsecd logs which attribute it refused (log_level = info), and"
+                    " list-providers shows the other backends (-p NAME)\n", backend);
+}
+
 static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
 {
     parsec_client *c;
@@ -70,60 +110,103 @@ static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_generate_key(c, PARSEC_PROVIDER_DEFAULT, o->key_name, attrs);
-    parsec_client_free(c);
-    if (st != PARSEC_SUCCESS)
-        return cli_fail(o, st);
+    if (st != PARSEC_SUCCESS) {
+        rc = cli_fail(o, st);
+        if (st == PARSEC_PSA_ERROR_NOT_SUPPORTED)
+            cli_explain_not_supported(c, attrs);
+        cli_client_close(c);
+        return rc;
+    }
+    cli_client_close(c);
     cli_alg_describe(&attrs->alg, alg, sizeof(alg));
     printf("Key \"%s\" created (%s, %u bits, %s).\n", o->key_name,
            attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? "RSA" : "ECC", attrs->bits, alg);
     return CLI_EXIT_OK;
 }
 
+int cli_rsa_policy(const cli_opts *o, parsec_key_attributes *a)
+{
+    uint8_t hash;
+    int rc;
+
+    if (o->sign_pkcs1 + o->sign_pss + o->oaep > 1)
+        return cli_local_error(o, "choose one of --sign-pkcs1, --sign-pss, --oaep");
+    if (o->ecdh)
+        return cli_local_error(o, "--ecdh applies to ECC keys");
+    rc = cli_policy_hash(o, PARSEC_HASH_SHA_256, &hash);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    a->type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
+    if (o->sign_pkcs1 || o->sign_pss) {
+        a->usage = CLI_SIGN_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
+        a->alg.scheme = o->sign_pss ? PARSEC_SIGN_RSA_PSS : PARSEC_SIGN_RSA_PKCS1V15;
+        a->alg.hash = hash;
+    } else if (o->oaep) {
+        if (hash == PARSEC_HASH_ANY)
+            return cli_local_error(o, "OAEP needs a specific hash");
+        a->usage = CLI_CRYPT_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
+        a->alg.scheme = PARSEC_ENCRYPT_RSA_OAEP;
+        a->alg.hash = hash;
+    } else {
+        /* parsec-tool's default: an encryption key. */
+        a->usage = CLI_CRYPT_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
+        a->alg.scheme = PARSEC_ENCRYPT_RSA_PKCS1V15;
+    }
+    if (o->exportable)
+        a->usage |= PARSEC_USAGE_EXPORT;
+    return CLI_EXIT_OK;
+}
+
 int cli_cmd_create_rsa_key(const cli_opts *o)
 {
     parsec_key_attributes a;
-    uint8_t hash;
     int rc = cli_need_key(o);
 
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (o->sign_pkcs1 + o->sign_pss + o->oaep > 1)
-        return cli_local_error(o, "choose one of --sign-pkcs1, --sign-pss, --oaep");
-    if (o->ecdh)
-        return cli_local_error(o, "--ecdh applies to create-ecc-key");
-    rc = cli_policy_hash(o, PARSEC_HASH_SHA_256, &hash);
+    memset(&a, 0, sizeof(a));
+    rc = cli_rsa_policy(o, &a);
     if (rc != CLI_EXIT_OK)
         return rc;
-    memset(&a, 0, sizeof(a));
-    a.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
     a.bits = o->bits > 0 ? (uint32_t)o->bits : 2048;
-    if (o->sign_pkcs1 || o->sign_pss) {
-        a.usage = CLI_SIGN_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
-        a.alg.scheme = o->sign_pss ? PARSEC_SIGN_RSA_PSS : PARSEC_SIGN_RSA_PKCS1V15;
-        a.alg.hash = hash;
-    } else if (o->oaep) {
-        if (hash == PARSEC_HASH_ANY)
-            return cli_local_error(o, "OAEP needs a specific hash");
-        a.usage = CLI_CRYPT_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
-        a.alg.scheme = PARSEC_ENCRYPT_RSA_OAEP;
-        a.alg.hash = hash;
+    return cli_generate(o, &a);
+}
+
+int cli_ecc_policy(const cli_opts *o, parsec_key_attributes *a)
+{
+    uint8_t hash, dflt;
+    int rc;
+
+    if (o->sign_pkcs1 || o->sign_pss || o->oaep)
+        return cli_local_error(o, "RSA options do not apply to ECC keys");
+    dflt = a->bits <= 256 ? PARSEC_HASH_SHA_256 : a->bits <= 384 ? PARSEC_HASH_SHA_384
+                                                                 : PARSEC_HASH_SHA_512;
+    rc = cli_policy_hash(o, dflt, &hash);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    a->type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
+    a->ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
+    if (o->ecdh) {
+        a->usage = PARSEC_USAGE_DERIVE;
+        a->alg.kind = PARSEC_ALG_KEY_AGREEMENT;
+        a->alg.scheme = PARSEC_KA_ECDH;
     } else {
-        /* parsec-tool's default: an encryption key. */
-        a.usage = CLI_CRYPT_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
-        a.alg.scheme = PARSEC_ENCRYPT_RSA_PKCS1V15;
+        a->usage = CLI_SIGN_USAGE;
+        a->alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
+        a->alg.scheme = PARSEC_SIGN_ECDSA;
+        a->alg.hash = hash;
     }
     if (o->exportable)
-        a.usage |= PARSEC_USAGE_EXPORT;
-    return cli_generate(o, &a);
+        a->usage |= PARSEC_USAGE_EXPORT;
+    return CLI_EXIT_OK;
 }
 
 int cli_cmd_create_ecc_key(const cli_opts *o)
 {
     parsec_key_attributes a;
-    uint8_t hash, dflt;
     long curve = o->curve > 0 ? o->curve : 256;
     int rc = cli_need_key(o);
 
@@ -131,34 +214,15 @@ int cli_cmd_create_ecc_key(const cli_opts *o)
         return rc;
     if (curve != 256 && curve != 384 && curve != 521)
         return cli_local_error(o, "unsupported curve size %ld (256, 384, 521)", curve);
-    if (o->sign_pkcs1 || o->sign_pss || o->oaep)
-        return cli_local_error(o, "RSA options do not apply to create-ecc-key");
-    dflt = curve == 256 ? PARSEC_HASH_SHA_256 : curve == 384 ? PARSEC_HASH_SHA_384
-                                                             : PARSEC_HASH_SHA_512;
-    rc = cli_policy_hash(o, dflt, &hash);
+    memset(&a, 0, sizeof(a));
+    a.bits = (uint32_t)curve;
+    rc = cli_ecc_policy(o, &a);
     if (rc != CLI_EXIT_OK)
         return rc;
-    memset(&a, 0, sizeof(a));
-    a.type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
-    a.ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
-    a.bits = (uint32_t)curve;
-    if (o->ecdh) {
-        a.usage = PARSEC_USAGE_DERIVE;
-        a.alg.kind = PARSEC_ALG_KEY_AGREEMENT;
-        a.alg.scheme = PARSEC_KA_ECDH;
-    } else {
-        a.usage = CLI_SIGN_USAGE;
-        a.alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
-        a.alg.scheme = PARSEC_SIGN_ECDSA;
-        a.alg.hash = hash;
-    }
-    if (o->exportable)
-        a.usage |= PARSEC_USAGE_EXPORT;
     return cli_generate(o, &a);
 }
 
-/* Opens a client and looks the key up, so operations go to the provider holding it. */
-static int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
+int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
                              parsec_key_attributes *attrs)
 {
     parsec_status st;
@@ -171,7 +235,7 @@ static int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *prov
         return rc;
     st = parsec_key_attributes_get(*c, o->key_name, provider, attrs);
     if (st != PARSEC_SUCCESS) {
-        parsec_client_free(*c);
+        cli_client_close(*c);
         *c = NULL;
         return cli_fail(o, st);
     }
@@ -340,7 +404,7 @@ done:
     OPENSSL_free(der);
     parsec_free(sig);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -390,7 +454,7 @@ done:
     free(raw);
     free(sig);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -439,7 +503,7 @@ done:
     if (in != NULL)
         OPENSSL_cleanse(in, inlen);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -466,7 +530,7 @@ int cli_cmd_decrypt(const cli_opts *o)
 done:
     parsec_clear_free(out, outlen);
     free(in);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }
 
@@ -488,7 +552,7 @@ int cli_cmd_delete_key(const cli_opts *o)
         parsec_key_attributes_get(c, o->key_name, &provider, &attrs) != PARSEC_SUCCESS)
         provider = PARSEC_PROVIDER_DEFAULT;
     st = parsec_destroy_key(c, provider, o->key_name);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     printf("Key \"%s\" deleted.\n", o->key_name);
@@ -508,7 +572,7 @@ int cli_cmd_generate_random(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         return rc;
     st = parsec_generate_random(c, PARSEC_PROVIDER_DEFAULT, (size_t)o->count, &buf);
-    parsec_client_free(c);
+    cli_client_close(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
     if (o->out_file != NULL) {
@@ -522,8 +586,7 @@ int cli_cmd_generate_random(const cli_opts *o)
     return rc;
 }
 
-/* OpenSSL group name of a PSA (family, bits) curve. */
-static const char *cli_curve_group(uint8_t family, uint32_t bits)
+const char *cli_curve_group(uint8_t family, uint32_t bits)
 {
     static const struct {
         uint8_t family;
@@ -546,8 +609,7 @@ static const char *cli_curve_group(uint8_t family, uint32_t bits)
     return NULL;
 }
 
-/* PSA public key export format -> EVP_PKEY. */
-static EVP_PKEY *cli_pkey_from_psa(const parsec_key_attributes *attrs, const uint8_t *data,
+EVP_PKEY *cli_pkey_from_psa(const parsec_key_attributes *attrs, const uint8_t *data,
                                    size_t len)
 {
     EVP_PKEY *pkey = NULL;
@@ -616,6 +678,6 @@ done:
     BIO_free(bio);
     EVP_PKEY_free(pkey);
     parsec_free(data);
-    parsec_client_free(c);
+    cli_client_close(c);
     return rc;
 }

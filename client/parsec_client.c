@@ -2,12 +2,19 @@
  * The client object (configuration only), endpoint parsing and discovery.
  */
 #include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "parsec_client_internal.h"
 #include "parsec_wire.h"
+
+/* Detail of the last failure, per thread (a client is shared between threads). */
+static __thread const parsec_client *parsec_tls_error_client;
+static __thread char parsec_tls_error[512];
 
 /* "unix:/path" or "unix:///path" -> "/path". */
 static parsec_status parsec_endpoint_to_path(const char *uri, char *path, size_t cap)
@@ -227,9 +234,74 @@ parsec_status parsec_client_discover(parsec_client *c, const char *app_name)
     }
     st = have_provider ? PARSEC_SUCCESS : PARSEC_CLIENT_ERROR_NO_PROVIDER;
 done:
+    /* The calls went out through the copy: the caller asks about c. */
+    if (parsec_tls_error_client == &naked)
+        parsec_tls_error_client = c;
     parsec_provider_info_free(providers, n_providers);
     parsec_authenticator_info_free(auths, n_auths);
     return st;
+}
+
+/* ---- detail of the last failure ---- */
+
+
+void parsec_last_error_set(const parsec_client *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(parsec_tls_error, sizeof(parsec_tls_error), fmt, ap);
+    va_end(ap);
+    parsec_tls_error_client = c;
+}
+
+void parsec_last_error_clear(void)
+{
+    parsec_tls_error_client = NULL;
+    parsec_tls_error[0] = '\0';
+}
+
+const char *parsec_client_last_error(const parsec_client *c)
+{
+    if (c == NULL || c != parsec_tls_error_client || parsec_tls_error[0] == '\0')
+        return NULL;
+    return parsec_tls_error;
+}
+
+/* The names parsecd.conf ([authenticator] type) and the clients' auth settings use. */
+static const char *parsec_auth_config_name(uint8_t id)
+{
+    static const char *const names[] = {"none", "direct", "jwt", "unix-peer-credentials",
+                                        "jwt-svid"};
+    return id < sizeof(names) / sizeof(names[0]) ? names[id] : "unknown";
+}
+
+void parsec_last_error_explain_auth(const parsec_client *c)
+{
+    parsec_client naked = *c;
+    parsec_authenticator_info *auths = NULL;
+    size_t n = 0;
+    char ours[160];
+
+    if (c->auth_type == PARSEC_AUTH_DIRECT)
+        snprintf(ours, sizeof(ours), "direct authentication as application '%s'",
+                 c->app_name ? c->app_name : "");
+    else if (c->auth_type == PARSEC_AUTH_UNIX_PEER)
+        snprintf(ours, sizeof(ours), "unix-peer-credentials authentication as uid %ld",
+                 (long)getuid());
+    else
+        snprintf(ours, sizeof(ours), "%s authentication", parsec_auth_config_name(c->auth_type));
+    /* ListAuthenticators needs no authentication, so it answers whatever ours was. */
+    naked.auth_type = PARSEC_AUTH_NONE;
+    if (parsec_list_authenticators(&naked, &auths, &n) != PARSEC_SUCCESS || n == 0)
+        parsec_last_error_set(c, "this client used %s, which the service at %s does not"
+                                " accept (ListAuthenticators did not say what it uses)",
+                                ours, c->socket_path);
+    else
+        parsec_last_error_set(c, "the service at %s uses %s authentication, this client used"
+                                " %s", c->socket_path, parsec_auth_config_name(auths[0].id),
+                                ours);
+    parsec_authenticator_info_free(auths, n);
 }
 
 void parsec_free(void *p)

@@ -86,6 +86,18 @@ void parsec_client_set_provider(parsec_client *c, uint8_t provider);
 uint8_t parsec_client_get_provider(const parsec_client *c);
 
 /*
+ * What a person needs beyond the status of the last call that failed with
+ * c on the calling thread, or NULL: the socket path and errno of a failed
+ * connect ("cannot connect to /run/parsec/parsec.sock: Permission denied
+ * (EACCES): ..."), the authenticator the service uses when it refused ours
+ * (the library asks ListAuthenticators after such a refusal).
+ * The string belongs to the library and stays valid until the next call
+ * made on this thread (with any client); a successful call clears it.
+ * Kept per thread, since a client object is shared between threads.
+ */
+const char *parsec_client_last_error(const parsec_client *c);
+
+/*
  * Discovery as the reference clients do it: ListProviders -> first entry is
  * the default provider (unless one was set); ListAuthenticators -> first
  * authenticator this library supports (DIRECT needs app_name) unless auth was

@@ -71,6 +71,16 @@ void parsec_resp_release(parsec_resp *resp);
 parsec_status parsec_resp_take_bytes(parsec_resp *resp, const ProtobufCBinaryData *field,
                                      uint8_t **out, size_t *outlen);
 
+/* Records the detail parsec_client_last_error(c) returns on this thread. */
+void parsec_last_error_set(const parsec_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void parsec_last_error_clear(void);
+/*
+ * After the service refused our authenticator: asks ListAuthenticators and
+ * records which one the service uses (the detail of that status).
+ */
+void parsec_last_error_explain_auth(const parsec_client *c);
+
 /* PARSEC_PROVIDER_DEFAULT -> the client's provider; 0 if none is known. */
 uint8_t parsec_provider_resolve(const parsec_client *c, uint8_t provider);
 

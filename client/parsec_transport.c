@@ -9,9 +9,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,6 +73,57 @@ static parsec_status parsec_wait(int fd, short events, int64_t deadline)
 
 /* ---- socket steps ---- */
 
+/* The cause of a failed connect and what to change, for parsec_client_last_error. */
+static void parsec_connect_error(const parsec_client *c, int err)
+{
+    const char *path = c->socket_path;
+    const char *name = strerrorname_np(err);
+    char hint[256] = "";
+    struct stat sb;
+
+    switch (err) {
+    case EACCES:
+    case EPERM:
+        if (stat(path, &sb) == 0) {
+            struct group grp, *found = NULL;
+            char buf[1024];
+
+            if (getgrgid_r(sb.st_gid, &grp, buf, sizeof(buf), &found) == 0 && found != NULL)
+                snprintf(hint, sizeof(hint),
+                         "add the user to the socket's group '%s' (usermod -aG %s USER, then"
+                         " log in again) or change socket_group/socket_mode in [listener] of"
+                         " parsecd.conf", found->gr_name, found->gr_name);
+            else
+                snprintf(hint, sizeof(hint),
+                         "add the user to the socket's group (gid %ld) or change"
+                         " socket_group/socket_mode in [listener] of parsecd.conf",
+                         (long)sb.st_gid);
+        } else {
+            char dir[sizeof(c->socket_path)];
+
+            memcpy(dir, path, sizeof(dir));
+            snprintf(hint, sizeof(hint),
+                     "the user may not enter the socket's directory %s: check its permissions",
+                     dirname(dir));
+        }
+        break;
+    case ENOENT:
+    case ENOTDIR:
+        snprintf(hint, sizeof(hint),
+                 "no socket there: start parsecd, or set the endpoint (" PARSEC_ENDPOINT_ENV
+                 ") to the socket_path of [listener] in parsecd.conf");
+        break;
+    case ECONNREFUSED:
+        snprintf(hint, sizeof(hint),
+                 "nothing listens on it (parsecd stopped or crashed): start parsecd");
+        break;
+    default:
+        break;
+    }
+    parsec_last_error_set(c, "cannot connect to %s: %s (%s)%s%s", path, strerror(err),
+                            name != NULL ? name : "?", hint[0] ? ": " : "", hint);
+}
+
 static parsec_status parsec_connect(const parsec_client *c, int *fd_out)
 {
     struct sockaddr_un addr;
@@ -81,8 +135,10 @@ static parsec_status parsec_connect(const parsec_client *c, int *fd_out)
     addr.sun_family = AF_UNIX;
     memcpy(addr.sun_path, c->socket_path, sizeof(addr.sun_path));
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
+    if (fd < 0) {
+        parsec_connect_error(c, errno);
         return PARSEC_CLIENT_ERROR_CONNECT;
+    }
     for (;;) {
         if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
             break;
@@ -95,6 +151,7 @@ static parsec_status parsec_connect(const parsec_client *c, int *fd_out)
             if (st != PARSEC_SUCCESS)
                 goto done;
             if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
+                parsec_connect_error(c, soerr != 0 ? soerr : errno);
                 st = PARSEC_CLIENT_ERROR_CONNECT;
                 goto done;
             }
@@ -109,6 +166,7 @@ static parsec_status parsec_connect(const parsec_client *c, int *fd_out)
             poll(NULL, 0, 1);
             continue;
         }
+        parsec_connect_error(c, errno);
         st = PARSEC_CLIENT_ERROR_CONNECT;
         goto done;
     }
@@ -540,6 +598,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     parsec_attempt at = {0, 0};
     parsec_status st;
 
+    parsec_last_error_clear();
     if (resp != NULL)
         memset(resp, 0, sizeof(*resp));
     if (c == NULL || (result_desc != NULL && resp == NULL))
@@ -630,5 +689,8 @@ done:
         free(body);
     if (st != PARSEC_SUCCESS || resp == &scratch)
         parsec_resp_release(resp);
+    if ((st == PARSEC_AUTHENTICATOR_NOT_REGISTERED || st == PARSEC_AUTHENTICATOR_DOES_NOT_EXIST) &&
+        auth_type != PARSEC_AUTH_NONE)
+        parsec_last_error_explain_auth(c);
     return st;
 }

@@ -5,6 +5,7 @@
  */
 #include "parsec_types.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -229,4 +230,42 @@ int parsec_alg_permits(const parsec_alg *policy, const parsec_alg *requested)
         return policy->hash == PARSEC_HASH_ANY || policy->hash == requested->hash;
     }
     return policy->scheme == requested->scheme && policy->hash == requested->hash;
+}
+
+const char *parsec_provider_short_name(uint8_t id)
+{
+    static const char *const names[] = {"core", "software", "pkcs11", "tpm", "trusted-service",
+                                        "cryptoauthlib"};
+
+    return id < sizeof(names) / sizeof(names[0]) ? names[id] : "unknown";
+}
+
+int parsec_provider_parse(const char *text, uint8_t *id)
+{
+    static const struct {
+        const char *name;
+        uint8_t id;
+    } names[] = {
+        {"software", PARSEC_PROVIDER_MBED_CRYPTO},   {"mbed-crypto", PARSEC_PROVIDER_MBED_CRYPTO},
+        {"mbedcrypto", PARSEC_PROVIDER_MBED_CRYPTO}, {"pkcs11", PARSEC_PROVIDER_PKCS11},
+        {"tpm", PARSEC_PROVIDER_TPM},
+    };
+    char *end = NULL;
+    unsigned long v;
+
+    if (text == NULL || *text == '\0')
+        return 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(text, names[i].name) == 0) {
+            *id = names[i].id;
+            return 1;
+        }
+    }
+    if (*text < '0' || *text > '9')
+        return 0;
+    v = strtoul(text, &end, 10);
+    if (*end != '\0' || v == 0 || v > PARSEC_PROVIDER_MAX)
+        return 0;
+    *id = (uint8_t)v;
+    return 1;
 }

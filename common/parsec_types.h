@@ -22,6 +22,14 @@ enum parsec_provider_id {
 /* In client calls: "the client's default provider" (Core is never a crypto provider). */
 #define PARSEC_PROVIDER_DEFAULT 0
 
+/* Short name of a provider ID as settings spell it: "software", "pkcs11", "tpm", ... */
+const char *parsec_provider_short_name(uint8_t id);
+/*
+ * "software" | "mbed-crypto" | "pkcs11" | "tpm" | a decimal ID 1..PARSEC_PROVIDER_MAX
+ * (case-insensitive) -> *id; 1 on success, 0 on anything else.
+ */
+int parsec_provider_parse(const char *text, uint8_t *id);
+
 /* ---- authenticator types (header byte 21) ---- */
 enum parsec_auth_type {
     PARSEC_AUTH_NONE = 0,

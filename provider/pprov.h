@@ -179,10 +179,21 @@ void pprov_raise_at(pprov_ctx *ctx, const char *file, int line, const char *func
                     const char *fmt, ...) __attribute__((format(printf, 6, 7), nonnull(1)));
 #define PPROV_raise(ctx, reason, ...) \
     pprov_raise_at((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (reason), __VA_ARGS__)
-/* Raise for a failed Parsec call: reason from the status, text names the status and key. */
+/*
+ * What the client library knows beyond the status of this thread's last
+ * failed call (socket path and errno, the service's authenticator) and the
+ * openssl.cnf setting to change, as ": ..." for appending; "" if nothing.
+ */
+const char *pprov_status_detail(pprov_ctx *ctx, parsec_status st, char *buf, size_t len);
+/* Raise for a failed Parsec call: reason from the status, text names the status, key and cause. */
 #define PPROV_raise_status(ctx, st, what, keyname)                                            \
-    PPROV_raise((ctx), pprov_reason_from_status(st), "%s of key '%s': %s (%s)", (what),       \
-                (keyname) ? (keyname) : "?", parsec_status_message(st), parsec_status_name(st))
+    do {                                                                                      \
+        char pprov_detail_[640];                                                              \
+        PPROV_raise((ctx), pprov_reason_from_status(st), "%s of key '%s': %s (%s)%s", (what), \
+                    (keyname) ? (keyname) : "?", parsec_status_message(st),                   \
+                    parsec_status_name(st),                                                   \
+                    pprov_status_detail((ctx), (st), pprov_detail_, sizeof(pprov_detail_)));  \
+    } while (0)
 
 /*
  * Debug log to stderr (or PARSEC_PROVIDER_DEBUG=file:PATH), enabled by the

@@ -127,41 +127,18 @@ int pprov_key_emit_reference(pprov_key *key, OSSL_CALLBACK *cb, void *cbarg)
 
 const char *pprov_backend_name(uint8_t id)
 {
-    static const char *const names[] = {"core", "software", "pkcs11", "tpm", "trusted-service",
-                                        "cryptoauthlib"};
-
     if (id == PARSEC_PROVIDER_DEFAULT)
         return "the service's default";
-    return id < sizeof(names) / sizeof(names[0]) ? names[id] : "unknown";
+    return parsec_provider_short_name(id);
 }
 
 int pprov_backend_parse(const char *text, uint8_t *id)
 {
-    static const struct {
-        const char *name;
-        uint8_t id;
-    } names[] = {
-        {"software", PARSEC_PROVIDER_MBED_CRYPTO},  {"mbed-crypto", PARSEC_PROVIDER_MBED_CRYPTO},
-        {"mbedcrypto", PARSEC_PROVIDER_MBED_CRYPTO}, {"pkcs11", PARSEC_PROVIDER_PKCS11},
-        {"tpm", PARSEC_PROVIDER_TPM},                {"default", PARSEC_PROVIDER_DEFAULT},
-    };
-    char *end = NULL;
-    unsigned long v;
-    size_t i;
-
-    if (text == NULL || *text == '\0')
-        return 0;
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcasecmp(text, names[i].name) == 0) {
-            *id = names[i].id;
-            return 1;
-        }
+    if (text != NULL && strcasecmp(text, "default") == 0) {
+        *id = PARSEC_PROVIDER_DEFAULT;
+        return 1;
     }
-    v = strtoul(text, &end, 10);
-    if (*end != '\0' || v == 0 || v > PARSEC_PROVIDER_MAX)
-        return 0;
-    *id = (uint8_t)v;
-    return 1;
+    return parsec_provider_parse(text, id);
 }
 
 static const char *pprov_hash_text(uint8_t hash)

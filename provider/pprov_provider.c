@@ -180,6 +180,44 @@ int pprov_reason_from_status(parsec_status st)
     }
 }
 
+/* The library's detail of the failure, then the provider setting that fixes it. */
+static const char *pprov_client_detail(const parsec_client *client, parsec_status st, char *buf,
+                                       size_t len)
+{
+    const char *detail = client != NULL ? parsec_client_last_error(client) : NULL;
+    const char *hint = "";
+
+    switch (st) {
+    case PARSEC_AUTHENTICATOR_NOT_REGISTERED:
+    case PARSEC_AUTHENTICATOR_DOES_NOT_EXIST:
+        hint = "; set auth (and app_name) in the parsec provider's openssl.cnf section, or"
+               " PARSEC_PROVIDER_AUTH, to the service's authenticator, or remove auth to use"
+               " what the service offers";
+        break;
+    case PARSEC_CLIENT_ERROR_CONNECT:
+        if (detail == NULL)
+            hint = "; check endpoint in the parsec provider's openssl.cnf section or "
+                   PARSEC_ENDPOINT_ENV;
+        break;
+    default:
+        break;
+    }
+    if (detail == NULL && hint[0] == '\0')
+        return "";
+    snprintf(buf, len, "%s%s%s", detail ? ": " : "", detail ? detail : "", hint);
+    return buf;
+}
+
+const char *pprov_status_detail(pprov_ctx *ctx, parsec_status st, char *buf, size_t len)
+{
+    pprov_conn *cur;
+
+    if (ctx == NULL)
+        ctx = pprov_last_ctx;
+    cur = ctx != NULL ? __atomic_load_n(&ctx->conn, __ATOMIC_ACQUIRE) : NULL;
+    return pprov_client_detail(cur != NULL ? cur->client : NULL, st, buf, len);
+}
+
 /* ---- accessors ------------------------------------------------------------------ */
 
 OSSL_LIB_CTX *pprov_libctx(pprov_ctx *ctx)
@@ -220,6 +258,7 @@ static void pprov_conn_free(pprov_conn *conn)
 static pprov_conn *pprov_conn_new(pprov_ctx *ctx)
 {
     pprov_conn *conn = NULL;
+    char detail[640];
     parsec_status st;
 
     conn = OPENSSL_zalloc(sizeof(*conn));
@@ -256,8 +295,9 @@ static pprov_conn *pprov_conn_new(pprov_ctx *ctx)
                         pprov_endpoint(ctx), parsec_status_message(st));
         else
             PPROV_raise(ctx, pprov_reason_from_status(st),
-                        "cannot reach the Parsec service at %s: %s (%s)", pprov_endpoint(ctx),
-                        parsec_status_message(st), parsec_status_name(st));
+                        "cannot reach the Parsec service at %s: %s (%s)%s", pprov_endpoint(ctx),
+                        parsec_status_message(st), parsec_status_name(st),
+                        pprov_client_detail(conn->client, st, detail, sizeof(detail)));
         goto err;
     }
     conn->pid = getpid();

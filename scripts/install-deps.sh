@@ -4,9 +4,9 @@
 set -eu
 PKGS="build-essential pkg-config meson ninja-build
  libssl-dev openssl libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev sqlite3
- libinih-dev libcmocka-dev libp11-kit-dev p11-kit softhsm2 opensc
+ libinih-dev libcmocka-dev libp11-kit-dev p11-kit softhsm2 opensc libjson-c-dev
  libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools tpm2-openssl
- nginx-light curl procps psmisc
+ nginx-light curl procps psmisc python3 bash-completion
  cargo rustc librust-parsec-interface-dev librust-zeroize-dev librust-libc-dev
  clang libclang-rt-14-dev"
 missing=""

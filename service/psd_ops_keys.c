@@ -289,6 +289,13 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
         return PARSEC_PSA_ERROR_ALREADY_EXISTS;
     }
     st = ops->check_attributes(rq->prov->state, attrs);
+    if (st == PARSEC_PSA_ERROR_NOT_SUPPORTED)
+        /* The status cannot carry text: the operator's log says what was asked (the backend's line before says why). */
+        psd_log(PSD_LOG_INFO,
+                "%s of key '%s' refused by the %s backend: key type %u, %u bits, usage 0x%x,"
+                " algorithm kind %u scheme %u hash %u",
+                import ? "ImportKey" : "GenerateKey", name, ops->name, attrs->type, attrs->bits,
+                attrs->usage, attrs->alg.kind, attrs->alg.scheme, attrs->alg.hash);
     if (st != PARSEC_SUCCESS)
         return st;
     st = psd_keystore_reserve(rq->svc->store, rq->id->auth_type, rq->id->app, name,

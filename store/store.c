@@ -276,10 +276,13 @@ static int pprov_store_list_keys(pprov_store_ctx *sctx)
         return 0;
     st = parsec_list_keys(client, &sctx->keys, &sctx->nkeys);
     if (st != PARSEC_SUCCESS) {
+        char detail[640];
+
         PPROV_raise(sctx->ctx, pprov_reason_from_status(st),
-                    "cannot list the keys of %s in the Parsec service at %s: %s (%s)",
+                    "cannot list the keys of %s in the Parsec service at %s: %s (%s)%s",
                     pprov_identity(sctx->ctx), pprov_endpoint(sctx->ctx),
-                    parsec_status_message(st), parsec_status_name(st));
+                    parsec_status_message(st), parsec_status_name(st),
+                    pprov_status_detail(sctx->ctx, st, detail, sizeof(detail)));
         return 0;
     }
     return 1;

@@ -97,8 +97,12 @@ static parsec_status psd_p11_check_attributes(void *state, const parsec_key_attr
         if (a->bits != 0 && a->bits != 2048 && a->bits != 3072 && a->bits != 4096)
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         if (a->bits != 0 && c->rsa_gen && c->rsa_max_bits != 0 &&
-            (a->bits < c->rsa_min_bits || a->bits > c->rsa_max_bits))
+            (a->bits < c->rsa_min_bits || a->bits > c->rsa_max_bits)) {
+            psd_log(PSD_LOG_INFO, "pkcs11: RSA keys of %u bits refused: the token makes %lu to"
+                    " %lu bits (CKM_RSA_PKCS_KEY_PAIR_GEN)", a->bits,
+                    (unsigned long)c->rsa_min_bits, (unsigned long)c->rsa_max_bits);
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        }
         break;
     case PARSEC_KEY_TYPE_ECC_KEY_PAIR:
         pair = 1;
@@ -116,8 +120,11 @@ static parsec_status psd_p11_check_attributes(void *state, const parsec_key_attr
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
     /* A token key is created CKA_EXTRACTABLE=FALSE: it can never be exported. */
-    if (pair && (a->usage & PARSEC_USAGE_EXPORT))
+    if (pair && (a->usage & PARSEC_USAGE_EXPORT)) {
+        psd_log(PSD_LOG_INFO, "pkcs11: usage 'export' refused: key pairs are created on the"
+                " token with CKA_EXTRACTABLE=FALSE and can never leave it");
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
 
     /* Mechanisms only matter for what the private key will do on the token. */
     signs = pair && (a->usage & sign);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -36,6 +37,7 @@ static int psd_p11_read_pin_file(psd_p11_config *cfg, const char *path, char *er
 {
     FILE *f = NULL;
     char *buf = NULL;
+    struct stat sb;
     size_t n = 0;
     int ret = -1;
 
@@ -44,6 +46,13 @@ static int psd_p11_read_pin_file(psd_p11_config *cfg, const char *path, char *er
         snprintf(err, errlen, "pkcs11: cannot read pin_file %s: %s", path, strerror(errno));
         goto done;
     }
+    /* Whoever reads the PIN can use every key on the token, bypassing parsecd. */
+    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)) != 0)
+        psd_log(PSD_LOG_WARN, "pkcs11: pin_file %s is readable by %s (mode %04o): anyone who"
+                " reads it can use the token's keys without parsecd; run chmod 600 %s (owned"
+                " by the service user)", path,
+                (sb.st_mode & S_IROTH) ? "every user" : "its group",
+                (unsigned)(sb.st_mode & 07777), path);
     buf = OPENSSL_zalloc(PSD_P11_PIN_MAX + 2);
     if (buf == NULL) {
         snprintf(err, errlen, "pkcs11: out of memory");

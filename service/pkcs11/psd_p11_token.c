@@ -664,8 +664,15 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
         return -1;
     rv = p11_kit_module_initialize(st->fn);
     if (rv != CKR_OK) {
-        snprintf(err, errlen, "pkcs11: C_Initialize of module %s failed: %s", st->module_name,
-                 psd_p11_rv_name(rv));
+        /* SoftHSM2 answers CKR_GENERAL_ERROR for an unreadable config or token directory. */
+        snprintf(err, errlen, "pkcs11: C_Initialize of module %s failed: %s%s", st->module_name,
+                 psd_p11_rv_name(rv),
+                 strstr(st->module_name, "softhsm") == NULL ? ""
+                 : ": SoftHSM2 must read its configuration (SOFTHSM2_CONF, default"
+                   " /etc/softhsm/softhsm2.conf) and read-write its token directory"
+                   " (directories.tokendir, default /var/lib/softhsm/tokens, group 'softhsm'):"
+                   " add the service user to the softhsm group (usermod -aG softhsm USER)"
+                   " and check both paths' permissions");
         return -1;
     }
     st->initialized = 1;

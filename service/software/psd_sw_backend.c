@@ -397,10 +397,16 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
     int ecc = a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
 
     (void)state;
-    if (rsa && a->bits != 2048 && a->bits != 3072 && a->bits != 4096)
+    if (rsa && a->bits != 2048 && a->bits != 3072 && a->bits != 4096) {
+        psd_log(PSD_LOG_INFO, "software: RSA keys of %u bits refused (2048, 3072 or 4096)",
+                a->bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    if (ecc && psd_sw_curve_name(a->ecc_family, a->bits) == NULL)
+    }
+    if (ecc && psd_sw_curve_name(a->ecc_family, a->bits) == NULL) {
+        psd_log(PSD_LOG_INFO, "software: ECC family %u with %u bits refused (no such curve)",
+                a->ecc_family, a->bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
     if (!rsa && !ecc)
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     switch (alg->kind) {

@@ -270,10 +270,27 @@ static bool alg_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
 static parsec_status tpm_check_attributes(void *state, const parsec_key_attributes *attrs)
 {
     psd_tpm *st = state;
+    const psd_tpm_caps *c = &st->caps;
 
-    return type_ok(&st->caps, attrs) && alg_ok(&st->caps, attrs)
-               ? PARSEC_SUCCESS
-               : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (!type_ok(c, attrs)) {
+        if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR)
+            psd_log(PSD_LOG_INFO, "tpm: RSA keys of %u bits are not supported: this TPM creates"
+                    " RSA keys of%s%s%s%s bits (TPM2_GetCapability)", attrs->bits,
+                    c->rsa1024 ? " 1024" : "", c->rsa2048 ? " 2048" : "",
+                    c->rsa3072 ? " 3072" : "", c->rsa4096 ? " 4096" : "");
+        else
+            psd_log(PSD_LOG_INFO, "tpm: key type %u with %u bits is not supported by this TPM"
+                    " (NIST P-256/384/521 as the TPM reports, RSA key pairs, public keys)",
+                    attrs->type, attrs->bits);
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
+    if (!alg_ok(c, attrs)) {
+        psd_log(PSD_LOG_INFO, "tpm: the key's algorithm (kind %u, scheme %u, hash %u) is not"
+                " supported by this TPM for that key type", attrs->alg.kind, attrs->alg.scheme,
+                attrs->alg.hash);
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
+    return PARSEC_SUCCESS;
 }
 
 const psd_backend_ops psd_tpm_backend = {

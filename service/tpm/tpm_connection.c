@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -594,12 +596,60 @@ void psd_tpm_disconnect(psd_tpm *st)
     st->primary = ESYS_TR_NONE;
 }
 
+/*
+ * device:PATH: open it once ourselves, since the device TCTI only reports
+ * "IO failure" and the errno decides the fix (group, missing device, busy).
+ */
+static int probe_device_tpm(const char *conf, char *err, size_t errlen)
+{
+    const char *path = conf[6] == ':' && conf[7] != '\0' ? conf + 7 : "/dev/tpm0";
+    char hint[160] = "";
+    struct stat sb;
+    int fd = open(path, O_RDWR | O_CLOEXEC), saved = errno;
+
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    switch (saved) {
+    case EACCES:
+    case EPERM: {
+        struct group grp, *found = NULL;
+        char buf[1024];
+
+        if (stat(path, &sb) != 0 || getgrgid_r(sb.st_gid, &grp, buf, sizeof(buf), &found) != 0)
+            found = NULL;
+        snprintf(hint, sizeof(hint), ": add the service user to the device's group '%s'"
+                 " (usermod -aG %s USER; Debian's is tss)", found ? found->gr_name : "tss",
+                 found ? found->gr_name : "tss");
+        break;
+    }
+    case ENOENT:
+        snprintf(hint, sizeof(hint), ": is the TPM enabled (ls /dev/tpm*)? prefer"
+                 " device:/dev/tpmrm0; without a TPM use swtpm (docs/tpm.md)");
+        break;
+    case EBUSY:
+        snprintf(hint, sizeof(hint), ": another program holds it; use device:/dev/tpmrm0,"
+                 " the kernel resource manager");
+        break;
+    default:
+        break;
+    }
+    snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s)%s", conf, path,
+             strerror(saved), strerrorname_np(saved), hint);
+    return -1;
+}
+
 int psd_tpm_connect(psd_tpm *st, char *err, size_t errlen)
 {
     unsigned avail;
 
     st->primary = ESYS_TR_NONE;
     if (tcti_is_network(st->tcti_conf) && probe_network_tpm(st->tcti_conf, err, errlen) != 0)
+        return -1;
+    if (strncmp(st->tcti_conf, "device", 6) == 0 &&
+        (st->tcti_conf[6] == '\0' || st->tcti_conf[6] == ':') &&
+        probe_device_tpm(st->tcti_conf, err, errlen) != 0)
         return -1;
     if (tpm_open(st, err, errlen) != 0)
         goto fail;

@@ -200,6 +200,23 @@ psd_kill9() {
 
 # ---- OpenSSL configuration for the provider ------------------------------
 
+# pprov_preload PROGRAM...: a sanitizer build of parsec.so loads into an
+# uninstrumented program only with the runtime preloaded. With
+# PPROV_PRELOAD=$(gcc -print-file-name=libasan.so) this puts wrappers that
+# preload it for each PROGRAM first in PATH (nothing else gets it: not the
+# harness's shells or daemons); without it, it does nothing.
+pprov_preload() {
+    local prog
+    [ -n "${PPROV_PRELOAD:-}" ] || return 0
+    mkdir -p "$TESTDIR/bin" && chmod 755 "$TESTDIR/bin"
+    for prog in "$@"; do
+        printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$@"\n' "$PPROV_PRELOAD" "$(command -v "$prog")" >"$TESTDIR/bin/$prog"
+        chmod 755 "$TESTDIR/bin/$prog"
+    done
+    PATH="$TESTDIR/bin:$PATH"
+}
+
+
 # pprov_openssl_conf [app_name]: default + parsec providers, written to $TESTDIR/openssl.cnf.
 pprov_openssl_conf() {
     local app=${1:-}

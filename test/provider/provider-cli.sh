@@ -16,15 +16,8 @@ T="timeout 120"
 PPROV_API_TEST=${1:+$(realpath "$1")}
 
 psd_test_init
-# A sanitizer build of parsec.so loads into the uninstrumented openssl binary
-# only with the runtime preloaded: PPROV_PRELOAD=$(gcc -print-file-name=libasan.so)
-# wraps every openssl call (and nothing else: not the harness's shells or daemons).
-if [ -n "${PPROV_PRELOAD:-}" ]; then
-    mkdir -p "$TESTDIR/bin"
-    printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$@"\n' "$PPROV_PRELOAD" "$(command -v openssl)" >"$TESTDIR/bin/openssl"
-    chmod +x "$TESTDIR/bin/openssl"
-    PATH="$TESTDIR/bin:$PATH"
-fi
+# Under a sanitizer build, every openssl call preloads the runtime (PPROV_PRELOAD).
+pprov_preload openssl
 [ -f "$PARSEC_PROVIDER_MODULE" ] || { echo "not ok - parsec.so missing at $PARSEC_PROVIDER_MODULE"; exit 1; }
 PSD_AUTH=direct psd_start || { echo "not ok - parsecd did not start (backend ${TEST_BACKEND:-software})"; exit 1; }
 echo "# backend: $PSD_BACKEND, endpoint $PARSEC_SERVICE_ENDPOINT"

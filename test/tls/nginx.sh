@@ -30,13 +30,7 @@ check "the reference files hold no key material" sh -c "! grep -q 'PRIVATE KEY' 
 
 tls_free_port P_RSA
 tls_free_port P_EC
-sed -e "s|/etc/nginx/parsec|$N|g" \
-    -e "s|/run/nginx-parsec.pid|$N/nginx.pid|" \
-    -e "s|/var/log/nginx/|$N/|g" \
-    -e "s|/var/lib/nginx/|$N/tmp/|g" \
-    -e "s|127.0.0.1:8443|127.0.0.1:$P_RSA|" \
-    -e "s|127.0.0.1:8444|127.0.0.1:$P_EC|" \
-    "$TEST_SRCDIR/examples/nginx.conf" >"$N/nginx.conf"
+tls_nginx_conf "$N" "$P_RSA" "$P_EC"
 check "examples/nginx.conf was fully adapted to the test directory" \
     sh -c "! grep -E '/etc/nginx|/var/|/run/|:844[34]' '$N/nginx.conf'"
 

@@ -173,6 +173,19 @@ tls_wait_port() {
     return 1
 }
 
+# tls_nginx_conf DIR PORT_RSA PORT_EC: examples/nginx.conf with its paths moved
+# to DIR (certificates, references, pid, logs, temp) and its ports replaced.
+tls_nginx_conf() {
+    local dir=$1
+    sed -e "s|/etc/nginx/parsec|$dir|g" \
+        -e "s|/run/nginx-parsec.pid|$dir/nginx.pid|" \
+        -e "s|/var/log/nginx/|$dir/|g" \
+        -e "s|/var/lib/nginx/|$dir/tmp/|g" \
+        -e "s|127.0.0.1:8443|127.0.0.1:$2|" \
+        -e "s|127.0.0.1:8444|127.0.0.1:$3|" \
+        "$TEST_SRCDIR/examples/nginx.conf" >"$dir/nginx.conf"
+}
+
 # tls_start NAME PORT CMD...: start a server in the background (output in
 # $TESTDIR/NAME.log), track its PID, wait for its port. Sets TLS_PID_<NAME>
 # (non-alphanumerics in NAME become _).

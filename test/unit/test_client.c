@@ -168,6 +168,29 @@ static void test_connect_refused(void **state)
     parsec_client_free(c);
 }
 
+/* The detail of a failed connect names the path and errno, for this client only. */
+static void test_connect_error_detail(void **state)
+{
+    parsec_client *c = parsec_client_new(), *other = parsec_client_new();
+    char uri[80], expect[160];
+    const char *detail;
+    (void)state;
+
+    snprintf(uri, sizeof(uri), "unix:/tmp/parsec-absent-%d.sock", (int)getpid());
+    assert_int_equal(parsec_client_set_endpoint(c, uri), PARSEC_SUCCESS);
+    assert_null(parsec_client_last_error(c));
+    assert_int_equal(parsec_ping(c, NULL, NULL), PARSEC_CLIENT_ERROR_CONNECT);
+    detail = parsec_client_last_error(c);
+    assert_non_null(detail);
+    snprintf(expect, sizeof(expect), "cannot connect to %s: No such file or directory (ENOENT)",
+             uri + 5);
+    assert_non_null(strstr(detail, expect));
+    assert_null(parsec_client_last_error(other));
+    assert_null(parsec_client_last_error(NULL));
+    parsec_client_free(other);
+    parsec_client_free(c);
+}
+
 /* ---- reference vectors through the client ---- */
 
 static void test_ping_vector(void **state)
@@ -724,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_endpoint_parsing),
         cmocka_unit_test(test_endpoint_environment),
         cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_connect_error_detail),
         cmocka_unit_test(test_ping_vector),
         cmocka_unit_test(test_list_vectors),
         cmocka_unit_test(test_list_clients_direct_auth),
