@@ -210,11 +210,8 @@ static const char *pprov_client_detail(const parsec_client *client, parsec_statu
 
 const char *pprov_status_detail(pprov_ctx *ctx, parsec_status st, char *buf, size_t len)
 {
-    pprov_conn *cur;
+    pprov_conn *cur = __atomic_load_n(&ctx->conn, __ATOMIC_ACQUIRE);
 
-    if (ctx == NULL)
-        ctx = pprov_last_ctx;
-    cur = ctx != NULL ? __atomic_load_n(&ctx->conn, __ATOMIC_ACQUIRE) : NULL;
     return pprov_client_detail(cur != NULL ? cur->client : NULL, st, buf, len);
 }
 
