@@ -72,7 +72,7 @@ static uint32_t cli_ec_bits(EVP_PKEY *pkey)
                                         NULL))
         return 0;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        const char *name = cli_curve_group(PARSEC_ECC_FAMILY_SECP_R1, sizes[i]);
+        const char *name = parsec_psa_ec_group(PARSEC_ECC_FAMILY_SECP_R1, sizes[i]);
         if (name != NULL && OBJ_txt2nid(name) == OBJ_txt2nid(group))
             return sizes[i];
     }
@@ -203,7 +203,7 @@ static EVP_PKEY *cli_pkey_from_psa_private(const parsec_key_attributes *a, const
         const unsigned char *p = data;
         return d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)len);
     }
-    group = cli_curve_group(a->ecc_family, a->bits);
+    group = parsec_psa_ec_group(a->ecc_family, a->bits);
     if (a->type != PARSEC_KEY_TYPE_ECC_KEY_PAIR || group == NULL)
         return NULL;
     priv = BN_secure_new();

@@ -307,60 +307,6 @@ static int cli_sign_alg(const cli_opts *o, const parsec_key_attributes *attrs, p
     return CLI_EXIT_OK;
 }
 
-/* ECDSA r||s (as PSA returns it) -> DER ECDSA-Sig-Value (what OpenSSL verifies). */
-static int cli_ecdsa_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der, size_t *derlen)
-{
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL);
-    BIGNUM *s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
-    unsigned char *p = NULL;
-    int n, ok = 0;
-
-    if (sig == NULL || r == NULL || s == NULL || len == 0 || len % 2 != 0)
-        goto done;
-    if (!ECDSA_SIG_set0(sig, r, s))
-        goto done;
-    r = s = NULL; /* owned by sig now */
-    n = i2d_ECDSA_SIG(sig, &p);
-    if (n <= 0)
-        goto done;
-    *der = p;
-    *derlen = (size_t)n;
-    ok = 1;
-done:
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(sig);
-    return ok;
-}
-
-/* DER ECDSA-Sig-Value -> r||s, each half `half` bytes. */
-static int cli_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t half, uint8_t **raw)
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-    const BIGNUM *r, *s;
-    int ok = 0;
-
-    *raw = NULL;
-    if (sig == NULL || p != der + derlen)
-        goto done;
-    ECDSA_SIG_get0(sig, &r, &s);
-    *raw = malloc(2 * half);
-    if (*raw == NULL)
-        goto done;
-    if (BN_bn2binpad(r, *raw, (int)half) < 0 || BN_bn2binpad(s, *raw + half, (int)half) < 0)
-        goto done;
-    ok = 1;
-done:
-    if (!ok) {
-        free(*raw);
-        *raw = NULL;
-    }
-    ECDSA_SIG_free(sig);
-    return ok;
-}
-
 int cli_cmd_sign(const cli_opts *o)
 {
     parsec_client *c = NULL;
@@ -392,7 +338,7 @@ int cli_cmd_sign(const cli_opts *o)
         goto done;
     }
     if (cli_is_ecdsa(req.scheme)) {
-        if (!cli_ecdsa_raw_to_der(sig, siglen, &der, &derlen)) {
+        if (!parsec_ecdsa_raw_to_der(sig, siglen, &der, &derlen)) {
             rc = cli_local_error(o, "the service returned a malformed ECDSA signature");
             goto done;
         }
@@ -436,8 +382,10 @@ int cli_cmd_verify(const cli_opts *o)
     if (rc != CLI_EXIT_OK)
         goto done;
     if (cli_is_ecdsa(req.scheme)) {
-        size_t half = (attrs.bits + 7) / 8;
-        if (!cli_ecdsa_der_to_raw(sig, siglen, half, &raw)) {
+        size_t half = parsec_psa_ec_coord_len(attrs.bits);
+
+        raw = OPENSSL_malloc(2 * half);
+        if (raw == NULL || !parsec_ecdsa_der_to_raw(sig, siglen, half, raw)) {
             rc = cli_local_error(o, "%s is not a DER ECDSA signature for this key", o->sig_file);
             goto done;
         }
@@ -451,7 +399,7 @@ int cli_cmd_verify(const cli_opts *o)
     }
     printf("Signature verified.\n");
 done:
-    free(raw);
+    OPENSSL_free(raw);
     free(sig);
     free(in);
     cli_client_close(c);
@@ -586,60 +534,6 @@ int cli_cmd_generate_random(const cli_opts *o)
     return rc;
 }
 
-const char *cli_curve_group(uint8_t family, uint32_t bits)
-{
-    static const struct {
-        uint8_t family;
-        uint32_t bits;
-        const char *name;
-    } curves[] = {
-        {PARSEC_ECC_FAMILY_SECP_R1, 224, "secp224r1"},
-        {PARSEC_ECC_FAMILY_SECP_R1, 256, "prime256v1"},
-        {PARSEC_ECC_FAMILY_SECP_R1, 384, "secp384r1"},
-        {PARSEC_ECC_FAMILY_SECP_R1, 521, "secp521r1"},
-        {PARSEC_ECC_FAMILY_SECP_K1, 256, "secp256k1"},
-        {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 256, "brainpoolP256r1"},
-        {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 384, "brainpoolP384r1"},
-        {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 512, "brainpoolP512r1"},
-    };
-    for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
-        if (curves[i].family == family && curves[i].bits == bits)
-            return curves[i].name;
-    }
-    return NULL;
-}
-
-EVP_PKEY *cli_pkey_from_psa(const parsec_key_attributes *attrs, const uint8_t *data,
-                                   size_t len)
-{
-    EVP_PKEY *pkey = NULL;
-
-    if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
-        attrs->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY) {
-        /* PKCS#1 RSAPublicKey. */
-        const unsigned char *p = data;
-        pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
-    } else if (attrs->ecc_family == PARSEC_ECC_FAMILY_MONTGOMERY) {
-        pkey = EVP_PKEY_new_raw_public_key_ex(NULL, attrs->bits == 448 ? "X448" : "X25519", NULL,
-                                              data, len);
-    } else {
-        const char *group = cli_curve_group(attrs->ecc_family, attrs->bits);
-        EVP_PKEY_CTX *ctx;
-        OSSL_PARAM params[3];
-        if (group == NULL)
-            return NULL;
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
-        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)data, len);
-        params[2] = OSSL_PARAM_construct_end();
-        ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-        if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-            pkey = NULL;
-        EVP_PKEY_CTX_free(ctx);
-    }
-    return pkey;
-}
-
 int cli_cmd_export_public_key(const cli_opts *o)
 {
     parsec_client *c = NULL;
@@ -660,7 +554,7 @@ int cli_cmd_export_public_key(const cli_opts *o)
         rc = cli_fail(o, st);
         goto done;
     }
-    pkey = cli_pkey_from_psa(&attrs, data, len);
+    pkey = parsec_psa_public_key(NULL, NULL, &attrs, data, len);
     if (pkey == NULL) {
         rc = cli_local_error(o, "cannot convert the exported key to SubjectPublicKeyInfo");
         goto done;

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "parsec_client.h"
+#include "parsec_psa_crypto.h"
 
 /* Exit codes. */
 #define CLI_EXIT_OK 0
@@ -72,10 +73,6 @@ int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
 /* Key type, policy and usage from --sign-pkcs1/--sign-pss/--oaep/--ecdh/--hash/--exportable. */
 int cli_rsa_policy(const cli_opts *o, parsec_key_attributes *a);
 int cli_ecc_policy(const cli_opts *o, parsec_key_attributes *a);
-/* PSA public key export format -> EVP_PKEY (default library context). */
-EVP_PKEY *cli_pkey_from_psa(const parsec_key_attributes *attrs, const uint8_t *data, size_t len);
-/* OpenSSL group name of a PSA (family, bits) curve, NULL if none. */
-const char *cli_curve_group(uint8_t family, uint32_t bits);
 /* Descriptions shared by list-keys and key-info. */
 const char *cli_key_type_name(const parsec_key_attributes *a);
 const char *cli_ecc_family_name(uint8_t family);

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
+#include "parsec_psa_crypto.h"
 #include "pprov.h"
 
 pprov_key *pprov_key_new(pprov_ctx *ctx, int type)
@@ -236,76 +237,41 @@ void pprov_describe_policy(const parsec_key_attributes *attrs, char *buf, size_t
 
 /* ---- public key in PSA format -> EVP_PKEY ------------------------------------------- */
 
-/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (PKCS#1) */
-typedef struct {
-    BIGNUM *n;
-    BIGNUM *e;
-} PPROV_RSA_PUBKEY;
-
-ASN1_SEQUENCE(PPROV_RSA_PUBKEY) = {
-    ASN1_SIMPLE(PPROV_RSA_PUBKEY, n, BIGNUM),
-    ASN1_SIMPLE(PPROV_RSA_PUBKEY, e, BIGNUM),
-} static_ASN1_SEQUENCE_END(PPROV_RSA_PUBKEY)
-
-static EVP_PKEY *pprov_pub_from_params(pprov_ctx *ctx, const char *type, OSSL_PARAM *params)
+/* The same public key as another key type (RSA -> RSA-PSS), in the provider's library context. */
+static EVP_PKEY *pprov_pub_as_type(pprov_ctx *ctx, EVP_PKEY *pub, const char *type)
 {
+    OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *pctx = NULL;
-    EVP_PKEY *pub = NULL;
+    EVP_PKEY *out = NULL;
 
-    pctx = EVP_PKEY_CTX_new_from_name(pprov_libctx(ctx), type, PPROV_FETCH_PROPQ);
-    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0
-        || EVP_PKEY_fromdata(pctx, &pub, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-        EVP_PKEY_free(pub);
-        pub = NULL;
+    if (EVP_PKEY_todata(pub, EVP_PKEY_PUBLIC_KEY, &params) == 1) {
+        pctx = EVP_PKEY_CTX_new_from_name(pprov_libctx(ctx), type, PPROV_FETCH_PROPQ);
+        if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
+            EVP_PKEY_fromdata(pctx, &out, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+            out = NULL;
     }
     EVP_PKEY_CTX_free(pctx);
-    return pub;
+    OSSL_PARAM_free(params);
+    EVP_PKEY_free(pub);
+    return out;
 }
 
 int pprov_key_set_public_from_psa(pprov_key *key, const uint8_t *data, size_t len)
 {
-    OSSL_PARAM_BLD *bld = NULL;
-    OSSL_PARAM *params = NULL;
-    PPROV_RSA_PUBKEY *rsa = NULL;
-    EVP_PKEY *pub = NULL;
-    const unsigned char *p = data;
-    int ok = 0;
+    EVP_PKEY *pub = parsec_psa_public_key(pprov_libctx(key->ctx), PPROV_FETCH_PROPQ, &key->attrs,
+                                          data, len);
 
-    bld = OSSL_PARAM_BLD_new();
-    if (bld == NULL)
-        goto done;
-    if (key->type == PPROV_KEY_RSA || key->type == PPROV_KEY_RSA_PSS) {
-        rsa = (PPROV_RSA_PUBKEY *)ASN1_item_d2i(NULL, &p, (long)len,
-                                                ASN1_ITEM_rptr(PPROV_RSA_PUBKEY));
-        if (rsa == NULL || p != data + len || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, rsa->n)
-            || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, rsa->e))
-            goto done;
-    } else {
-        const char *group = pprov_key_group_name(key);
-
-        if (group == NULL || len == 0 || data[0] != 0x04
-            || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0)
-            || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, data, len))
-            goto done;
-    }
-    params = OSSL_PARAM_BLD_to_param(bld);
-    if (params == NULL)
-        goto done;
-    pub = pprov_pub_from_params(key->ctx, pprov_key_type_name(key->type), params);
-    if (pub == NULL)
-        goto done;
-    EVP_PKEY_free(key->pub);
-    key->pub = pub;
-    ok = 1;
-done:
-    if (!ok)
+    if (pub != NULL && key->type == PPROV_KEY_RSA_PSS)
+        pub = pprov_pub_as_type(key->ctx, pub, pprov_key_type_name(key->type));
+    if (pub == NULL) {
         PPROV_raise(key->ctx, PPROV_R_OPERATION_FAILED,
                     "the service returned a public key for '%s' that is not a valid %s key",
                     key->name != NULL ? key->name : "?", pprov_key_type_name(key->type));
-    ASN1_item_free((ASN1_VALUE *)rsa, ASN1_ITEM_rptr(PPROV_RSA_PUBKEY));
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    return ok;
+        return 0;
+    }
+    EVP_PKEY_free(key->pub);
+    key->pub = pub;
+    return 1;
 }
 
 /* ---- loading a key from the service ------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <openssl/params.h>
 #include <openssl/x509.h>
 
+#include "parsec_psa_crypto.h"
 #include "pprov_sig.h"
 
 static OSSL_FUNC_signature_newctx_fn pprov_ecdsa_newctx;
@@ -22,44 +23,13 @@ static void pprov_ecdsa_init_defaults(pprov_sig_ctx *sctx)
 {
 }
 
-/* r||s (each half the raw length) -> DER ECDSA-Sig-Value. */
-static int pprov_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, unsigned char *sig,
-                                  size_t *siglen, size_t sigsize)
-{
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = NULL, *s = NULL;
-    unsigned char *p = sig;
-    int len, ok = 0;
-
-    if (es == NULL || rawlen == 0 || rawlen % 2 != 0)
-        goto done;
-    r = BN_bin2bn(raw, (int)(rawlen / 2), NULL);
-    s = BN_bin2bn(raw + rawlen / 2, (int)(rawlen / 2), NULL);
-    if (r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s))
-        goto done;
-    r = s = NULL; /* owned by es */
-    len = i2d_ECDSA_SIG(es, NULL);
-    if (len <= 0 || (size_t)len > sigsize)
-        goto done;
-    len = i2d_ECDSA_SIG(es, &p);
-    if (len <= 0)
-        goto done;
-    *siglen = (size_t)len;
-    ok = 1;
-done:
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return ok;
-}
-
 static int pprov_ecdsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, size_t tbslen,
                                  unsigned char *sig, size_t *siglen, size_t sigsize)
 {
     const parsec_alg *policy = &sctx->key->attrs.alg;
     parsec_alg req = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, 0};
-    uint8_t *raw = NULL;
-    size_t rawlen = 0;
+    uint8_t *raw = NULL, *der = NULL;
+    size_t rawlen = 0, derlen = 0;
     int ok = 0;
 
     /* Same scheme as the key's policy: plain or deterministic ECDSA. */
@@ -79,14 +49,21 @@ static int pprov_ecdsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, 
         return 0;
     if (!pprov_sig_service_sign(sctx, &req, tbs, tbslen, &raw, &rawlen))
         return 0;
-    if (!pprov_ecdsa_raw_to_der(raw, rawlen, sig, siglen, sigsize)) {
+    if (!parsec_ecdsa_raw_to_der(raw, rawlen, &der, &derlen)) {
         PPROV_raise(sctx->ctx, PPROV_R_OPERATION_FAILED,
-                    "the service returned a malformed %zu-byte ECDSA signature (or buffer too small)",
-                    rawlen);
+                    "the service returned a malformed %zu-byte ECDSA signature", rawlen);
         goto done;
     }
+    if (derlen > sigsize) {
+        PPROV_raise(sctx->ctx, PPROV_R_BUFFER_TOO_SMALL,
+                    "a %zu-byte ECDSA signature does not fit the caller's %zu bytes", derlen, sigsize);
+        goto done;
+    }
+    memcpy(sig, der, derlen);
+    *siglen = derlen;
     ok = 1;
 done:
+    OPENSSL_free(der);
     parsec_free(raw);
     return ok;
 }

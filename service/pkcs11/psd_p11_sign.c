@@ -15,6 +15,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "parsec_psa_crypto.h"
 #include "psd_p11.h"
 
 /* Large enough for RSA-4096 (512 bytes) and P-521 r||s (132 bytes). */
@@ -171,43 +172,13 @@ done:
     return status;
 }
 
-/* r||s -> DER ECDSA-Sig-Value for OpenSSL. */
-static int psd_p11_ecdsa_der(const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen)
-{
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)(siglen / 2), NULL);
-    BIGNUM *s = BN_bin2bn(sig + siglen / 2, (int)(siglen / 2), NULL);
-    unsigned char *out = NULL;
-    int n, ret = -1;
-
-    if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s))
-        goto done;
-    r = s = NULL;
-    n = i2d_ECDSA_SIG(es, &out);
-    if (n <= 0)
-        goto done;
-    *der = out;
-    *derlen = (size_t)n;
-    ret = 0;
-done:
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return ret;
-}
-
 parsec_status psd_p11_verify_hash(void *state, const psd_key *key, const parsec_alg *alg,
                                   const uint8_t *hash, size_t hashlen, const uint8_t *sig,
                                   size_t siglen)
 {
     psd_p11 *st = state;
     EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    EVP_MD *md = NULL;
     const psd_p11_hash *h = NULL;
-    const psd_p11_curve *c;
-    uint8_t *der = NULL;
-    size_t derlen = 0;
     uint8_t type = key->attrs->type;
     parsec_status status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
 
@@ -239,55 +210,10 @@ parsec_status psd_p11_verify_hash(void *state, const psd_key *key, const parsec_
     }
 
     status = psd_p11_public(st, key, &pkey);
-    if (status != PARSEC_SUCCESS)
-        goto done;
-    status = PARSEC_PSA_ERROR_GENERIC_ERROR;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0)
-        goto done;
-    if (h != NULL && (md = EVP_MD_fetch(NULL, h->ossl_name, NULL)) == NULL)
-        goto done;
-    switch (alg->scheme) {
-    case PARSEC_SIGN_RSA_PKCS1V15:
-        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
-            EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
-            goto done;
-        break;
-    case PARSEC_SIGN_RSA_PKCS1V15_RAW:
-        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)
-            goto done;
-        break;
-    case PARSEC_SIGN_RSA_PSS:
-        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-            EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
-            goto done;
-        break;
-    default:
-        c = psd_p11_curve_by_bits((uint32_t)EVP_PKEY_get_bits(pkey));
-        if (c == NULL)
-            goto done;
-        if (siglen != 2 * c->bytes) {
-            status = PARSEC_PSA_ERROR_INVALID_SIGNATURE;
-            goto done;
-        }
-        if (psd_p11_ecdsa_der(sig, siglen, &der, &derlen) != 0) {
-            status = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
-            goto done;
-        }
-        sig = der;
-        siglen = derlen;
-        break;
-    }
-    status = EVP_PKEY_verify(ctx, sig, siglen, hash, hashlen) == 1
-                 ? PARSEC_SUCCESS
-                 : PARSEC_PSA_ERROR_INVALID_SIGNATURE;
+    if (status == PARSEC_SUCCESS)
+        status = parsec_psa_verify_hash(pkey, alg, hash, hashlen, sig, siglen);
 done:
     ERR_clear_error();
-    OPENSSL_free(der);
-    EVP_MD_free(md);
-    EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(pkey);
     return status;
 }

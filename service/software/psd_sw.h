@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "parsec_psa_crypto.h"
 #include "psd_backend.h"
 
 typedef struct psd_sw_state psd_sw_state;
@@ -34,8 +35,6 @@ EVP_PKEY *psd_sw_blob_decode(const parsec_key_attributes *attrs, const uint8_t *
 
 /* OpenSSL name of a SECP_R1 curve ("P-256"), NULL if unsupported. */
 const char *psd_sw_curve_name(uint8_t family, uint32_t bits);
-/* Byte length of a curve's field elements (32 for P-256). */
-size_t psd_sw_curve_bytes(uint32_t bits);
 const EVP_MD *psd_sw_md(uint8_t hash);
 int psd_sw_is_pair(uint8_t type);
 

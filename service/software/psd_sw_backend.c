@@ -72,11 +72,6 @@ const char *psd_sw_curve_name(uint8_t family, uint32_t bits)
     }
 }
 
-size_t psd_sw_curve_bytes(uint32_t bits)
-{
-    return (bits + 7) / 8;
-}
-
 const EVP_MD *psd_sw_md(uint8_t hash)
 {
     const char *name = parsec_hash_ossl_name(hash);

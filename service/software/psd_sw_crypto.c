@@ -13,82 +13,10 @@
 /* Padding, digest, MGF1 and salt length of a signature algorithm on a fresh context. */
 static parsec_status psd_sw_sig_setup(EVP_PKEY_CTX *ctx, const parsec_alg *alg, int is_rsa)
 {
-    const EVP_MD *md = NULL;
-
-    switch (alg->scheme) {
-    case PARSEC_SIGN_RSA_PKCS1V15:
-    case PARSEC_SIGN_RSA_PSS:
-    case PARSEC_SIGN_ECDSA:
-        md = psd_sw_md(alg->hash);
-        if (md == NULL)
-            return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-        break;
-    case PARSEC_SIGN_RSA_PKCS1V15_RAW:
-    case PARSEC_SIGN_ECDSA_ANY:
-        break;
-    default:
+    /* OpenSSL 3.0 has no deterministic ECDSA (RFC 6979): refuse it rather than sign randomly. */
+    if (alg->scheme == PARSEC_SIGN_DETERMINISTIC_ECDSA)
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    }
-    if (is_rsa != (alg->scheme != PARSEC_SIGN_ECDSA && alg->scheme != PARSEC_SIGN_ECDSA_ANY))
-        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    if (is_rsa && EVP_PKEY_CTX_set_rsa_padding(ctx, alg->scheme == PARSEC_SIGN_RSA_PSS
-                                                        ? RSA_PKCS1_PSS_PADDING
-                                                        : RSA_PKCS1_PADDING) <= 0)
-        return PARSEC_PSA_ERROR_GENERIC_ERROR;
-    /* With a digest set, PKCS#1 v1.5 adds the DigestInfo and the input length is checked. */
-    if (md != NULL && EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
-        return PARSEC_PSA_ERROR_GENERIC_ERROR;
-    if (alg->scheme == PARSEC_SIGN_RSA_PSS &&
-        (EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0 ||
-         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0))
-        return PARSEC_PSA_ERROR_GENERIC_ERROR;
-    return PARSEC_SUCCESS;
-}
-
-/* DER ECDSA-Sig-Value -> r||s, each the curve's byte length. */
-static parsec_status psd_sw_ecdsa_der_to_raw(const uint8_t *der, size_t derlen, size_t n,
-                                             psd_buf *sig)
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-    parsec_status st = PARSEC_PSA_ERROR_GENERIC_ERROR;
-
-    if (es == NULL)
-        return st;
-    sig->data = OPENSSL_malloc(2 * n);
-    if (sig->data != NULL && BN_bn2binpad(ECDSA_SIG_get0_r(es), sig->data, (int)n) == (int)n &&
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), sig->data + n, (int)n) == (int)n) {
-        sig->len = 2 * n;
-        st = PARSEC_SUCCESS;
-    } else {
-        OPENSSL_free(sig->data);
-        sig->data = NULL;
-    }
-    ECDSA_SIG_free(es);
-    return st;
-}
-
-/* r||s -> DER, or -1 if the length is not 2n. */
-static int psd_sw_ecdsa_raw_to_der(const uint8_t *raw, size_t rawlen, size_t n, unsigned char **der)
-{
-    ECDSA_SIG *es;
-    BIGNUM *r, *s;
-    int len;
-
-    if (rawlen != 2 * n)
-        return -1;
-    es = ECDSA_SIG_new();
-    r = BN_bin2bn(raw, (int)n, NULL);
-    s = BN_bin2bn(raw + n, (int)n, NULL);
-    if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(es);
-        return -1;
-    }
-    len = i2d_ECDSA_SIG(es, der);
-    ECDSA_SIG_free(es);
-    return len;
+    return parsec_psa_sig_setup(ctx, alg, is_rsa);
 }
 
 parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg *alg,
@@ -115,7 +43,20 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
         out = NULL;
         st = PARSEC_SUCCESS;
     } else {
-        st = psd_sw_ecdsa_der_to_raw(out, outlen, psd_sw_curve_bytes(key->attrs->bits), sig);
+        size_t n = parsec_psa_ec_coord_len(key->attrs->bits);
+
+        st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        sig->data = OPENSSL_malloc(2 * n);
+        if (sig->data == NULL)
+            goto done;
+        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+        if (!parsec_ecdsa_der_to_raw(out, outlen, n, sig->data)) {
+            OPENSSL_free(sig->data);
+            sig->data = NULL;
+            goto done;
+        }
+        sig->len = 2 * n;
+        st = PARSEC_SUCCESS;
     }
 done:
     OPENSSL_free(out);
@@ -130,9 +71,9 @@ parsec_status psd_sw_verify_hash(void *state, const psd_key *key, const parsec_a
     int is_rsa = key->attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
                  key->attrs->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
     EVP_PKEY_CTX *ctx = NULL;
-    unsigned char *der = NULL;
+    uint8_t *der = NULL;
+    size_t derlen = 0;
     parsec_status st;
-    int derlen;
 
     st = psd_sw_op_ctx(state, key, PSD_SW_VERIFY, alg, psd_sw_sig_setup, &ctx);
     if (st != PARSEC_SUCCESS)
@@ -142,8 +83,10 @@ parsec_status psd_sw_verify_hash(void *state, const psd_key *key, const parsec_a
         if (EVP_PKEY_verify(ctx, sig, siglen, hash, hashlen) == 1)
             st = PARSEC_SUCCESS;
     } else {
-        derlen = psd_sw_ecdsa_raw_to_der(sig, siglen, psd_sw_curve_bytes(key->attrs->bits), &der);
-        if (derlen > 0 && EVP_PKEY_verify(ctx, der, (size_t)derlen, hash, hashlen) == 1)
+        /* PSA's ECDSA signature is r||s, each exactly the coordinate length. */
+        if (siglen == 2 * parsec_psa_ec_coord_len(key->attrs->bits) &&
+            parsec_ecdsa_raw_to_der(sig, siglen, &der, &derlen) &&
+            EVP_PKEY_verify(ctx, der, derlen, hash, hashlen) == 1)
             st = PARSEC_SUCCESS;
     }
 done:
@@ -249,7 +192,7 @@ parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const p
 static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const uint8_t *peer, size_t peerlen)
 {
     const char *curve = psd_sw_curve_name(key->attrs->ecc_family, key->attrs->bits);
-    size_t n = psd_sw_curve_bytes(key->attrs->bits);
+    size_t n = parsec_psa_ec_coord_len(key->attrs->bits);
     OSSL_PARAM params[3];
     EVP_PKEY_CTX *ctx = NULL, *check = NULL;
     EVP_PKEY *pkey = NULL;

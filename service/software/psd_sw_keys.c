@@ -52,7 +52,7 @@ static EVP_PKEY *psd_sw_ec_from_data(const parsec_key_attributes *attrs, const u
                                      size_t len, parsec_status *st)
 {
     const char *curve = psd_sw_curve_name(attrs->ecc_family, attrs->bits);
-    size_t bytes = psd_sw_curve_bytes(attrs->bits);
+    size_t bytes = parsec_psa_ec_coord_len(attrs->bits);
     int pair = attrs->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR;
     EC_GROUP *group = NULL;
     EC_POINT *point = NULL;
@@ -221,7 +221,7 @@ parsec_status psd_sw_export_key(void *state, const psd_key *key, psd_buf *out)
             st = PARSEC_SUCCESS;
         }
     } else if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv) == 1) {
-        bytes = psd_sw_curve_bytes(key->attrs->bits);
+        bytes = parsec_psa_ec_coord_len(key->attrs->bits);
         out->data = OPENSSL_malloc(bytes);
         if (out->data != NULL && BN_bn2binpad(priv, out->data, (int)bytes) == (int)bytes) {
             out->len = bytes;

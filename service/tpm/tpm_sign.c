@@ -15,6 +15,7 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
+#include "parsec_psa_crypto.h"
 #include "tpm_internal.h"
 
 /* The TPM signing scheme for a Parsec signature algorithm on this key. */
@@ -68,72 +69,16 @@ static parsec_status sign_scheme(const psd_tpm_caps *caps, const TPMT_PUBLIC *pu
     return PARSEC_SUCCESS;
 }
 
-/* ECDSA r||s (fixed width) -> DER ECDSA-Sig-Value. */
-static unsigned char *ecdsa_to_der(const uint8_t *sig, size_t n, int *derlen)
-{
-    ECDSA_SIG *s = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)n, NULL);
-    BIGNUM *ss = BN_bin2bn(sig + n, (int)n, NULL);
-    unsigned char *der = NULL;
-
-    *derlen = -1;
-    if (s && r && ss && ECDSA_SIG_set0(s, r, ss)) {
-        r = ss = NULL; /* owned by s */
-        *derlen = i2d_ECDSA_SIG(s, &der);
-    }
-    BN_free(r);
-    BN_free(ss);
-    ECDSA_SIG_free(s);
-    return *derlen > 0 ? der : NULL;
-}
-
 /* Software verification with OpenSSL (also used to check the TPM's PSS salt). */
-static parsec_status verify_public(const TPM2B_PUBLIC *pub, const TPMT_SIG_SCHEME *scheme,
+static parsec_status verify_public(const TPM2B_PUBLIC *pub, const parsec_alg *alg,
                                    const uint8_t *hash, size_t hashlen, const uint8_t *sig,
                                    size_t siglen)
 {
     EVP_PKEY *pkey = psd_tpm_public_to_pkey(pub);
-    EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
-    const char *md = psd_tpm_hash_ossl_name(scheme->details.any.hashAlg);
-    unsigned char *der = NULL;
-    int derlen = 0;
     parsec_status status = PARSEC_PSA_ERROR_GENERIC_ERROR;
 
-    if (!ctx || EVP_PKEY_verify_init(ctx) <= 0)
-        goto done;
-    if (pub->publicArea.type == TPM2_ALG_RSA) {
-        bool pss = scheme->scheme == TPM2_ALG_RSAPSS;
-        if (siglen != psd_tpm_rsa_bytes(pub)) {
-            status = PARSEC_PSA_ERROR_INVALID_SIGNATURE;
-            goto done;
-        }
-        if (!md ||
-            EVP_PKEY_CTX_set_rsa_padding(ctx, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) <=
-                0 ||
-            EVP_PKEY_CTX_set_signature_md(ctx, EVP_get_digestbyname(md)) <= 0 ||
-            (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
-                     EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, md, NULL) <= 0)))
-            goto done;
-        status = EVP_PKEY_verify(ctx, sig, siglen, hash, hashlen) == 1
-                     ? PARSEC_SUCCESS
-                     : PARSEC_PSA_ERROR_INVALID_SIGNATURE;
-    } else {
-        size_t n = psd_tpm_curve_bytes(pub->publicArea.parameters.eccDetail.curveID);
-        if (!n || siglen != 2 * n) {
-            status = PARSEC_PSA_ERROR_INVALID_SIGNATURE;
-            goto done;
-        }
-        der = ecdsa_to_der(sig, n, &derlen);
-        if (!der)
-            goto done;
-        status = EVP_PKEY_verify(ctx, der, (size_t)derlen, hash, hashlen) == 1
-                     ? PARSEC_SUCCESS
-                     : PARSEC_PSA_ERROR_INVALID_SIGNATURE;
-    }
-
-done:
-    OPENSSL_free(der);
-    EVP_PKEY_CTX_free(ctx);
+    if (pkey != NULL)
+        status = parsec_psa_verify_hash(pkey, alg, hash, hashlen, sig, siglen);
     EVP_PKEY_free(pkey);
     return status;
 }
@@ -231,7 +176,7 @@ parsec_status psd_tpm_sign_hash(void *state, const psd_key *key, const parsec_al
     memcpy(digest.buffer, hash, hashlen);
     status = psd_tpm_run(st, sign_locked, &arg);
     if (status == PARSEC_SUCCESS && scheme.scheme == TPM2_ALG_RSAPSS &&
-        verify_public(&blob.pub, &scheme, hash, hashlen, sig->data, sig->len) != PARSEC_SUCCESS) {
+        verify_public(&blob.pub, alg, hash, hashlen, sig->data, sig->len) != PARSEC_SUCCESS) {
         psd_log(PSD_LOG_ERROR, "tpm: this TPM's RSA-PSS signatures do not use salt length = "
                                "hash length as PSA requires; RSA-PSS is not available");
         psd_buf_clear(sig);
@@ -258,7 +203,7 @@ parsec_status psd_tpm_verify_hash(void *state, const psd_key *key, const parsec_
         return status;
     status = sign_scheme(&st->caps, &blob.pub.publicArea, alg, hashlen, &scheme);
     if (status == PARSEC_SUCCESS)
-        status = verify_public(&blob.pub, &scheme, hash, hashlen, sig, siglen);
+        status = verify_public(&blob.pub, alg, hash, hashlen, sig, siglen);
     psd_tpm_blob_cleanse(&blob);
     return status;
 }
