@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) and fuzzes each one
 # for SECONDS (default 60), then merges the inputs that found new coverage
 # into fuzz/corpus/<target> (the corpora the 'fuzz' test suite replays).
-#   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (all four targets by default)
+#   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (every target by default)
 #   fuzz/run.sh --seeds                 regenerate the seed files of fuzz/corpus
 # Environment: BUILDDIR (default build-fuzz), FUZZ_JOBS (parallel fuzzing
 # processes per target, default 1), FUZZ_ARGS (extra libFuzzer options).
@@ -14,14 +14,26 @@ src=$PWD
 builddir=$(realpath -m "${BUILDDIR:-build-fuzz}")
 jobs=${FUZZ_JOBS:-1}
 all_targets="fuzz_wire_header fuzz_request_body fuzz_client_response fuzz_service_request"
+all_targets+=" fuzz_store_uri fuzz_keyref"
 
 # Longest input per target: a header (+ body limit), a protobuf body, a
-# response (an RSA-4096 export is ~2.4 KiB), a whole request.
+# response (an RSA-4096 export is ~2.4 KiB), a whole request, a URI, a key
+# reference (the decoder reads at most 8 KiB).
 max_len_of() {
     case $1 in
     fuzz_wire_header) echo 64 ;;
     fuzz_request_body) echo 4096 ;;
+    fuzz_store_uri) echo 1024 ;;
     *) echo 8192 ;;
+    esac
+}
+
+# Dictionary per target: the wire protocol's, or the provider parsers' own.
+dict_of() {
+    case $1 in
+    fuzz_store_uri) echo "$src/fuzz/store_uri.dict" ;;
+    fuzz_keyref) echo "$src/fuzz/keyref.dict" ;;
+    *) echo "$src/fuzz/parsec.dict" ;;
     esac
 }
 
@@ -40,6 +52,7 @@ if [ "${1:-}" = "--seeds" ]; then
     setup
     ninja -C "$builddir" test/fuzz/fuzz_make_seeds
     "$builddir/test/fuzz/fuzz_make_seeds" "$src/fuzz/corpus"
+    "$src/fuzz/make_provider_seeds.sh" "$src/fuzz/corpus"
     exit 0
 fi
 
@@ -80,7 +93,7 @@ for t in $targets; do
     # From the build dir: with -jobs, libFuzzer writes fuzz-<n>.log files to the current directory.
     (cd "$builddir" && "$bin" -max_total_time="$seconds" -max_len="$(max_len_of "$t")" \
         -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 "${parallel[@]}" \
-        -dict="$src/fuzz/parsec.dict" -artifact_prefix="$artifacts/" \
+        -dict="$(dict_of "$t")" -artifact_prefix="$artifacts/" \
         ${FUZZ_ARGS:-} "$work" "$corpus") > "$builddir/fuzz-$t.log" 2>&1 || rc=$?
     grep -hE '^(#[0-9]+[[:space:]]+DONE|stat::)|SUMMARY|ERROR' "$builddir/fuzz-$t.log" \
         "$builddir"/fuzz-[0-9]*.log 2>/dev/null || true
@@ -90,7 +103,7 @@ for t in $targets; do
     fi
     before=$(ls "$corpus" | wc -l)
     "$bin" -merge=1 -max_len="$(max_len_of "$t")" -timeout=25 -rss_limit_mb=4096 \
-        -dict="$src/fuzz/parsec.dict" "$corpus" "$work" > "$builddir/merge-$t.log" 2>&1 ||
+        -dict="$(dict_of "$t")" "$corpus" "$work" > "$builddir/merge-$t.log" 2>&1 ||
         echo "!!! $t: merge failed, see $builddir/merge-$t.log"
     echo "$t: corpus $before -> $(ls "$corpus" | wc -l) files"
 done
