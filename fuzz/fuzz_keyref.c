@@ -69,8 +69,11 @@ static void fuzz_keyref_decoder_chain(const uint8_t *data, size_t size)
 {
     OSSL_DECODER_CTX *dctx;
     EVP_PKEY *pkey = NULL;
-    BIO *pem = BIO_new(BIO_s_mem());
+    BIO *pem;
 
+    if (size == 0)
+        return; /* PEM_write_bio() writes no empty block */
+    pem = BIO_new(BIO_s_mem());
     FUZZ_ASSERT(pem != NULL);
     FUZZ_ASSERT(PEM_write_bio(pem, PPROV_PEM_LABEL, "", data, (long)size) > 0);
     dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, NULL, OSSL_KEYMGMT_SELECT_KEYPAIR,
