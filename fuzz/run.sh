@@ -4,6 +4,8 @@
 # into fuzz/corpus/<target> (the corpora the 'fuzz' test suite replays).
 #   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (every target by default)
 #   fuzz/run.sh --seeds                 regenerate the seed files of fuzz/corpus
+#   fuzz/run.sh --minimise [TARGET...]  shrink fuzz/corpus/<target> to a smallest set of
+#                                       inputs with the same coverage (-set_cover_merge=1)
 # Environment: BUILDDIR (default build-fuzz), FUZZ_JOBS (parallel fuzzing
 # processes per target, default 1), FUZZ_ARGS (extra libFuzzer options).
 # Crashes are written to $BUILDDIR/fuzz-artifacts/<target>/; the script goes
@@ -32,6 +34,50 @@ if [ "${1:-}" = "--seeds" ]; then
     "$builddir/test/fuzz/fuzz_make_seeds" "$src/fuzz/corpus"
     "$src/fuzz/make_provider_seeds.sh" "$src/fuzz/corpus"
     exit 0
+fi
+
+# libFuzzer names what a merge keeps by the SHA-1 of its bytes: keep the
+# committed file of each (its name says what it is), drop the rest.
+minimise() {
+    local t=$1 bin="$builddir/test/fuzz/$1" corpus="$src/fuzz/corpus/$1"
+    local kept="$builddir/fuzz-minimise/$1" f h before
+    local -A wanted=()
+    rm -rf "$kept"
+    mkdir -p "$kept"
+    before=$(ls "$corpus" | wc -l)
+    # A greedy set cover keeps every coverage feature of the corpus with fewer
+    # inputs than -merge=1 (which keeps each input that adds a feature in size
+    # order). No -max_len: a longer committed input is judged whole, not truncated.
+    if ! "$bin" -set_cover_merge=1 -timeout=25 -rss_limit_mb=4096 "$kept" "$corpus" \
+        > "$builddir/minimise-$t.log" 2>&1; then
+        echo "!!! $t: merge failed, see $builddir/minimise-$t.log"
+        return 1
+    fi
+    for f in "$kept"/*; do
+        wanted[$(basename "$f")]=1
+    done
+    for f in "$corpus"/*; do
+        h=$(sha1sum < "$f" | cut -d' ' -f1)
+        if [ -n "${wanted[$h]:-}" ]; then
+            unset "wanted[$h]"
+        else
+            rm "$f"
+        fi
+    done
+    echo "$t: corpus $before -> $(ls "$corpus" | wc -l) files, $(du -sh "$corpus" | cut -f1)"
+}
+
+if [ "${1:-}" = "--minimise" ]; then
+    shift
+    targets=${*:-$all_targets}
+    setup
+    ninja -C "$builddir" $(for t in $targets; do echo "test/fuzz/$t"; done)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} OPENSSL_CONF=/dev/null
+    rc=0
+    for t in $targets; do
+        minimise "$t" || rc=1
+    done
+    exit $rc
 fi
 
 seconds=60
