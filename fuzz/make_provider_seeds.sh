@@ -94,4 +94,4 @@ genref printable-name 'v = INTEGER:1' 'n = PRINTABLESTRING:k'
 # Another provider's DER goes through the same decoders: an EC private key's outer shape.
 genref foreign 'v = INTEGER:1' 'n = FORMAT:HEX,OCTETSTRING:00112233' \
     'o = EXPLICIT:0,OID:prime256v1'
-echo "seeds: $(ls "$uris" | wc -l) in $uris, $(ls "$refs" | wc -l) in $refs"
+echo "seeds: $(find "$uris" -type f | wc -l) in $uris, $(find "$refs" -type f | wc -l) in $refs"

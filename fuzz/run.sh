@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 src=$PWD
 builddir=$(realpath -m "${BUILDDIR:-build-fuzz}")
 jobs=${FUZZ_JOBS:-1}
+# shellcheck source=fuzz/targets.sh
 . "$src/fuzz/targets.sh"
 
 setup() {
@@ -44,7 +45,7 @@ minimise() {
     local -A wanted=()
     rm -rf "$kept"
     mkdir -p "$kept"
-    before=$(ls "$corpus" | wc -l)
+    before=$(find "$corpus" -type f | wc -l)
     # A greedy set cover keeps every coverage feature of the corpus with fewer
     # inputs than -merge=1 (which keeps each input that adds a feature in size
     # order). No -max_len: a longer committed input is judged whole, not truncated.
@@ -64,14 +65,17 @@ minimise() {
             rm "$f"
         fi
     done
-    echo "$t: corpus $before -> $(ls "$corpus" | wc -l) files, $(du -sh "$corpus" | cut -f1)"
+    echo "$t: corpus $before -> $(find "$corpus" -type f | wc -l) files," \
+        "$(du -sh --apparent-size "$corpus" | cut -f1)"
 }
 
 if [ "${1:-}" = "--minimise" ]; then
     shift
     targets=${*:-$all_targets}
     setup
-    ninja -C "$builddir" $(for t in $targets; do echo "test/fuzz/$t"; done)
+    for t in $targets; do
+        ninja -C "$builddir" "test/fuzz/$t"
+    done
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} OPENSSL_CONF=/dev/null
     rc=0
     for t in $targets; do
@@ -125,7 +129,7 @@ for t in $targets; do
         echo "!!! $t failed (exit $rc): see $builddir/fuzz-$t.log and $artifacts/"
         failed="$failed $t"
     fi
-    before=$(ls "$corpus" | wc -l)
+    before=$(find "$corpus" -type f | wc -l)
     "$bin" -merge=1 -max_len="$(max_len_of "$t")" -timeout=25 -rss_limit_mb=4096 \
         -dict="$(dict_of "$t")" "$corpus" "$work" > "$builddir/merge-$t.log" 2>&1 ||
         echo "!!! $t: merge failed, see $builddir/merge-$t.log"

@@ -1,6 +1,7 @@
 # The fuzz targets and how each is run; sourced by fuzz/run.sh and
 # fuzz/oss-fuzz/build.sh (needs $src, the repository root).
 # shellcheck shell=bash
+: "${src:?fuzz/targets.sh needs src, the repository root}"
 all_targets="fuzz_wire_header fuzz_request_body fuzz_client_response fuzz_service_request"
 all_targets+=" fuzz_store_uri fuzz_keyref"
 

@@ -17,11 +17,13 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 : "${LIB_FUZZING_ENGINE:?set LIB_FUZZING_ENGINE (e.g. -fsanitize=fuzzer)}"
 : "${WORK:?set WORK (directory for intermediate files)}"
 jobs=${JOBS:-$(nproc)}
+# shellcheck source=fuzz/targets.sh
 . "$src/fuzz/targets.sh"
 mkdir -p "$OUT" "$WORK"
 
 if [ -d "${SRC:-}/openssl" ]; then
     if [ ! -e "$WORK/openssl/lib/libcrypto.a" ]; then
+        # shellcheck disable=SC2086 # CFLAGS is a list of flags
         (cd "$SRC/openssl" && ./config --prefix="$WORK/openssl" --libdir=lib \
             no-shared no-tests no-module $CFLAGS &&
             make -j"$jobs" build_libs && make install_dev)
@@ -38,8 +40,11 @@ meson "${setup[@]}" "$builddir" "$src" \
     -Dfuzzing=true -Dfuzzing_engine="$LIB_FUZZING_ENGINE" -Dbackends=software \
     -Dbuildtype=plain -Dwerror=false -Db_lundef=false \
     -Dprefer_static=true -Ddefault_library=static
-# shellcheck disable=SC2086 # one ninja target per word
-ninja -C "$builddir" -j "$jobs" $(for t in $all_targets; do echo "test/fuzz/$t"; done)
+ninja_targets=()
+for t in $all_targets; do
+    ninja_targets+=("test/fuzz/$t")
+done
+ninja -C "$builddir" -j "$jobs" "${ninja_targets[@]}"
 
 for t in $all_targets; do
     cp "$builddir/test/fuzz/$t" "$OUT/$t"
@@ -48,4 +53,4 @@ for t in $all_targets; do
     rm -f "$OUT/${t}_seed_corpus.zip"
     (cd "$src/fuzz/corpus/$t" && zip -q -X -r "$OUT/${t}_seed_corpus.zip" .)
 done
-echo "build.sh: $(echo $all_targets | wc -w) targets in $OUT"
+echo "build.sh: ${#ninja_targets[@]} targets in $OUT"

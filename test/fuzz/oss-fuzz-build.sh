@@ -7,6 +7,7 @@
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 psd_test_init
 src=$TEST_SRCDIR
+# shellcheck source=fuzz/targets.sh
 . "$src/fuzz/targets.sh"
 out=$TESTDIR/out
 work=$TESTDIR/work
