@@ -13,6 +13,10 @@ out=$TESTDIR/out
 work=$TESTDIR/work
 seconds=${FUZZ_SMOKE_SECONDS:-5}
 
+fails "build.sh refuses to run without LIB_FUZZING_ENGINE" \
+    env -u LIB_FUZZING_ENGINE CC=clang OUT="$out" WORK="$work" "$src/fuzz/oss-fuzz/build.sh"
+check "  ... and says which variable to set" last_output_has "set LIB_FUZZING_ENGINE"
+
 ok "build.sh builds the targets with CC=clang and LIB_FUZZING_ENGINE=-fsanitize=fuzzer" \
     env CC=clang CFLAGS="-O1 -g -fsanitize=address -fsanitize=fuzzer-no-link" \
     LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT="$out" WORK="$work" JOBS=2 \
