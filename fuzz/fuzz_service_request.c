@@ -9,7 +9,7 @@
  * the common case. A finding replays against a real parsecd with e.g.
  * `socat - UNIX-CONNECT:sock < file` (the first request, or all of them if
  * they ask for keep-alive).
- * Oracles besides the sanitizers, from the wire protocol reference and
+ * Oracles besides the sanitizers, from docs/wire-protocol.md and
  * docs/protocol-extensions.md:
  *  - an empty connection gets no answer; anything else exactly one
  *    well-formed response (36-byte header the client accepts + body_len bytes);

@@ -4,7 +4,7 @@
  *    against the in-process parsecd of fuzz_service_env.c through a
  *    recording proxy; each request and each answer becomes seeds of the
  *    targets that parse it (named after the call: "sign_hash-rsa-pss");
- *  - the byte vectors of the wire protocol reference (§1.1, §5.5), named "ref-*";
+ *  - the byte vectors of docs/wire-protocol.md (§1.1, §5.5), named "ref-*";
  *  - a few malformed requests for the header steps of the service, and
  *    sessions of several requests on a kept connection (keep-alive).
  *   fuzz_make_seeds OUTDIR    (OUTDIR/<target>/<name>; run.sh --seeds uses fuzz/corpus)
@@ -511,7 +511,7 @@ static void seed_client_synthetic(void)
 
 static void seed_reference(void)
 {
-    /* §5.5 body vectors: opcode, result?, client call (-1: none), name, hex. */
+    /* docs/wire-protocol.md §5.5: opcode, result?, client call (-1: none), name, hex. */
     static const struct {
         uint32_t opcode;
         int result;
@@ -545,7 +545,7 @@ static void seed_reference(void)
         {PARSEC_OP_LIST_CLIENTS, 1, FUZZ_LIST_CLIENTS, "ref-1.1-list_clients-result",
          "0a036a696d0a03626f62"},
     };
-    /* §1.1: PsaSignHash, provider 1, unix-peer uid 1000, key "k", RsaPss(SHA-256), 32 zero bytes. */
+    /* docs/wire-protocol.md §1.1: PsaSignHash to provider 1, "k", RsaPss(SHA-256), 32 x 00. */
     static const char sign_hash_req[] =
         "10a7c05e" "1e00" "01" "00" "0000" "01" "0000000000000000" "00" "00" "03" "2d000000"
         "0400" "04000000" "0000" "00" "00"
@@ -673,7 +673,7 @@ static void seed_keepalive(void)
     seed_write("fuzz_service_request", "keepalive-then-garbage", NULL, 0, buf, n);
 }
 
-/* Requests that stop at each header step of the reference order (§1.2 steps 1-7). */
+/* Requests that stop at each header step (docs/wire-protocol.md §1.2 steps 1-7). */
 static void seed_malformed(void)
 {
     uint8_t req[PARSEC_WIRE_HEADER_SIZE + 8];

@@ -2,8 +2,10 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) and fuzzes each one
 # for SECONDS (default 60), then merges the inputs that found new coverage
 # into fuzz/corpus/<target> (the corpora the 'fuzz' test suite replays).
-#   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (all four targets by default)
+#   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (every target by default)
 #   fuzz/run.sh --seeds                 regenerate the seed files of fuzz/corpus
+#   fuzz/run.sh --minimise [TARGET...]  shrink fuzz/corpus/<target> to a smallest set of
+#                                       inputs with the same coverage (-set_cover_merge=1)
 # Environment: BUILDDIR (default build-fuzz), FUZZ_JOBS (parallel fuzzing
 # processes per target, default 1), FUZZ_ARGS (extra libFuzzer options).
 # Crashes are written to $BUILDDIR/fuzz-artifacts/<target>/; the script goes
@@ -13,17 +15,8 @@ cd "$(dirname "$0")/.."
 src=$PWD
 builddir=$(realpath -m "${BUILDDIR:-build-fuzz}")
 jobs=${FUZZ_JOBS:-1}
-all_targets="fuzz_wire_header fuzz_request_body fuzz_client_response fuzz_service_request"
-
-# Longest input per target: a header (+ body limit), a protobuf body, a
-# response (an RSA-4096 export is ~2.4 KiB), a whole request.
-max_len_of() {
-    case $1 in
-    fuzz_wire_header) echo 64 ;;
-    fuzz_request_body) echo 4096 ;;
-    *) echo 8192 ;;
-    esac
-}
+# shellcheck source=fuzz/targets.sh
+. "$src/fuzz/targets.sh"
 
 setup() {
     if [ ! -d "$builddir" ]; then
@@ -40,7 +33,55 @@ if [ "${1:-}" = "--seeds" ]; then
     setup
     ninja -C "$builddir" test/fuzz/fuzz_make_seeds
     "$builddir/test/fuzz/fuzz_make_seeds" "$src/fuzz/corpus"
+    "$src/fuzz/make_provider_seeds.sh" "$src/fuzz/corpus"
     exit 0
+fi
+
+# libFuzzer names what a merge keeps by the SHA-1 of its bytes: keep the
+# committed file of each (its name says what it is), drop the rest.
+minimise() {
+    local t=$1 bin="$builddir/test/fuzz/$1" corpus="$src/fuzz/corpus/$1"
+    local kept="$builddir/fuzz-minimise/$1" f h before
+    local -A wanted=()
+    rm -rf "$kept"
+    mkdir -p "$kept"
+    before=$(find "$corpus" -type f | wc -l)
+    # A greedy set cover keeps every coverage feature of the corpus with fewer
+    # inputs than -merge=1 (which keeps each input that adds a feature in size
+    # order). No -max_len: a longer committed input is judged whole, not truncated.
+    if ! "$bin" -set_cover_merge=1 -timeout=25 -rss_limit_mb=4096 "$kept" "$corpus" \
+        > "$builddir/minimise-$t.log" 2>&1; then
+        echo "!!! $t: merge failed, see $builddir/minimise-$t.log"
+        return 1
+    fi
+    for f in "$kept"/*; do
+        wanted[$(basename "$f")]=1
+    done
+    for f in "$corpus"/*; do
+        h=$(sha1sum < "$f" | cut -d' ' -f1)
+        if [ -n "${wanted[$h]:-}" ]; then
+            unset "wanted[$h]"
+        else
+            rm "$f"
+        fi
+    done
+    echo "$t: corpus $before -> $(find "$corpus" -type f | wc -l) files," \
+        "$(du -sh --apparent-size "$corpus" | cut -f1)"
+}
+
+if [ "${1:-}" = "--minimise" ]; then
+    shift
+    targets=${*:-$all_targets}
+    setup
+    for t in $targets; do
+        ninja -C "$builddir" "test/fuzz/$t"
+    done
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} OPENSSL_CONF=/dev/null
+    rc=0
+    for t in $targets; do
+        minimise "$t" || rc=1
+    done
+    exit $rc
 fi
 
 seconds=60
@@ -80,7 +121,7 @@ for t in $targets; do
     # From the build dir: with -jobs, libFuzzer writes fuzz-<n>.log files to the current directory.
     (cd "$builddir" && "$bin" -max_total_time="$seconds" -max_len="$(max_len_of "$t")" \
         -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 "${parallel[@]}" \
-        -dict="$src/fuzz/parsec.dict" -artifact_prefix="$artifacts/" \
+        -dict="$(dict_of "$t")" -artifact_prefix="$artifacts/" \
         ${FUZZ_ARGS:-} "$work" "$corpus") > "$builddir/fuzz-$t.log" 2>&1 || rc=$?
     grep -hE '^(#[0-9]+[[:space:]]+DONE|stat::)|SUMMARY|ERROR' "$builddir/fuzz-$t.log" \
         "$builddir"/fuzz-[0-9]*.log 2>/dev/null || true
@@ -88,9 +129,9 @@ for t in $targets; do
         echo "!!! $t failed (exit $rc): see $builddir/fuzz-$t.log and $artifacts/"
         failed="$failed $t"
     fi
-    before=$(ls "$corpus" | wc -l)
+    before=$(find "$corpus" -type f | wc -l)
     "$bin" -merge=1 -max_len="$(max_len_of "$t")" -timeout=25 -rss_limit_mb=4096 \
-        -dict="$src/fuzz/parsec.dict" "$corpus" "$work" > "$builddir/merge-$t.log" 2>&1 ||
+        -dict="$(dict_of "$t")" "$corpus" "$work" > "$builddir/merge-$t.log" 2>&1 ||
         echo "!!! $t: merge failed, see $builddir/merge-$t.log"
     echo "$t: corpus $before -> $(ls "$corpus" | wc -l) files"
 done

@@ -92,10 +92,12 @@ int pprov_keyref_decode(const unsigned char *der, size_t derlen, char **name, ui
     *name = NULL;
     *backend = 0;
     *type = 0;
-    /* Foreign DER is expected here (decoders see every PEM/DER): keep the error queue clean. */
+    /*
+     * Foreign DER is expected here (decoders see every PEM/DER): keep the error queue clean,
+     * ASN1_INTEGER_get() of an oversized INTEGER included.
+     */
     ERR_set_mark();
     ref = (PPROV_KEYREF *)ASN1_item_d2i(NULL, &p, (long)derlen, ASN1_ITEM_rptr(PPROV_KEYREF));
-    ERR_pop_to_mark();
     if (ref == NULL || p != der + derlen)
         goto done;
     if (ASN1_INTEGER_get(ref->version) != PPROV_KEYREF_VERSION)
@@ -119,6 +121,7 @@ int pprov_keyref_decode(const unsigned char *der, size_t derlen, char **name, ui
                             (size_t)ASN1_STRING_length(ref->name));
     ok = *name != NULL;
 done:
+    ERR_pop_to_mark();
     pprov_keyref_free(ref);
     return ok;
 }

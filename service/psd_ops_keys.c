@@ -1,7 +1,7 @@
 /*
  * Crypto operations sent to a backend provider: decode, authenticate, key
  * lookup for the caller's identity, PSA policy checks, then the backend call.
- * Checks follow the reference service's order (wire protocol reference
+ * Checks follow the reference service's order (docs/wire-protocol.md
  * §1.2 steps 12-13, §5.7).
  */
 #include <openssl/crypto.h>

@@ -1,6 +1,6 @@
 /*
- * One request: read and validate it in the reference service's order (wire
- * protocol reference §1.2), authenticate, route it to the core or a
+ * One request: read and validate it in the reference service's order
+ * (docs/wire-protocol.md §1.2), authenticate, route it to the core or a
  * backend, answer. The connection then closes, as the reference's does,
  * unless the request asked for keep-alive and the listener has room to keep
  * it (docs/protocol-extensions.md).

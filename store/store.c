@@ -23,7 +23,7 @@
 #include <openssl/params.h>
 #include <openssl/store.h>
 
-#include "pprov.h"
+#include "pprov_store.h"
 
 typedef struct {
     pprov_ctx *ctx;
@@ -100,7 +100,8 @@ static int pprov_store_parse_type(const char *v, int *type)
     return 1;
 }
 
-static int pprov_store_parse_query(pprov_store_ctx *sctx, const char *uri, const char *query)
+static int pprov_store_parse_query(pprov_ctx *ctx, const char *uri, const char *query,
+                                   pprov_store_uri *out)
 {
     const char *p = query;
 
@@ -117,12 +118,12 @@ static int pprov_store_parse_query(pprov_store_ctx *sctx, const char *uri, const
         }
         if (attr != NULL && value != NULL) {
             if (strcmp(attr, "backend") == 0)
-                ok = pprov_backend_parse(value, &sctx->backend);
+                ok = pprov_backend_parse(value, &out->backend);
             else if (strcmp(attr, "type") == 0)
-                ok = pprov_store_parse_type(value, &sctx->type);
+                ok = pprov_store_parse_type(value, &out->type);
         }
         if (!ok)
-            PPROV_raise(sctx->ctx, PPROV_R_INVALID_ARGUMENT,
+            PPROV_raise(ctx, PPROV_R_INVALID_ARGUMENT,
                         "bad attribute '%.*s' in '%s' (use backend=software|pkcs11|tpm|ID or"
                         " type=rsa|rsa-pss|ec)", (int)len, p, uri);
         OPENSSL_free(attr);
@@ -136,33 +137,51 @@ static int pprov_store_parse_query(pprov_store_ctx *sctx, const char *uri, const
     return 1;
 }
 
-static void *pprov_store_open(void *provctx, const char *uri)
+int pprov_store_uri_parse(pprov_ctx *ctx, const char *uri, pprov_store_uri *out)
 {
-    pprov_store_ctx *sctx;
     const char *rest, *query;
     size_t schemelen = strlen(PPROV_URI_SCHEME);
 
+    memset(out, 0, sizeof(*out));
     if (strncasecmp(uri, PPROV_URI_SCHEME, schemelen) != 0 || uri[schemelen] != ':')
-        return NULL;
+        return -1;
     rest = uri + schemelen + 1;
-    sctx = OPENSSL_zalloc(sizeof(*sctx));
-    if (sctx == NULL)
-        return NULL;
-    sctx->ctx = provctx;
     query = strchr(rest, '?');
     if (query == NULL)
         query = rest + strlen(rest);
     if (query > rest) {
-        sctx->name = pprov_uri_decode(rest, (size_t)(query - rest));
-        if (sctx->name == NULL) {
-            PPROV_raise(provctx, PPROV_R_INVALID_ARGUMENT,
+        out->name = pprov_uri_decode(rest, (size_t)(query - rest));
+        if (out->name == NULL) {
+            PPROV_raise(ctx, PPROV_R_INVALID_ARGUMENT,
                         "bad key name in '%s' (percent-encode reserved characters, e.g. %%3F for ?)",
                         uri);
-            goto err;
+            return 0;
         }
     }
-    if (*query == '?' && !pprov_store_parse_query(sctx, uri, query + 1))
-        goto err;
+    if (*query == '?' && !pprov_store_parse_query(ctx, uri, query + 1, out)) {
+        OPENSSL_free(out->name);
+        out->name = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+static void *pprov_store_open(void *provctx, const char *uri)
+{
+    pprov_store_ctx *sctx;
+    pprov_store_uri parsed;
+
+    if (pprov_store_uri_parse(provctx, uri, &parsed) <= 0)
+        return NULL;
+    sctx = OPENSSL_zalloc(sizeof(*sctx));
+    if (sctx == NULL) {
+        OPENSSL_free(parsed.name);
+        return NULL;
+    }
+    sctx->ctx = provctx;
+    sctx->name = parsed.name;
+    sctx->backend = parsed.backend;
+    sctx->type = parsed.type;
     if (sctx->name == NULL && !pprov_store_list_keys(sctx))
         goto err;
     PPROV_debug("open '%s': %s", uri, sctx->name != NULL ? sctx->name : "(list)");
@@ -217,8 +236,7 @@ static int pprov_store_list_match(const pprov_store_ctx *sctx, const parsec_key_
     return 1;
 }
 
-/* "parsec:" URI of a name, percent-encoding what the grammar reserves. */
-static char *pprov_store_uri_for(const char *name)
+char *pprov_store_uri_for(const char *name)
 {
     size_t len = strlen(name), i, o = 0;
     char *uri = OPENSSL_malloc(strlen(PPROV_URI_SCHEME) + 1 + 3 * len + 1);

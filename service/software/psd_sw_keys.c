@@ -1,4 +1,4 @@
-/* Software backend: key creation, import, export and destruction (PSA formats, §5.6). */
+/* Software backend: key creation, import, export, destruction (docs/wire-protocol.md §5.6). */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

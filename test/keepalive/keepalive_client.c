@@ -290,7 +290,7 @@ static int ka_closed(int fd)
 
 static int ka_wire(void)
 {
-    /* PsaSignHash body (reference §1.1 layout): key "none", RsaPss(SHA-256), 32-byte hash. */
+    /* PsaSignHash body (docs/wire-protocol.md §1.1): key "none", RsaPss(SHA-256), 32-byte hash. */
     static const char sign_body[] = "0a046e6f6e65" "12061a040a021007"
                                     "1a200000000000000000000000000000000000000000000000000000000000000000";
     uint8_t body[128];

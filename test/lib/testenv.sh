@@ -1,5 +1,5 @@
 # Shared shell harness for parsec-provider tests. Source it; see
-# docs/HELPERS-BRIEF.md ("test/lib/testenv.sh contract") for the interface.
+# docs/testing.md ("test/lib/testenv.sh") for the interface.
 # shellcheck shell=bash
 
 : "${TEST_SRCDIR:?TEST_SRCDIR must point at the source tree (meson sets it)}"

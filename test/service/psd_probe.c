@@ -1,7 +1,7 @@
 /*
  * psd_probe: crafts raw Parsec requests (well-formed or deliberately broken)
  * against $PARSEC_SERVICE_ENDPOINT and checks the status parsecd answers
- * against the reference service's (wire protocol reference §1.2-§1.3, §5.7).
+ * against the reference service's (docs/wire-protocol.md §1.2-§1.3, §5.7).
  *
  *   psd_probe --list [GROUP]   names of the cases (groups: wire, route, keys, admin)
  *   psd_probe CASE...          run cases; exit 0 if every one got its expected answer

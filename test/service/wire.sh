@@ -1,6 +1,6 @@
 #!/bin/bash
 # Every malformed or refused request gets the reference service's status
-# (wire protocol reference §1.2), and parsecd then still answers a Ping from
+# (docs/wire-protocol.md §1.2), and parsecd then still answers a Ping from
 # another client. Usage: wire.sh PSD_PROBE
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/service/common.sh"

@@ -24,7 +24,7 @@
 #include "psa_export_public_key.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
 
-/* parsec-mock vectors (reference §1.1). */
+/* parsec-mock vectors (docs/wire-protocol.md §1.1). */
 #define PING_REQ "10a7c05e1e00010000000000000000000000000000000000000000000100000000000000"
 #define PING_RESP "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801"
 #define LIST_PROVIDERS_REQ \
@@ -41,7 +41,7 @@
     "626f62"
 #define LIST_CLIENTS_ADMIN_ERR_RESP \
     "10a7c05e1e00010000000000000000000000000000000000000000001b00000015000000"
-/* §1.1 PsaSignHash request, without the 4 auth bytes (uid 1000 in the reference). */
+/* docs/wire-protocol.md §1.1 PsaSignHash request without the 4 auth bytes (uid 1000 there). */
 #define SIGN_HASH_REQ_NO_AUTH                                                          \
     "10a7c05e1e00010000000100000000000000000000032d00000004000400000000000000"         \
     "0a016b12061a040a0210071a20"                                                       \
@@ -331,7 +331,7 @@ static void test_sign_hash_unix_peer(void **state)
     parsec_free(sig);
     fake_server_stop(s);
 
-    /* Byte-exact against §1.1; the auth field is this process's uid (1000 there). */
+    /* Byte-exact against docs/wire-protocol.md §1.1; the auth field is our uid (1000 there). */
     req = fake_server_request(s, 0, &len);
     expect = hex_decode_alloc(SIGN_HASH_REQ_NO_AUTH, &elen);
     assert_int_equal(len, elen + 4);

@@ -1,6 +1,6 @@
 /*
- * protobuf <-> C conversions against the verified body vectors (§5.5) and
- * the validation rules of §5.0.
+ * protobuf <-> C conversions against the body vectors and the validation
+ * rules of docs/wire-protocol.md (§5.5, §5.0).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -311,7 +311,7 @@ static void test_list_keys_vector(void **state)
     list_keys__result__free_unpacked(back, NULL);
 }
 
-/* §5.0: missing mandatory sub-messages, unset oneofs, enum 0. */
+/* docs/wire-protocol.md §5.0: missing mandatory sub-messages, unset oneofs, enum 0. */
 static void test_attribute_validation(void **state)
 {
     parsec_key_attributes rsa = {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, SIGN_USAGE,

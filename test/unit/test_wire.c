@@ -1,6 +1,6 @@
 /*
  * Wire header codec and validation against the reference vectors and the
- * reference validation order (parsec-wire-protocol.md §1).
+ * reference validation order (docs/wire-protocol.md §1).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,7 @@
 #include "ping.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
 
-/* parsec-mock generator_output vectors (reference §1.1). */
+/* parsec-mock generator_output vectors (docs/wire-protocol.md §1.1). */
 #define PING_REQ "10a7c05e1e00010000000000000000000000000000000000000000000100000000000000"
 #define PING_RESP "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801"
 #define LIST_PROVIDERS_REQ \
@@ -32,7 +32,7 @@
 #define LIST_CLIENTS_BODY "0a036a696d0a03626f62"
 #define LIST_CLIENTS_ADMIN_ERR_RESP \
     "10a7c05e1e00010000000000000000000000000000000000000000001b00000015000000"
-/* §1.1 PsaSignHash, provider 1, UnixPeerCredentials uid 1000, key "k", RsaPss(SHA-256), 32 x 00. */
+/* docs/wire-protocol.md §1.1 PsaSignHash, provider 1, uid 1000, "k", RsaPss(SHA-256), 32 x 00. */
 #define SIGN_HASH_REQ                                                                  \
     "10a7c05e1e0001000000010000000000000000000003" "2d000000" "0400" "04000000" "0000" \
     "0000"                                                                             \
@@ -403,7 +403,7 @@ static void test_opcode_properties(void **state)
     assert_true(parsec_opcode_is_admin(PARSEC_OP_LIST_CLIENTS));
     assert_true(parsec_opcode_is_admin(PARSEC_OP_DELETE_CLIENT));
     assert_false(parsec_opcode_is_admin(PARSEC_OP_LIST_KEYS));
-    /* §1.2 step 13: no identity needed for these. */
+    /* docs/wire-protocol.md §1.2 step 13: no identity needed for these. */
     assert_false(parsec_opcode_needs_auth(PARSEC_OP_PING));
     assert_false(parsec_opcode_needs_auth(PARSEC_OP_LIST_PROVIDERS));
     assert_false(parsec_opcode_needs_auth(PARSEC_OP_LIST_OPCODES));
