@@ -262,10 +262,11 @@ int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t er
     /* The blobs hold the software backend's private keys: owner-only from the start. */
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
+        const char *why = strerror(errno);
         char user[160];
 
-        snprintf(err, errlen, "cannot open key store %s: %s (parsecd runs as %s)", path,
-                 strerror(errno), psd_running_user(user, sizeof(user)));
+        snprintf(err, errlen, "cannot open key store %s: %s (parsecd runs as %s)", path, why,
+                 psd_running_user(user, sizeof(user)));
         goto fail;
     }
     close(fd);

@@ -263,7 +263,9 @@ static int psd_bind(psd_listener *l, const psd_config *cfg, char *err, size_t er
         unlink(tmp); /* a leftover of an earlier process with our PID */
     psd_fill_addr(&sa, tmp);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        snprintf(err, errlen, "cannot bind %s: %s (parsecd runs as %s)", path, strerror(errno),
+        const char *why = strerror(errno);
+
+        snprintf(err, errlen, "cannot bind %s: %s (parsecd runs as %s)", path, why,
                  psd_running_user(user, sizeof(user)));
         goto fail;
     }

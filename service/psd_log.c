@@ -71,8 +71,10 @@ static int psd_log_open_file(const char *path, char *err, size_t errlen)
     char user[160];
 
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open log_file %s: %s (parsecd runs as %s)", path,
-                 strerror(errno), psd_running_user(user, sizeof(user)));
+        const char *why = strerror(errno);
+
+        snprintf(err, errlen, "cannot open log_file %s: %s (parsecd runs as %s)", path, why,
+                 psd_running_user(user, sizeof(user)));
         return -1;
     }
     return fd;

@@ -47,10 +47,12 @@ int psd_make_parent_dirs(const char *path, mode_t mode, const char *what, char *
             psd_log(PSD_LOG_INFO, "created directory %s (mode %04o) for %s", copy,
                     (unsigned int)mode, what);
         } else if (errno != EEXIST) {
+            const char *why = strerror(errno);
+
             snprintf(err, errlen,
                      "cannot create directory %s (for %s): %s (parsecd runs as %s); create it"
                      " writable for that user or change the setting",
-                     copy, what, strerror(errno), psd_running_user(user, sizeof(user)));
+                     copy, what, why, psd_running_user(user, sizeof(user)));
             goto done;
         } else if (stat(copy, &st) == 0 && !S_ISDIR(st.st_mode)) {
             snprintf(err, errlen, "%s exists and is not a directory (needed for %s)", copy, what);
