@@ -56,7 +56,8 @@ if grep -q "PSD_HAVE_SYSTEMD 1" "$TEST_BUILDDIR/config.h"; then
 else
     check "  ... Type=simple (parsecd built without libsystemd)" grep -qx Type=simple "$unit"
 fi
-for setting in ListenStream=/run/parsec/parsec.sock SocketMode=0660 SocketGroup=parsec-clients; do
+for setting in ListenStream=/run/parsec/parsec.sock SocketMode=0660 SocketUser=parsec \
+    SocketGroup=parsec-clients; do
     check "  ... parsec.socket has $setting" grep -qx -- "$setting" "$socket"
 done
 
@@ -84,7 +85,7 @@ chmod 0644 "$staged_config"
 export PARSEC_SERVICE_ENDPOINT=unix:$D/parsec.sock
 read -r -a cmd <<<"${exec_start/#$prefix/$R$prefix}"
 cmd=("${cmd[@]/#$config/$staged_config}")
-python3 "$TEST_SRCDIR/test/service/socket_activate.py" "$D/parsec.sock" 0660 nogroup nobody \
+python3 "$TEST_SRCDIR/test/service/socket_activate.py" "$D/parsec.sock" 0660 nobody nogroup nobody \
     "${cmd[@]}" 2>"$D/activated.log" &
 PID=$!
 psd_track_pid "$PID"
@@ -99,6 +100,7 @@ fails "a user outside the socket's group cannot connect" runuser -u daemon -- "$
 check "  ... and is told it cannot connect" last_output_has "cannot connect to the Parsec service"
 kill -TERM "$PID"
 check "SIGTERM stops it cleanly" wait_for "stopped" "$D/activated.log"
+check "  ... waking its workers through the socket it was given" not_in "waking the listener" "$D/activated.log"
 check "  ... leaving the socket to systemd (it does not remove an inherited socket)" [ -S "$D/parsec.sock" ]
 check "no sanitizer report" no_sanitizer_report
 psd_summary
