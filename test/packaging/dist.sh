@@ -26,7 +26,7 @@ done
 check "  ... and no build output or VCS data" \
     [ -z "$(grep -E '^(build[^/]*|obj-[^/]*|\.git)/' "$D/contents")" ]
 check "  ... exactly the files git tracks" \
-    diff <(git -C "$D/clone" ls-files | sort) <(grep -v '/$' "$D/contents")
+    diff <(git -C "$D/clone" ls-files | sort) <(grep -v -e '/$' -e '^$' "$D/contents")
 
 mkdir -p "$D/unpacked"
 tar -xJf "$tarball" -C "$D/unpacked"
