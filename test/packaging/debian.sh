@@ -23,15 +23,6 @@ for tool in dpkg-buildpackage dh lintian fakeroot systemd-sysusers useradd runus
 done
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 modulesdir=$(pkg-config --variable=modulesdir libcrypto)
-wait_for() {
-    local i
-    for i in $(seq 100); do
-        grep -q -- "$1" "$2" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-not_in() { ! grep -q -- "$1" "$2"; }
 
 # -- build from a copy of the source (what git tracks, or the unpacked tarball) --
 mkdir -p "$D/src"
@@ -48,7 +39,7 @@ arch=$(dpkg --print-architecture)
 for p in parsecd parsec-cli libparsec-client0 libparsec-client-dev openssl-provider-parsec; do
     check "package $p is built" [ -f "$D/${p}_${version}_$arch.deb" ]
 done
-check "the symbols file lists exactly the library's exports" not_in "dpkg-gensymbols: warning" "$D/build.log"
+check "the symbols file lists exactly the library's exports" file_lacks "dpkg-gensymbols: warning" "$D/build.log"
 
 # -- file lists (documentation files of every package aside) --
 files_of() {
@@ -83,7 +74,7 @@ check "parsecd's postinst creates the users before the folders, then enables the
 
 # -- lintian --
 lintian --allow-root "$D/parsec-provider_${version}_$arch.changes" >"$D/lintian.out" 2>&1
-check "lintian reports no errors" not_in "^E:" "$D/lintian.out"
+check "lintian reports no errors" file_lacks "^E:" "$D/lintian.out"
 grep "^[EW]:" "$D/lintian.out" | sed 's/^/#   /'
 
 # -- installed: the service as its unit runs it, a key from an unprivileged client, openssl --
@@ -138,7 +129,7 @@ python3 "$TEST_SRCDIR/test/service/socket_activate.py" "$D/run/parsec.sock" \
 PID=$!
 psd_track_pid "$PID"
 check "parsecd starts as the unit's ExecStart, user $user, with the socket of parsec.socket" \
-    wait_for "listening on" "$D/parsecd.log"
+    wait_for_line "listening on" "$D/parsecd.log"
 check "  ... runs as parsec" [ "$(ps -o user= -p "$PID")" = parsec ]
 
 as_client() {
@@ -173,6 +164,6 @@ ok "the signature verifies with OpenSSL's default provider alone" \
     -signature "$D/out/data.sig" "$D/data.txt"
 check "  ... Verified OK" last_output_has "Verified OK"
 kill -TERM "$PID"
-check "parsecd stops cleanly" wait_for "stopped" "$D/parsecd.log"
-check "  ... waking its workers through the socket it was given" not_in "waking the listener" "$D/parsecd.log"
+check "parsecd stops cleanly" wait_for_line "stopped" "$D/parsecd.log"
+check "  ... waking its workers through the socket it was given" file_lacks "waking the listener" "$D/parsecd.log"
 psd_summary

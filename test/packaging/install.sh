@@ -12,14 +12,6 @@ D=$TESTDIR
 P=$D/prefix
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 modulesdir=$(pkg-config --variable=modulesdir libcrypto)
-wait_for() {
-    local i
-    for i in $(seq 100); do
-        grep -q -- "$1" "$2" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 installed() { meson introspect "$1" --installed | python3 -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin).values())))'; }
 
 ok "meson setup --prefix=$P" meson setup "$D/build" "$TEST_SRCDIR" --prefix="$P" -Dtests=false
@@ -53,7 +45,7 @@ sed -i -e "s|^socket_path = .*|socket_path = $D/run/parsec.sock|" \
 "$P/sbin/parsecd" -c "$P/etc/parsec/parsecd.conf" 2>"$D/parsecd.log" &
 PID=$!
 psd_track_pid "$PID"
-check "the installed parsecd starts with the installed config" wait_for "listening on" "$D/parsecd.log"
+check "the installed parsecd starts with the installed config" wait_for_line "listening on" "$D/parsecd.log"
 export PARSEC_SERVICE_ENDPOINT=unix:$D/run/parsec.sock
 ok "the installed parsec-cli creates a key" env -u LD_LIBRARY_PATH "$P/bin/parsec-cli" create-ecc-key -k installed
 echo data >"$D/data"

@@ -37,17 +37,7 @@ start_bg() {
     return 1
 }
 mode_of() { stat -c %a "$1"; }
-# wait_for PATTERN FILE: up to 10 s for a log line (SIGHUP is handled asynchronously).
-wait_for() {
-    local i
-    for i in $(seq 100); do
-        grep -q -- "$1" "$2" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 as_nobody() { runuser -u nobody -- "$@"; }
-not_in() { ! grep -q -- "$1" "$2"; }
 
 # -- folders created with safe modes --
 conf "$D/a.conf"
@@ -145,18 +135,18 @@ mv "$D/logs/parsecd.log" "$D/logs/parsecd.log.1"
 sed -i 's/^log_level = info/log_level = debug/' "$D/h.conf"
 printf '%s\n' "[authenticator]" "admins = $(id -u)" >>"$D/h.conf"
 kill -HUP "$BG_PID"
-check "SIGHUP reopens the log file (after rotation)" wait_for "SIGHUP: configuration $D/h.conf reloaded (log level debug, 1 admins)" "$D/logs/parsecd.log"
+check "SIGHUP reopens the log file (after rotation)" wait_for_line "SIGHUP: configuration $D/h.conf reloaded (log level debug, 1 admins)" "$D/logs/parsecd.log"
 ok "  ... admins are reloaded: list-clients works for root" "$PARSEC_CLI" list-clients
-check "  ... the debug level is in force (one line per request)" wait_for "debug: .*ListClients" "$D/logs/parsecd.log"
-check "  ... nothing needed a restart" not_in "restart parsecd" "$D/logs/parsecd.log"
+check "  ... the debug level is in force (one line per request)" wait_for_line "debug: .*ListClients" "$D/logs/parsecd.log"
+check "  ... nothing needed a restart" file_lacks "restart parsecd" "$D/logs/parsecd.log"
 printf '%s\n' "[core]" "threads = 2" >>"$D/h.conf"
 kill -HUP "$BG_PID"
 check "a changed thread count on SIGHUP says a restart is needed" \
-    wait_for "warn: SIGHUP: \[core\] threads changed: restart parsecd to apply it" "$D/logs/parsecd.log"
+    wait_for_line "warn: SIGHUP: \[core\] threads changed: restart parsecd to apply it" "$D/logs/parsecd.log"
 echo "nonsense" >>"$D/h.conf"
 kill -HUP "$BG_PID"
 check "a broken configuration on SIGHUP is refused with its line" \
-    wait_for "error: SIGHUP: $D/h.conf not reloaded, the running configuration stays: $D/h.conf:[0-9]*: syntax error" "$D/logs/parsecd.log"
+    wait_for_line "error: SIGHUP: $D/h.conf not reloaded, the running configuration stays: $D/h.conf:[0-9]*: syntax error" "$D/logs/parsecd.log"
 ok "  ... and the service keeps answering" "$PARSEC_CLI" ping
 ok "  ... with the admins it had" "$PARSEC_CLI" list-clients
 psd_stop_pid "$BG_PID"
@@ -185,11 +175,11 @@ PY
     for _ in $(seq 50); do [ -S "$D/notify.sock" ] && break; sleep 0.1; done
     conf "$D/n.conf"
     ok "parsecd with NOTIFY_SOCKET" start_bg "$D/n.conf" "$D/n.log" "NOTIFY_SOCKET=$D/notify.sock"
-    check "  ... sends READY=1 once listening" wait_for "^READY=1" "$D/notify.out"
+    check "  ... sends READY=1 once listening" wait_for_line "^READY=1" "$D/notify.out"
     kill -HUP "$BG_PID"
-    check "  ... RELOADING=1 on SIGHUP" wait_for "^RELOADING=1" "$D/notify.out"
+    check "  ... RELOADING=1 on SIGHUP" wait_for_line "^RELOADING=1" "$D/notify.out"
     psd_stop_pid "$BG_PID"
-    check "  ... STOPPING=1 on SIGTERM" wait_for "^STOPPING=1" "$D/notify.out"
+    check "  ... STOPPING=1 on SIGTERM" wait_for_line "^STOPPING=1" "$D/notify.out"
 else
     echo "# parsecd built without libsystemd: no readiness notification to check"
 fi

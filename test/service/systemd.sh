@@ -16,15 +16,6 @@ chmod 0755 "$D"
 for tool in systemd-analyze systemd-sysusers systemd-tmpfiles runuser python3; do
     command -v "$tool" >/dev/null || { echo "not ok - $tool is missing (scripts/install-deps.sh)"; exit 1; }
 done
-not_in() { ! grep -q -- "$1" "$2"; }
-wait_for() {
-    local i
-    for i in $(seq 100); do
-        grep -q -- "$1" "$2" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 ok "meson install into a staging folder" meson install -C "$TEST_BUILDDIR" --no-rebuild --destdir "$D/root"
 prefix=$(meson introspect "$TEST_BUILDDIR" --buildoptions | python3 -c \
@@ -90,8 +81,8 @@ python3 "$TEST_SRCDIR/test/service/socket_activate.py" "$D/parsec.sock" 0660 nob
 PID=$!
 psd_track_pid "$PID"
 check "parsecd started as the unit's ExecStart with the socket on fd 3" \
-    wait_for "using the socket passed by systemd" "$D/activated.log"
-check "  ... is listening" wait_for "listening on" "$D/activated.log"
+    wait_for_line "using the socket passed by systemd" "$D/activated.log"
+check "  ... is listening" wait_for_line "listening on" "$D/activated.log"
 ok "  ... answers a member of the socket's group (root)" "$PARSEC_CLI" ping
 check "  ... runs as the unit's user" [ "$(ps -o user= -p "$PID")" = nobody ]
 ok "  ... creates a key" "$PARSEC_CLI" create-ecc-key -k unit-key
@@ -99,8 +90,8 @@ check "  ... in the state folder" [ -f "$D/state/keys.sqlite3" ]
 fails "a user outside the socket's group cannot connect" runuser -u daemon -- "$PARSEC_CLI" ping
 check "  ... and is told it cannot connect" last_output_has "cannot connect to the Parsec service"
 kill -TERM "$PID"
-check "SIGTERM stops it cleanly" wait_for "stopped" "$D/activated.log"
-check "  ... waking its workers through the socket it was given" not_in "waking the listener" "$D/activated.log"
+check "SIGTERM stops it cleanly" wait_for_line "stopped" "$D/activated.log"
+check "  ... waking its workers through the socket it was given" file_lacks "waking the listener" "$D/activated.log"
 check "  ... leaving the socket to systemd (it does not remove an inherited socket)" [ -S "$D/parsec.sock" ]
 check "no sanitizer report" no_sanitizer_report
 psd_summary
