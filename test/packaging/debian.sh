@@ -99,7 +99,8 @@ remove_users() {
         esac
     done
 }
-trap 'remove_users; psd_cleanup' EXIT
+# Users go after the daemons running as them are stopped.
+trap 'psd_cleanup; remove_users' EXIT
 ok "the package's sysusers.d entry creates the service user and group" \
     systemd-sysusers "$R/usr/lib/sysusers.d/parsec.conf"
 check "  ... parsec exists" getent passwd parsec
