@@ -152,6 +152,37 @@ ok "  ... with the admins it had" "$PARSEC_CLI" list-clients
 psd_stop_pid "$BG_PID"
 unset PARSEC_SERVICE_ENDPOINT
 
+# -- log_target = syslog, received on a /dev/log of the test's own (a private mount namespace) --
+command -v unshare >/dev/null || { echo "not ok - unshare (util-linux) is missing"; exit 1; }
+mkdir -p "$D/dev"
+python3 - "$D/dev/log" "$D/syslog.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "w") as out:
+    try:
+        while True:
+            out.write(s.recv(4096).decode() + "\n")
+            out.flush()
+    except socket.timeout:
+        pass
+PY
+psd_track_pid $!
+for _ in $(seq 50); do [ -S "$D/dev/log" ] && break; sleep 0.1; done
+conf "$D/s.conf" "[core]" "log_target = syslog"
+unshare --mount --propagation private bash -c '
+    d=$1; shift
+    for n in null zero random urandom; do : >"$d/$n" && mount --bind "/dev/$n" "$d/$n" || exit 1; done
+    mount --bind "$d" /dev || exit 1
+    exec "$@"' _ "$D/dev" "$P" -c "$D/s.conf" 2>"$D/s.stderr" &
+SPID=$!
+psd_track_pid "$SPID"
+check "log_target = syslog: lines reach syslog (facility daemon, priority info)" \
+    wait_for_line '^<30>.*parsecd\[[0-9]*\]: info: parsecd .* listening on' "$D/syslog.out"
+psd_stop_pid "$SPID"
+check "  ... and nothing goes to stderr" [ ! -s "$D/s.stderr" ]
+
 # -- readiness notification (Type=notify) --
 if grep -q "PSD_HAVE_SYSTEMD 1" "$TEST_BUILDDIR/config.h"; then
     python3 - "$D/notify.sock" "$D/notify.out" <<'PY' &
