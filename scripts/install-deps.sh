@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config meson ninja-build
  libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools tpm2-openssl
  nginx-light curl procps psmisc python3 bash-completion
  cargo rustc librust-parsec-interface-dev librust-zeroize-dev librust-libc-dev
- clang libclang-rt-14-dev zip"
+ clang libclang-rt-14-dev zip
+ libsystemd-dev systemd scdoc man-db debhelper dpkg-dev fakeroot lintian"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

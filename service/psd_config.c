@@ -3,30 +3,69 @@
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "parsec_wire.h"
 #include "psd_service.h"
 
+/* Guards the live configuration's admins: SIGHUP swaps them while workers read them. */
+static pthread_rwlock_t psd_admins_lock = PTHREAD_RWLOCK_INITIALIZER;
+
 static const char *const psd_backend_names[PSD_MAX_BACKENDS] = {"software", "pkcs11", "tpm"};
 
+/*
+ * libinih keeps going after an error but reports only the first line; the
+ * reader counts lines so that every error gets its own.
+ */
 typedef struct psd_config_parse {
     psd_config *cfg;
-    char err[256];
+    const char *path;
+    FILE *file;
+    int line;          /* of the text the handler is called for */
+    int line_done;     /* the last chunk read ended its line */
+    char *errs;        /* "path:line: message" lines, '\n'-separated */
+    size_t errs_len, errs_cap;
+    int n_errors;
+    int first_error_line;
+    char bad_section[64]; /* reported once, not for each of its keys */
 } psd_config_parse;
 
 __attribute__((format(printf, 2, 3))) static int psd_conf_fail(psd_config_parse *p,
                                                                const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
+    int n;
 
     va_start(ap, fmt);
-    vsnprintf(p->err, sizeof(p->err), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (p->n_errors++ == 0)
+        p->first_error_line = p->line;
+    n = snprintf(p->errs + p->errs_len, p->errs_cap - p->errs_len, "%s%s:%d: %s",
+                 p->errs_len > 0 ? "\n" : "", p->path, p->line, msg);
+    if (n > 0)
+        p->errs_len += (size_t)n < p->errs_cap - p->errs_len ? (size_t)n
+                                                             : p->errs_cap - p->errs_len - 1;
     return 0;
+}
+
+static char *psd_conf_read_line(char *str, int num, void *stream)
+{
+    psd_config_parse *p = stream;
+    char *got = fgets(str, num, p->file);
+
+    if (got == NULL)
+        return NULL;
+    if (p->line_done)
+        p->line++;
+    p->line_done = strchr(got, '\n') != NULL;
+    return got;
 }
 
 static int psd_parse_ulong(const char *value, int base, unsigned long min, unsigned long max,
@@ -218,6 +257,22 @@ static int psd_conf_core(psd_config_parse *p, const char *name, const char *valu
     }
     if (strcmp(name, "providers") == 0)
         return psd_conf_providers(p, value);
+    if (strcmp(name, "log_target") == 0) {
+        if (strcmp(value, "stderr") == 0)
+            cfg->log_target = PSD_LOG_TO_STDERR;
+        else if (strcmp(value, "syslog") == 0)
+            cfg->log_target = PSD_LOG_TO_SYSLOG;
+        else if (strcmp(value, "file") == 0)
+            cfg->log_target = PSD_LOG_TO_FILE;
+        else
+            return psd_conf_fail(p, "log_target '%s' is not one of stderr, syslog, file", value);
+        return 1;
+    }
+    if (strcmp(name, "log_file") == 0) {
+        if (value[0] == '\0')
+            return psd_conf_fail(p, "log_file is empty");
+        return psd_set_string(p, &cfg->log_file, value, 1);
+    }
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "core");
 }
 
@@ -274,14 +329,33 @@ static int psd_conf_handler(void *user, const char *section, const char *name, c
             return psd_conf_backend(p, &p->cfg->backends[i], name, value);
     if (section[0] == '\0')
         return psd_conf_fail(p, "key '%s' outside any section", name);
+    if (strcmp(p->bad_section, section) == 0)
+        return 0;
+    snprintf(p->bad_section, sizeof(p->bad_section), "%s", section);
     return psd_conf_fail(p, "unknown section [%s]", section);
+}
+
+/* Puts line before the text already in buf (an earlier line's error first). */
+static void psd_prepend_line(char *buf, size_t len, const char *line)
+{
+    size_t n = strlen(line) + 1, have = strlen(buf);
+
+    if (n >= len)
+        return;
+    if (have + n >= len)
+        have = len - n - 1;
+    memmove(buf + n, buf, have);
+    buf[n + have] = '\0';
+    memcpy(buf, line, n - 1);
+    buf[n - 1] = '\n';
 }
 
 int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
 {
     psd_config_parse parse = {.cfg = cfg};
     char real[PATH_MAX];
-    int rc;
+    struct stat st;
+    int rc, ok = -1;
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->socket_mode = 0666;
@@ -296,27 +370,53 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
         cfg->backends[i].name = psd_backend_names[i];
 
-    if (realpath(path, real) == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (realpath(path, real) == NULL || stat(real, &st) != 0 ||
+        (parse.file = fopen(real, "re")) == NULL) {
+        int error = errno;
+        char user[160];
+
+        snprintf(err, errlen, "cannot read configuration file %s: %s (parsecd runs as %s)", path,
+                 strerror(error), psd_running_user(user, sizeof(user)));
         return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen,
+                 "%s is a directory: -c takes the configuration file (e.g. %s/parsecd.conf)", path,
+                 path);
+        goto done;
     }
     cfg->config_dir = strdup(dirname(real));
+    parse.errs_cap = errlen;
+    parse.errs = err;
+    err[0] = '\0';
     if (cfg->config_dir == NULL) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        goto done;
     }
-    rc = ini_parse(path, psd_conf_handler, &parse);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: %s", path, rc == -1 ? strerror(errno) : "out of memory");
-        return -1;
+    parse.path = path;
+    parse.line_done = 1;
+    rc = ini_parse_stream(psd_conf_read_line, &parse, psd_conf_handler, &parse);
+    if (rc == -2) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
     }
-    if (rc > 0) {
-        if (parse.err[0] != '\0')
-            snprintf(err, errlen, "%s:%d: %s", path, rc, parse.err);
+    /* A syntax error never reaches the handler: libinih returns its line if it came first. */
+    if (rc > 0 && (parse.n_errors == 0 || rc < parse.first_error_line)) {
+        char first[320];
+
+        snprintf(first, sizeof(first), "%s:%d: syntax error (expected [section] or key = value)",
+                 path, rc);
+        if (parse.n_errors == 0)
+            snprintf(err, errlen, "%s", first);
         else
-            snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
-                     rc);
-        return -1;
+            psd_prepend_line(err, errlen, first);
+        parse.n_errors++;
+    }
+    if (parse.n_errors > 0)
+        goto done;
+    if (cfg->log_target == PSD_LOG_TO_FILE && cfg->log_file == NULL) {
+        snprintf(err, errlen, "%s: log_target = file needs log_file = PATH in [core]", path);
+        goto done;
     }
     if (cfg->socket_path == NULL)
         cfg->socket_path = strdup("/run/parsec/parsec.sock");
@@ -328,9 +428,13 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     }
     if (cfg->socket_path == NULL || cfg->key_store_path == NULL || cfg->providers[0] == NULL) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        goto done;
     }
-    return 0;
+    ok = 0;
+done:
+    if (parse.file != NULL)
+        fclose(parse.file);
+    return ok;
 }
 
 void psd_config_backend_settings(const psd_config *cfg, const char *name, psd_settings *out)
@@ -359,6 +463,7 @@ void psd_config_free(psd_config *cfg)
         free(cfg->admins[i]);
     free(cfg->admins);
     free(cfg->key_store_path);
+    free(cfg->log_file);
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++) {
         psd_backend_conf *b = &cfg->backends[i];
 
@@ -375,4 +480,30 @@ void psd_config_free(psd_config *cfg)
         b->count = 0;
     }
     memset(cfg, 0, sizeof(*cfg));
+}
+
+int psd_config_is_admin(const psd_config *cfg, const char *app)
+{
+    int found = 0;
+
+    pthread_rwlock_rdlock(&psd_admins_lock);
+    for (size_t i = 0; i < cfg->n_admins && !found; i++)
+        found = strcmp(cfg->admins[i], app) == 0;
+    pthread_rwlock_unlock(&psd_admins_lock);
+    return found;
+}
+
+void psd_config_swap_admins(psd_config *live, psd_config *fresh)
+{
+    char **admins;
+    size_t n;
+
+    pthread_rwlock_wrlock(&psd_admins_lock);
+    admins = live->admins;
+    n = live->n_admins;
+    live->admins = fresh->admins;
+    live->n_admins = fresh->n_admins;
+    fresh->admins = admins;
+    fresh->n_admins = n;
+    pthread_rwlock_unlock(&psd_admins_lock);
 }

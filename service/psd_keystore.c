@@ -169,32 +169,6 @@ static int psd_exec(psd_keystore *ks, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
-/* mkdir -p for the store's directory; new directories are private (0700). */
-static int psd_make_dirs(const char *path, char *err, size_t errlen)
-{
-    char *copy = strdup(path);
-    int rc = -1;
-
-    if (copy == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (char *p = copy + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create directory %s: %s", copy, strerror(errno));
-            goto done;
-        }
-        *p = '/';
-    }
-    rc = 0;
-done:
-    free(copy);
-    return rc;
-}
-
 static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
 {
     static const char sql[] =
@@ -282,12 +256,17 @@ int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t er
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (psd_make_dirs(path, err, errlen) != 0)
+    /* New folders are private: only the service reads the store. */
+    if (psd_make_parent_dirs(path, 0700, "[key_store] path", err, errlen) != 0)
         goto fail;
     /* The blobs hold the software backend's private keys: owner-only from the start. */
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot open key store %s: %s", path, strerror(errno));
+        const char *why = strerror(errno);
+        char user[160];
+
+        snprintf(err, errlen, "cannot open key store %s: %s (parsecd runs as %s)", path, why,
+                 psd_running_user(user, sizeof(user)));
         goto fail;
     }
     close(fd);

@@ -204,6 +204,26 @@ static int psd_socket_owner(const psd_config *cfg, uid_t *uid, gid_t *gid, char 
     return 0;
 }
 
+/* Only root may give a file away; a group needs the service user to be a member. */
+static void psd_socket_chown_error(const psd_config *cfg, uid_t uid, int error, char *err,
+                                   size_t errlen)
+{
+    char user[160];
+
+    psd_running_user(user, sizeof(user));
+    if (uid != (uid_t)-1 && uid != geteuid())
+        snprintf(err, errlen,
+                 "cannot make user '%s' the owner of socket %s: %s; only root may (parsecd runs"
+                 " as %s): remove socket_owner or start parsecd as root",
+                 cfg->socket_owner, cfg->socket_path, strerror(error), user);
+    else
+        snprintf(err, errlen,
+                 "cannot give socket %s to group '%s': %s; the service user (%s) must belong"
+                 " to group '%s' (usermod -a -G %s USER, then restart parsecd)",
+                 cfg->socket_path, cfg->socket_group, strerror(error), user, cfg->socket_group,
+                 cfg->socket_group);
+}
+
 /*
  * Bind and listen under a temporary name and set mode and owner now, so a
  * bad socket setting fails before anything else starts; psd_listener_start
@@ -215,6 +235,7 @@ static int psd_bind(psd_listener *l, const psd_config *cfg, char *err, size_t er
     char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
     struct sockaddr_un sa;
     struct stat stbuf;
+    char user[160];
     uid_t uid;
     gid_t gid;
     int fd = -1;
@@ -226,6 +247,9 @@ static int psd_bind(psd_listener *l, const psd_config *cfg, char *err, size_t er
                  sizeof(sa.sun_path) - 1);
         return -1;
     }
+    /* Clients must be able to reach the socket: its folder is 0755, not private. */
+    if (psd_make_parent_dirs(path, 0755, "[listener] socket_path", err, errlen) != 0)
+        return -1;
     if (psd_clear_stale(path, err, errlen) != 0)
         return -1;
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >= sizeof(tmp))
@@ -239,12 +263,23 @@ static int psd_bind(psd_listener *l, const psd_config *cfg, char *err, size_t er
         unlink(tmp); /* a leftover of an earlier process with our PID */
     psd_fill_addr(&sa, tmp);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
+        const char *why = strerror(errno);
+
+        snprintf(err, errlen, "cannot bind %s: %s (parsecd runs as %s)", path, why,
+                 psd_running_user(user, sizeof(user)));
         goto fail;
     }
-    if (listen(fd, SOMAXCONN) != 0 || chmod(tmp, cfg->socket_mode) != 0 ||
-        ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(tmp, uid, gid) != 0) ||
-        stat(tmp, &stbuf) != 0) {
+    if (listen(fd, SOMAXCONN) != 0 || chmod(tmp, cfg->socket_mode) != 0) {
+        snprintf(err, errlen, "cannot set up socket %s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto fail;
+    }
+    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(tmp, uid, gid) != 0) {
+        psd_socket_chown_error(cfg, uid, errno, err, errlen);
+        unlink(tmp);
+        goto fail;
+    }
+    if (stat(tmp, &stbuf) != 0) {
         snprintf(err, errlen, "cannot set up socket %s: %s", path, strerror(errno));
         unlink(tmp);
         goto fail;

@@ -16,6 +16,18 @@
 #include "parsec_types.h"
 #include "psd_service.h"
 
+#if PSD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#else
+/* Without libsystemd the service runs as Type=simple; nothing to tell. */
+static int sd_notify(int unset_environment, const char *state)
+{
+    (void)unset_environment;
+    (void)state;
+    return 0;
+}
+#endif
+
 /*
  * Every backend this binary was built with: software inside parsecd, the
  * others as modules loaded only when configured (see service/meson.build).
@@ -48,7 +60,34 @@ static void psd_usage(FILE *out)
             "  -l, --log-level LEVEL  error, warn, info or debug (overrides the file)\n"
             "  -V, --version          print the version and exit\n"
             "  -h, --help             print this help and exit\n\n"
-            "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr.\n");
+            "Stops cleanly on SIGTERM or SIGINT. SIGHUP reloads the log level and the\n"
+            "admins and reopens the log file. Logs go to stderr unless [core] log_target\n"
+            "says otherwise. See parsecd(8) and parsecd.conf(5).\n");
+}
+
+static void psd_print_version(void)
+{
+    printf("parsecd %s\nbackends:", PARSEC_PROVIDER_VERSION);
+    for (size_t i = 0; i < sizeof(psd_backends) / sizeof(psd_backends[0]); i++)
+        printf("%s %s (%s%s)", i > 0 ? "," : "", psd_backends[i].name,
+               psd_backends[i].module != NULL ? "module " : "built in",
+               psd_backends[i].module != NULL ? psd_backends[i].module : "");
+    printf("\nsystemd: socket activation, %s\n",
+           PSD_HAVE_SYSTEMD ? "readiness notification (Type=notify)" : "no readiness notification");
+}
+
+/* Configuration errors come one per line; each gets the program's prefix. */
+static void psd_print_errors(const char *err)
+{
+    const char *line = err;
+
+    while (*line != '\0') {
+        const char *end = strchr(line, '\n');
+        int len = end != NULL ? (int)(end - line) : (int)strlen(line);
+
+        fprintf(stderr, "parsecd: %.*s\n", len, line);
+        line += len + (end != NULL);
+    }
 }
 
 /*
@@ -168,6 +207,92 @@ static void psd_report_orphans(psd_service *svc, const psd_config *cfg)
                 orphans);
 }
 
+static int psd_strings_differ(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* The settings SIGHUP cannot apply: the first one that changed, or NULL. */
+static const char *psd_changed_setting(const psd_config *a, const psd_config *b)
+{
+    if (psd_strings_differ(a->socket_path, b->socket_path))
+        return "[listener] socket_path";
+    if (a->socket_mode != b->socket_mode)
+        return "[listener] socket_mode";
+    if (psd_strings_differ(a->socket_owner, b->socket_owner))
+        return "[listener] socket_owner";
+    if (psd_strings_differ(a->socket_group, b->socket_group))
+        return "[listener] socket_group";
+    if (a->timeout_ms != b->timeout_ms)
+        return "[listener] timeout_ms";
+    if (a->keepalive_max != b->keepalive_max || a->keepalive_idle_ms != b->keepalive_idle_ms)
+        return "[listener] keepalive_max or keepalive_idle_ms";
+    if (a->threads != b->threads)
+        return "[core] threads";
+    if (a->body_len_limit != b->body_len_limit || a->buffer_size_limit != b->buffer_size_limit)
+        return "[core] body_len_limit or buffer_size_limit";
+    if (a->log_target != b->log_target || psd_strings_differ(a->log_file, b->log_file))
+        return "[core] log_target or log_file";
+    if (a->n_providers != b->n_providers)
+        return "[core] providers";
+    for (size_t i = 0; i < a->n_providers; i++)
+        if (strcmp(a->providers[i], b->providers[i]) != 0)
+            return "[core] providers";
+    if (a->auth_type != b->auth_type)
+        return "[authenticator] type";
+    if (strcmp(a->key_store_path, b->key_store_path) != 0)
+        return "[key_store] path";
+    for (size_t i = 0; i < PSD_MAX_BACKENDS; i++) {
+        const psd_backend_conf *x = &a->backends[i], *y = &b->backends[i];
+
+        int differ = x->count != y->count;
+
+        for (size_t j = 0; j < x->count && !differ; j++)
+            differ = strcmp(x->items[j].key, y->items[j].key) != 0 ||
+                     strcmp(x->items[j].value, y->items[j].value) != 0;
+        if (differ)
+            return i == 0 ? "[software]" : i == 1 ? "[pkcs11]" : "[tpm]";
+    }
+    return NULL;
+}
+
+/*
+ * SIGHUP: log level and admins take effect at once and the log file is
+ * reopened; anything else that changed is reported as needing a restart.
+ * A configuration with errors changes nothing.
+ */
+static void psd_reload(const char *path, psd_config *live, int level_from_command_line)
+{
+    psd_config fresh;
+    const char *changed;
+    char err[2048];
+
+    if (psd_config_load(path, &fresh, err, sizeof(err)) != 0) {
+        for (char *nl = strchr(err, '\n'); nl != NULL; nl = strchr(nl, '\n'))
+            *nl = ';';
+        psd_log(PSD_LOG_ERROR, "SIGHUP: %s not reloaded, the running configuration stays: %s",
+                path, err);
+        goto done;
+    }
+    if (psd_log_reopen(live, err, sizeof(err)) != 0)
+        psd_log(PSD_LOG_ERROR, "SIGHUP: %s", err);
+    live->log_level = fresh.log_level;
+    if (!level_from_command_line)
+        psd_log_set_level(fresh.log_level);
+    psd_config_swap_admins(live, &fresh);
+    psd_log(PSD_LOG_INFO, "SIGHUP: configuration %s reloaded (log level %s, %zu admins)", path,
+            level_from_command_line ? "from --log-level" : psd_log_level_name(fresh.log_level),
+            live->n_admins);
+    changed = psd_changed_setting(live, &fresh);
+    if (changed != NULL)
+        psd_log(PSD_LOG_WARN,
+                "SIGHUP: %s changed: restart parsecd to apply it (only log_level and admins"
+                " are reloaded)",
+                changed);
+done:
+    psd_config_free(&fresh);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -180,7 +305,7 @@ int main(int argc, char **argv)
     psd_listener *listener = NULL;
     psd_config cfg;
     sigset_t sigs;
-    char err[512];
+    char err[2048];
     int c, sig, rc = 1;
 
     while ((c = getopt_long(argc, argv, "c:fl:Vh", opts, NULL)) != -1) {
@@ -194,7 +319,7 @@ int main(int argc, char **argv)
             log_level = optarg;
             break;
         case 'V':
-            printf("parsecd %s\n", PARSEC_PROVIDER_VERSION);
+            psd_print_version();
             return 0;
         case 'h':
             psd_usage(stdout);
@@ -218,11 +343,16 @@ int main(int argc, char **argv)
         return 2;
     }
     if (psd_config_load(config_path, &cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "parsecd: %s\n", err);
+        psd_print_errors(err);
         psd_config_free(&cfg);
         return 2;
     }
     psd_log_set_level(log_level != NULL ? psd_log_level_from_name(log_level) : cfg.log_level);
+    if (psd_log_start(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "parsecd: %s\n", err);
+        psd_config_free(&cfg);
+        return 2;
+    }
     svc.cfg = &cfg;
     /*
      * The machine's openssl.cnf may activate the Parsec OpenSSL provider,
@@ -261,14 +391,18 @@ int main(int argc, char **argv)
             PARSEC_PROVIDER_VERSION, cfg.socket_path,
             cfg.auth_type == PARSEC_AUTH_DIRECT ? "direct" : "unix-peer-credentials",
             cfg.threads);
+    sd_notify(0, "READY=1");
 
     for (;;) {
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            psd_log(PSD_LOG_INFO, "SIGHUP ignored: restart parsecd to apply a new configuration");
+            sd_notify(0, "RELOADING=1");
+            psd_reload(config_path, &cfg, log_level != NULL);
+            sd_notify(0, "READY=1");
             continue;
         }
+        sd_notify(0, "STOPPING=1");
         psd_log(PSD_LOG_INFO, "%s received: finishing requests in flight",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
         break;
@@ -280,6 +414,7 @@ done:
     psd_keystore_close(svc.store);
     if (rc == 0)
         psd_log(PSD_LOG_INFO, "stopped");
+    psd_log_stop();
     psd_config_free(&cfg);
     return rc;
 }

@@ -211,13 +211,6 @@ static int psd_utf8_valid(const uint8_t *s, size_t len)
     return 1;
 }
 
-static int psd_is_admin(const psd_config *cfg, const char *app)
-{
-    for (size_t i = 0; i < cfg->n_admins; i++)
-        if (strcmp(cfg->admins[i], app) == 0)
-            return 1;
-    return 0;
-}
 
 /* Step 8: the configured authenticator turns the auth field into an identity. */
 static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *peer,
@@ -243,7 +236,7 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *p
                 return PARSEC_AUTHENTICATION_ERROR;
             peer->uid = cred.uid;
             snprintf(peer->app, sizeof(peer->app), "%u", (unsigned int)cred.uid);
-            peer->admin = psd_is_admin(cfg, peer->app);
+            peer->admin = psd_config_is_admin(cfg, peer->app);
             peer->have_uid = 1;
         }
         if (claimed != peer->uid)
@@ -266,7 +259,7 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *p
     }
     id->authenticated = 1;
     id->auth_type = cfg->auth_type;
-    id->admin = psd_is_admin(cfg, id->app);
+    id->admin = psd_config_is_admin(cfg, id->app);
     return PARSEC_SUCCESS;
 }
 

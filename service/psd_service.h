@@ -42,6 +42,8 @@ typedef struct psd_config {
     uint32_t body_len_limit;
     size_t buffer_size_limit;
     int log_level;
+    int log_target;                 /* PSD_LOG_TO_* */
+    char *log_file;                 /* log_target = file */
     char *providers[PSD_MAX_BACKENDS];
     size_t n_providers;
     /* [authenticator] */
@@ -54,17 +56,41 @@ typedef struct psd_config {
     psd_backend_conf backends[PSD_MAX_BACKENDS];
 } psd_config;
 
-/* 0 on success; otherwise a one-line reason in err. */
+enum psd_log_target { PSD_LOG_TO_STDERR = 0, PSD_LOG_TO_SYSLOG = 1, PSD_LOG_TO_FILE = 2 };
+
+/*
+ * 0 on success; otherwise the reasons in err, one line ("FILE:LINE: what")
+ * per error, separated by '\n'.
+ */
 int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen);
 void psd_config_free(psd_config *cfg);
+/* [authenticator] admins, which SIGHUP replaces while workers read them. */
+int psd_config_is_admin(const psd_config *cfg, const char *app);
+void psd_config_swap_admins(psd_config *live, psd_config *fresh);
 /* Settings of one backend section (empty if the section is absent). */
 void psd_config_backend_settings(const psd_config *cfg, const char *name, psd_settings *out);
 /* "error" -> PSD_LOG_ERROR ...; -1 if unknown. */
 int psd_log_level_from_name(const char *name);
+const char *psd_log_level_name(int level);
+
+/* ---- paths (psd_paths.c) ---- */
+/* "user NAME, uid N" of the effective user, for error messages; returns buf. */
+const char *psd_running_user(char *buf, size_t len);
+/*
+ * mkdir -p of path's parent folders; folders it creates get exactly mode.
+ * what names the setting in messages. 0, or -1 with the reason in err.
+ */
+int psd_make_parent_dirs(const char *path, mode_t mode, const char *what, char *err,
+                         size_t errlen);
 
 /* ---- logging (psd_log.c) ---- */
 void psd_log_set_level(int level);
 int psd_log_enabled(int level);
+/* Before any thread starts: the configured log target (stderr, syslog, file). */
+int psd_log_start(const psd_config *cfg, char *err, size_t errlen);
+/* SIGHUP: reopen the log file (after log rotation); no-op for other targets. */
+int psd_log_reopen(const psd_config *cfg, char *err, size_t errlen);
+void psd_log_stop(void);
 
 /* ---- key-info store (psd_keystore.c) ---- */
 

@@ -241,3 +241,17 @@ pprov_openssl_conf() {
     OPENSSL_CONF="$TESTDIR/openssl.cnf"
     export OPENSSL_CONF
 }
+
+# wait_for_line PATTERN FILE: up to 10 s for a line matching PATTERN (a log
+# written by a daemon in the background).
+wait_for_line() {
+    local i
+    for i in $(seq 100); do
+        grep -q -- "$1" "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# file_lacks PATTERN FILE: no line of FILE matches PATTERN.
+file_lacks() { ! grep -q -- "$1" "$2"; }
