@@ -28,7 +28,9 @@ for path in files:
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     alias = any(re.search(r'cli="parsec-cli\b', l) for l in lines)
-    pattern = r"(?:\bparsec-cli|\$cli)\b" if alias else r"\bparsec-cli\b"
+    # parsec-cli as a word of its own: not "tests/parsec-cli-tests.sh" or "parsec-cli.c".
+    word = r"(?<![\w/.-])parsec-cli(?![\w/.-])"
+    pattern = r"(?:" + word + r"|\$cli\b)" if alias else word
     in_fence = False
     for no, line in enumerate(lines, 1):
         if line.lstrip().startswith("```"):

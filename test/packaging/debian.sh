@@ -54,8 +54,9 @@ check "parsecd holds the service, its backend modules, units, sysusers/tmpfiles 
     "/usr/lib/$ma/parsecd/psd-pkcs11.so" "/usr/lib/$ma/parsecd/psd-tpm.so" /usr/sbin/parsecd \
     /usr/share/doc/parsecd/parsecd.conf.example.gz /usr/share/man/man5/parsecd.conf.5.gz \
     /usr/share/man/man8/parsecd.8.gz
-check "parsec-cli holds the program and its man page" \
-    same_files parsec-cli /usr/bin/parsec-cli /usr/share/man/man1/parsec-cli.1.gz
+check "parsec-cli holds the program, its man page and its bash completion" \
+    same_files parsec-cli /usr/bin/parsec-cli /usr/share/man/man1/parsec-cli.1.gz \
+    /usr/share/bash-completion/completions/parsec-cli
 check "libparsec-client0 holds the shared library" \
     same_files libparsec-client0 "/usr/lib/$ma/libparsec-client.so.0" "/usr/lib/$ma/libparsec-client.so.${version%%-*}"
 check "libparsec-client-dev holds the headers, the .so link and parsec-client.pc" \
