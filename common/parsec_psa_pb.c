@@ -522,6 +522,11 @@ parsec_status parsec_pb_key_attributes_to_c(const PsaKeyAttributes__KeyAttribute
               (u->sign_hash ? PARSEC_USAGE_SIGN_HASH : 0) |
               (u->verify_hash ? PARSEC_USAGE_VERIFY_HASH : 0) |
               (u->derive ? PARSEC_USAGE_DERIVE : 0);
+    /* PSA Crypto API 1.0.1, PSA_KEY_USAGE_SIGN_HASH/VERIFY_HASH: they imply the message flags. */
+    if (a.usage & PARSEC_USAGE_SIGN_HASH)
+        a.usage |= PARSEC_USAGE_SIGN_MESSAGE;
+    if (a.usage & PARSEC_USAGE_VERIFY_HASH)
+        a.usage |= PARSEC_USAGE_VERIFY_MESSAGE;
     st = parsec_pb_algorithm_to_c(pol->key_algorithm, &a.alg);
     if (st != PARSEC_SUCCESS && st != PARSEC_PSA_ERROR_NOT_SUPPORTED)
         return st;

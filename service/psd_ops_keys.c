@@ -267,9 +267,28 @@ static parsec_status psd_template(const psd_request *rq, const PsaKeyAttributes_
     st = psd_need_auth(rq);
     if (st != PARSEC_SUCCESS)
         return st;
-    if (psd_template_deprecated(pb))
+    if (!rq->svc->cfg->allow_deprecated && psd_template_deprecated(pb))
         return PARSEC_DEPRECATED_PRIMITIVE;
     return conv;
+}
+
+static int psd_is_public_type(uint8_t type)
+{
+    return type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY || type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY ||
+           type == PARSEC_KEY_TYPE_DH_PUBLIC_KEY;
+}
+
+/*
+ * [core] min_rsa_bits bounds RSA key pairs; public keys of 1024 bits or more
+ * are always taken, so old signatures can still be verified.
+ */
+static parsec_status psd_rsa_size_check(const psd_request *rq, const parsec_key_attributes *a)
+{
+    if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits < rq->svc->cfg->min_rsa_bits)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY && a->bits < 1024)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    return PARSEC_SUCCESS;
 }
 
 /* Generate and import share the reservation -> backend -> commit sequence. */
@@ -288,6 +307,12 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
         psd_keystore_release(rq->svc->store, probe);
         return PARSEC_PSA_ERROR_ALREADY_EXISTS;
     }
+    /* psa_generate_key() refuses public-key types as an invalid argument. */
+    if (!import && psd_is_public_type(attrs->type))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    st = psd_rsa_size_check(rq, attrs);
+    if (st != PARSEC_SUCCESS)
+        return st;
     st = ops->check_attributes(rq->prov->state, attrs);
     if (st != PARSEC_SUCCESS)
         return st;
@@ -816,6 +841,39 @@ static parsec_status psd_op_hash_compare(const psd_request *rq, psd_buf *resp)
     return st;
 }
 
+/*
+ * CanDoCrypto's Use check, as the reference's CanDoCrypto trait
+ * (parsec src/providers/crypto_capability.rs, use_check): an algorithm, a
+ * usage flag that runs it, a key type that can run it, then the backend.
+ */
+static parsec_status psd_can_use(const psd_request *rq, const parsec_key_attributes *a)
+{
+    const uint32_t op_flags = PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
+                              PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE |
+                              PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_VERIFY_MESSAGE;
+
+    if (a->alg.kind == PARSEC_ALG_NONE || (a->usage & op_flags) == 0 ||
+        !psd_alg_compatible(a, &a->alg))
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    return rq->prov->ops->check_attributes(rq->prov->state, a);
+}
+
+/* Generate and Import: the backend's check, then the Use check when an algorithm is set. */
+static parsec_status psd_can_create(const psd_request *rq, const parsec_key_attributes *a,
+                                    int import)
+{
+    parsec_status st;
+
+    if (!import && psd_is_public_type(a->type))
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    st = psd_rsa_size_check(rq, a);
+    if (st == PARSEC_SUCCESS)
+        st = rq->prov->ops->check_attributes(rq->prov->state, a);
+    if (st == PARSEC_SUCCESS && a->alg.kind != PARSEC_ALG_NONE)
+        st = psd_can_use(rq, a);
+    return st;
+}
+
 static parsec_status psd_op_can_do_crypto(const psd_request *rq, psd_buf *resp)
 {
     CanDoCrypto__Operation *op = can_do_crypto__operation__unpack(NULL, rq->body_len, rq->body);
@@ -834,13 +892,25 @@ static parsec_status psd_op_can_do_crypto(const psd_request *rq, psd_buf *resp)
     if (st == PARSEC_SUCCESS &&
         !psd_supports(rq->prov, rq->opcode, rq->prov->ops->check_attributes))
         st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    /* Derivation is not offered; an algorithm the key type cannot run is not either. */
-    if (st == PARSEC_SUCCESS &&
-        (conv != PARSEC_SUCCESS || op->check_type == CAN_DO_CRYPTO__CHECK_TYPE__DERIVE ||
-         (attrs.alg.kind != PARSEC_ALG_NONE && !psd_alg_compatible(&attrs, &attrs.alg))))
+    /* An algorithm we cannot represent is one no backend runs. */
+    if (st == PARSEC_SUCCESS && conv != PARSEC_SUCCESS)
         st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    if (st == PARSEC_SUCCESS)
-        st = rq->prov->ops->check_attributes(rq->prov->state, &attrs);
+    if (st == PARSEC_SUCCESS) {
+        switch (op->check_type) {
+        case CAN_DO_CRYPTO__CHECK_TYPE__USE:
+            st = psd_can_use(rq, &attrs);
+            break;
+        case CAN_DO_CRYPTO__CHECK_TYPE__GENERATE:
+            st = psd_can_create(rq, &attrs, 0);
+            break;
+        case CAN_DO_CRYPTO__CHECK_TYPE__IMPORT:
+            st = psd_can_create(rq, &attrs, 1);
+            break;
+        default: /* derivation is not offered, as in the reference */
+            st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+            break;
+        }
+    }
     if (st == PARSEC_SUCCESS)
         st = psd_pack(&res.base, resp);
     can_do_crypto__operation__free_unpacked(op, NULL);

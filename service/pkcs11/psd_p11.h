@@ -69,6 +69,8 @@ typedef struct psd_p11_curve {
 } psd_p11_curve;
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits);
+/* RSA sizes the backend creates (pairs) or imports (public keys, for verification). */
+int psd_p11_rsa_bits_ok(uint8_t type, uint32_t bits);
 const psd_p11_curve *psd_p11_curve_by_nid(int nid);
 /* DER OID of the curve (CKA_EC_PARAMS); OPENSSL_free the result. */
 int psd_p11_curve_params(const psd_p11_curve *c, uint8_t **der, size_t *len);

@@ -94,7 +94,7 @@ static parsec_status psd_p11_check_attributes(void *state, const parsec_key_attr
         /* fall through */
     case PARSEC_KEY_TYPE_RSA_PUBLIC_KEY:
         rsa = 1;
-        if (a->bits != 0 && a->bits != 2048 && a->bits != 3072 && a->bits != 4096)
+        if (a->bits != 0 && !psd_p11_rsa_bits_ok(a->type, a->bits))
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         if (a->bits != 0 && c->rsa_gen && c->rsa_max_bits != 0 &&
             (a->bits < c->rsa_min_bits || a->bits > c->rsa_max_bits))

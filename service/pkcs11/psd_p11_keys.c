@@ -574,7 +574,7 @@ parsec_status psd_p11_generate_key(void *state, uint64_t id, const char *name,
         goto done;
     }
     if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR) {
-        if (!st->caps.rsa_gen || (bits != 2048 && bits != 3072 && bits != 4096)) {
+        if (!st->caps.rsa_gen || !psd_p11_rsa_bits_ok(attrs->type, (uint32_t)bits)) {
             status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
             goto done;
         }
@@ -688,10 +688,12 @@ static parsec_status psd_p11_import_op(psd_p11 *st, ck_session_handle_t s, void 
     return PARSEC_SUCCESS;
 }
 
-static int psd_p11_rsa_bits_ok(psd_p11 *st, uint32_t bits)
+int psd_p11_rsa_bits_ok(uint8_t type, uint32_t bits)
 {
-    (void)st;
-    return bits == 2048 || bits == 3072 || bits == 4096;
+    /* 1024 for deployments that lower [core] min_rsa_bits; the core enforces the minimum. */
+    if (type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY)
+        return bits >= 1024 && bits <= 16384;
+    return bits == 1024 || bits == 2048 || bits == 3072 || bits == 4096;
 }
 
 parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
@@ -740,7 +742,7 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
         bits = (uint32_t)EVP_PKEY_get_bits(pkey);
         if (attrs->bits != 0 && attrs->bits != bits)
             goto done;
-        if (!psd_p11_rsa_bits_ok(st, bits)) {
+        if (!psd_p11_rsa_bits_ok(attrs->type, bits)) {
             status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
             goto done;
         }

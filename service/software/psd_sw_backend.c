@@ -397,7 +397,11 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
     int ecc = a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
 
     (void)state;
-    if (rsa && a->bits != 2048 && a->bits != 3072 && a->bits != 4096)
+    /* 1024 for deployments that lower [core] min_rsa_bits; the core enforces the minimum. */
+    if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits != 1024 && a->bits != 2048 &&
+        a->bits != 3072 && a->bits != 4096)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY && (a->bits < 1024 || a->bits > 16384))
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     if (ecc && psd_sw_curve_name(a->ecc_family, a->bits) == NULL)
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
