@@ -45,6 +45,11 @@ static const char cli_usage_text[] =
     "  verify -k NAME -i FILE -s SIGFILE [--hash H]\n"
     "  encrypt -k NAME -i FILE [-o FILE]      with the key's policy algorithm\n"
     "  decrypt -k NAME -i FILE [-o FILE]\n"
+    "  create-aes-key -k NAME [-b 128|192|256] [--ccm] [--exportable]\n"
+    "                                         default: AES-256-GCM\n"
+    "  aead-encrypt -k NAME -i FILE [-o FILE] [--aad FILE]\n"
+    "                                         output: nonce || ciphertext || tag\n"
+    "  aead-decrypt -k NAME -i FILE [-o FILE] [--aad FILE]\n"
     "  delete-key -k NAME\n"
     "  generate-random -n N [-o FILE]         hex on stdout unless -o\n"
     "  list-clients | delete-client -c NAME   administrators only\n"
@@ -262,9 +267,16 @@ void cli_alg_describe(const parsec_alg *alg, char *buf, size_t len)
     case PARSEC_ALG_CIPHER:
         snprintf(buf, len, "Cipher");
         break;
-    case PARSEC_ALG_AEAD:
-        snprintf(buf, len, "Aead");
+    case PARSEC_ALG_AEAD: {
+        static const char *const aead_names[] = {"Aead", "Ccm", "Gcm", "Chacha20Poly1305"};
+        const char *name = alg->scheme <= 3 ? aead_names[alg->scheme] : "Aead";
+
+        if (alg->hash != 0)
+            snprintf(buf, len, "%s(tag %u bytes)", name, alg->hash);
+        else
+            snprintf(buf, len, "%s", name);
         break;
+    }
     case PARSEC_ALG_KEY_DERIVATION:
         snprintf(buf, len, "KeyDerivation");
         break;
@@ -526,6 +538,8 @@ enum {
     OPT_ECDH,
     OPT_EXPORTABLE,
     OPT_HASH,
+    OPT_CCM,
+    OPT_AAD,
 };
 
 static const struct option cli_long_options[] = {
@@ -554,6 +568,8 @@ static const struct option cli_long_options[] = {
     {"ecdh", no_argument, NULL, OPT_ECDH},
     {"exportable", no_argument, NULL, OPT_EXPORTABLE},
     {"hash", required_argument, NULL, OPT_HASH},
+    {"ccm", no_argument, NULL, OPT_CCM},
+    {"aad", required_argument, NULL, OPT_AAD},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -578,6 +594,9 @@ static const struct cli_command cli_commands[] = {
     {"encrypt", cli_cmd_encrypt},
     {"decrypt", cli_cmd_decrypt},
     {"delete-key", cli_cmd_delete_key},
+    {"create-aes-key", cli_cmd_create_aes_key},
+    {"aead-encrypt", cli_cmd_aead_encrypt},
+    {"aead-decrypt", cli_cmd_aead_decrypt},
     {"generate-random", cli_cmd_generate_random},
     {"list-clients", cli_cmd_list_clients},
     {"delete-client", cli_cmd_delete_client},
@@ -627,7 +646,7 @@ int main(int argc, char **argv)
             o.key_name = optarg;
             break;
         case 'b':
-            if (!cli_parse_long(optarg, 512, 16384, &o.bits))
+            if (!cli_parse_long(optarg, 128, 16384, &o.bits))
                 return cli_usage("invalid key size '%s'", optarg);
             break;
         case 'c':
@@ -664,6 +683,12 @@ int main(int argc, char **argv)
             break;
         case OPT_HASH:
             o.hash_name = optarg;
+            break;
+        case OPT_CCM:
+            o.ccm = 1;
+            break;
+        case OPT_AAD:
+            o.aad_file = optarg;
             break;
         case 'h':
             fputs(cli_usage_text, stdout);

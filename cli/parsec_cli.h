@@ -37,6 +37,8 @@ typedef struct cli_opts {
     long curve;
     long count;
     int sign_pkcs1, sign_pss, oaep, ecdh, exportable;
+    int ccm;               /* create-aes-key: CCM instead of GCM */
+    const char *aad_file;  /* aead-*: additional authenticated data */
 } cli_opts;
 
 /* Reports a failed client call on stderr and returns the exit code. */
@@ -63,5 +65,14 @@ int cli_cmd_verify(const cli_opts *o);
 int cli_cmd_encrypt(const cli_opts *o);
 int cli_cmd_decrypt(const cli_opts *o);
 int cli_cmd_generate_random(const cli_opts *o);
+/* Shared by the command files: -k is given; client opened with the key's provider and attributes. */
+int cli_need_key(const cli_opts *o);
+int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
+                      parsec_key_attributes *attrs);
+
+/* Symmetric keys and AEAD (cli_aead.c). */
+int cli_cmd_create_aes_key(const cli_opts *o);
+int cli_cmd_aead_encrypt(const cli_opts *o);
+int cli_cmd_aead_decrypt(const cli_opts *o);
 
 #endif

@@ -146,6 +146,20 @@ parsec_status parsec_hash_compute(parsec_client *c, uint8_t provider, uint8_t ha
 parsec_status parsec_hash_compare(parsec_client *c, uint8_t provider, uint8_t hash,
                                   const uint8_t *in, size_t inlen, const uint8_t *expected,
                                   size_t expectedlen);
+/*
+ * AEAD with a symmetric key (alg kind PARSEC_ALG_AEAD). The ciphertext is
+ * the encrypted data followed by the tag; decrypting with a wrong tag,
+ * nonce, additional data or key answers PARSEC_PSA_ERROR_INVALID_SIGNATURE.
+ * Release the plaintext with parsec_clear_free().
+ */
+parsec_status parsec_aead_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
+                                  size_t inlen, uint8_t **out, size_t *outlen);
+parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
+                                  size_t inlen, uint8_t **out, size_t *outlen);
 /* check_type: 1 use, 2 generate, 3 import, 4 derive. */
 parsec_status parsec_can_do_crypto(parsec_client *c, uint8_t provider, int check_type,
                                    const parsec_key_attributes *attrs);

@@ -235,6 +235,15 @@ enum parsec_key_agreement {
     PARSEC_KA_ECDH = 2,
 };
 
+/* Aead.AeadWithDefaultLengthTag values. */
+enum parsec_aead_alg {
+    PARSEC_AEAD_CCM = 1,
+    PARSEC_AEAD_GCM = 2,
+    PARSEC_AEAD_CHACHA20_POLY1305 = 3,
+};
+/* Tag length of an AEAD algorithm without a shortened tag. */
+#define PARSEC_AEAD_DEFAULT_TAG_LEN 16
+
 /*
  * One PSA algorithm, flattened. Only the kinds an asymmetric-key service needs
  * are represented in detail; MAC/cipher/AEAD/KDF algorithms convert to
@@ -245,6 +254,8 @@ enum parsec_key_agreement {
  *                                policies; 0 for the *_RAW/ECDSA_ANY schemes)
  *   kind ASYMMETRIC_ENCRYPTION:  scheme = parsec_encrypt_scheme, hash (OAEP only)
  *   kind KEY_AGREEMENT:          scheme = parsec_key_agreement (raw)
+ *   kind AEAD:                   scheme = parsec_aead_alg, hash = the shortened
+ *                                tag's length in bytes (0: the default tag)
  */
 typedef struct parsec_alg {
     uint8_t kind;
@@ -259,6 +270,9 @@ typedef struct parsec_key_attributes {
     uint32_t usage;     /* PARSEC_USAGE_* */
     parsec_alg alg;     /* the one permitted algorithm */
 } parsec_key_attributes;
+
+/* Tag length in bytes of an AEAD algorithm (kind AEAD), 0 for other kinds. */
+size_t parsec_aead_tag_length(const parsec_alg *alg);
 
 /* Digest length of a hash, 0 if unknown/ANY. */
 size_t parsec_hash_length(uint8_t hash);

@@ -102,6 +102,11 @@ static int psd_alg_compatible(const parsec_key_attributes *a, const parsec_alg *
     }
     if (a->type == PARSEC_KEY_TYPE_DH_KEY_PAIR || a->type == PARSEC_KEY_TYPE_DH_PUBLIC_KEY)
         return alg->kind == PARSEC_ALG_KEY_AGREEMENT && alg->scheme == PARSEC_KA_FFDH;
+    if (a->type == PARSEC_KEY_TYPE_AES)
+        return alg->kind == PARSEC_ALG_AEAD &&
+               (alg->scheme == PARSEC_AEAD_GCM || alg->scheme == PARSEC_AEAD_CCM);
+    if (a->type == PARSEC_KEY_TYPE_CHACHA20)
+        return alg->kind == PARSEC_ALG_AEAD && alg->scheme == PARSEC_AEAD_CHACHA20_POLY1305;
     return 0;
 }
 
@@ -398,6 +403,10 @@ static parsec_status psd_import_bits(parsec_key_attributes *attrs, const uint8_t
             bits = 521;
         else if (attrs->ecc_family == PARSEC_ECC_FAMILY_MONTGOMERY)
             bits = bytes == 32 ? 255 : bytes == 56 ? 448 : bits;
+    } else if (attrs->type == PARSEC_KEY_TYPE_AES || attrs->type == PARSEC_KEY_TYPE_CHACHA20) {
+        if (len == 0 || len > 64)
+            return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+        bits = (uint32_t)len * 8;
     } else {
         bits = attrs->bits != 0 ? attrs->bits : (uint32_t)len * 8;
     }
@@ -756,6 +765,84 @@ static parsec_status psd_op_raw_key_agreement(const psd_request *rq, psd_buf *re
     return st;
 }
 
+/* ---- AEAD (parsec-interface psa_aead_encrypt.rs / psa_aead_decrypt.rs validate) ---- */
+
+static parsec_status psd_aead(const psd_request *rq, const char *name,
+                              const PsaAlgorithm__Algorithm__Aead *pb_alg,
+                              const psd_aead_input *in, int decrypt, psd_buf *out)
+{
+    const psd_backend_ops *ops = rq->prov->ops;
+    psd_key_entry *e = NULL;
+    parsec_alg alg;
+    parsec_status st = parsec_pb_aead_alg_to_c(pb_alg, &alg);
+
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS &&
+        !psd_supports(rq->prov, rq->opcode, decrypt ? ops->aead_decrypt : ops->aead_encrypt))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, decrypt ? PARSEC_USAGE_DECRYPT : PARSEC_USAGE_ENCRYPT, &alg);
+    if (st == PARSEC_SUCCESS && (in->data_len == 0 || in->nonce_len == 0))
+        st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (st == PARSEC_SUCCESS)
+        st = decrypt ? ops->aead_decrypt(rq->prov->state, &e->key, &alg, in, out)
+                     : ops->aead_encrypt(rq->prov->state, &e->key, &alg, in, out);
+    psd_keystore_release(rq->svc->store, e);
+    return st;
+}
+
+static parsec_status psd_op_aead_encrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaAeadEncrypt__Operation *op =
+        psa_aead_encrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaAeadEncrypt__Result res = PSA_AEAD_ENCRYPT__RESULT__INIT;
+    psd_aead_input in;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    in = (psd_aead_input){op->nonce.data, op->nonce.len, op->additional_data.data,
+                          op->additional_data.len, op->plaintext.data, op->plaintext.len};
+    st = psd_aead(rq, op->key_name, op->alg, &in, 0, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.ciphertext.data = out.data;
+        res.ciphertext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    OPENSSL_cleanse(op->plaintext.data, op->plaintext.len);
+    psa_aead_encrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+static parsec_status psd_op_aead_decrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaAeadDecrypt__Operation *op =
+        psa_aead_decrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaAeadDecrypt__Result res = PSA_AEAD_DECRYPT__RESULT__INIT;
+    psd_aead_input in;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    in = (psd_aead_input){op->nonce.data, op->nonce.len, op->additional_data.data,
+                          op->additional_data.len, op->ciphertext.data, op->ciphertext.len};
+    st = psd_aead(rq, op->key_name, op->alg, &in, 1, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.plaintext.data = out.data;
+        res.plaintext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    psa_aead_decrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
 /* ---- keyless operations ---- */
 
 static parsec_status psd_op_generate_random(const psd_request *rq, psd_buf *resp)
@@ -1039,12 +1126,6 @@ static parsec_status psd_op_unsupported(const psd_request *rq)
     case PARSEC_OP_PSA_VERIFY_MESSAGE:
         desc = &psa_verify_message__operation__descriptor;
         break;
-    case PARSEC_OP_PSA_AEAD_ENCRYPT:
-        desc = &psa_aead_encrypt__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_AEAD_DECRYPT:
-        desc = &psa_aead_decrypt__operation__descriptor;
-        break;
     case PARSEC_OP_PSA_CIPHER_ENCRYPT:
         desc = &psa_cipher_encrypt__operation__descriptor;
         break;
@@ -1092,6 +1173,10 @@ parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
         return psd_op_hash_compute(rq, resp);
     case PARSEC_OP_PSA_HASH_COMPARE:
         return psd_op_hash_compare(rq, resp);
+    case PARSEC_OP_PSA_AEAD_ENCRYPT:
+        return psd_op_aead_encrypt(rq, resp);
+    case PARSEC_OP_PSA_AEAD_DECRYPT:
+        return psd_op_aead_decrypt(rq, resp);
     case PARSEC_OP_CAN_DO_CRYPTO:
         return psd_op_can_do_crypto(rq, resp);
     case PARSEC_OP_PREPARE_KEY_ATTESTATION:

@@ -62,4 +62,17 @@ parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const p
 parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const parsec_alg *alg,
                                        const uint8_t *peer, size_t peerlen, psd_buf *out);
 
+
+/* Symmetric keys and AEAD (psd_sw_aead.c); the blob of a symmetric key is the raw key. */
+int psd_sw_is_symmetric(uint8_t type);
+int psd_sw_symmetric_bits_ok(uint8_t type, uint32_t bits);
+int psd_sw_aead_alg_ok(uint8_t type, const parsec_alg *alg);
+parsec_status psd_sw_symmetric_generate(const parsec_key_attributes *attrs, psd_buf *blob);
+parsec_status psd_sw_symmetric_import(const parsec_key_attributes *attrs, const uint8_t *data,
+                                      size_t len, psd_buf *blob);
+parsec_status psd_sw_aead_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out);
+parsec_status psd_sw_aead_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out);
+
 #endif

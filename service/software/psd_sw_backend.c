@@ -47,6 +47,7 @@ static const uint32_t psd_sw_opcodes[] = {
     PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT, PARSEC_OP_PSA_HASH_COMPARE,
     PARSEC_OP_PSA_HASH_COMPUTE,       PARSEC_OP_PSA_RAW_KEY_AGREEMENT,
     PARSEC_OP_PSA_GENERATE_RANDOM,    PARSEC_OP_CAN_DO_CRYPTO,
+    PARSEC_OP_PSA_AEAD_ENCRYPT,       PARSEC_OP_PSA_AEAD_DECRYPT,
 };
 
 /* ---- helpers shared by the backend's files ---- */
@@ -397,6 +398,15 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
     int ecc = a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
 
     (void)state;
+    if (psd_sw_is_symmetric(a->type)) {
+        if (!psd_sw_symmetric_bits_ok(a->type, a->bits))
+            return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        if (alg->kind == PARSEC_ALG_NONE)
+            return PARSEC_SUCCESS;
+        return alg->kind == PARSEC_ALG_AEAD && psd_sw_aead_alg_ok(a->type, alg)
+                   ? PARSEC_SUCCESS
+                   : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
     /* 1024 for deployments that lower [core] min_rsa_bits; the core enforces the minimum. */
     if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits != 1024 && a->bits != 2048 &&
         a->bits != 3072 && a->bits != 4096)
@@ -504,4 +514,6 @@ const psd_backend_ops psd_software_backend = {
     .raw_key_agreement = psd_sw_raw_key_agreement,
     .generate_random = psd_sw_generate_random,
     .hash_compute = psd_sw_hash_compute,
+    .aead_encrypt = psd_sw_aead_encrypt,
+    .aead_decrypt = psd_sw_aead_decrypt,
 };

@@ -27,6 +27,8 @@ parsec_status psd_sw_generate_key(void *state, uint64_t id, const char *name,
     parsec_status st;
 
     (void)name;
+    if (psd_sw_is_symmetric(attrs->type))
+        return psd_sw_symmetric_generate(attrs, blob);
     if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR) {
         /* Public exponent 65537, OpenSSL's default and PSA's. */
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)attrs->bits);
@@ -141,6 +143,8 @@ parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
     (void)name;
     if (data == NULL || len == 0 || len > 0x7FFFFFFF)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (psd_sw_is_symmetric(attrs->type))
+        return psd_sw_symmetric_import(attrs, data, len, blob);
     switch (attrs->type) {
     case PARSEC_KEY_TYPE_RSA_KEY_PAIR:
         pkey = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)len);
@@ -169,11 +173,15 @@ done:
 parsec_status psd_sw_export_public_key(void *state, const psd_key *key, psd_buf *out)
 {
     EVP_PKEY *pkey = NULL;
-    parsec_status st = psd_sw_key_get(state, key, &pkey);
+    parsec_status st;
     unsigned char *der = NULL;
     size_t len = 0;
     int n;
 
+    /* psa_export_public_key() of a key that has no public part */
+    if (psd_sw_is_symmetric(key->attrs->type))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    st = psd_sw_key_get(state, key, &pkey);
     if (st != PARSEC_SUCCESS)
         return st;
     st = PARSEC_PSA_ERROR_GENERIC_ERROR;
@@ -205,6 +213,8 @@ parsec_status psd_sw_export_key(void *state, const psd_key *key, psd_buf *out)
     parsec_status st;
     size_t bytes;
 
+    if (psd_sw_is_symmetric(key->attrs->type))
+        return psd_buf_set(out, key->blob, key->blob_len);
     if (!psd_sw_is_pair(key->attrs->type))
         return psd_sw_export_public_key(state, key, out);
     st = psd_sw_key_get(state, key, &pkey);

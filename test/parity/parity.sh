@@ -13,6 +13,32 @@ for c in $("$PROBE" --list); do
     ok "reference answer: $c" "$PROBE" "$c"
 done
 
+# AES keys and AEAD from the command line.
+CLI=$PARSEC_CLI
+printf 'secret message\n' >"$TESTDIR/msg"
+printf 'header' >"$TESTDIR/aad"
+ok "create-aes-key makes an AES-256-GCM key" "$CLI" create-aes-key -k cli-aes
+check "create-aes-key says what it made" grep -q 'Key "cli-aes" created (AES, 256 bits, Gcm)' "$TESTDIR/last.out"
+ok "list-keys shows the AES key" "$CLI" list-keys
+check "list-keys names its algorithm" grep -q "Gcm" "$TESTDIR/last.out"
+ok "aead-encrypt" "$CLI" aead-encrypt -k cli-aes -i "$TESTDIR/msg" -o "$TESTDIR/msg.enc" --aad "$TESTDIR/aad"
+check "aead-encrypt output is nonce (12) + data (15) + tag (16)" [ "$(stat -c %s "$TESTDIR/msg.enc")" = 43 ]
+ok "aead-decrypt" "$CLI" aead-decrypt -k cli-aes -i "$TESTDIR/msg.enc" -o "$TESTDIR/msg.dec" --aad "$TESTDIR/aad"
+check "aead-decrypt gives the message back" cmp -s "$TESTDIR/msg" "$TESTDIR/msg.dec"
+fails "aead-decrypt with other additional data" "$CLI" aead-decrypt -k cli-aes -i "$TESTDIR/msg.enc" -o "$TESTDIR/bad.dec"
+check "the error says the data, key or --aad do not match" grep -q 'was not encrypted with key "cli-aes" and this --aad, or was modified' "$TESTDIR/last.out"
+check "nothing was written for the refused ciphertext" [ ! -e "$TESTDIR/bad.dec" ]
+ok "create-aes-key --ccm -b 128" "$CLI" create-aes-key -k cli-ccm --ccm -b 128
+ok "aead-encrypt with CCM" "$CLI" aead-encrypt -k cli-ccm -i "$TESTDIR/msg" -o "$TESTDIR/ccm.enc"
+check "CCM output is nonce (13) + data (15) + tag (16)" [ "$(stat -c %s "$TESTDIR/ccm.enc")" = 44 ]
+ok "aead-decrypt with CCM" "$CLI" aead-decrypt -k cli-ccm -i "$TESTDIR/ccm.enc" -o "$TESTDIR/ccm.dec"
+check "CCM round trip" cmp -s "$TESTDIR/msg" "$TESTDIR/ccm.dec"
+fails "create-aes-key -b 512 is refused" "$CLI" create-aes-key -k cli-bad -b 512
+check "the error lists the AES sizes" grep -q "unsupported AES key size 512 (128, 192, 256)" "$TESTDIR/last.out"
+ok "an ECC key for the next check" "$CLI" create-ecc-key -k cli-ecc
+fails "aead-encrypt with an ECDSA key is refused" "$CLI" aead-encrypt -k cli-ecc -i "$TESTDIR/msg"
+check "the error says the key is not an AEAD key" grep -q 'key "cli-ecc" is not an AEAD key' "$TESTDIR/last.out"
+
 # Settings that move an answer away from the reference's default.
 psd_stop
 conf_set min_rsa_bits 1024 core

@@ -376,6 +376,326 @@ static int c_deprecated_oaep_sha1(void)
     return fail;
 }
 
+/* ---- 1: AEAD and symmetric keys ---- */
+
+static size_t unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+
+    for (; hex[0] != '\0' && hex[1] != '\0' && n < cap; hex += 2) {
+        unsigned v;
+
+        if (sscanf(hex, "%2x", &v) != 1)
+            break;
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
+typedef struct aead_vector {
+    const char *what;
+    uint8_t type;
+    parsec_alg alg;
+    const char *key, *nonce, *ad, *pt, *ct_tag;
+} aead_vector;
+
+static const aead_vector vectors[] = {
+    /* The Galois/Counter Mode of Operation (McGrew, Viega), test case 4 (NIST GCM validation) */
+    {"AES-128-GCM (GCM spec test case 4)", PARSEC_KEY_TYPE_AES,
+     {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0}, "feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091"
+     "5bc94fbc3221a5db94fae95ae7121a47"},
+    /* RFC 3610 packet vector #1 (AES-128-CCM, 8-byte tag) */
+    {"AES-128-CCM, 8-byte tag (RFC 3610 packet vector 1)", PARSEC_KEY_TYPE_AES,
+     {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 8}, "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf",
+     "00000003020100a0a1a2a3a4a5", "0001020304050607",
+     "08090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
+     "588c979a61c663d2f066d0c2c0f989806d5f6b61dac384" "17e8d12cfdf926e0"},
+    /* RFC 8439 §2.8.2 */
+    {"ChaCha20-Poly1305 (RFC 8439 2.8.2)", PARSEC_KEY_TYPE_CHACHA20,
+     {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0},
+     "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+     "070000004041424344454647", "50515253c0c1c2c3c4c5c6c7",
+     "4c616469657320616e642047656e746c656d656e206f662074686520636c617373206f66202739393a204966204920636f756c64206f6666657220796f75206f6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73637265656e20776f756c642062652069742e",
+     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116"
+     "1ae10b594f09e26a7e902ecbd0600691"},
+};
+
+static int same(const char *what, const uint8_t *got, size_t gotlen, const uint8_t *want,
+                size_t wantlen)
+{
+    if (got != NULL && gotlen == wantlen && memcmp(got, want, wantlen) == 0)
+        return 0;
+    fprintf(stderr, "%s: %zu bytes differ from the expected %zu\n", what, gotlen, wantlen);
+    return 1;
+}
+
+/* Import each published vector's key, then decrypt its ciphertext and encrypt its plaintext. */
+static int c_aead_vectors(void)
+{
+    int fail = 0;
+
+    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        const aead_vector *v = &vectors[i];
+        uint8_t key[32], nonce[16], ad[64], pt[256], ct[256];
+        size_t keylen = unhex(v->key, key, sizeof(key)), noncelen = unhex(v->nonce, nonce, 16);
+        size_t adlen = unhex(v->ad, ad, sizeof(ad)), ptlen = unhex(v->pt, pt, sizeof(pt));
+        size_t ctlen = unhex(v->ct_tag, ct, sizeof(ct)), outlen = 0;
+        parsec_key_attributes a = attrs_of(v->type, 0, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
+                                           v->alg);
+        const char *name = key_name("vector");
+        uint8_t *out = NULL;
+        char what[160];
+
+        snprintf(what, sizeof(what), "%s: ImportKey", v->what);
+        if (require(what, parsec_import_key(g_client, 0, name, &a, key, keylen),
+                    PARSEC_SUCCESS) != 0) {
+            fail = 1;
+            continue;
+        }
+        snprintf(what, sizeof(what), "%s: AeadDecrypt", v->what);
+        if (require(what, parsec_aead_decrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad,
+                                              adlen, ct, ctlen, &out, &outlen),
+                    PARSEC_SUCCESS) == 0)
+            fail |= same(what, out, outlen, pt, ptlen);
+        else
+            fail = 1;
+        parsec_clear_free(out, outlen);
+        out = NULL;
+        snprintf(what, sizeof(what), "%s: AeadEncrypt", v->what);
+        if (require(what, parsec_aead_encrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad,
+                                              adlen, pt, ptlen, &out, &outlen),
+                    PARSEC_SUCCESS) == 0)
+            fail |= same(what, out, outlen, ct, ctlen);
+        else
+            fail = 1;
+        parsec_free(out);
+        /* A flipped tag bit is refused and no plaintext comes back. */
+        ct[ctlen - 1] ^= 1;
+        out = NULL;
+        snprintf(what, sizeof(what), "%s: AeadDecrypt with a modified tag", v->what);
+        fail |= require(what, parsec_aead_decrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad,
+                                                  adlen, ct, ctlen, &out, &outlen),
+                        PARSEC_PSA_ERROR_INVALID_SIGNATURE);
+        if (out != NULL) {
+            fprintf(stderr, "%s returned data\n", what);
+            fail = 1;
+        }
+        parsec_destroy_key(g_client, 0, name);
+    }
+    return fail;
+}
+
+/* OpenSSL's EVP AEAD on the other side: the exported key decrypts what parsecd encrypted. */
+static int evp_aead(int enc, const parsec_alg *alg, const uint8_t *key, size_t keylen,
+                    const uint8_t *nonce, size_t noncelen, const uint8_t *in, size_t inlen,
+                    uint8_t *out)
+{
+    const size_t taglen = parsec_aead_tag_length(alg);
+    const char *name = alg->scheme == PARSEC_AEAD_CHACHA20_POLY1305 ? "ChaCha20-Poly1305"
+                       : alg->scheme == PARSEC_AEAD_CCM
+                           ? (keylen == 16 ? "AES-128-CCM" : "AES-256-CCM")
+                           : (keylen == 16 ? "AES-128-GCM" : "AES-256-GCM");
+    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    size_t datalen = enc ? inlen : inlen - taglen;
+    int ok = 0, n = 0, fin = 0;
+    int ccm = alg->scheme == PARSEC_AEAD_CCM;
+
+    if (cipher == NULL || ctx == NULL || (!enc && inlen < taglen))
+        goto done;
+    if (EVP_CipherInit_ex2(ctx, cipher, NULL, NULL, enc, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)noncelen, NULL) != 1)
+        goto done;
+    if ((ccm || !enc) && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)taglen,
+                                             enc ? NULL : (void *)(in + datalen)) != 1)
+        goto done;
+    if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
+        goto done;
+    if (ccm && EVP_CipherUpdate(ctx, NULL, &n, NULL, (int)datalen) != 1)
+        goto done;
+    if (EVP_CipherUpdate(ctx, out, &n, in, (int)datalen) != 1)
+        goto done;
+    if (!ccm && EVP_CipherFinal_ex(ctx, out + n, &fin) != 1)
+        goto done;
+    if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, (int)taglen, out + datalen) != 1)
+        goto done;
+    ok = 1;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(cipher);
+    return ok;
+}
+
+static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t noncelen)
+{
+    parsec_key_attributes a = attrs_of(type, bits,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
+                                           PARSEC_USAGE_EXPORT,
+                                       alg);
+    static const uint8_t msg[] = "round trip through parsecd and OpenSSL's EVP AEAD";
+    uint8_t nonce[13] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3};
+    uint8_t local[sizeof(msg) + 16], back[sizeof(msg) + 16];
+    const char *name = key_name("aead-rt");
+    uint8_t *ct = NULL, *pt = NULL, *key = NULL;
+    size_t ctlen = 0, ptlen = 0, keylen = 0, taglen = parsec_aead_tag_length(&alg);
+    int fail = 1;
+
+    if (require("GenerateKey", parsec_generate_key(g_client, 0, name, &a), PARSEC_SUCCESS) != 0)
+        return 1;
+    if (require("ExportKey", parsec_export_key(g_client, 0, name, &key, &keylen),
+                PARSEC_SUCCESS) != 0 ||
+        keylen * 8 != bits)
+        goto done;
+    if (require("AeadEncrypt", parsec_aead_encrypt(g_client, 0, name, &alg, nonce, noncelen,
+                                                   NULL, 0, msg, sizeof(msg), &ct, &ctlen),
+                PARSEC_SUCCESS) != 0 ||
+        ctlen != sizeof(msg) + taglen)
+        goto done;
+    if (!evp_aead(0, &alg, key, keylen, nonce, noncelen, ct, ctlen, back) ||
+        memcmp(back, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "OpenSSL could not decrypt parsecd's ciphertext\n");
+        goto done;
+    }
+    if (!evp_aead(1, &alg, key, keylen, nonce, noncelen, msg, sizeof(msg), local)) {
+        fprintf(stderr, "OpenSSL could not encrypt\n");
+        goto done;
+    }
+    if (require("AeadDecrypt of OpenSSL's ciphertext",
+                parsec_aead_decrypt(g_client, 0, name, &alg, nonce, noncelen, NULL, 0, local,
+                                    sizeof(msg) + taglen, &pt, &ptlen),
+                PARSEC_SUCCESS) != 0)
+        goto done;
+    fail = same("AeadDecrypt of OpenSSL's ciphertext", pt, ptlen, msg, sizeof(msg));
+done:
+    parsec_free(ct);
+    parsec_clear_free(pt, ptlen);
+    parsec_clear_free(key, keylen);
+    parsec_destroy_key(g_client, 0, name);
+    return fail;
+}
+
+static int c_aead_roundtrip(void)
+{
+    const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+    const parsec_alg gcm12 = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 12};
+    const parsec_alg ccm = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 0};
+    const parsec_alg chacha = {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0};
+
+    return aead_roundtrip(PARSEC_KEY_TYPE_AES, 256, gcm, 12) |
+           aead_roundtrip(PARSEC_KEY_TYPE_AES, 128, gcm12, 12) |
+           aead_roundtrip(PARSEC_KEY_TYPE_AES, 256, ccm, 13) |
+           aead_roundtrip(PARSEC_KEY_TYPE_CHACHA20, 256, chacha, 12);
+}
+
+/* The reference's statuses around AEAD (psa_aead_*.rs validate, psa_crypto nonce rules). */
+static int c_aead_errors(void)
+{
+    const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+    const parsec_alg ccm = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 0};
+    const parsec_alg chacha = {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0};
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 256, PARSEC_USAGE_ENCRYPT, gcm);
+    parsec_key_attributes c = attrs_of(PARSEC_KEY_TYPE_CHACHA20, 256,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, chacha);
+    parsec_key_attributes m = attrs_of(PARSEC_KEY_TYPE_AES, 128,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, ccm);
+    static const uint8_t nonce[16] = {1}, msg[32] = {2};
+    uint8_t *out = NULL, *pub = NULL;
+    size_t outlen = 0, publen = 0;
+    char aes[128], cc[128], cm[128];
+    int fail = 0;
+
+    /* key_name() reuses one buffer */
+    snprintf(aes, sizeof(aes), "%s", key_name("aes-enc-only"));
+    snprintf(cc, sizeof(cc), "%s", key_name("chacha"));
+    snprintf(cm, sizeof(cm), "%s", key_name("ccm"));
+
+    if (require("GenerateKey AES-256-GCM", parsec_generate_key(g_client, 0, aes, &a),
+                PARSEC_SUCCESS) |
+        require("GenerateKey ChaCha20", parsec_generate_key(g_client, 0, cc, &c),
+                PARSEC_SUCCESS) |
+        require("GenerateKey AES-128-CCM", parsec_generate_key(g_client, 0, cm, &m),
+                PARSEC_SUCCESS))
+        fail = 1;
+    fail |= expect("AeadEncrypt with an empty plaintext",
+                   parsec_aead_encrypt(g_client, 0, aes, &gcm, nonce, 12, NULL, 0, NULL, 0, &out,
+                                       &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("AeadEncrypt with an empty nonce",
+                   parsec_aead_encrypt(g_client, 0, aes, &gcm, NULL, 0, NULL, 0, msg, sizeof(msg),
+                                       &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("AeadEncrypt ChaCha20-Poly1305 with an 8-byte nonce",
+                   parsec_aead_encrypt(g_client, 0, cc, &chacha, nonce, 8, NULL, 0, msg,
+                                       sizeof(msg), &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("AeadEncrypt CCM with a 6-byte nonce",
+                   parsec_aead_encrypt(g_client, 0, cm, &ccm, nonce, 6, NULL, 0, msg, sizeof(msg),
+                                       &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("AeadDecrypt with a key lacking the decrypt flag",
+                   parsec_aead_decrypt(g_client, 0, aes, &gcm, nonce, 12, NULL, 0, msg,
+                                       sizeof(msg), &out, &outlen),
+                   PARSEC_PSA_ERROR_NOT_PERMITTED);
+    fail |= expect("AeadEncrypt CCM with a GCM key",
+                   parsec_aead_encrypt(g_client, 0, aes, &ccm, nonce, 13, NULL, 0, msg,
+                                       sizeof(msg), &out, &outlen),
+                   PARSEC_PSA_ERROR_NOT_PERMITTED);
+    fail |= expect("AeadDecrypt shorter than the tag",
+                   parsec_aead_decrypt(g_client, 0, cc, &chacha, nonce, 12, NULL, 0, msg, 8, &out,
+                                       &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("ExportPublicKey of an AES key",
+                   parsec_export_public_key(g_client, 0, aes, &pub, &publen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("ExportKey of an AES key without the export flag",
+                   parsec_export_key(g_client, 0, aes, &pub, &publen),
+                   PARSEC_PSA_ERROR_NOT_PERMITTED);
+    parsec_free(out);
+    parsec_free(pub);
+    parsec_destroy_key(g_client, 0, aes);
+    parsec_destroy_key(g_client, 0, cc);
+    parsec_destroy_key(g_client, 0, cm);
+    return fail;
+}
+
+/* The Go client's test: an AES-256-GCM key, then ListOpcodes shows the AEAD operations. */
+static int c_aead_key_and_opcodes(void)
+{
+    const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 256,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, gcm);
+    parsec_key_attributes bad = attrs_of(PARSEC_KEY_TYPE_AES, 100,
+                                         PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, gcm);
+    const char *name = key_name("aes256gcm");
+    uint32_t *ops = NULL;
+    size_t n = 0;
+    int enc = 0, dec = 0, fail;
+
+    fail = expect("GenerateKey AES-256-GCM", parsec_generate_key(g_client, 0, name, &a),
+                  PARSEC_SUCCESS);
+    fail |= require("GenerateKey AES-100", parsec_generate_key(g_client, 0, name, &bad),
+                    PARSEC_PSA_ERROR_ALREADY_EXISTS);
+    fail |= require("GenerateKey AES-100", parsec_generate_key(g_client, 0, key_name("bad"), &bad),
+                    PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    fail |= require("CanDoCrypto Generate AES-256-GCM", parsec_can_do_crypto(g_client, 0, 2, &a),
+                    PARSEC_SUCCESS);
+    parsec_destroy_key(g_client, 0, name);
+    fail |= require("ListOpcodes", parsec_list_opcodes(g_client, PARSEC_PROVIDER_MBED_CRYPTO, &ops, &n), PARSEC_SUCCESS);
+    for (size_t i = 0; i < n; i++) {
+        enc |= ops[i] == PARSEC_OP_PSA_AEAD_ENCRYPT;
+        dec |= ops[i] == PARSEC_OP_PSA_AEAD_DECRYPT;
+    }
+    parsec_free(ops);
+    if (!enc || !dec) {
+        fprintf(stderr, "ListOpcodes lacks PsaAeadEncrypt/PsaAeadDecrypt\n");
+        fail = 1;
+    }
+    return fail;
+}
+
 typedef struct parity_case {
     const char *name;
     int (*run)(void);
@@ -401,6 +721,10 @@ static const parity_case cases[] = {
     {"rsa1024-cando", c_rsa1024_cando},
     {"rsa1024-public-import", c_rsa1024_public_import},
     {"deprecated-oaep-sha1", c_deprecated_oaep_sha1},
+    {"aead-vectors", c_aead_vectors},
+    {"aead-roundtrip-openssl", c_aead_roundtrip},
+    {"aead-errors", c_aead_errors},
+    {"aead-key-and-opcodes", c_aead_key_and_opcodes},
 };
 
 static int status_from_name(const char *name, parsec_status *out)

@@ -1,0 +1,222 @@
+/*
+ * Software backend: symmetric keys (AES, ChaCha20) and AEAD with them
+ * (AES-GCM, AES-CCM, ChaCha20-Poly1305) through OpenSSL's EVP_CIPHER.
+ * A symmetric key's blob is the raw key, kept by the core like the DER
+ * of a private key. Nonce and tag rules are PSA's (PSA Crypto API 1.0.1,
+ * PSA_ALG_GCM/CCM/CHACHA20_POLY1305; Mbed TLS psa_aead_check_nonce_length).
+ */
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "psd_sw.h"
+
+int psd_sw_is_symmetric(uint8_t type)
+{
+    return type == PARSEC_KEY_TYPE_AES || type == PARSEC_KEY_TYPE_CHACHA20;
+}
+
+int psd_sw_symmetric_bits_ok(uint8_t type, uint32_t bits)
+{
+    if (type == PARSEC_KEY_TYPE_AES)
+        return bits == 128 || bits == 192 || bits == 256;
+    return type == PARSEC_KEY_TYPE_CHACHA20 && bits == 256;
+}
+
+/* Tag lengths PSA allows: GCM 4, 8, 12..16; CCM 4..16 even; ChaCha20-Poly1305 16. */
+int psd_sw_aead_alg_ok(uint8_t type, const parsec_alg *alg)
+{
+    size_t tag = parsec_aead_tag_length(alg);
+
+    switch (alg->scheme) {
+    case PARSEC_AEAD_GCM:
+        return type == PARSEC_KEY_TYPE_AES && (tag == 4 || tag == 8 || (tag >= 12 && tag <= 16));
+    case PARSEC_AEAD_CCM:
+        return type == PARSEC_KEY_TYPE_AES && tag >= 4 && tag <= 16 && tag % 2 == 0;
+    case PARSEC_AEAD_CHACHA20_POLY1305:
+        return type == PARSEC_KEY_TYPE_CHACHA20 && tag == 16;
+    default:
+        return 0;
+    }
+}
+
+parsec_status psd_sw_symmetric_generate(const parsec_key_attributes *attrs, psd_buf *blob)
+{
+    size_t len = attrs->bits / 8;
+
+    if (!psd_sw_symmetric_bits_ok(attrs->type, attrs->bits))
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    blob->data = OPENSSL_malloc(len);
+    if (blob->data == NULL)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    if (RAND_priv_bytes(blob->data, (int)len) != 1) {
+        OPENSSL_free(blob->data);
+        blob->data = NULL;
+        return PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
+    }
+    blob->len = len;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_sw_symmetric_import(const parsec_key_attributes *attrs, const uint8_t *data,
+                                      size_t len, psd_buf *blob)
+{
+    if ((size_t)attrs->bits != len * 8 || !psd_sw_symmetric_bits_ok(attrs->type, attrs->bits))
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    return psd_buf_set(blob, data, len);
+}
+
+static const char *psd_sw_aead_cipher_name(const parsec_alg *alg, uint32_t bits)
+{
+    switch (alg->scheme) {
+    case PARSEC_AEAD_GCM:
+        return bits == 128 ? "AES-128-GCM" : bits == 192 ? "AES-192-GCM" : "AES-256-GCM";
+    case PARSEC_AEAD_CCM:
+        return bits == 128 ? "AES-128-CCM" : bits == 192 ? "AES-192-CCM" : "AES-256-CCM";
+    default:
+        return "ChaCha20-Poly1305";
+    }
+}
+
+static int psd_sw_nonce_ok(const parsec_alg *alg, size_t len)
+{
+    switch (alg->scheme) {
+    case PARSEC_AEAD_GCM:
+        return len >= 1 && len <= INT32_MAX;
+    case PARSEC_AEAD_CCM:
+        return len >= 7 && len <= 13;
+    default:
+        return len == 12;
+    }
+}
+
+/* A cipher context keyed for the operation; the tag is set here for CCM only. */
+static parsec_status psd_sw_aead_ctx(const psd_key *key, const parsec_alg *alg,
+                                     const psd_aead_input *in, int enc, const uint8_t *tag,
+                                     EVP_CIPHER_CTX **out)
+{
+    size_t taglen = parsec_aead_tag_length(alg);
+    int ccm = alg->scheme == PARSEC_AEAD_CCM;
+    EVP_CIPHER *cipher = NULL;
+    EVP_CIPHER_CTX *ctx = NULL;
+    parsec_status st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+
+    *out = NULL;
+    if (!psd_sw_aead_alg_ok(key->attrs->type, alg) ||
+        key->blob_len * 8 != key->attrs->bits)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (!psd_sw_nonce_ok(alg, in->nonce_len))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    cipher = EVP_CIPHER_fetch(NULL, psd_sw_aead_cipher_name(alg, key->attrs->bits), NULL);
+    ctx = EVP_CIPHER_CTX_new();
+    if (cipher == NULL || ctx == NULL)
+        goto done;
+    if (EVP_CipherInit_ex2(ctx, cipher, NULL, NULL, enc, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)in->nonce_len, NULL) != 1)
+        goto done;
+    /* CCM fixes the tag length (and, decrypting, the tag) before the key. */
+    if (ccm && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)taglen, (void *)tag) != 1)
+        goto done;
+    if (EVP_CipherInit_ex2(ctx, NULL, key->blob, in->nonce, enc, NULL) != 1)
+        goto done;
+    *out = ctx;
+    ctx = NULL;
+    st = PARSEC_SUCCESS;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(cipher);
+    return st;
+}
+
+/* Total length (CCM needs it first), then the additional data. */
+static int psd_sw_aead_prefix(EVP_CIPHER_CTX *ctx, const parsec_alg *alg,
+                              const psd_aead_input *in, size_t datalen)
+{
+    int n;
+
+    if (datalen > INT32_MAX || in->ad_len > INT32_MAX)
+        return 0;
+    if (alg->scheme == PARSEC_AEAD_CCM &&
+        EVP_CipherUpdate(ctx, NULL, &n, NULL, (int)datalen) != 1)
+        return 0;
+    return in->ad_len == 0 || EVP_CipherUpdate(ctx, NULL, &n, in->ad, (int)in->ad_len) == 1;
+}
+
+parsec_status psd_sw_aead_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out)
+{
+    size_t taglen = parsec_aead_tag_length(alg);
+    EVP_CIPHER_CTX *ctx = NULL;
+    parsec_status st;
+    int n = 0, fin = 0;
+
+    (void)state;
+    st = psd_sw_aead_ctx(key, alg, in, 1, NULL, &ctx);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (!psd_sw_aead_prefix(ctx, alg, in, in->data_len))
+        goto done;
+    out->data = OPENSSL_malloc(in->data_len + taglen);
+    if (out->data == NULL) {
+        st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        goto done;
+    }
+    out->len = in->data_len + taglen;
+    if (EVP_CipherUpdate(ctx, out->data, &n, in->data, (int)in->data_len) != 1 ||
+        EVP_CipherFinal_ex(ctx, out->data + n, &fin) != 1 ||
+        (size_t)n + (size_t)fin != in->data_len ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, (int)taglen, out->data + in->data_len) != 1)
+        goto done;
+    st = PARSEC_SUCCESS;
+done:
+    if (st != PARSEC_SUCCESS)
+        psd_buf_clear(out);
+    EVP_CIPHER_CTX_free(ctx);
+    return st;
+}
+
+parsec_status psd_sw_aead_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out)
+{
+    size_t taglen = parsec_aead_tag_length(alg), ctlen;
+    EVP_CIPHER_CTX *ctx = NULL;
+    const uint8_t *tag;
+    parsec_status st;
+    int n = 0, fin = 0;
+
+    (void)state;
+    /* Shorter than the tag cannot be a ciphertext of this algorithm. */
+    if (in->data_len < taglen)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    ctlen = in->data_len - taglen;
+    tag = in->data + ctlen;
+    st = psd_sw_aead_ctx(key, alg, in, 0, tag, &ctx);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (!psd_sw_aead_prefix(ctx, alg, in, ctlen))
+        goto done;
+    out->data = OPENSSL_malloc(ctlen > 0 ? ctlen : 1);
+    if (out->data == NULL) {
+        st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+        goto done;
+    }
+    out->len = ctlen; /* what psd_buf_clear cleanses if the tag is wrong */
+    /* CCM checks the tag in the update, GCM and ChaCha20-Poly1305 in the final step. */
+    st = PARSEC_PSA_ERROR_INVALID_SIGNATURE;
+    if (EVP_CipherUpdate(ctx, out->data, &n, in->data, (int)ctlen) != 1)
+        goto done;
+    if (alg->scheme != PARSEC_AEAD_CCM &&
+        (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)taglen, (void *)tag) != 1 ||
+         EVP_CipherFinal_ex(ctx, out->data + n, &fin) != 1))
+        goto done;
+    out->len = (size_t)n + (size_t)fin;
+    st = PARSEC_SUCCESS;
+done:
+    if (st != PARSEC_SUCCESS)
+        psd_buf_clear(out); /* unauthenticated plaintext never leaves the backend */
+    EVP_CIPHER_CTX_free(ctx);
+    return st;
+}
