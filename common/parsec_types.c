@@ -177,13 +177,6 @@ static const struct parsec_hash_entry *parsec_hash_lookup(uint8_t hash)
     return NULL;
 }
 
-size_t parsec_aead_tag_length(const parsec_alg *alg)
-{
-    if (alg == NULL || alg->kind != PARSEC_ALG_AEAD)
-        return 0;
-    return alg->hash != 0 ? alg->hash : PARSEC_AEAD_DEFAULT_TAG_LEN;
-}
-
 size_t parsec_hash_length(uint8_t hash)
 {
     const struct parsec_hash_entry *e = parsec_hash_lookup(hash);

@@ -272,7 +272,12 @@ typedef struct parsec_key_attributes {
 } parsec_key_attributes;
 
 /* Tag length in bytes of an AEAD algorithm (kind AEAD), 0 for other kinds. */
-size_t parsec_aead_tag_length(const parsec_alg *alg);
+static inline size_t parsec_aead_tag_length(const parsec_alg *alg)
+{
+    if (alg == NULL || alg->kind != PARSEC_ALG_AEAD)
+        return 0;
+    return alg->hash != 0 ? alg->hash : PARSEC_AEAD_DEFAULT_TAG_LEN;
+}
 
 /* Digest length of a hash, 0 if unknown/ANY. */
 size_t parsec_hash_length(uint8_t hash);

@@ -2,16 +2,41 @@
 # parsecd answers like the reference Parsec service (1.1.0, Mbed Crypto
 # provider) where issue-tracked differences were found: CanDoCrypto check
 # types, GenerateKey of public keys, implied usage flags, RSA-1024 and
-# deprecated primitives behind their settings. Usage: parity.sh PARITY_PROBE
+# deprecated primitives behind their settings, AEAD and symmetric keys.
+# Usage: parity.sh PARITY_PROBE [software|pkcs11|tpm]
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/service/common.sh"
-PROBE=${1:?usage: parity.sh PARITY_PROBE}
+PROBE=${1:?usage: parity.sh PARITY_PROBE [BACKEND]}
+BACKEND=${2:-software}
 psd_test_init
 
-psd_start software || { echo "not ok - parsecd did not start"; exit 1; }
-for c in $("$PROBE" --list); do
-    ok "reference answer: $c" "$PROBE" "$c"
+# Every case holds for the software backend except those about backends
+# without an algorithm. A PKCS#11 token (SoftHSM2) offers AES-GCM but not CCM
+# or ChaCha20-Poly1305 and never exports keys; the TPM backend offers no AEAD.
+COMMON="cando-use-no-flags cando-use-alg-none cando-use-derive-only cando-use-ok
+ cando-use-incompatible cando-generate-public cando-generate-no-flags cando-generate-alg-none
+ cando-generate-ok cando-import-no-flags cando-import-public-ok cando-derive
+ cando-agrees-with-generate generate-public implied-flags rsa1024-generate rsa1024-cando
+ rsa1024-public-import deprecated-oaep-sha1"
+case $BACKEND in
+software) CASES="$COMMON aead-vector-gcm aead-vector-ccm aead-vector-chacha20
+ aead-roundtrip-generated aead-roundtrip-imported-gcm aead-errors-gcm aead-errors-nonce
+ aead-key-and-opcodes" ;;
+pkcs11) CASES="$COMMON aead-vector-gcm aead-roundtrip-imported-gcm aead-errors-gcm
+ aead-key-and-opcodes aead-ccm-chacha-not-offered" ;;
+tpm) CASES="cando-use-no-flags cando-use-alg-none cando-generate-public cando-generate-no-flags
+ cando-derive generate-public aead-not-offered" ;;
+*) echo "not ok - unknown backend $BACKEND"; exit 1 ;;
+esac
+
+psd_start "$BACKEND" || { echo "not ok - parsecd ($BACKEND) did not start"; exit 1; }
+for c in $CASES; do
+    ok "$BACKEND: reference answer: $c" "$PROBE" "$c"
 done
+if [ "$BACKEND" != software ]; then
+    psd_finish
+    exit $?
+fi
 
 # AES keys and AEAD from the command line.
 CLI=$PARSEC_CLI

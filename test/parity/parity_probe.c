@@ -12,6 +12,7 @@
  * names the upstream file.
  */
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -432,13 +433,12 @@ static int same(const char *what, const uint8_t *got, size_t gotlen, const uint8
     return 1;
 }
 
-/* Import each published vector's key, then decrypt its ciphertext and encrypt its plaintext. */
-static int c_aead_vectors(void)
+/* Import a published vector's key, then decrypt its ciphertext and encrypt its plaintext. */
+static int aead_vector_check(const aead_vector *v)
 {
     int fail = 0;
 
-    for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
-        const aead_vector *v = &vectors[i];
+    {
         uint8_t key[32], nonce[16], ad[64], pt[256], ct[256];
         size_t keylen = unhex(v->key, key, sizeof(key)), noncelen = unhex(v->nonce, nonce, 16);
         size_t adlen = unhex(v->ad, ad, sizeof(ad)), ptlen = unhex(v->pt, pt, sizeof(pt));
@@ -451,10 +451,8 @@ static int c_aead_vectors(void)
 
         snprintf(what, sizeof(what), "%s: ImportKey", v->what);
         if (require(what, parsec_import_key(g_client, 0, name, &a, key, keylen),
-                    PARSEC_SUCCESS) != 0) {
-            fail = 1;
-            continue;
-        }
+                    PARSEC_SUCCESS) != 0)
+            return 1;
         snprintf(what, sizeof(what), "%s: AeadDecrypt", v->what);
         if (require(what, parsec_aead_decrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad,
                                               adlen, ct, ctlen, &out, &outlen),
@@ -487,6 +485,10 @@ static int c_aead_vectors(void)
     }
     return fail;
 }
+
+static int c_aead_vector_gcm(void) { return aead_vector_check(&vectors[0]); }
+static int c_aead_vector_ccm(void) { return aead_vector_check(&vectors[1]); }
+static int c_aead_vector_chacha20(void) { return aead_vector_check(&vectors[2]); }
 
 /* OpenSSL's EVP AEAD on the other side: the exported key decrypts what parsecd encrypted. */
 static int evp_aead(int enc, const parsec_alg *alg, const uint8_t *key, size_t keylen,
@@ -529,11 +531,16 @@ done:
     return ok;
 }
 
-static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t noncelen)
+/*
+ * generated: GenerateKey, then ExportKey gives OpenSSL the key; otherwise
+ * the key is drawn locally and imported (for backends that never export).
+ */
+static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t noncelen,
+                          int generated)
 {
     parsec_key_attributes a = attrs_of(type, bits,
                                        PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
-                                           PARSEC_USAGE_EXPORT,
+                                           (generated ? PARSEC_USAGE_EXPORT : 0),
                                        alg);
     static const uint8_t msg[] = "round trip through parsecd and OpenSSL's EVP AEAD";
     uint8_t nonce[13] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3};
@@ -543,12 +550,23 @@ static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t no
     size_t ctlen = 0, ptlen = 0, keylen = 0, taglen = parsec_aead_tag_length(&alg);
     int fail = 1;
 
-    if (require("GenerateKey", parsec_generate_key(g_client, 0, name, &a), PARSEC_SUCCESS) != 0)
-        return 1;
-    if (require("ExportKey", parsec_export_key(g_client, 0, name, &key, &keylen),
-                PARSEC_SUCCESS) != 0 ||
-        keylen * 8 != bits)
-        goto done;
+    if (generated) {
+        if (require("GenerateKey", parsec_generate_key(g_client, 0, name, &a), PARSEC_SUCCESS))
+            return 1;
+        if (require("ExportKey", parsec_export_key(g_client, 0, name, &key, &keylen),
+                    PARSEC_SUCCESS) != 0 ||
+            keylen * 8 != bits)
+            goto done;
+    } else {
+        keylen = bits / 8;
+        key = OPENSSL_malloc(keylen);
+        if (key == NULL || RAND_bytes(key, (int)keylen) != 1 ||
+            require("ImportKey", parsec_import_key(g_client, 0, name, &a, key, keylen),
+                    PARSEC_SUCCESS) != 0) {
+            OPENSSL_clear_free(key, keylen);
+            return 1;
+        }
+    }
     if (require("AeadEncrypt", parsec_aead_encrypt(g_client, 0, name, &alg, nonce, noncelen,
                                                    NULL, 0, msg, sizeof(msg), &ct, &ctlen),
                 PARSEC_SUCCESS) != 0 ||
@@ -572,7 +590,10 @@ static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t no
 done:
     parsec_free(ct);
     parsec_clear_free(pt, ptlen);
-    parsec_clear_free(key, keylen);
+    if (generated)
+        parsec_clear_free(key, keylen);
+    else
+        OPENSSL_clear_free(key, keylen);
     parsec_destroy_key(g_client, 0, name);
     return fail;
 }
@@ -584,39 +605,55 @@ static int c_aead_roundtrip(void)
     const parsec_alg ccm = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 0};
     const parsec_alg chacha = {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0};
 
-    return aead_roundtrip(PARSEC_KEY_TYPE_AES, 256, gcm, 12) |
-           aead_roundtrip(PARSEC_KEY_TYPE_AES, 128, gcm12, 12) |
-           aead_roundtrip(PARSEC_KEY_TYPE_AES, 256, ccm, 13) |
-           aead_roundtrip(PARSEC_KEY_TYPE_CHACHA20, 256, chacha, 12);
+    return aead_roundtrip(PARSEC_KEY_TYPE_AES, 256, gcm, 12, 1) |
+           aead_roundtrip(PARSEC_KEY_TYPE_AES, 128, gcm12, 12, 1) |
+           aead_roundtrip(PARSEC_KEY_TYPE_AES, 256, ccm, 13, 1) |
+           aead_roundtrip(PARSEC_KEY_TYPE_CHACHA20, 256, chacha, 12, 1);
 }
 
-/* The reference's statuses around AEAD (psa_aead_*.rs validate, psa_crypto nonce rules). */
-static int c_aead_errors(void)
+static int c_aead_roundtrip_imported_gcm(void)
+{
+    const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+    const parsec_alg gcm12 = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 12};
+
+    return aead_roundtrip(PARSEC_KEY_TYPE_AES, 256, gcm, 12, 0) |
+           aead_roundtrip(PARSEC_KEY_TYPE_AES, 128, gcm12, 16, 0);
+}
+
+/* The provider in use lists the operation in ListOpcodes. */
+static int provider_offers(uint32_t opcode)
+{
+    uint32_t *ops = NULL;
+    size_t n = 0;
+    int found = 0;
+
+    if (parsec_list_opcodes(g_client, parsec_client_get_provider(g_client), &ops, &n) !=
+        PARSEC_SUCCESS)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        found |= ops[i] == opcode;
+    parsec_free(ops);
+    return found;
+}
+
+/* The reference's statuses around AES-GCM (psa_aead_*.rs validate). */
+static int c_aead_errors_gcm(void)
 {
     const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
     const parsec_alg ccm = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 0};
-    const parsec_alg chacha = {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0};
     parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 256, PARSEC_USAGE_ENCRYPT, gcm);
-    parsec_key_attributes c = attrs_of(PARSEC_KEY_TYPE_CHACHA20, 256,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, chacha);
-    parsec_key_attributes m = attrs_of(PARSEC_KEY_TYPE_AES, 128,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, ccm);
+    parsec_key_attributes d = attrs_of(PARSEC_KEY_TYPE_AES, 256, PARSEC_USAGE_DECRYPT, gcm);
     static const uint8_t nonce[16] = {1}, msg[32] = {2};
     uint8_t *out = NULL, *pub = NULL;
     size_t outlen = 0, publen = 0;
-    char aes[128], cc[128], cm[128];
+    char aes[128], dec[128];
     int fail = 0;
 
-    /* key_name() reuses one buffer */
-    snprintf(aes, sizeof(aes), "%s", key_name("aes-enc-only"));
-    snprintf(cc, sizeof(cc), "%s", key_name("chacha"));
-    snprintf(cm, sizeof(cm), "%s", key_name("ccm"));
-
+    snprintf(aes, sizeof(aes), "%s", key_name("gcm-enc-only"));
+    snprintf(dec, sizeof(dec), "%s", key_name("gcm-dec-only"));
     if (require("GenerateKey AES-256-GCM", parsec_generate_key(g_client, 0, aes, &a),
                 PARSEC_SUCCESS) |
-        require("GenerateKey ChaCha20", parsec_generate_key(g_client, 0, cc, &c),
-                PARSEC_SUCCESS) |
-        require("GenerateKey AES-128-CCM", parsec_generate_key(g_client, 0, cm, &m),
+        require("GenerateKey AES-256-GCM", parsec_generate_key(g_client, 0, dec, &d),
                 PARSEC_SUCCESS))
         fail = 1;
     fail |= expect("AeadEncrypt with an empty plaintext",
@@ -625,14 +662,6 @@ static int c_aead_errors(void)
                    PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     fail |= expect("AeadEncrypt with an empty nonce",
                    parsec_aead_encrypt(g_client, 0, aes, &gcm, NULL, 0, NULL, 0, msg, sizeof(msg),
-                                       &out, &outlen),
-                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
-    fail |= expect("AeadEncrypt ChaCha20-Poly1305 with an 8-byte nonce",
-                   parsec_aead_encrypt(g_client, 0, cc, &chacha, nonce, 8, NULL, 0, msg,
-                                       sizeof(msg), &out, &outlen),
-                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
-    fail |= expect("AeadEncrypt CCM with a 6-byte nonce",
-                   parsec_aead_encrypt(g_client, 0, cm, &ccm, nonce, 6, NULL, 0, msg, sizeof(msg),
                                        &out, &outlen),
                    PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     fail |= expect("AeadDecrypt with a key lacking the decrypt flag",
@@ -644,18 +673,63 @@ static int c_aead_errors(void)
                                        sizeof(msg), &out, &outlen),
                    PARSEC_PSA_ERROR_NOT_PERMITTED);
     fail |= expect("AeadDecrypt shorter than the tag",
-                   parsec_aead_decrypt(g_client, 0, cc, &chacha, nonce, 12, NULL, 0, msg, 8, &out,
+                   parsec_aead_decrypt(g_client, 0, dec, &gcm, nonce, 12, NULL, 0, msg, 8, &out,
                                        &outlen),
                    PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("AeadDecrypt of data no key encrypted",
+                   parsec_aead_decrypt(g_client, 0, dec, &gcm, nonce, 12, NULL, 0, msg,
+                                       sizeof(msg), &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_SIGNATURE);
     fail |= expect("ExportPublicKey of an AES key",
                    parsec_export_public_key(g_client, 0, aes, &pub, &publen),
                    PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    /* A backend without ExportKey (PKCS#11: keys never leave the token) says NotSupported. */
     fail |= expect("ExportKey of an AES key without the export flag",
                    parsec_export_key(g_client, 0, aes, &pub, &publen),
-                   PARSEC_PSA_ERROR_NOT_PERMITTED);
+                   provider_offers(PARSEC_OP_PSA_EXPORT_KEY) ? PARSEC_PSA_ERROR_NOT_PERMITTED
+                                                             : PARSEC_PSA_ERROR_NOT_SUPPORTED);
     parsec_free(out);
     parsec_free(pub);
     parsec_destroy_key(g_client, 0, aes);
+    parsec_destroy_key(g_client, 0, dec);
+    return fail;
+}
+
+/* Nonce rules of CCM (7..13 bytes) and ChaCha20-Poly1305 (12 bytes). */
+static int c_aead_errors_nonce(void)
+{
+    const parsec_alg ccm = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 0};
+    const parsec_alg chacha = {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0};
+    parsec_key_attributes c = attrs_of(PARSEC_KEY_TYPE_CHACHA20, 256,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, chacha);
+    parsec_key_attributes m = attrs_of(PARSEC_KEY_TYPE_AES, 128,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, ccm);
+    static const uint8_t nonce[16] = {1}, msg[32] = {2};
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    char cc[128], cm[128];
+    int fail = 0;
+
+    snprintf(cc, sizeof(cc), "%s", key_name("chacha"));
+    snprintf(cm, sizeof(cm), "%s", key_name("ccm"));
+    if (require("GenerateKey ChaCha20", parsec_generate_key(g_client, 0, cc, &c),
+                PARSEC_SUCCESS) |
+        require("GenerateKey AES-128-CCM", parsec_generate_key(g_client, 0, cm, &m),
+                PARSEC_SUCCESS))
+        fail = 1;
+    fail |= expect("AeadEncrypt ChaCha20-Poly1305 with an 8-byte nonce",
+                   parsec_aead_encrypt(g_client, 0, cc, &chacha, nonce, 8, NULL, 0, msg,
+                                       sizeof(msg), &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("AeadEncrypt CCM with a 6-byte nonce",
+                   parsec_aead_encrypt(g_client, 0, cm, &ccm, nonce, 6, NULL, 0, msg, sizeof(msg),
+                                       &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("AeadEncrypt CCM with a 14-byte nonce",
+                   parsec_aead_encrypt(g_client, 0, cm, &ccm, nonce, 14, NULL, 0, msg,
+                                       sizeof(msg), &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    parsec_free(out);
     parsec_destroy_key(g_client, 0, cc);
     parsec_destroy_key(g_client, 0, cm);
     return fail;
@@ -670,9 +744,7 @@ static int c_aead_key_and_opcodes(void)
     parsec_key_attributes bad = attrs_of(PARSEC_KEY_TYPE_AES, 100,
                                          PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, gcm);
     const char *name = key_name("aes256gcm");
-    uint32_t *ops = NULL;
-    size_t n = 0;
-    int enc = 0, dec = 0, fail;
+    int fail;
 
     fail = expect("GenerateKey AES-256-GCM", parsec_generate_key(g_client, 0, name, &a),
                   PARSEC_SUCCESS);
@@ -683,14 +755,61 @@ static int c_aead_key_and_opcodes(void)
     fail |= require("CanDoCrypto Generate AES-256-GCM", parsec_can_do_crypto(g_client, 0, 2, &a),
                     PARSEC_SUCCESS);
     parsec_destroy_key(g_client, 0, name);
-    fail |= require("ListOpcodes", parsec_list_opcodes(g_client, PARSEC_PROVIDER_MBED_CRYPTO, &ops, &n), PARSEC_SUCCESS);
-    for (size_t i = 0; i < n; i++) {
-        enc |= ops[i] == PARSEC_OP_PSA_AEAD_ENCRYPT;
-        dec |= ops[i] == PARSEC_OP_PSA_AEAD_DECRYPT;
-    }
-    parsec_free(ops);
-    if (!enc || !dec) {
+    if (!provider_offers(PARSEC_OP_PSA_AEAD_ENCRYPT) ||
+        !provider_offers(PARSEC_OP_PSA_AEAD_DECRYPT)) {
         fprintf(stderr, "ListOpcodes lacks PsaAeadEncrypt/PsaAeadDecrypt\n");
+        fail = 1;
+    }
+    return fail;
+}
+
+/* Backends without an algorithm say NotSupported, never a wrong answer. */
+static int not_offered(const char *what, uint8_t type, parsec_alg alg)
+{
+    parsec_key_attributes a = attrs_of(type, 256, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
+                                       alg);
+    static const uint8_t key[32] = {7};
+    char w[128];
+    int fail;
+
+    snprintf(w, sizeof(w), "CanDoCrypto Generate %s", what);
+    fail = require(w, parsec_can_do_crypto(g_client, 0, 2, &a), PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    snprintf(w, sizeof(w), "GenerateKey %s", what);
+    fail |= require(w, parsec_generate_key(g_client, 0, key_name("no-gen"), &a),
+                    PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    snprintf(w, sizeof(w), "ImportKey %s", what);
+    fail |= require(w, parsec_import_key(g_client, 0, key_name("no-imp"), &a, key, sizeof(key)),
+                    PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    return fail;
+}
+
+static int c_aead_ccm_chacha_not_offered(void)
+{
+    const parsec_alg ccm = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 0};
+    const parsec_alg chacha = {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0};
+
+    return not_offered("AES-256-CCM", PARSEC_KEY_TYPE_AES, ccm) |
+           not_offered("ChaCha20-Poly1305", PARSEC_KEY_TYPE_CHACHA20, chacha);
+}
+
+/* A backend without AEAD (the TPM's): no opcode, no key, NotSupported for the operation. */
+static int c_aead_not_offered(void)
+{
+    const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+    static const uint8_t nonce[12] = {1}, msg[16] = {2};
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int fail;
+
+    fail = not_offered("AES-256-GCM", PARSEC_KEY_TYPE_AES, gcm) | c_aead_ccm_chacha_not_offered();
+    fail |= require("AeadEncrypt", parsec_aead_encrypt(g_client, 0, key_name("none"), &gcm,
+                                                       nonce, 12, NULL, 0, msg, sizeof(msg),
+                                                       &out, &outlen),
+                    PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    parsec_free(out);
+    if (provider_offers(PARSEC_OP_PSA_AEAD_ENCRYPT) ||
+        provider_offers(PARSEC_OP_PSA_AEAD_DECRYPT)) {
+        fprintf(stderr, "ListOpcodes lists an AEAD operation\n");
         fail = 1;
     }
     return fail;
@@ -721,10 +840,16 @@ static const parity_case cases[] = {
     {"rsa1024-cando", c_rsa1024_cando},
     {"rsa1024-public-import", c_rsa1024_public_import},
     {"deprecated-oaep-sha1", c_deprecated_oaep_sha1},
-    {"aead-vectors", c_aead_vectors},
-    {"aead-roundtrip-openssl", c_aead_roundtrip},
-    {"aead-errors", c_aead_errors},
+    {"aead-vector-gcm", c_aead_vector_gcm},
+    {"aead-vector-ccm", c_aead_vector_ccm},
+    {"aead-vector-chacha20", c_aead_vector_chacha20},
+    {"aead-roundtrip-generated", c_aead_roundtrip},
+    {"aead-roundtrip-imported-gcm", c_aead_roundtrip_imported_gcm},
+    {"aead-errors-gcm", c_aead_errors_gcm},
+    {"aead-errors-nonce", c_aead_errors_nonce},
     {"aead-key-and-opcodes", c_aead_key_and_opcodes},
+    {"aead-ccm-chacha-not-offered", c_aead_ccm_chacha_not_offered},
+    {"aead-not-offered", c_aead_not_offered},
 };
 
 static int status_from_name(const char *name, parsec_status *out)
