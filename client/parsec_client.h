@@ -146,6 +146,13 @@ parsec_status parsec_hash_compute(parsec_client *c, uint8_t provider, uint8_t ha
 parsec_status parsec_hash_compare(parsec_client *c, uint8_t provider, uint8_t hash,
                                   const uint8_t *in, size_t inlen, const uint8_t *expected,
                                   size_t expectedlen);
+/* Sign or verify a message: the service hashes it with the algorithm's hash. */
+parsec_status parsec_sign_message(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                  uint8_t **sig, size_t *siglen);
+parsec_status parsec_verify_message(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                    const uint8_t *sig, size_t siglen);
 /*
  * AEAD with a symmetric key (alg kind PARSEC_ALG_AEAD). The ciphertext is
  * the encrypted data followed by the tag; decrypting with a wrong tag,

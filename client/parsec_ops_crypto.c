@@ -22,7 +22,9 @@
 #include "psa_import_key.pb-c.h"
 #include "psa_raw_key_agreement.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
+#include "psa_sign_message.pb-c.h"
 #include "psa_verify_hash.pb-c.h"
+#include "psa_verify_message.pb-c.h"
 
 static ProtobufCBinaryData parsec_bytes(const uint8_t *p, size_t len)
 {
@@ -419,4 +421,51 @@ parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char
         return st;
     return parsec_resp_take_bytes(&resp, &((PsaAeadDecrypt__Result *)resp.msg)->plaintext, out,
                                   outlen);
+}
+
+parsec_status parsec_sign_message(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                  uint8_t **sig, size_t *siglen)
+{
+    PsaSignMessage__Operation op = PSA_SIGN_MESSAGE__OPERATION__INIT;
+    parsec_pb_sign_alg_storage alg_storage;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (sig == NULL || siglen == NULL || (msg == NULL && msglen > 0))
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.key_name = (char *)name;
+    op.alg = parsec_pb_sign_alg_fill(&alg_storage, alg);
+    if (op.alg == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.message = parsec_bytes(msg, msglen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_SIGN_MESSAGE, &op.base, 0,
+                     &psa_sign_message__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaSignMessage__Result *)resp.msg)->signature, sig,
+                                  siglen);
+}
+
+parsec_status parsec_verify_message(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                    const uint8_t *sig, size_t siglen)
+{
+    PsaVerifyMessage__Operation op = PSA_VERIFY_MESSAGE__OPERATION__INIT;
+    parsec_pb_sign_alg_storage alg_storage;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if ((msg == NULL && msglen > 0) || (sig == NULL && siglen > 0))
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.key_name = (char *)name;
+    op.alg = parsec_pb_sign_alg_fill(&alg_storage, alg);
+    if (op.alg == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.message = parsec_bytes(msg, msglen);
+    op.signature = parsec_bytes(sig, siglen);
+    return parsec_call(c, provider, PARSEC_OP_PSA_VERIFY_MESSAGE, &op.base, 0, NULL, NULL);
 }

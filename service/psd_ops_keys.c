@@ -765,6 +765,102 @@ static parsec_status psd_op_raw_key_agreement(const psd_request *rq, psd_buf *re
     return st;
 }
 
+/* ---- messages: hashed here, then signed or verified as a hash by the backend ---- */
+
+static parsec_status psd_message_digest(const parsec_alg *alg, const ProtobufCBinaryData *msg,
+                                        uint8_t *md, size_t *mdlen)
+{
+    const char *name = parsec_hash_ossl_name(alg->hash);
+    EVP_MD *evp = NULL;
+    unsigned int len = 0;
+    parsec_status st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+
+    /* The raw schemes take a hash the caller made: there is nothing to hash a message with. */
+    if (alg->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW || alg->scheme == PARSEC_SIGN_ECDSA_ANY)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (name != NULL)
+        evp = EVP_MD_fetch(NULL, name, NULL);
+    if (evp != NULL && EVP_Digest(msg->data != NULL ? msg->data : (const uint8_t *)"", msg->len,
+                                  md, &len, evp, NULL) == 1) {
+        *mdlen = len;
+        st = PARSEC_SUCCESS;
+    }
+    EVP_MD_free(evp);
+    return st;
+}
+
+static parsec_status psd_op_sign_message(const psd_request *rq, psd_buf *resp)
+{
+    PsaSignMessage__Operation *op =
+        psa_sign_message__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaSignMessage__Result res = PSA_SIGN_MESSAGE__RESULT__INIT;
+    uint8_t md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    psd_key_entry *e = NULL;
+    psd_buf sig = {0};
+    parsec_alg alg;
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = op->alg != NULL ? parsec_pb_sign_alg_to_c(op->alg, &alg) : PARSEC_INVALID_ENCODING;
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS && !psd_supports(rq->prov, rq->opcode, rq->prov->ops->sign_hash))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, op->key_name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, PARSEC_USAGE_SIGN_MESSAGE, &alg);
+    if (st == PARSEC_SUCCESS)
+        st = psd_message_digest(&alg, &op->message, md, &mdlen);
+    if (st == PARSEC_SUCCESS)
+        st = rq->prov->ops->sign_hash(rq->prov->state, &e->key, &alg, md, mdlen, &sig);
+    if (st == PARSEC_SUCCESS) {
+        res.signature.data = sig.data;
+        res.signature.len = sig.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&sig);
+    psd_keystore_release(rq->svc->store, e);
+    psa_sign_message__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+static parsec_status psd_op_verify_message(const psd_request *rq, psd_buf *resp)
+{
+    PsaVerifyMessage__Operation *op =
+        psa_verify_message__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaVerifyMessage__Result res = PSA_VERIFY_MESSAGE__RESULT__INIT;
+    uint8_t md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    psd_key_entry *e = NULL;
+    parsec_alg alg;
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = op->alg != NULL ? parsec_pb_sign_alg_to_c(op->alg, &alg) : PARSEC_INVALID_ENCODING;
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS && !psd_supports(rq->prov, rq->opcode, rq->prov->ops->verify_hash))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, op->key_name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, PARSEC_USAGE_VERIFY_MESSAGE, &alg);
+    if (st == PARSEC_SUCCESS)
+        st = psd_message_digest(&alg, &op->message, md, &mdlen);
+    if (st == PARSEC_SUCCESS)
+        st = rq->prov->ops->verify_hash(rq->prov->state, &e->key, &alg, md, mdlen,
+                                        op->signature.data, op->signature.len);
+    if (st == PARSEC_SUCCESS)
+        st = psd_pack(&res.base, resp);
+    psd_keystore_release(rq->svc->store, e);
+    psa_verify_message__operation__free_unpacked(op, NULL);
+    return st;
+}
+
 /* ---- AEAD (parsec-interface psa_aead_encrypt.rs / psa_aead_decrypt.rs validate) ---- */
 
 static parsec_status psd_aead(const psd_request *rq, const char *name,
@@ -1120,12 +1216,6 @@ static parsec_status psd_op_unsupported(const psd_request *rq)
     ProtobufCMessage *op;
 
     switch (rq->opcode) {
-    case PARSEC_OP_PSA_SIGN_MESSAGE:
-        desc = &psa_sign_message__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_VERIFY_MESSAGE:
-        desc = &psa_verify_message__operation__descriptor;
-        break;
     case PARSEC_OP_PSA_CIPHER_ENCRYPT:
         desc = &psa_cipher_encrypt__operation__descriptor;
         break;
@@ -1173,6 +1263,10 @@ parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
         return psd_op_hash_compute(rq, resp);
     case PARSEC_OP_PSA_HASH_COMPARE:
         return psd_op_hash_compare(rq, resp);
+    case PARSEC_OP_PSA_SIGN_MESSAGE:
+        return psd_op_sign_message(rq, resp);
+    case PARSEC_OP_PSA_VERIFY_MESSAGE:
+        return psd_op_verify_message(rq, resp);
     case PARSEC_OP_PSA_AEAD_ENCRYPT:
         return psd_op_aead_encrypt(rq, resp);
     case PARSEC_OP_PSA_AEAD_DECRYPT:

@@ -48,6 +48,7 @@ static const uint32_t psd_sw_opcodes[] = {
     PARSEC_OP_PSA_HASH_COMPUTE,       PARSEC_OP_PSA_RAW_KEY_AGREEMENT,
     PARSEC_OP_PSA_GENERATE_RANDOM,    PARSEC_OP_CAN_DO_CRYPTO,
     PARSEC_OP_PSA_AEAD_ENCRYPT,       PARSEC_OP_PSA_AEAD_DECRYPT,
+    PARSEC_OP_PSA_SIGN_MESSAGE,       PARSEC_OP_PSA_VERIFY_MESSAGE,
 };
 
 /* ---- helpers shared by the backend's files ---- */

@@ -19,7 +19,7 @@ COMMON="cando-use-no-flags cando-use-alg-none cando-use-derive-only cando-use-ok
  cando-agrees-with-generate generate-public implied-flags rsa1024-generate rsa1024-cando
  rsa1024-public-import deprecated-oaep-sha1"
 case $BACKEND in
-software) CASES="$COMMON aead-vector-gcm aead-vector-ccm aead-vector-chacha20
+software) CASES="$COMMON sign-message aead-vector-gcm aead-vector-ccm aead-vector-chacha20
  aead-roundtrip-generated aead-roundtrip-imported-gcm aead-errors-gcm aead-errors-nonce
  aead-key-and-opcodes" ;;
 pkcs11) CASES="$COMMON aead-vector-gcm aead-roundtrip-imported-gcm aead-errors-gcm

@@ -377,6 +377,58 @@ static int c_deprecated_oaep_sha1(void)
     return fail;
 }
 
+/* ---- 1: SignMessage/VerifyMessage (the service hashes) ---- */
+
+static int c_sign_message(void)
+{
+    /* only sign-hash/verify-hash: the message flags are implied */
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048,
+                                       PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
+                                       alg_pkcs1);
+    static const uint8_t msg[] = "a message the service hashes with SHA-256";
+    const char *name = key_name("sign-message");
+    uint8_t *sig = NULL, *pub = NULL;
+    size_t siglen = 0, publen = 0;
+    const unsigned char *p;
+    EVP_PKEY *pkey = NULL;
+    EVP_MD_CTX *md = NULL;
+    int fail = 1;
+
+    if (require("GenerateKey", parsec_generate_key(g_client, 0, name, &a), PARSEC_SUCCESS) != 0)
+        return 1;
+    if (require("SignMessage", parsec_sign_message(g_client, 0, name, &alg_pkcs1, msg,
+                                                   sizeof(msg), &sig, &siglen),
+                PARSEC_SUCCESS) != 0 ||
+        require("ExportPublicKey", parsec_export_public_key(g_client, 0, name, &pub, &publen),
+                PARSEC_SUCCESS) != 0)
+        goto done;
+    p = pub;
+    pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)publen);
+    md = EVP_MD_CTX_new();
+    if (pkey == NULL || md == NULL ||
+        EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, pkey, NULL) != 1 ||
+        EVP_DigestVerify(md, sig, siglen, msg, sizeof(msg)) != 1) {
+        fprintf(stderr, "OpenSSL does not verify parsecd's message signature\n");
+        goto done;
+    }
+    if (require("VerifyMessage", parsec_verify_message(g_client, 0, name, &alg_pkcs1, msg,
+                                                       sizeof(msg), sig, siglen),
+                PARSEC_SUCCESS) != 0 ||
+        require("VerifyMessage of another message",
+                parsec_verify_message(g_client, 0, name, &alg_pkcs1, msg, sizeof(msg) - 2, sig,
+                                      siglen),
+                PARSEC_PSA_ERROR_INVALID_SIGNATURE) != 0)
+        goto done;
+    fail = 0;
+done:
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pkey);
+    parsec_free(sig);
+    parsec_free(pub);
+    parsec_destroy_key(g_client, 0, name);
+    return fail;
+}
+
 /* ---- 1: AEAD and symmetric keys ---- */
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
@@ -840,6 +892,7 @@ static const parity_case cases[] = {
     {"rsa1024-cando", c_rsa1024_cando},
     {"rsa1024-public-import", c_rsa1024_public_import},
     {"deprecated-oaep-sha1", c_deprecated_oaep_sha1},
+    {"sign-message", c_sign_message},
     {"aead-vector-gcm", c_aead_vector_gcm},
     {"aead-vector-ccm", c_aead_vector_ccm},
     {"aead-vector-chacha20", c_aead_vector_chacha20},

@@ -742,8 +742,8 @@ static int c_unsupported_op(void)
     probe_me(1, PARSEC_OP_PSA_CIPHER_ENCRYPT, NULL, 0, &r);
     fail = probe_expect("CipherEncrypt", &r, PARSEC_PSA_ERROR_NOT_SUPPORTED);
     probe_free(&r);
-    probe_request(1, PARSEC_OP_PSA_SIGN_MESSAGE, 0, NULL, 0, NULL, 0, &r);
-    fail |= probe_expect("SignMessage without auth", &r, PARSEC_NOT_AUTHENTICATED);
+    probe_request(1, PARSEC_OP_PSA_CIPHER_DECRYPT, 0, NULL, 0, NULL, 0, &r);
+    fail |= probe_expect("CipherDecrypt without auth", &r, PARSEC_NOT_AUTHENTICATED);
     probe_free(&r);
     return fail;
 }
