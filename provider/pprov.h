@@ -202,6 +202,7 @@ extern const OSSL_DISPATCH pprov_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH pprov_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH pprov_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH pprov_store_functions[];
+extern const OSSL_DISPATCH pprov_rand_functions[];
 /* encoder/ and decoder/ (the same tables serve RSA, RSA-PSS and EC). */
 extern const OSSL_DISPATCH pprov_keyref_pem_encoder_functions[];
 extern const OSSL_DISPATCH pprov_keyref_der_encoder_functions[];
