@@ -50,6 +50,10 @@ static const char cli_usage_text[] =
     "  aead-encrypt -k NAME -i FILE [-o FILE] [--aad FILE]\n"
     "                                         output: nonce || ciphertext || tag\n"
     "  aead-decrypt -k NAME -i FILE [-o FILE] [--aad FILE]\n"
+    "  prepare-key-attestation -k NAME -o PREFIX\n"
+    "                                         TPM name, public area, EK (PREFIX.name/.pub/.ek.pem)\n"
+    "  attest-key -k NAME -i CHALLENGE [-o FILE]\n"
+    "                                         TPM2_ActivateCredential on tpm2_makecredential output\n"
     "  delete-key -k NAME\n"
     "  generate-random -n N [-o FILE]         hex on stdout unless -o\n"
     "  list-clients | delete-client -c NAME   administrators only\n"
@@ -597,6 +601,8 @@ static const struct cli_command cli_commands[] = {
     {"create-aes-key", cli_cmd_create_aes_key},
     {"aead-encrypt", cli_cmd_aead_encrypt},
     {"aead-decrypt", cli_cmd_aead_decrypt},
+    {"prepare-key-attestation", cli_cmd_prepare_key_attestation},
+    {"attest-key", cli_cmd_attest_key},
     {"generate-random", cli_cmd_generate_random},
     {"list-clients", cli_cmd_list_clients},
     {"delete-client", cli_cmd_delete_client},

@@ -75,4 +75,8 @@ int cli_cmd_create_aes_key(const cli_opts *o);
 int cli_cmd_aead_encrypt(const cli_opts *o);
 int cli_cmd_aead_decrypt(const cli_opts *o);
 
+/* Key attestation (cli_attest.c). */
+int cli_cmd_prepare_key_attestation(const cli_opts *o);
+int cli_cmd_attest_key(const cli_opts *o);
+
 #endif

@@ -167,6 +167,24 @@ parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char
                                   const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
                                   const uint8_t *ad, size_t adlen, const uint8_t *in,
                                   size_t inlen, uint8_t **out, size_t *outlen);
+/*
+ * Key attestation, ActivateCredential mechanism (the TPM backend's).
+ * attesting NULL or "" = the backend's default attesting key (the TPM's
+ * endorsement key). Prepare gives what a verifier's TPM2_MakeCredential
+ * needs: the attested key's TPM name, its public area and the attesting
+ * key's public key (DER RSAPublicKey); release each with parsec_free().
+ * AttestKey returns the credential the challenge protected (release with
+ * parsec_clear_free()).
+ */
+parsec_status parsec_prepare_key_attestation(parsec_client *c, uint8_t provider,
+                                             const char *attested, const char *attesting,
+                                             uint8_t **name, size_t *namelen, uint8_t **pub,
+                                             size_t *publen, uint8_t **attesting_pub,
+                                             size_t *attesting_publen);
+parsec_status parsec_attest_key(parsec_client *c, uint8_t provider, const char *attested,
+                                const char *attesting, const uint8_t *credential_blob,
+                                size_t cblen, const uint8_t *secret, size_t slen,
+                                uint8_t **credential, size_t *credlen);
 /* check_type: 1 use, 2 generate, 3 import, 4 derive. */
 parsec_status parsec_can_do_crypto(parsec_client *c, uint8_t provider, int check_type,
                                    const parsec_key_attributes *attrs);
