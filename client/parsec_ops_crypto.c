@@ -378,6 +378,8 @@ parsec_status parsec_aead_encrypt(parsec_client *c, uint8_t provider, const char
     if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
         (nonce == NULL && noncelen > 0) || (ad == NULL && adlen > 0))
         return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
     op.key_name = (char *)name;
     op.alg = parsec_pb_aead_alg_fill(&alg_storage, alg);
     if (op.alg == NULL)
@@ -408,6 +410,8 @@ parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char
     if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
         (nonce == NULL && noncelen > 0) || (ad == NULL && adlen > 0))
         return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
     op.key_name = (char *)name;
     op.alg = parsec_pb_aead_alg_fill(&alg_storage, alg);
     if (op.alg == NULL)
@@ -436,6 +440,8 @@ parsec_status parsec_sign_message(parsec_client *c, uint8_t provider, const char
         return st;
     if (sig == NULL || siglen == NULL || (msg == NULL && msglen > 0))
         return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *sig = NULL;
+    *siglen = 0;
     op.key_name = (char *)name;
     op.alg = parsec_pb_sign_alg_fill(&alg_storage, alg);
     if (op.alg == NULL)
