@@ -32,8 +32,10 @@ void psd_sw_cache_drop(psd_sw_state *sw, uint64_t id);
 parsec_status psd_sw_blob_encode(EVP_PKEY *pkey, const parsec_key_attributes *attrs, psd_buf *blob);
 EVP_PKEY *psd_sw_blob_decode(const parsec_key_attributes *attrs, const uint8_t *blob, size_t len);
 
-/* OpenSSL name of a SECP_R1 curve ("P-256"), NULL if unsupported. */
+/* OpenSSL name of a curve ("P-256", "brainpoolP256r1", "X25519"), NULL if unsupported. */
 const char *psd_sw_curve_name(uint8_t family, uint32_t bits);
+/* An X25519/X448 key: raw little-endian keys (RFC 7748), ECDH only. */
+int psd_sw_is_montgomery(const parsec_key_attributes *attrs);
 /* Byte length of a curve's field elements (32 for P-256). */
 size_t psd_sw_curve_bytes(uint32_t bits);
 const EVP_MD *psd_sw_md(uint8_t hash);

@@ -58,20 +58,31 @@ int psd_sw_is_pair(uint8_t type)
     return type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || type == PARSEC_KEY_TYPE_ECC_KEY_PAIR;
 }
 
+/* The PSA curves OpenSSL's default provider has (PSA Crypto API 1.0.1, ECC families). */
 const char *psd_sw_curve_name(uint8_t family, uint32_t bits)
 {
-    if (family != PARSEC_ECC_FAMILY_SECP_R1)
-        return NULL;
-    switch (bits) {
-    case 256:
-        return "P-256";
-    case 384:
-        return "P-384";
-    case 521:
-        return "P-521";
+    switch (family) {
+    case PARSEC_ECC_FAMILY_SECP_R1:
+        return bits == 256 ? "P-256" : bits == 384 ? "P-384" : bits == 521 ? "P-521" : NULL;
+    case PARSEC_ECC_FAMILY_SECP_K1:
+        return bits == 256 ? "secp256k1" : NULL;
+    case PARSEC_ECC_FAMILY_BRAINPOOL_P_R1:
+        return bits == 256   ? "brainpoolP256r1"
+               : bits == 384 ? "brainpoolP384r1"
+               : bits == 512 ? "brainpoolP512r1"
+                             : NULL;
+    case PARSEC_ECC_FAMILY_MONTGOMERY:
+        return bits == 255 ? "X25519" : bits == 448 ? "X448" : NULL;
     default:
         return NULL;
     }
+}
+
+int psd_sw_is_montgomery(const parsec_key_attributes *attrs)
+{
+    return (attrs->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR ||
+            attrs->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY) &&
+           attrs->ecc_family == PARSEC_ECC_FAMILY_MONTGOMERY;
 }
 
 size_t psd_sw_curve_bytes(uint32_t bits)
@@ -106,6 +117,8 @@ EVP_PKEY *psd_sw_blob_decode(const parsec_key_attributes *attrs, const uint8_t *
 
     if (blob == NULL || len == 0 || len > 0x7FFFFFFF)
         return NULL;
+    if (psd_sw_is_montgomery(attrs) && psd_sw_is_pair(attrs->type))
+        return d2i_AutoPrivateKey(NULL, &p, (long)len); /* PKCS#8: X25519/X448 have no other */
     if (psd_sw_is_pair(attrs->type))
         return d2i_PrivateKey(type, NULL, &p, (long)len);
     return d2i_PUBKEY(NULL, &p, (long)len);
@@ -430,10 +443,12 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
         case PARSEC_SIGN_RSA_PKCS1V15_RAW:
             return rsa ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_NOT_SUPPORTED;
         case PARSEC_SIGN_ECDSA:
-            return ecc && psd_sw_hash_ok(alg->hash, 1) ? PARSEC_SUCCESS
-                                                       : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+            return ecc && !psd_sw_is_montgomery(a) && psd_sw_hash_ok(alg->hash, 1)
+                       ? PARSEC_SUCCESS
+                       : PARSEC_PSA_ERROR_NOT_SUPPORTED;
         case PARSEC_SIGN_ECDSA_ANY:
-            return ecc ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+            return ecc && !psd_sw_is_montgomery(a) ? PARSEC_SUCCESS
+                                                   : PARSEC_PSA_ERROR_NOT_SUPPORTED;
         default: /* deterministic ECDSA needs OpenSSL 3.2 */
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         }

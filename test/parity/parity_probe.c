@@ -11,6 +11,8 @@
  * Where the expected answer comes from the reference's source, the case
  * names the upstream file.
  */
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -815,6 +817,251 @@ static int c_aead_key_and_opcodes(void)
     return fail;
 }
 
+/* ---- 6: curves (SECP K1, Brainpool P R1, Montgomery) and RIPEMD-160 ---- */
+
+typedef struct curve_case {
+    uint8_t family;
+    uint32_t bits;
+    const char *ossl; /* OpenSSL group name */
+} curve_case;
+
+static const curve_case weierstrass[] = {
+    {PARSEC_ECC_FAMILY_SECP_K1, 256, "secp256k1"},
+    {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 256, "brainpoolP256r1"},
+    {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 384, "brainpoolP384r1"},
+    {PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 512, "brainpoolP512r1"},
+};
+
+/* A public key OpenSSL builds from the service's export (uncompressed point or raw key). */
+static EVP_PKEY *local_public(const char *group, const uint8_t *pub, size_t len)
+{
+    OSSL_PARAM params[3];
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *pkey = NULL;
+
+    if (strcmp(group, "X25519") == 0 || strcmp(group, "X448") == 0)
+        return EVP_PKEY_new_raw_public_key_ex(NULL, group, NULL, pub, len);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, len);
+    params[2] = OSSL_PARAM_construct_end();
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
+/* OpenSSL verifies the service's r||s signature of hash. */
+static int local_ecdsa_verify(EVP_PKEY *pub, const uint8_t *hash, size_t hashlen,
+                              const uint8_t *sig, size_t siglen)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)(siglen / 2), NULL);
+    BIGNUM *sv = BN_bin2bn(sig + siglen / 2, (int)(siglen / 2), NULL);
+    unsigned char *der = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    int derlen, ok = 0;
+
+    if (es == NULL || r == NULL || sv == NULL || ECDSA_SIG_set0(es, r, sv) != 1) {
+        BN_free(r);
+        BN_free(sv);
+        goto done;
+    }
+    derlen = i2d_ECDSA_SIG(es, &der);
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+    ok = derlen > 0 && ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+         EVP_PKEY_verify(ctx, der, (size_t)derlen, hash, hashlen) == 1;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+    return ok;
+}
+
+static int curve_ecdsa(const curve_case *cc)
+{
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, cc->bits,
+                                       PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
+                                       alg_ecdsa);
+    static const uint8_t hash[32] = {0x5a, 1, 2, 3};
+    uint8_t *sig = NULL, *pub = NULL;
+    size_t siglen = 0, publen = 0, n = (cc->bits + 7) / 8;
+    EVP_PKEY *local = NULL;
+    char what[96];
+    int fail = 1;
+
+    a.ecc_family = cc->family;
+    snprintf(what, sizeof(what), "GenerateKey ECDSA %s", cc->ossl);
+    if (require(what, parsec_generate_key(g_client, 0, key_name("curve"), &a), PARSEC_SUCCESS))
+        return 1;
+    snprintf(what, sizeof(what), "SignHash %s", cc->ossl);
+    if (require(what, parsec_sign_hash(g_client, 0, key_name("curve"), &alg_ecdsa, hash,
+                                       sizeof(hash), &sig, &siglen),
+                PARSEC_SUCCESS) != 0 ||
+        require("ExportPublicKey", parsec_export_public_key(g_client, 0, key_name("curve"), &pub,
+                                                            &publen),
+                PARSEC_SUCCESS) != 0)
+        goto done;
+    if (siglen != 2 * n || publen != 1 + 2 * n) {
+        fprintf(stderr, "%s: signature %zu bytes, public key %zu bytes; expected %zu and %zu\n",
+                cc->ossl, siglen, publen, 2 * n, 1 + 2 * n);
+        goto done;
+    }
+    local = local_public(cc->ossl, pub, publen);
+    if (local == NULL || !local_ecdsa_verify(local, hash, sizeof(hash), sig, siglen)) {
+        fprintf(stderr, "%s: OpenSSL does not verify the service's signature\n", cc->ossl);
+        goto done;
+    }
+    snprintf(what, sizeof(what), "VerifyHash %s", cc->ossl);
+    fail = require(what, parsec_verify_hash(g_client, 0, key_name("curve"), &alg_ecdsa, hash,
+                                            sizeof(hash), sig, siglen),
+                   PARSEC_SUCCESS);
+done:
+    EVP_PKEY_free(local);
+    parsec_free(sig);
+    parsec_free(pub);
+    parsec_destroy_key(g_client, 0, key_name("curve"));
+    return fail;
+}
+
+/* ECDH: the service's shared secret equals OpenSSL's with a local peer key. */
+static int curve_ecdh(const char *group, uint8_t family, uint32_t bits)
+{
+    const parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, bits, PARSEC_USAGE_DERIVE,
+                                       ecdh);
+    int montgomery = family == PARSEC_ECC_FAMILY_MONTGOMERY;
+    EVP_PKEY *peer = montgomery ? EVP_PKEY_Q_keygen(NULL, NULL, group)
+                                : EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
+    uint8_t peer_pub[160], *pub = NULL, *secret = NULL, local_secret[80];
+    size_t peer_publen = 0, publen = 0, secretlen = 0, locallen = sizeof(local_secret);
+    EVP_PKEY *svc_pub = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    char what[96];
+    int fail = 1;
+
+    a.ecc_family = family;
+    if (peer == NULL ||
+        (montgomery ? EVP_PKEY_get_raw_public_key(peer, peer_pub, &(size_t){sizeof(peer_pub)})
+                    : EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, peer_pub,
+                                                      sizeof(peer_pub), &peer_publen)) != 1) {
+        fprintf(stderr, "OpenSSL could not make a %s peer key\n", group);
+        EVP_PKEY_free(peer);
+        return 1;
+    }
+    if (montgomery)
+        EVP_PKEY_get_raw_public_key(peer, NULL, &peer_publen);
+    snprintf(what, sizeof(what), "GenerateKey ECDH %s", group);
+    if (require(what, parsec_generate_key(g_client, 0, key_name("ecdh"), &a), PARSEC_SUCCESS)) {
+        EVP_PKEY_free(peer);
+        return 1;
+    }
+    snprintf(what, sizeof(what), "RawKeyAgreement %s", group);
+    if (require(what, parsec_raw_key_agreement(g_client, 0, &ecdh, key_name("ecdh"), peer_pub,
+                                               peer_publen, &secret, &secretlen),
+                PARSEC_SUCCESS) != 0 ||
+        require("ExportPublicKey", parsec_export_public_key(g_client, 0, key_name("ecdh"), &pub,
+                                                            &publen),
+                PARSEC_SUCCESS) != 0)
+        goto done;
+    svc_pub = local_public(group, pub, publen);
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    if (svc_pub == NULL || ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+        EVP_PKEY_derive_set_peer(ctx, svc_pub) != 1 ||
+        EVP_PKEY_derive(ctx, local_secret, &locallen) != 1) {
+        fprintf(stderr, "%s: OpenSSL could not derive with the service's public key\n", group);
+        goto done;
+    }
+    fail = same(what, secret, secretlen, local_secret, locallen);
+done:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(svc_pub);
+    EVP_PKEY_free(peer);
+    parsec_clear_free(secret, secretlen);
+    parsec_free(pub);
+    parsec_destroy_key(g_client, 0, key_name("ecdh"));
+    return fail;
+}
+
+static int c_curves_ecdsa(void)
+{
+    int fail = 0;
+
+    for (size_t i = 0; i < sizeof(weierstrass) / sizeof(weierstrass[0]); i++)
+        fail |= curve_ecdsa(&weierstrass[i]);
+    return fail;
+}
+
+static int c_curves_ecdh(void)
+{
+    int fail = 0;
+
+    for (size_t i = 0; i < sizeof(weierstrass) / sizeof(weierstrass[0]); i++)
+        fail |= curve_ecdh(weierstrass[i].ossl, weierstrass[i].family, weierstrass[i].bits);
+    fail |= curve_ecdh("X25519", PARSEC_ECC_FAMILY_MONTGOMERY, 255);
+    fail |= curve_ecdh("X448", PARSEC_ECC_FAMILY_MONTGOMERY, 448);
+    return fail;
+}
+
+/* RFC 7748 §6.1: Alice's private key with Bob's public key; ECDSA is not for Montgomery keys. */
+static int c_x25519_vector(void)
+{
+    const parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, 0, PARSEC_USAGE_DERIVE,
+                                       ecdh);
+    parsec_key_attributes sig = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, 255,
+                                         PARSEC_USAGE_SIGN_HASH, alg_ecdsa);
+    uint8_t priv[32], bob[32], want[32], alice_pub[32], *secret = NULL, *pub = NULL;
+    size_t secretlen = 0, publen = 0;
+    int fail;
+
+    unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", priv, 32);
+    unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", alice_pub, 32);
+    unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", bob, 32);
+    unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", want, 32);
+    a.ecc_family = sig.ecc_family = PARSEC_ECC_FAMILY_MONTGOMERY;
+    fail = require("ImportKey X25519 private key",
+                   parsec_import_key(g_client, 0, key_name("x25519"), &a, priv, sizeof(priv)),
+                   PARSEC_SUCCESS);
+    fail |= require("ExportPublicKey X25519",
+                    parsec_export_public_key(g_client, 0, key_name("x25519"), &pub, &publen),
+                    PARSEC_SUCCESS);
+    if (!fail)
+        fail |= same("X25519 public key (RFC 7748 6.1)", pub, publen, alice_pub, 32);
+    fail |= require("RawKeyAgreement X25519",
+                    parsec_raw_key_agreement(g_client, 0, &ecdh, key_name("x25519"), bob,
+                                             sizeof(bob), &secret, &secretlen),
+                    PARSEC_SUCCESS);
+    if (!fail)
+        fail |= same("X25519 shared secret (RFC 7748 6.1)", secret, secretlen, want, 32);
+    fail |= require("CanDoCrypto ECDSA with an X25519 key", parsec_can_do_crypto(g_client, 0, 2,
+                                                                                  &sig),
+                    PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    parsec_clear_free(secret, secretlen);
+    parsec_free(pub);
+    parsec_destroy_key(g_client, 0, key_name("x25519"));
+    return fail;
+}
+
+/* RIPEMD-160("abc") from the RIPEMD-160 reference (Dobbertin, Bosselaers, Preneel). */
+static int c_ripemd160(void)
+{
+    uint8_t want[20], *md = NULL;
+    size_t mdlen = 0;
+    int fail;
+
+    unhex("8eb208f7e05d987a9b044a8e98c6b087f15a0bfc", want, sizeof(want));
+    fail = require("HashCompute RIPEMD-160",
+                   parsec_hash_compute(g_client, 0, PARSEC_HASH_RIPEMD160, (const uint8_t *)"abc",
+                                       3, &md, &mdlen),
+                   PARSEC_SUCCESS);
+    if (!fail)
+        fail = same("RIPEMD-160(abc)", md, mdlen, want, sizeof(want));
+    parsec_free(md);
+    return fail;
+}
+
 /* Backends without an algorithm say NotSupported, never a wrong answer. */
 static int not_offered(const char *what, uint8_t type, parsec_alg alg)
 {
@@ -901,6 +1148,10 @@ static const parity_case cases[] = {
     {"aead-errors-gcm", c_aead_errors_gcm},
     {"aead-errors-nonce", c_aead_errors_nonce},
     {"aead-key-and-opcodes", c_aead_key_and_opcodes},
+    {"curves-ecdsa", c_curves_ecdsa},
+    {"curves-ecdh", c_curves_ecdh},
+    {"x25519-vector", c_x25519_vector},
+    {"ripemd160", c_ripemd160},
     {"aead-ccm-chacha-not-offered", c_aead_ccm_chacha_not_offered},
     {"aead-not-offered", c_aead_not_offered},
 };
