@@ -146,6 +146,18 @@ parsec_status parsec_hash_compute(parsec_client *c, uint8_t provider, uint8_t ha
 parsec_status parsec_hash_compare(parsec_client *c, uint8_t provider, uint8_t hash,
                                   const uint8_t *in, size_t inlen, const uint8_t *expected,
                                   size_t expectedlen);
+/*
+ * Unauthenticated ciphers (alg kind PARSEC_ALG_CIPHER), as psa_cipher_encrypt:
+ * the service draws the IV; the ciphertext is IV || encrypted data (no IV
+ * for ECB), which is what decrypt takes. Release the plaintext with
+ * parsec_clear_free().
+ */
+parsec_status parsec_cipher_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen);
+parsec_status parsec_cipher_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen);
 /* Sign or verify a message: the service hashes it with the algorithm's hash. */
 parsec_status parsec_sign_message(parsec_client *c, uint8_t provider, const char *name,
                                   const parsec_alg *alg, const uint8_t *msg, size_t msglen,

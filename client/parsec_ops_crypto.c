@@ -12,6 +12,8 @@
 #include "psa_aead_encrypt.pb-c.h"
 #include "psa_asymmetric_decrypt.pb-c.h"
 #include "psa_asymmetric_encrypt.pb-c.h"
+#include "psa_cipher_decrypt.pb-c.h"
+#include "psa_cipher_encrypt.pb-c.h"
 #include "psa_destroy_key.pb-c.h"
 #include "psa_export_key.pb-c.h"
 #include "psa_export_public_key.pb-c.h"
@@ -474,4 +476,56 @@ parsec_status parsec_verify_message(parsec_client *c, uint8_t provider, const ch
     op.message = parsec_bytes(msg, msglen);
     op.signature = parsec_bytes(sig, siglen);
     return parsec_call(c, provider, PARSEC_OP_PSA_VERIFY_MESSAGE, &op.base, 0, NULL, NULL);
+}
+
+parsec_status parsec_cipher_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen)
+{
+    PsaCipherEncrypt__Operation op = PSA_CIPHER_ENCRYPT__OPERATION__INIT;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
+        parsec_pb_cipher_from_c(alg) == 0)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
+    op.key_name = (char *)name;
+    op.alg = (PsaAlgorithm__Algorithm__Cipher)alg->scheme;
+    op.plaintext = parsec_bytes(in, inlen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_CIPHER_ENCRYPT, &op.base,
+                     PARSEC_CALL_SECRET_REQUEST, &psa_cipher_encrypt__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaCipherEncrypt__Result *)resp.msg)->ciphertext, out,
+                                  outlen);
+}
+
+parsec_status parsec_cipher_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen)
+{
+    PsaCipherDecrypt__Operation op = PSA_CIPHER_DECRYPT__OPERATION__INIT;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
+        parsec_pb_cipher_from_c(alg) == 0)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
+    op.key_name = (char *)name;
+    op.alg = (PsaAlgorithm__Algorithm__Cipher)alg->scheme;
+    op.ciphertext = parsec_bytes(in, inlen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_CIPHER_DECRYPT, &op.base,
+                     PARSEC_CALL_SECRET_RESPONSE, &psa_cipher_decrypt__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaCipherDecrypt__Result *)resp.msg)->plaintext, out,
+                                  outlen);
 }

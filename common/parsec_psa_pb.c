@@ -321,6 +321,26 @@ PsaAlgorithm__Algorithm__AsymmetricEncryption *parsec_pb_encrypt_alg_from_c(cons
     return enc;
 }
 
+/* ---- Cipher ---- */
+
+parsec_status parsec_pb_cipher_to_c(int pb_cipher, parsec_alg *out)
+{
+    if (pb_cipher < PARSEC_CIPHER_STREAM || pb_cipher > PARSEC_CIPHER_CBC_PKCS7)
+        return PARSEC_INVALID_ENCODING;
+    out->kind = PARSEC_ALG_CIPHER;
+    out->scheme = (uint8_t)pb_cipher;
+    out->hash = 0;
+    return PARSEC_SUCCESS;
+}
+
+int parsec_pb_cipher_from_c(const parsec_alg *in)
+{
+    if (in == NULL || in->kind != PARSEC_ALG_CIPHER || in->scheme < PARSEC_CIPHER_STREAM ||
+        in->scheme > PARSEC_CIPHER_CBC_PKCS7)
+        return 0;
+    return in->scheme;
+}
+
 /* ---- Aead ---- */
 
 static int pb_aead_alg_is_valid(int v)
@@ -470,12 +490,9 @@ parsec_status parsec_pb_algorithm_to_c(const PsaAlgorithm__Algorithm *pb, parsec
         }
         break;
     case PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER:
-        /* Valid PSA, not something this project represents. */
-        if (pb->cipher <= PSA_ALGORITHM__ALGORITHM__CIPHER__CIPHER_NONE ||
-            pb->cipher > PSA_ALGORITHM__ALGORITHM__CIPHER__CBC_PKCS7)
-            return PARSEC_INVALID_ENCODING;
-        alg.kind = PARSEC_ALG_CIPHER;
-        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        st = parsec_pb_cipher_to_c((int)pb->cipher, &alg);
+        if (st != PARSEC_SUCCESS)
+            return st;
         break;
     case PSA_ALGORITHM__ALGORITHM__VARIANT_MAC:
         if (pb->mac == NULL || pb->mac->variant_case == 0)
@@ -534,6 +551,12 @@ PsaAlgorithm__Algorithm *parsec_pb_algorithm_from_c(const parsec_alg *in)
         if (alg->asymmetric_encryption == NULL)
             goto fail;
         alg->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_ASYMMETRIC_ENCRYPTION;
+        break;
+    case PARSEC_ALG_CIPHER:
+        if (parsec_pb_cipher_from_c(in) == 0)
+            goto fail;
+        alg->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER;
+        alg->cipher = (PsaAlgorithm__Algorithm__Cipher)in->scheme;
         break;
     case PARSEC_ALG_AEAD:
         alg->aead = parsec_pb_aead_alg_from_c(in);

@@ -235,6 +235,18 @@ enum parsec_key_agreement {
     PARSEC_KA_ECDH = 2,
 };
 
+/* Algorithm.Cipher values (unauthenticated ciphers). */
+enum parsec_cipher {
+    PARSEC_CIPHER_STREAM = 1, /* ChaCha20 */
+    PARSEC_CIPHER_CTR = 2,
+    PARSEC_CIPHER_CFB = 3,
+    PARSEC_CIPHER_OFB = 4,
+    PARSEC_CIPHER_XTS = 5,
+    PARSEC_CIPHER_ECB_NO_PADDING = 6,
+    PARSEC_CIPHER_CBC_NO_PADDING = 7,
+    PARSEC_CIPHER_CBC_PKCS7 = 8,
+};
+
 /* Aead.AeadWithDefaultLengthTag values. */
 enum parsec_aead_alg {
     PARSEC_AEAD_CCM = 1,
@@ -254,6 +266,7 @@ enum parsec_aead_alg {
  *                                policies; 0 for the *_RAW/ECDSA_ANY schemes)
  *   kind ASYMMETRIC_ENCRYPTION:  scheme = parsec_encrypt_scheme, hash (OAEP only)
  *   kind KEY_AGREEMENT:          scheme = parsec_key_agreement (raw)
+ *   kind CIPHER:                 scheme = parsec_cipher
  *   kind AEAD:                   scheme = parsec_aead_alg, hash = the shortened
  *                                tag's length in bytes (0: the default tag)
  */

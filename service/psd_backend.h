@@ -153,6 +153,17 @@ typedef struct psd_backend_ops {
                                   const psd_aead_input *in, psd_buf *out);
     parsec_status (*aead_decrypt)(void *state, const psd_key *key, const parsec_alg *alg,
                                   const psd_aead_input *in, psd_buf *out);
+    /*
+     * Unauthenticated ciphers (optional), as psa_cipher_encrypt/decrypt:
+     * encrypt draws a random IV and returns IV || ciphertext (no IV for
+     * ECB); decrypt takes the same. Input the mode cannot take (not whole
+     * blocks without padding, bad padding, shorter than the IV) ->
+     * PARSEC_PSA_ERROR_INVALID_ARGUMENT / PARSEC_PSA_ERROR_INVALID_PADDING.
+     */
+    parsec_status (*cipher_encrypt)(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
+    parsec_status (*cipher_decrypt)(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
 } psd_backend_ops;
 
 /* The built-in backend, and the tables the backend modules export. */

@@ -103,10 +103,12 @@ static int psd_alg_compatible(const parsec_key_attributes *a, const parsec_alg *
     if (a->type == PARSEC_KEY_TYPE_DH_KEY_PAIR || a->type == PARSEC_KEY_TYPE_DH_PUBLIC_KEY)
         return alg->kind == PARSEC_ALG_KEY_AGREEMENT && alg->scheme == PARSEC_KA_FFDH;
     if (a->type == PARSEC_KEY_TYPE_AES)
-        return alg->kind == PARSEC_ALG_AEAD &&
-               (alg->scheme == PARSEC_AEAD_GCM || alg->scheme == PARSEC_AEAD_CCM);
+        return (alg->kind == PARSEC_ALG_AEAD &&
+                (alg->scheme == PARSEC_AEAD_GCM || alg->scheme == PARSEC_AEAD_CCM)) ||
+               (alg->kind == PARSEC_ALG_CIPHER && alg->scheme != PARSEC_CIPHER_STREAM);
     if (a->type == PARSEC_KEY_TYPE_CHACHA20)
-        return alg->kind == PARSEC_ALG_AEAD && alg->scheme == PARSEC_AEAD_CHACHA20_POLY1305;
+        return (alg->kind == PARSEC_ALG_AEAD && alg->scheme == PARSEC_AEAD_CHACHA20_POLY1305) ||
+               (alg->kind == PARSEC_ALG_CIPHER && alg->scheme == PARSEC_CIPHER_STREAM);
     return 0;
 }
 
@@ -939,6 +941,77 @@ static parsec_status psd_op_aead_decrypt(const psd_request *rq, psd_buf *resp)
     return st;
 }
 
+/* ---- unauthenticated ciphers (parsec-interface psa_cipher_*.rs validate) ---- */
+
+static parsec_status psd_cipher(const psd_request *rq, const char *name, int pb_alg,
+                                const ProtobufCBinaryData *in, int decrypt, psd_buf *out)
+{
+    const psd_backend_ops *ops = rq->prov->ops;
+    psd_key_entry *e = NULL;
+    parsec_alg alg;
+    parsec_status st = parsec_pb_cipher_to_c(pb_alg, &alg);
+
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS &&
+        !psd_supports(rq->prov, rq->opcode, decrypt ? ops->cipher_decrypt : ops->cipher_encrypt))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, decrypt ? PARSEC_USAGE_DECRYPT : PARSEC_USAGE_ENCRYPT, &alg);
+    if (st == PARSEC_SUCCESS && in->len == 0)
+        st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (st == PARSEC_SUCCESS)
+        st = decrypt ? ops->cipher_decrypt(rq->prov->state, &e->key, &alg, in->data, in->len, out)
+                     : ops->cipher_encrypt(rq->prov->state, &e->key, &alg, in->data, in->len, out);
+    psd_keystore_release(rq->svc->store, e);
+    return st;
+}
+
+static parsec_status psd_op_cipher_encrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaCipherEncrypt__Operation *op =
+        psa_cipher_encrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaCipherEncrypt__Result res = PSA_CIPHER_ENCRYPT__RESULT__INIT;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = psd_cipher(rq, op->key_name, (int)op->alg, &op->plaintext, 0, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.ciphertext.data = out.data;
+        res.ciphertext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    OPENSSL_cleanse(op->plaintext.data, op->plaintext.len);
+    psa_cipher_encrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+static parsec_status psd_op_cipher_decrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaCipherDecrypt__Operation *op =
+        psa_cipher_decrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaCipherDecrypt__Result res = PSA_CIPHER_DECRYPT__RESULT__INIT;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = psd_cipher(rq, op->key_name, (int)op->alg, &op->ciphertext, 1, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.plaintext.data = out.data;
+        res.plaintext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    psa_cipher_decrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
 /* ---- keyless operations ---- */
 
 static parsec_status psd_op_generate_random(const psd_request *rq, psd_buf *resp)
@@ -1209,31 +1282,6 @@ static parsec_status psd_op_attest_key(const psd_request *rq, psd_buf *resp)
     return st;
 }
 
-/* Operations no backend of ours implements: decode, authenticate, then NotSupported. */
-static parsec_status psd_op_unsupported(const psd_request *rq)
-{
-    const ProtobufCMessageDescriptor *desc;
-    ProtobufCMessage *op;
-
-    switch (rq->opcode) {
-    case PARSEC_OP_PSA_CIPHER_ENCRYPT:
-        desc = &psa_cipher_encrypt__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_CIPHER_DECRYPT:
-        desc = &psa_cipher_decrypt__operation__descriptor;
-        break;
-    default:
-        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    }
-    op = protobuf_c_message_unpack(desc, NULL, rq->body_len, rq->body);
-    if (op == NULL)
-        return PARSEC_DESERIALIZING_BODY_FAILED;
-    protobuf_c_message_free_unpacked(op, NULL);
-    if (psd_need_auth(rq) != PARSEC_SUCCESS)
-        return PARSEC_NOT_AUTHENTICATED;
-    return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-}
-
 parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
 {
     switch (rq->opcode) {
@@ -1277,7 +1325,11 @@ parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
         return psd_op_prepare_key_attestation(rq, resp);
     case PARSEC_OP_ATTEST_KEY:
         return psd_op_attest_key(rq, resp);
+    case PARSEC_OP_PSA_CIPHER_ENCRYPT:
+        return psd_op_cipher_encrypt(rq, resp);
+    case PARSEC_OP_PSA_CIPHER_DECRYPT:
+        return psd_op_cipher_decrypt(rq, resp);
     default:
-        return psd_op_unsupported(rq);
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
 }

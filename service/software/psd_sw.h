@@ -76,5 +76,10 @@ parsec_status psd_sw_aead_encrypt(void *state, const psd_key *key, const parsec_
                                   const psd_aead_input *in, psd_buf *out);
 parsec_status psd_sw_aead_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
                                   const psd_aead_input *in, psd_buf *out);
+int psd_sw_cipher_alg_ok(uint8_t type, const parsec_alg *alg);
+parsec_status psd_sw_cipher_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
+parsec_status psd_sw_cipher_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * Software backend: symmetric keys (AES, ChaCha20) and AEAD with them
- * (AES-GCM, AES-CCM, ChaCha20-Poly1305) through OpenSSL's EVP_CIPHER.
+ * Software backend: symmetric keys (AES, ChaCha20), AEAD with them
+ * (AES-GCM, AES-CCM, ChaCha20-Poly1305) and the unauthenticated ciphers of
+ * PsaCipherEncrypt/Decrypt, through OpenSSL's EVP_CIPHER.
  * A symmetric key's blob is the raw key, kept by the core like the DER
  * of a private key. Nonce and tag rules are PSA's (PSA Crypto API 1.0.1,
  * PSA_ALG_GCM/CCM/CHACHA20_POLY1305; Mbed TLS psa_aead_check_nonce_length).
@@ -9,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <string.h>
 
 #include "psd_sw.h"
 
@@ -219,4 +221,135 @@ done:
         psd_buf_clear(out); /* unauthenticated plaintext never leaves the backend */
     EVP_CIPHER_CTX_free(ctx);
     return st;
+}
+
+/* ---- PsaCipherEncrypt/PsaCipherDecrypt: IV || ciphertext, as psa_cipher_encrypt ---- */
+
+int psd_sw_cipher_alg_ok(uint8_t type, const parsec_alg *alg)
+{
+    if (type == PARSEC_KEY_TYPE_CHACHA20)
+        return alg->scheme == PARSEC_CIPHER_STREAM;
+    /* XTS needs double-length keys, which PSA AES keys are not. */
+    return type == PARSEC_KEY_TYPE_AES && alg->scheme >= PARSEC_CIPHER_CTR &&
+           alg->scheme <= PARSEC_CIPHER_CBC_PKCS7 && alg->scheme != PARSEC_CIPHER_XTS;
+}
+
+/* OpenSSL cipher name and the IV length PSA puts in front of the ciphertext. */
+static const char *psd_sw_cipher_name(const psd_key *key, const parsec_alg *alg, size_t *ivlen)
+{
+    static const char *const aes[][3] = {
+        [PARSEC_CIPHER_CTR] = {"AES-128-CTR", "AES-192-CTR", "AES-256-CTR"},
+        [PARSEC_CIPHER_CFB] = {"AES-128-CFB", "AES-192-CFB", "AES-256-CFB"},
+        [PARSEC_CIPHER_OFB] = {"AES-128-OFB", "AES-192-OFB", "AES-256-OFB"},
+        [PARSEC_CIPHER_ECB_NO_PADDING] = {"AES-128-ECB", "AES-192-ECB", "AES-256-ECB"},
+        [PARSEC_CIPHER_CBC_NO_PADDING] = {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"},
+        [PARSEC_CIPHER_CBC_PKCS7] = {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"},
+    };
+
+    if (alg->scheme == PARSEC_CIPHER_STREAM) {
+        *ivlen = 12; /* PSA's ChaCha20 nonce; the block counter starts at 0 */
+        return "ChaCha20";
+    }
+    *ivlen = alg->scheme == PARSEC_CIPHER_ECB_NO_PADDING ? 0 : 16;
+    return aes[alg->scheme][key->attrs->bits == 128 ? 0 : key->attrs->bits == 192 ? 1 : 2];
+}
+
+static parsec_status psd_sw_cipher(const psd_key *key, const parsec_alg *alg, const uint8_t *iv,
+                                   size_t ivlen, const uint8_t *in, size_t inlen, int enc,
+                                   uint8_t *out, size_t *outlen)
+{
+    int blocked = alg->scheme == PARSEC_CIPHER_ECB_NO_PADDING ||
+                     alg->scheme == PARSEC_CIPHER_CBC_NO_PADDING ||
+                     (!enc && alg->scheme == PARSEC_CIPHER_CBC_PKCS7);
+    uint8_t full_iv[16] = {0};
+    EVP_CIPHER *cipher = NULL;
+    EVP_CIPHER_CTX *ctx = NULL;
+    parsec_status st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+    size_t ivlen_unused;
+    int n = 0, fin = 0;
+
+    if (blocked && inlen % 16 != 0)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (inlen > INT32_MAX)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    /* OpenSSL's ChaCha20 IV is the 32-bit block counter, then the nonce. */
+    if (alg->scheme == PARSEC_CIPHER_STREAM)
+        memcpy(full_iv + 4, iv, 12);
+    else if (ivlen > 0)
+        memcpy(full_iv, iv, ivlen);
+    cipher = EVP_CIPHER_fetch(NULL, psd_sw_cipher_name(key, alg, &ivlen_unused), NULL);
+    ctx = EVP_CIPHER_CTX_new();
+    if (cipher == NULL || ctx == NULL ||
+        EVP_CipherInit_ex2(ctx, cipher, key->blob, ivlen > 0 ? full_iv : NULL, enc, NULL) != 1 ||
+        EVP_CIPHER_CTX_set_padding(ctx, alg->scheme == PARSEC_CIPHER_CBC_PKCS7) != 1 ||
+        EVP_CipherUpdate(ctx, out, &n, in, (int)inlen) != 1)
+        goto done;
+    if (EVP_CipherFinal_ex(ctx, out + n, &fin) != 1) {
+        st = enc ? PARSEC_PSA_ERROR_GENERIC_ERROR : PARSEC_PSA_ERROR_INVALID_PADDING;
+        goto done;
+    }
+    *outlen = (size_t)n + (size_t)fin;
+    st = PARSEC_SUCCESS;
+done:
+    OPENSSL_cleanse(full_iv, sizeof(full_iv));
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(cipher);
+    return st;
+}
+
+parsec_status psd_sw_cipher_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out)
+{
+    size_t ivlen = 0, len = 0;
+    parsec_status st;
+
+    (void)state;
+    if (!psd_sw_cipher_alg_ok(key->attrs->type, alg) || key->blob_len * 8 != key->attrs->bits)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    psd_sw_cipher_name(key, alg, &ivlen);
+    /* IV, the data, and up to a block of PKCS#7 padding */
+    out->len = ivlen + inlen + 16;
+    out->data = OPENSSL_malloc(out->len);
+    if (out->data == NULL) {
+        out->len = 0;
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    }
+    if (ivlen > 0 && RAND_bytes(out->data, (int)ivlen) != 1) {
+        psd_buf_clear(out);
+        return PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
+    }
+    st = psd_sw_cipher(key, alg, out->data, ivlen, in, inlen, 1, out->data + ivlen, &len);
+    if (st != PARSEC_SUCCESS) {
+        psd_buf_clear(out);
+        return st;
+    }
+    out->len = ivlen + len;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_sw_cipher_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out)
+{
+    size_t ivlen = 0, len = 0;
+    parsec_status st;
+
+    (void)state;
+    if (!psd_sw_cipher_alg_ok(key->attrs->type, alg) || key->blob_len * 8 != key->attrs->bits)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    psd_sw_cipher_name(key, alg, &ivlen);
+    if (inlen < ivlen || (inlen == ivlen && ivlen > 0))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    out->len = inlen - ivlen + 16;
+    out->data = OPENSSL_malloc(out->len);
+    if (out->data == NULL) {
+        out->len = 0;
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    }
+    st = psd_sw_cipher(key, alg, in, ivlen, in + ivlen, inlen - ivlen, 0, out->data, &len);
+    if (st != PARSEC_SUCCESS) {
+        psd_buf_clear(out); /* cleanses whatever was decrypted before a padding error */
+        return st;
+    }
+    out->len = len;
+    return PARSEC_SUCCESS;
 }

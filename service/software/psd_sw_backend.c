@@ -49,6 +49,7 @@ static const uint32_t psd_sw_opcodes[] = {
     PARSEC_OP_PSA_GENERATE_RANDOM,    PARSEC_OP_CAN_DO_CRYPTO,
     PARSEC_OP_PSA_AEAD_ENCRYPT,       PARSEC_OP_PSA_AEAD_DECRYPT,
     PARSEC_OP_PSA_SIGN_MESSAGE,       PARSEC_OP_PSA_VERIFY_MESSAGE,
+    PARSEC_OP_PSA_CIPHER_ENCRYPT,     PARSEC_OP_PSA_CIPHER_DECRYPT,
 };
 
 /* ---- helpers shared by the backend's files ---- */
@@ -417,6 +418,9 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         if (alg->kind == PARSEC_ALG_NONE)
             return PARSEC_SUCCESS;
+        if (alg->kind == PARSEC_ALG_CIPHER)
+            return psd_sw_cipher_alg_ok(a->type, alg) ? PARSEC_SUCCESS
+                                                      : PARSEC_PSA_ERROR_NOT_SUPPORTED;
         return alg->kind == PARSEC_ALG_AEAD && psd_sw_aead_alg_ok(a->type, alg)
                    ? PARSEC_SUCCESS
                    : PARSEC_PSA_ERROR_NOT_SUPPORTED;
@@ -532,4 +536,6 @@ const psd_backend_ops psd_software_backend = {
     .hash_compute = psd_sw_hash_compute,
     .aead_encrypt = psd_sw_aead_encrypt,
     .aead_decrypt = psd_sw_aead_decrypt,
+    .cipher_encrypt = psd_sw_cipher_encrypt,
+    .cipher_decrypt = psd_sw_cipher_decrypt,
 };

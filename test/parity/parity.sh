@@ -21,7 +21,7 @@ COMMON="cando-use-no-flags cando-use-alg-none cando-use-derive-only cando-use-ok
 case $BACKEND in
 software) CASES="$COMMON sign-message aead-vector-gcm aead-vector-ccm aead-vector-chacha20
  aead-roundtrip-generated aead-roundtrip-imported-gcm aead-errors-gcm aead-errors-nonce
- aead-key-and-opcodes curves-ecdsa curves-ecdh x25519-vector ripemd160" ;;
+ aead-key-and-opcodes cipher-vectors cipher-modes cipher-errors curves-ecdsa curves-ecdh x25519-vector ripemd160" ;;
 pkcs11) CASES="$COMMON aead-vector-gcm aead-roundtrip-imported-gcm aead-errors-gcm
  aead-key-and-opcodes aead-ccm-chacha-not-offered" ;;
 tpm) CASES="cando-use-no-flags cando-use-alg-none cando-generate-public cando-generate-no-flags

@@ -817,6 +817,183 @@ static int c_aead_key_and_opcodes(void)
     return fail;
 }
 
+/* ---- 1: PsaCipherEncrypt/PsaCipherDecrypt (IV || ciphertext) ---- */
+
+typedef struct cipher_vector {
+    const char *what;
+    uint8_t mode;
+    const char *iv, *pt, *ct;
+} cipher_vector;
+
+/* NIST SP 800-38A, appendix F, AES-128 (key 2b7e1516...), first block of each mode. */
+static const cipher_vector cipher_vectors[] = {
+    {"ECB (SP 800-38A F.1.1)", PARSEC_CIPHER_ECB_NO_PADDING, "",
+     "6bc1bee22e409f96e93d7e117393172a", "3ad77bb40d7a3660a89ecaf32466ef97"},
+    {"CBC (SP 800-38A F.2.1)", PARSEC_CIPHER_CBC_NO_PADDING, "000102030405060708090a0b0c0d0e0f",
+     "6bc1bee22e409f96e93d7e117393172a", "7649abac8119b246cee98e9b12e9197d"},
+    {"CTR (SP 800-38A F.5.1)", PARSEC_CIPHER_CTR, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+     "6bc1bee22e409f96e93d7e117393172a", "874d6191b620e3261bef6864990db6ce"},
+};
+
+static int c_cipher_vectors(void)
+{
+    int fail = 0;
+
+    for (size_t i = 0; i < sizeof(cipher_vectors) / sizeof(cipher_vectors[0]); i++) {
+        const cipher_vector *v = &cipher_vectors[i];
+        const parsec_alg alg = {PARSEC_ALG_CIPHER, v->mode, 0};
+        parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 128,
+                                           PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, alg);
+        uint8_t key[16], in[64], pt[16], *out = NULL, *back = NULL;
+        size_t ivlen = unhex(v->iv, in, 16), outlen = 0, backlen = 0;
+        char what[96];
+
+        unhex("2b7e151628aed2a6abf7158809cf4f3c", key, 16);
+        unhex(v->pt, pt, 16);
+        unhex(v->ct, in + ivlen, 16);
+        snprintf(what, sizeof(what), "%s: ImportKey", v->what);
+        if (require(what, parsec_import_key(g_client, 0, key_name("cipher"), &a, key, 16),
+                    PARSEC_SUCCESS)) {
+            fail = 1;
+            continue;
+        }
+        snprintf(what, sizeof(what), "%s: CipherDecrypt of IV || ciphertext", v->what);
+        if (require(what, parsec_cipher_decrypt(g_client, 0, key_name("cipher"), &alg, in,
+                                                ivlen + 16, &out, &outlen),
+                    PARSEC_SUCCESS) == 0)
+            fail |= same(what, out, outlen, pt, 16);
+        else
+            fail = 1;
+        parsec_clear_free(out, outlen);
+        snprintf(what, sizeof(what), "%s: CipherEncrypt, then CipherDecrypt", v->what);
+        if (require(what, parsec_cipher_encrypt(g_client, 0, key_name("cipher"), &alg, pt, 16,
+                                                &out, &outlen),
+                    PARSEC_SUCCESS) == 0 &&
+            outlen == ivlen + 16 &&
+            require(what, parsec_cipher_decrypt(g_client, 0, key_name("cipher"), &alg, out,
+                                                outlen, &back, &backlen),
+                    PARSEC_SUCCESS) == 0)
+            fail |= same(what, back, backlen, pt, 16);
+        else
+            fail = 1;
+        /* ECB has no IV: the same block always encrypts to the vector's */
+        if (v->mode == PARSEC_CIPHER_ECB_NO_PADDING && out != NULL)
+            fail |= same("ECB: CipherEncrypt gives the vector", out, outlen, in, 16);
+        parsec_free(out);
+        parsec_clear_free(back, backlen);
+        parsec_destroy_key(g_client, 0, key_name("cipher"));
+    }
+    return fail;
+}
+
+/* The IV is drawn by the service; OpenSSL decrypts the result with the exported key. */
+static int c_cipher_modes(void)
+{
+    static const uint8_t msg[] = "thirty-three bytes of plain text";
+    static const uint8_t modes[] = {PARSEC_CIPHER_CTR, PARSEC_CIPHER_CFB, PARSEC_CIPHER_OFB,
+                                    PARSEC_CIPHER_CBC_PKCS7, PARSEC_CIPHER_STREAM};
+    int fail = 0;
+
+    for (size_t i = 0; i < sizeof(modes); i++) {
+        const parsec_alg alg = {PARSEC_ALG_CIPHER, modes[i], 0};
+        int chacha = modes[i] == PARSEC_CIPHER_STREAM;
+        parsec_key_attributes a = attrs_of(chacha ? PARSEC_KEY_TYPE_CHACHA20 : PARSEC_KEY_TYPE_AES,
+                                           256,
+                                           PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
+                                               PARSEC_USAGE_EXPORT,
+                                           alg);
+        static const char *const names[] = {"", "ChaCha20", "AES-256-CTR", "AES-256-CFB",
+                                            "AES-256-OFB", "", "", "", "AES-256-CBC"};
+        size_t ivlen = chacha ? 12 : 16, outlen = 0, keylen = 0, backlen = 0;
+        uint8_t *out = NULL, *key = NULL, *back = NULL, local[64], iv[16] = {0};
+        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+        int n = 0, fin = 0;
+        char what[64];
+
+        snprintf(what, sizeof(what), "%s round trip", names[modes[i]]);
+        if (require("GenerateKey", parsec_generate_key(g_client, 0, key_name("mode"), &a),
+                    PARSEC_SUCCESS) != 0 ||
+            require("ExportKey", parsec_export_key(g_client, 0, key_name("mode"), &key, &keylen),
+                    PARSEC_SUCCESS) != 0 ||
+            require(what, parsec_cipher_encrypt(g_client, 0, key_name("mode"), &alg, msg,
+                                                sizeof(msg), &out, &outlen),
+                    PARSEC_SUCCESS) != 0 ||
+            outlen < ivlen) {
+            fail = 1;
+            goto next;
+        }
+        memcpy(chacha ? iv + 4 : iv, out, ivlen);
+        if (ctx == NULL ||
+            EVP_DecryptInit_ex2(ctx, EVP_get_cipherbyname(names[modes[i]]), key, iv, NULL) != 1 ||
+            EVP_DecryptUpdate(ctx, local, &n, out + ivlen, (int)(outlen - ivlen)) != 1 ||
+            EVP_DecryptFinal_ex(ctx, local + n, &fin) != 1 ||
+            (size_t)(n + fin) != sizeof(msg) || memcmp(local, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "%s: OpenSSL could not decrypt the service's ciphertext\n",
+                    names[modes[i]]);
+            fail = 1;
+            goto next;
+        }
+        if (require(what, parsec_cipher_decrypt(g_client, 0, key_name("mode"), &alg, out, outlen,
+                                                &back, &backlen),
+                    PARSEC_SUCCESS) == 0)
+            fail |= same(what, back, backlen, msg, sizeof(msg));
+        else
+            fail = 1;
+    next:
+        EVP_CIPHER_CTX_free(ctx);
+        parsec_free(out);
+        parsec_clear_free(key, keylen);
+        parsec_clear_free(back, backlen);
+        parsec_destroy_key(g_client, 0, key_name("mode"));
+    }
+    return fail;
+}
+
+static int c_cipher_errors(void)
+{
+    const parsec_alg cbc = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_NO_PADDING, 0};
+    const parsec_alg pkcs7 = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_PKCS7, 0};
+    const parsec_alg xts = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_XTS, 0};
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 128,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, cbc);
+    parsec_key_attributes p = attrs_of(PARSEC_KEY_TYPE_AES, 128,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, pkcs7);
+    parsec_key_attributes x = attrs_of(PARSEC_KEY_TYPE_AES, 256,
+                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, xts);
+    uint8_t data[48] = {1}, *out = NULL;
+    size_t outlen = 0;
+    char cbc_key[128], pad_key[128];
+    int fail = 0;
+
+    snprintf(cbc_key, sizeof(cbc_key), "%s", key_name("cbc"));
+    snprintf(pad_key, sizeof(pad_key), "%s", key_name("pkcs7"));
+    fail |= require("GenerateKey AES-CBC", parsec_generate_key(g_client, 0, cbc_key, &a),
+                    PARSEC_SUCCESS);
+    fail |= require("GenerateKey AES-CBC-PKCS7", parsec_generate_key(g_client, 0, pad_key, &p),
+                    PARSEC_SUCCESS);
+    fail |= expect("CipherEncrypt CBC without padding of 15 bytes",
+                   parsec_cipher_encrypt(g_client, 0, cbc_key, &cbc, data, 15, &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("CipherEncrypt of nothing",
+                   parsec_cipher_encrypt(g_client, 0, cbc_key, &cbc, data, 0, &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("CipherDecrypt shorter than the IV",
+                   parsec_cipher_decrypt(g_client, 0, cbc_key, &cbc, data, 8, &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect("CipherDecrypt CBC-PKCS7 whose padding is wrong",
+                   parsec_cipher_decrypt(g_client, 0, pad_key, &pkcs7, data, 48, &out, &outlen),
+                   PARSEC_PSA_ERROR_INVALID_PADDING);
+    fail |= expect("CipherEncrypt CBC-PKCS7 with a CBC key",
+                   parsec_cipher_encrypt(g_client, 0, cbc_key, &pkcs7, data, 16, &out, &outlen),
+                   PARSEC_PSA_ERROR_NOT_PERMITTED);
+    fail |= expect("GenerateKey AES for XTS", parsec_generate_key(g_client, 0, key_name("xts"), &x),
+                   PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    parsec_free(out);
+    parsec_destroy_key(g_client, 0, cbc_key);
+    parsec_destroy_key(g_client, 0, pad_key);
+    return fail;
+}
+
 /* ---- 6: curves (SECP K1, Brainpool P R1, Montgomery) and RIPEMD-160 ---- */
 
 typedef struct curve_case {
@@ -1148,6 +1325,9 @@ static const parity_case cases[] = {
     {"aead-errors-gcm", c_aead_errors_gcm},
     {"aead-errors-nonce", c_aead_errors_nonce},
     {"aead-key-and-opcodes", c_aead_key_and_opcodes},
+    {"cipher-vectors", c_cipher_vectors},
+    {"cipher-modes", c_cipher_modes},
+    {"cipher-errors", c_cipher_errors},
     {"curves-ecdsa", c_curves_ecdsa},
     {"curves-ecdh", c_curves_ecdh},
     {"x25519-vector", c_x25519_vector},
