@@ -597,7 +597,7 @@ static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t no
                                            (generated ? PARSEC_USAGE_EXPORT : 0),
                                        alg);
     static const uint8_t msg[] = "round trip through parsecd and OpenSSL's EVP AEAD";
-    uint8_t nonce[13] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3};
+    uint8_t nonce[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
     uint8_t local[sizeof(msg) + 16], back[sizeof(msg) + 16];
     const char *name = key_name("aead-rt");
     uint8_t *ct = NULL, *pt = NULL, *key = NULL;

@@ -6,7 +6,9 @@
 # Usage: provider-curves.sh
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/service/common.sh"
+. "$TEST_SRCDIR/test/parity/parity-lib.sh"
 psd_test_init
+parity_openssl_preload
 [ -f "$PARSEC_PROVIDER_MODULE" ] || { echo "not ok - parsec.so missing at $PARSEC_PROVIDER_MODULE"; exit 1; }
 PSD_AUTH=direct psd_start software || { echo "not ok - parsecd did not start"; exit 1; }
 pprov_openssl_conf curves-app

@@ -6,8 +6,10 @@
 # never output. Usage: rand.sh [software|pkcs11|tpm]
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/service/common.sh"
+. "$TEST_SRCDIR/test/parity/parity-lib.sh"
 BACKEND=${1:-software}
 psd_test_init
+parity_openssl_preload
 
 requests() { grep -c "PsaGenerateRandom .*-> Success" "$TESTDIR/parsecd.log"; }
 hex_len() { tr -d '\n' <"$TESTDIR/last.out" | wc -c; }
