@@ -11,6 +11,13 @@
 
 #include "parsec_cli.h"
 
+int cli_result_output(const cli_opts *o, parsec_status st, const uint8_t *data, size_t len)
+{
+    if (st != PARSEC_SUCCESS)
+        return cli_fail(o, st);
+    return cli_write_file(o, o->out_file ? o->out_file : "-", data, len);
+}
+
 /* PSA's recommended nonce sizes: 12 bytes for GCM and ChaCha20-Poly1305, 13 for CCM. */
 static size_t cli_aead_nonce_len(const parsec_alg *alg)
 {
@@ -149,11 +156,7 @@ int cli_cmd_aead_decrypt(const cli_opts *o)
         rc = CLI_EXIT_SERVICE;
         goto done;
     }
-    if (st != PARSEC_SUCCESS) {
-        rc = cli_fail(o, st);
-        goto done;
-    }
-    rc = cli_write_file(o, o->out_file ? o->out_file : "-", pt, ptlen);
+    rc = cli_result_output(o, st, pt, ptlen);
 done:
     parsec_clear_free(pt, ptlen);
     free(in);

@@ -154,11 +154,7 @@ int cli_cmd_attest_key(const cli_opts *o)
         rc = CLI_EXIT_SERVICE;
         goto done;
     }
-    if (st != PARSEC_SUCCESS) {
-        rc = cli_fail(o, st);
-        goto done;
-    }
-    rc = cli_write_file(o, o->out_file ? o->out_file : "-", cred, credlen);
+    rc = cli_result_output(o, st, cred, credlen);
 done:
     parsec_clear_free(cred, credlen);
     free(in);

@@ -70,6 +70,9 @@ int cli_need_key(const cli_opts *o);
 int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
                       parsec_key_attributes *attrs);
 
+/* The failure of st, or data written to -o FILE (stdout without -o). */
+int cli_result_output(const cli_opts *o, parsec_status st, const uint8_t *data, size_t len);
+
 /* Symmetric keys and AEAD (cli_aead.c). */
 int cli_cmd_create_aes_key(const cli_opts *o);
 int cli_cmd_aead_encrypt(const cli_opts *o);

@@ -297,59 +297,52 @@ done:
     return st;
 }
 
-parsec_status psd_sw_cipher_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
-                                    const uint8_t *in, size_t inlen, psd_buf *out)
+/* Encrypt: out = fresh IV || ciphertext. Decrypt: in = IV || ciphertext, out = plaintext. */
+static parsec_status psd_sw_cipher_run(const psd_key *key, const parsec_alg *alg,
+                                       const uint8_t *in, size_t inlen, int enc, psd_buf *out)
 {
-    size_t ivlen = 0, len = 0;
+    size_t ivlen = 0, len = 0, prefix;
+    const uint8_t *iv;
     parsec_status st;
 
-    (void)state;
     if (!psd_sw_cipher_alg_ok(key->attrs->type, alg) || key->blob_len * 8 != key->attrs->bits)
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     psd_sw_cipher_name(key, alg, &ivlen);
-    /* IV, the data, and up to a block of PKCS#7 padding */
-    out->len = ivlen + inlen + 16;
+    if (!enc && (inlen < ivlen || (inlen == ivlen && ivlen > 0)))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    prefix = enc ? ivlen : 0;
+    /* the IV written in front, the data, and up to a block of PKCS#7 padding */
+    out->len = prefix + (enc ? inlen : inlen - ivlen) + 16;
     out->data = OPENSSL_malloc(out->len);
     if (out->data == NULL) {
         out->len = 0;
         return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
     }
-    if (ivlen > 0 && RAND_bytes(out->data, (int)ivlen) != 1) {
+    if (enc && ivlen > 0 && RAND_bytes(out->data, (int)ivlen) != 1) {
         psd_buf_clear(out);
         return PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
     }
-    st = psd_sw_cipher(key, alg, out->data, ivlen, in, inlen, 1, out->data + ivlen, &len);
+    iv = enc ? out->data : in;
+    st = enc ? psd_sw_cipher(key, alg, iv, ivlen, in, inlen, 1, out->data + prefix, &len)
+             : psd_sw_cipher(key, alg, iv, ivlen, in + ivlen, inlen - ivlen, 0, out->data, &len);
     if (st != PARSEC_SUCCESS) {
-        psd_buf_clear(out);
+        psd_buf_clear(out); /* cleanses whatever was decrypted before a padding error */
         return st;
     }
-    out->len = ivlen + len;
+    out->len = prefix + len;
     return PARSEC_SUCCESS;
+}
+
+parsec_status psd_sw_cipher_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out)
+{
+    (void)state;
+    return psd_sw_cipher_run(key, alg, in, inlen, 1, out);
 }
 
 parsec_status psd_sw_cipher_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
                                     const uint8_t *in, size_t inlen, psd_buf *out)
 {
-    size_t ivlen = 0, len = 0;
-    parsec_status st;
-
     (void)state;
-    if (!psd_sw_cipher_alg_ok(key->attrs->type, alg) || key->blob_len * 8 != key->attrs->bits)
-        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    psd_sw_cipher_name(key, alg, &ivlen);
-    if (inlen < ivlen || (inlen == ivlen && ivlen > 0))
-        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    out->len = inlen - ivlen + 16;
-    out->data = OPENSSL_malloc(out->len);
-    if (out->data == NULL) {
-        out->len = 0;
-        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
-    }
-    st = psd_sw_cipher(key, alg, in, ivlen, in + ivlen, inlen - ivlen, 0, out->data, &len);
-    if (st != PARSEC_SUCCESS) {
-        psd_buf_clear(out); /* cleanses whatever was decrypted before a padding error */
-        return st;
-    }
-    out->len = len;
-    return PARSEC_SUCCESS;
+    return psd_sw_cipher_run(key, alg, in, inlen, 0, out);
 }
