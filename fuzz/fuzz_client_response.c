@@ -259,6 +259,7 @@ static const parsec_alg fuzz_oaep = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_EN
                                      PARSEC_HASH_SHA_256};
 static const parsec_alg fuzz_ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
 static const parsec_alg fuzz_gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+static const parsec_alg fuzz_cbc = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_PKCS7, 0};
 static const parsec_key_attributes fuzz_ec_attrs = {
     .type = PARSEC_KEY_TYPE_ECC_KEY_PAIR,
     .ecc_family = PARSEC_ECC_FAMILY_SECP_R1,
@@ -449,6 +450,14 @@ static void fuzz_call(parsec_client *c, unsigned int which)
     }
     case FUZZ_ATTEST_KEY:
         st = parsec_attest_key(c, 0, "k", NULL, hash, 16, hash + 16, 16, &buf, &len);
+        fuzz_check_bytes(st, buf, len, 1);
+        break;
+    case FUZZ_CIPHER_ENCRYPT:
+        st = parsec_cipher_encrypt(c, 0, "k", &fuzz_cbc, hash, 16, &buf, &len);
+        fuzz_check_bytes(st, buf, len, 0);
+        break;
+    case FUZZ_CIPHER_DECRYPT:
+        st = parsec_cipher_decrypt(c, 0, "k", &fuzz_cbc, hash, sizeof(hash), &buf, &len);
         fuzz_check_bytes(st, buf, len, 1);
         break;
     case FUZZ_IMPORT_KEY:

@@ -87,6 +87,9 @@ static const fuzz_preset fuzz_presets[] = {
     {"aes-gcm",
      {PARSEC_KEY_TYPE_AES, 0, 256, FUZZ_CRYPT, {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0}},
      FUZZ_AES},
+    {"aes-cbc",
+     {PARSEC_KEY_TYPE_AES, 0, 256, FUZZ_CRYPT, {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_PKCS7, 0}},
+     FUZZ_AES},
 };
 #define FUZZ_N_PRESETS (sizeof(fuzz_presets) / sizeof(fuzz_presets[0]))
 
