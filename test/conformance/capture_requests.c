@@ -47,6 +47,8 @@ static const char *const capture_names[] = {
     "verify_message",
     "prepare_key_attestation",
     "attest_key",
+    "cipher_encrypt",
+    "cipher_decrypt",
     "sign_hash_unix_peer",
 };
 #define N_CAPTURES (sizeof(capture_names) / sizeof(capture_names[0]))
@@ -185,6 +187,18 @@ static void run_calls(parsec_client *c)
         parsec_free(ek);
         parsec_attest_key(c, PARSEC_PROVIDER_DEFAULT, "att", NULL, data, 20, data + 20, 20, &out,
                           &outlen);
+        parsec_clear_free(out, outlen);
+    }
+    {
+        parsec_alg ctr = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CTR, 0};
+        parsec_alg stream = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_STREAM, 0};
+        uint8_t data[28];
+
+        fill(data, sizeof(data), 0x90);
+        parsec_cipher_encrypt(c, PARSEC_PROVIDER_DEFAULT, "aes", &ctr, data, 9, &out, &outlen);
+        parsec_free(out);
+        parsec_cipher_decrypt(c, PARSEC_PROVIDER_DEFAULT, "chacha", &stream, data, sizeof(data),
+                              &out, &outlen);
         parsec_clear_free(out, outlen);
     }
     {

@@ -20,15 +20,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use parsec_interface::operations::psa_algorithm::{
-    Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricEncryption, AsymmetricSignature, Hash,
-    RawKeyAgreement, SignHash,
+    Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricEncryption, AsymmetricSignature, Cipher,
+    Hash, RawKeyAgreement, SignHash,
 };
 use parsec_interface::operations::psa_key_attributes::{
     Attributes, EccFamily, Lifetime, Policy, Type, UsageFlags,
 };
 use parsec_interface::operations::{
     attest_key, can_do_crypto, delete_client, prepare_key_attestation, psa_aead_decrypt,
-    psa_aead_encrypt, psa_sign_message, psa_verify_message, list_authenticators, list_clients, list_keys, list_opcodes,
+    psa_aead_encrypt, psa_cipher_decrypt, psa_cipher_encrypt, psa_sign_message,
+    psa_verify_message, list_authenticators, list_clients, list_keys, list_opcodes,
     list_providers, ping, psa_asymmetric_decrypt, psa_asymmetric_encrypt, psa_destroy_key,
     psa_export_public_key, psa_generate_key, psa_generate_random, psa_sign_hash,
     psa_verify_hash, Convert, NativeOperation, NativeResult,
@@ -225,6 +226,8 @@ fn parse_captures(dir: &Path) -> Report {
         "verify_message",
         "prepare_key_attestation",
         "attest_key",
+        "cipher_encrypt",
+        "cipher_decrypt",
         "sign_hash_unix_peer",
     ];
     for name in names.iter() {
@@ -474,6 +477,18 @@ fn parse_captures(dir: &Path) -> Report {
                         r.check("attest_key: ActivateCredential mechanism", false);
                     }
                 }
+            }
+            ("cipher_encrypt", NativeOperation::PsaCipherEncrypt(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq("cipher_encrypt: name", op.key_name.as_str(), "aes");
+                r.check_eq("cipher_encrypt: alg", op.alg, Cipher::Ctr);
+                r.check_eq("cipher_encrypt: plaintext", op.plaintext.to_vec(), pattern(9, 0x90));
+            }
+            ("cipher_decrypt", NativeOperation::PsaCipherDecrypt(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq("cipher_decrypt: name", op.key_name.as_str(), "chacha");
+                r.check_eq("cipher_decrypt: alg", op.alg, Cipher::StreamCipher);
+                r.check_eq("cipher_decrypt: ciphertext", op.ciphertext.to_vec(), pattern(28, 0x90));
             }
             ("sign_hash_unix_peer", NativeOperation::PsaSignHash(op)) => {
                 check_header(&mut r, name, &c, mbed, false);
@@ -960,6 +975,44 @@ fn drive_service(svc: &Service, expect_auth: AuthType) -> Report {
             r.check("PsaAeadEncrypt: ciphertext is the plaintext plus a 16-byte tag", false);
         }
     }
+    // --- AES-CTR with the service's IV: IV || ciphertext (parsec-interface psa_cipher_*)
+    let ctr_name = "conformance-ctr".to_string();
+    let _ = svc.call(crypto_provider, NativeOperation::PsaDestroyKey(psa_destroy_key::Operation { key_name: ctr_name.clone() }));
+    r.check(
+        "PsaGenerateKey: AES-128 for CTR",
+        svc.call(crypto_provider, NativeOperation::PsaGenerateKey(psa_generate_key::Operation {
+            key_name: ctr_name.clone(),
+            attributes: attributes(Type::Aes, 128, U_ENCRYPT | U_DECRYPT, Algorithm::Cipher(Cipher::Ctr)),
+        })).is_ok(),
+    );
+    match svc.call(crypto_provider, NativeOperation::PsaCipherEncrypt(psa_cipher_encrypt::Operation {
+        key_name: ctr_name.clone(),
+        alg: Cipher::Ctr,
+        plaintext: Zeroizing::new(b"conformance".to_vec()),
+    })) {
+        Ok(NativeResult::PsaCipherEncrypt(res)) => {
+            let ct = res.ciphertext.to_vec();
+            r.check_eq("PsaCipherEncrypt: a 16-byte IV, then the ciphertext", ct.len(), 16 + 11);
+            match svc.call(crypto_provider, NativeOperation::PsaCipherDecrypt(psa_cipher_decrypt::Operation {
+                key_name: ctr_name.clone(),
+                alg: Cipher::Ctr,
+                ciphertext: Zeroizing::new(ct),
+            })) {
+                Ok(NativeResult::PsaCipherDecrypt(res)) => {
+                    r.check_eq("PsaCipherDecrypt: round trip", res.plaintext.to_vec(), b"conformance".to_vec());
+                }
+                other => {
+                    println!("# PsaCipherDecrypt: {:?}", other.map(|x| x.opcode()));
+                    r.check("PsaCipherDecrypt: round trip", false);
+                }
+            }
+        }
+        other => {
+            println!("# PsaCipherEncrypt: {:?}", other.map(|x| x.opcode()));
+            r.check("PsaCipherEncrypt: a 16-byte IV, then the ciphertext", false);
+        }
+    }
+    let _ = svc.call(crypto_provider, NativeOperation::PsaDestroyKey(psa_destroy_key::Operation { key_name: ctr_name.clone() }));
     r.check(
         "PsaDestroyKey: the AES key",
         svc.call(crypto_provider, NativeOperation::PsaDestroyKey(psa_destroy_key::Operation { key_name: aes_name.clone() })).is_ok(),
