@@ -22,7 +22,7 @@
      PARSEC_USAGE_VERIFY_MESSAGE)
 #define CLI_CRYPT_USAGE (PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT)
 
-static int cli_need_key(const cli_opts *o)
+int cli_need_key(const cli_opts *o)
 {
     if (o->key_name != NULL)
         return CLI_EXIT_OK;
@@ -223,7 +223,7 @@ int cli_cmd_create_ecc_key(const cli_opts *o)
 }
 
 int cli_open_with_key(const cli_opts *o, parsec_client **c, uint8_t *provider,
-                             parsec_key_attributes *attrs)
+                      parsec_key_attributes *attrs)
 {
     parsec_status st;
     int rc = cli_need_key(o);

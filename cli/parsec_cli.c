@@ -40,7 +40,7 @@ static const char cli_global_help[] =
 static const char cli_options_help[] =
     "Command options:\n"
     "  -k, --key-name NAME    key name (--key too)\n"
-    "  -b, --bits BITS        RSA key size (default 2048)\n"
+    "  -b, --bits BITS        key size: RSA (default 2048), AES 128|192|256 (default 256)\n"
     "  -c, --curve BITS       ECC curve size 256|384|521 (create-ecc-key; default 256)\n"
     "      --client NAME      client to delete (delete-client; -c too)\n"
     "  -i, --input FILE       input file, - for stdin (--in too)\n"
@@ -52,6 +52,8 @@ static const char cli_options_help[] =
     "      --oaep             RSA encryption key, OAEP\n"
     "      --ecdh             ECC key agreement key\n"
     "      --exportable       the private key may be exported (export-key)\n"
+    "      --ccm              create-aes-key: AES-CCM instead of AES-GCM\n"
+    "      --aad FILE         aead-encrypt/aead-decrypt: additional authenticated data\n"
     "      --hash H           policy or operation hash: sha256, sha384, sha512, ... or any\n"
     "      --cn --c --st --l --o --ou --serialNumber VALUE\n"
     "                         certificate subject: common name, country, state, locality,\n"
@@ -340,9 +342,16 @@ void cli_alg_describe(const parsec_alg *alg, char *buf, size_t len)
     case PARSEC_ALG_CIPHER:
         snprintf(buf, len, "Cipher");
         break;
-    case PARSEC_ALG_AEAD:
-        snprintf(buf, len, "Aead");
+    case PARSEC_ALG_AEAD: {
+        static const char *const aead_names[] = {"Aead", "Ccm", "Gcm", "Chacha20Poly1305"};
+        const char *name = alg->scheme <= 3 ? aead_names[alg->scheme] : "Aead";
+
+        if (alg->hash != 0)
+            snprintf(buf, len, "%s(tag %u bytes)", name, alg->hash);
+        else
+            snprintf(buf, len, "%s", name);
         break;
+    }
     case PARSEC_ALG_KEY_DERIVATION:
         snprintf(buf, len, "KeyDerivation");
         break;
@@ -675,6 +684,8 @@ enum {
     OPT_SAN,
     OPT_DAYS,
     OPT_LIST_COMMANDS,
+    OPT_CCM,
+    OPT_AAD,
 };
 
 static const struct option cli_long_options[] = {
@@ -715,6 +726,8 @@ static const struct option cli_long_options[] = {
     {"san", required_argument, NULL, OPT_SAN},
     {"days", required_argument, NULL, OPT_DAYS},
     {"list-commands", no_argument, NULL, OPT_LIST_COMMANDS},
+    {"ccm", no_argument, NULL, OPT_CCM},
+    {"aad", required_argument, NULL, OPT_AAD},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -760,12 +773,22 @@ static const struct cli_command cli_commands[] = {
     {"verify", cli_cmd_verify, "-k NAME -i FILE -s SIGFILE [--hash H]", "checks a signature"},
     {"encrypt", cli_cmd_encrypt, "-k NAME -i FILE [-o FILE]", "with the key's policy algorithm"},
     {"decrypt", cli_cmd_decrypt, "-k NAME -i FILE [-o FILE]", "with the key's policy algorithm"},
+    {"create-aes-key", cli_cmd_create_aes_key, "-k NAME [-b 128|192|256] [--ccm] [--exportable]",
+     "AES key for AEAD; default: AES-256-GCM"},
+    {"aead-encrypt", cli_cmd_aead_encrypt, "-k NAME -i FILE [-o FILE] [--aad FILE]",
+     "output: nonce || ciphertext || tag"},
+    {"aead-decrypt", cli_cmd_aead_decrypt, "-k NAME -i FILE [-o FILE] [--aad FILE]",
+     "input: nonce || ciphertext || tag, as aead-encrypt writes it"},
     {"create-csr", cli_cmd_create_csr,
      "-k NAME --cn CN [--c --st --l --o --ou --serialNumber VALUE] [--san NAME]... [-o FILE]",
      "PEM certificate request signed by the key in the service (RSA PKCS#1, PSS, ECDSA)"},
     {"create-self-signed", cli_cmd_create_self_signed,
      "-k NAME --cn CN [subject options] [--san NAME]... [--days N] [-o FILE]",
      "PEM self-signed certificate signed by the key in the service"},
+    {"prepare-key-attestation", cli_cmd_prepare_key_attestation, "-k NAME -o PREFIX",
+     "TPM name, public area and EK of a TPM key (PREFIX.name, PREFIX.pub, PREFIX.ek.pem)"},
+    {"attest-key", cli_cmd_attest_key, "-k NAME -i CHALLENGE [-o FILE]",
+     "TPM2_ActivateCredential on tpm2_makecredential output"},
     {"delete-key", cli_cmd_delete_key, "-k NAME", "destroys a key"},
     {"generate-random", cli_cmd_generate_random, "-n N [-o FILE]", "hex on stdout unless -o"},
     {"list-clients", cli_cmd_list_clients, "[--json]",
@@ -883,7 +906,7 @@ int main(int argc, char **argv)
             o.key_name = optarg;
             break;
         case 'b':
-            if (!cli_parse_long(optarg, 512, 16384, &o.bits))
+            if (!cli_parse_long(optarg, 128, 16384, &o.bits))
                 return cli_usage("invalid key size '%s'", optarg);
             break;
         case 'c':
@@ -959,6 +982,12 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < CLI_N_COMMANDS; i++)
                 printf("%s\n", cli_commands[i].name);
             return CLI_EXIT_OK;
+        case OPT_CCM:
+            o.ccm = 1;
+            break;
+        case OPT_AAD:
+            o.aad_file = optarg;
+            break;
         case 'h':
             cli_print_help();
             return CLI_EXIT_OK;

@@ -49,6 +49,8 @@ typedef struct cli_opts {
     const char *san[CLI_MAX_SAN];
     size_t n_san;
     long days;
+    int ccm;               /* create-aes-key: CCM instead of GCM */
+    const char *aad_file;  /* aead-*: additional authenticated data */
 } cli_opts;
 
 /* Reports a failed client call on stderr and returns the exit code. */
@@ -95,5 +97,20 @@ int cli_cmd_export_key(const cli_opts *o);
 /* Certificates with the key in the service, signed through parsec.so (cli_x509.c). */
 int cli_cmd_create_csr(const cli_opts *o);
 int cli_cmd_create_self_signed(const cli_opts *o);
+
+/* Shared by the command files: -k is given. */
+int cli_need_key(const cli_opts *o);
+
+/* The failure of st, or data written to -o FILE (stdout without -o). */
+int cli_result_output(const cli_opts *o, parsec_status st, const uint8_t *data, size_t len);
+
+/* Symmetric keys and AEAD (cli_aead.c). */
+int cli_cmd_create_aes_key(const cli_opts *o);
+int cli_cmd_aead_encrypt(const cli_opts *o);
+int cli_cmd_aead_decrypt(const cli_opts *o);
+
+/* Key attestation (cli_attest.c). */
+int cli_cmd_prepare_key_attestation(const cli_opts *o);
+int cli_cmd_attest_key(const cli_opts *o);
 
 #endif

@@ -158,6 +158,57 @@ parsec_status parsec_hash_compute(parsec_client *c, uint8_t provider, uint8_t ha
 parsec_status parsec_hash_compare(parsec_client *c, uint8_t provider, uint8_t hash,
                                   const uint8_t *in, size_t inlen, const uint8_t *expected,
                                   size_t expectedlen);
+/*
+ * Unauthenticated ciphers (alg kind PARSEC_ALG_CIPHER), as psa_cipher_encrypt:
+ * the service draws the IV; the ciphertext is IV || encrypted data (no IV
+ * for ECB), which is what decrypt takes. Release the plaintext with
+ * parsec_clear_free().
+ */
+parsec_status parsec_cipher_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen);
+parsec_status parsec_cipher_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen);
+/* Sign or verify a message: the service hashes it with the algorithm's hash. */
+parsec_status parsec_sign_message(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                  uint8_t **sig, size_t *siglen);
+parsec_status parsec_verify_message(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                    const uint8_t *sig, size_t siglen);
+/*
+ * AEAD with a symmetric key (alg kind PARSEC_ALG_AEAD). The ciphertext is
+ * the encrypted data followed by the tag; decrypting with a wrong tag,
+ * nonce, additional data or key answers PARSEC_PSA_ERROR_INVALID_SIGNATURE.
+ * Release the plaintext with parsec_clear_free().
+ */
+parsec_status parsec_aead_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
+                                  size_t inlen, uint8_t **out, size_t *outlen);
+parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
+                                  size_t inlen, uint8_t **out, size_t *outlen);
+/*
+ * Key attestation, ActivateCredential mechanism (the TPM backend's).
+ * attesting NULL or "" = the backend's default attesting key (the TPM's
+ * endorsement key). Prepare gives what a verifier's TPM2_MakeCredential
+ * needs: the attested key's TPM name, its public area and the attesting
+ * key's public key (DER RSAPublicKey); release each with parsec_free().
+ * AttestKey returns the credential the challenge protected (release with
+ * parsec_clear_free()).
+ */
+parsec_status parsec_prepare_key_attestation(parsec_client *c, uint8_t provider,
+                                             const char *attested, const char *attesting,
+                                             uint8_t **name, size_t *namelen, uint8_t **pub,
+                                             size_t *publen, uint8_t **attesting_pub,
+                                             size_t *attesting_publen);
+parsec_status parsec_attest_key(parsec_client *c, uint8_t provider, const char *attested,
+                                const char *attesting, const uint8_t *credential_blob,
+                                size_t cblen, const uint8_t *secret, size_t slen,
+                                uint8_t **credential, size_t *credlen);
 /* check_type: 1 use, 2 generate, 3 import, 4 derive. */
 parsec_status parsec_can_do_crypto(parsec_client *c, uint8_t provider, int check_type,
                                    const parsec_key_attributes *attrs);

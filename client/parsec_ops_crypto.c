@@ -8,8 +8,12 @@
 #include "can_do_crypto.pb-c.h"
 #include "parsec_client_internal.h"
 #include "parsec_psa_pb.h"
+#include "psa_aead_decrypt.pb-c.h"
+#include "psa_aead_encrypt.pb-c.h"
 #include "psa_asymmetric_decrypt.pb-c.h"
 #include "psa_asymmetric_encrypt.pb-c.h"
+#include "psa_cipher_decrypt.pb-c.h"
+#include "psa_cipher_encrypt.pb-c.h"
 #include "psa_destroy_key.pb-c.h"
 #include "psa_export_key.pb-c.h"
 #include "psa_export_public_key.pb-c.h"
@@ -20,7 +24,9 @@
 #include "psa_import_key.pb-c.h"
 #include "psa_raw_key_agreement.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
+#include "psa_sign_message.pb-c.h"
 #include "psa_verify_hash.pb-c.h"
+#include "psa_verify_message.pb-c.h"
 
 static ProtobufCBinaryData parsec_bytes(const uint8_t *p, size_t len)
 {
@@ -357,4 +363,169 @@ parsec_status parsec_can_do_crypto(parsec_client *c, uint8_t provider, int check
     st = parsec_call(c, provider, PARSEC_OP_CAN_DO_CRYPTO, &op.base, 0, NULL, NULL);
     psa_key_attributes__key_attributes__free_unpacked(op.attributes, NULL);
     return st;
+}
+
+parsec_status parsec_aead_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
+                                  size_t inlen, uint8_t **out, size_t *outlen)
+{
+    PsaAeadEncrypt__Operation op = PSA_AEAD_ENCRYPT__OPERATION__INIT;
+    parsec_pb_aead_alg_storage alg_storage;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
+        (nonce == NULL && noncelen > 0) || (ad == NULL && adlen > 0))
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
+    op.key_name = (char *)name;
+    op.alg = parsec_pb_aead_alg_fill(&alg_storage, alg);
+    if (op.alg == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.nonce = parsec_bytes(nonce, noncelen);
+    op.additional_data = parsec_bytes(ad, adlen);
+    op.plaintext = parsec_bytes(in, inlen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_AEAD_ENCRYPT, &op.base, PARSEC_CALL_SECRET_REQUEST,
+                     &psa_aead_encrypt__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaAeadEncrypt__Result *)resp.msg)->ciphertext, out,
+                                  outlen);
+}
+
+parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
+                                  size_t inlen, uint8_t **out, size_t *outlen)
+{
+    PsaAeadDecrypt__Operation op = PSA_AEAD_DECRYPT__OPERATION__INIT;
+    parsec_pb_aead_alg_storage alg_storage;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
+        (nonce == NULL && noncelen > 0) || (ad == NULL && adlen > 0))
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
+    op.key_name = (char *)name;
+    op.alg = parsec_pb_aead_alg_fill(&alg_storage, alg);
+    if (op.alg == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.nonce = parsec_bytes(nonce, noncelen);
+    op.additional_data = parsec_bytes(ad, adlen);
+    op.ciphertext = parsec_bytes(in, inlen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_AEAD_DECRYPT, &op.base,
+                     PARSEC_CALL_SECRET_RESPONSE, &psa_aead_decrypt__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaAeadDecrypt__Result *)resp.msg)->plaintext, out,
+                                  outlen);
+}
+
+parsec_status parsec_sign_message(parsec_client *c, uint8_t provider, const char *name,
+                                  const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                  uint8_t **sig, size_t *siglen)
+{
+    PsaSignMessage__Operation op = PSA_SIGN_MESSAGE__OPERATION__INIT;
+    parsec_pb_sign_alg_storage alg_storage;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (sig == NULL || siglen == NULL || (msg == NULL && msglen > 0))
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *sig = NULL;
+    *siglen = 0;
+    op.key_name = (char *)name;
+    op.alg = parsec_pb_sign_alg_fill(&alg_storage, alg);
+    if (op.alg == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.message = parsec_bytes(msg, msglen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_SIGN_MESSAGE, &op.base, 0,
+                     &psa_sign_message__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaSignMessage__Result *)resp.msg)->signature, sig,
+                                  siglen);
+}
+
+parsec_status parsec_verify_message(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *msg, size_t msglen,
+                                    const uint8_t *sig, size_t siglen)
+{
+    PsaVerifyMessage__Operation op = PSA_VERIFY_MESSAGE__OPERATION__INIT;
+    parsec_pb_sign_alg_storage alg_storage;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if ((msg == NULL && msglen > 0) || (sig == NULL && siglen > 0))
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.key_name = (char *)name;
+    op.alg = parsec_pb_sign_alg_fill(&alg_storage, alg);
+    if (op.alg == NULL)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    op.message = parsec_bytes(msg, msglen);
+    op.signature = parsec_bytes(sig, siglen);
+    return parsec_call(c, provider, PARSEC_OP_PSA_VERIFY_MESSAGE, &op.base, 0, NULL, NULL);
+}
+
+parsec_status parsec_cipher_encrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen)
+{
+    PsaCipherEncrypt__Operation op = PSA_CIPHER_ENCRYPT__OPERATION__INIT;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
+        parsec_pb_cipher_from_c(alg) == 0)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
+    op.key_name = (char *)name;
+    op.alg = (PsaAlgorithm__Algorithm__Cipher)alg->scheme;
+    op.plaintext = parsec_bytes(in, inlen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_CIPHER_ENCRYPT, &op.base,
+                     PARSEC_CALL_SECRET_REQUEST, &psa_cipher_encrypt__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaCipherEncrypt__Result *)resp.msg)->ciphertext, out,
+                                  outlen);
+}
+
+parsec_status parsec_cipher_decrypt(parsec_client *c, uint8_t provider, const char *name,
+                                    const parsec_alg *alg, const uint8_t *in, size_t inlen,
+                                    uint8_t **out, size_t *outlen)
+{
+    PsaCipherDecrypt__Operation op = PSA_CIPHER_DECRYPT__OPERATION__INIT;
+    parsec_resp resp;
+    parsec_status st = parsec_prepare(c, &provider, name);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
+        parsec_pb_cipher_from_c(alg) == 0)
+        return PARSEC_CLIENT_ERROR_ARGUMENT;
+    *out = NULL;
+    *outlen = 0;
+    op.key_name = (char *)name;
+    op.alg = (PsaAlgorithm__Algorithm__Cipher)alg->scheme;
+    op.ciphertext = parsec_bytes(in, inlen);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_CIPHER_DECRYPT, &op.base,
+                     PARSEC_CALL_SECRET_RESPONSE, &psa_cipher_decrypt__result__descriptor, &resp);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    return parsec_resp_take_bytes(&resp, &((PsaCipherDecrypt__Result *)resp.msg)->plaintext, out,
+                                  outlen);
 }

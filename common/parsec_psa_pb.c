@@ -321,6 +321,116 @@ PsaAlgorithm__Algorithm__AsymmetricEncryption *parsec_pb_encrypt_alg_from_c(cons
     return enc;
 }
 
+/* ---- Cipher ---- */
+
+parsec_status parsec_pb_cipher_to_c(int pb_cipher, parsec_alg *out)
+{
+    if (pb_cipher < PARSEC_CIPHER_STREAM || pb_cipher > PARSEC_CIPHER_CBC_PKCS7)
+        return PARSEC_INVALID_ENCODING;
+    out->kind = PARSEC_ALG_CIPHER;
+    out->scheme = (uint8_t)pb_cipher;
+    out->hash = 0;
+    return PARSEC_SUCCESS;
+}
+
+int parsec_pb_cipher_from_c(const parsec_alg *in)
+{
+    if (in == NULL || in->kind != PARSEC_ALG_CIPHER || in->scheme < PARSEC_CIPHER_STREAM ||
+        in->scheme > PARSEC_CIPHER_CBC_PKCS7)
+        return 0;
+    return in->scheme;
+}
+
+/* ---- Aead ---- */
+
+static int pb_aead_alg_is_valid(int v)
+{
+    return v >= PARSEC_AEAD_CCM && v <= PARSEC_AEAD_CHACHA20_POLY1305;
+}
+
+parsec_status parsec_pb_aead_alg_to_c(const PsaAlgorithm__Algorithm__Aead *pb, parsec_alg *out)
+{
+    parsec_alg alg = {PARSEC_ALG_AEAD, 0, 0};
+
+    if (pb == NULL)
+        return PARSEC_INVALID_ENCODING;
+    switch (pb->variant_case) {
+    case PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_DEFAULT_LENGTH_TAG:
+        if (!pb_aead_alg_is_valid((int)pb->aead_with_default_length_tag))
+            return PARSEC_INVALID_ENCODING;
+        alg.scheme = (uint8_t)pb->aead_with_default_length_tag;
+        break;
+    case PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_SHORTENED_TAG:
+        if (pb->aead_with_shortened_tag == NULL ||
+            !pb_aead_alg_is_valid((int)pb->aead_with_shortened_tag->aead_alg))
+            return PARSEC_INVALID_ENCODING;
+        /* PSA tags are at most 16 bytes; 0 would read as "the default tag". */
+        if (pb->aead_with_shortened_tag->tag_length == 0 ||
+            pb->aead_with_shortened_tag->tag_length > PARSEC_AEAD_DEFAULT_TAG_LEN)
+            return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+        alg.scheme = (uint8_t)pb->aead_with_shortened_tag->aead_alg;
+        alg.hash = (uint8_t)pb->aead_with_shortened_tag->tag_length;
+        break;
+    default:
+        return PARSEC_INVALID_ENCODING;
+    }
+    *out = alg;
+    return PARSEC_SUCCESS;
+}
+
+static int aead_alg_is_representable(const parsec_alg *in)
+{
+    return in != NULL && in->kind == PARSEC_ALG_AEAD && pb_aead_alg_is_valid(in->scheme) &&
+           in->hash <= PARSEC_AEAD_DEFAULT_TAG_LEN;
+}
+
+PsaAlgorithm__Algorithm__Aead *parsec_pb_aead_alg_fill(parsec_pb_aead_alg_storage *st,
+                                                       const parsec_alg *in)
+{
+    if (!aead_alg_is_representable(in))
+        return NULL;
+    psa_algorithm__algorithm__aead__init(&st->aead);
+    psa_algorithm__algorithm__aead__aead_with_shortened_tag__init(&st->shortened);
+    if (in->hash == 0) {
+        st->aead.variant_case = PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_DEFAULT_LENGTH_TAG;
+        st->aead.aead_with_default_length_tag =
+            (PsaAlgorithm__Algorithm__Aead__AeadWithDefaultLengthTag)in->scheme;
+    } else {
+        st->shortened.aead_alg = (PsaAlgorithm__Algorithm__Aead__AeadWithDefaultLengthTag)in->scheme;
+        st->shortened.tag_length = in->hash;
+        st->aead.variant_case = PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_SHORTENED_TAG;
+        st->aead.aead_with_shortened_tag = &st->shortened;
+    }
+    return &st->aead;
+}
+
+PsaAlgorithm__Algorithm__Aead *parsec_pb_aead_alg_from_c(const parsec_alg *in)
+{
+    PsaAlgorithm__Algorithm__Aead *aead;
+    PsaAlgorithm__Algorithm__Aead__AeadWithShortenedTag *sh;
+
+    if (!aead_alg_is_representable(in))
+        return NULL;
+    aead = (PsaAlgorithm__Algorithm__Aead *)pb_new(&psa_algorithm__algorithm__aead__descriptor);
+    if (aead == NULL)
+        return NULL;
+    if (in->hash == 0) {
+        aead->variant_case = PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_DEFAULT_LENGTH_TAG;
+        aead->aead_with_default_length_tag =
+            (PsaAlgorithm__Algorithm__Aead__AeadWithDefaultLengthTag)in->scheme;
+        return aead;
+    }
+    sh = (PsaAlgorithm__Algorithm__Aead__AeadWithShortenedTag *)pb_oneof_new(
+        &aead->base, PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_SHORTENED_TAG);
+    if (sh == NULL) {
+        protobuf_c_message_free_unpacked(&aead->base, NULL);
+        return NULL;
+    }
+    sh->aead_alg = (PsaAlgorithm__Algorithm__Aead__AeadWithDefaultLengthTag)in->scheme;
+    sh->tag_length = in->hash;
+    return aead;
+}
+
 /* ---- KeyAgreement.Raw ---- */
 
 parsec_status parsec_pb_raw_ka_to_c(int pb_raw, parsec_alg *out)
@@ -380,12 +490,9 @@ parsec_status parsec_pb_algorithm_to_c(const PsaAlgorithm__Algorithm *pb, parsec
         }
         break;
     case PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER:
-        /* Valid PSA, not something this project represents. */
-        if (pb->cipher <= PSA_ALGORITHM__ALGORITHM__CIPHER__CIPHER_NONE ||
-            pb->cipher > PSA_ALGORITHM__ALGORITHM__CIPHER__CBC_PKCS7)
-            return PARSEC_INVALID_ENCODING;
-        alg.kind = PARSEC_ALG_CIPHER;
-        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        st = parsec_pb_cipher_to_c((int)pb->cipher, &alg);
+        if (st != PARSEC_SUCCESS)
+            return st;
         break;
     case PSA_ALGORITHM__ALGORITHM__VARIANT_MAC:
         if (pb->mac == NULL || pb->mac->variant_case == 0)
@@ -394,10 +501,9 @@ parsec_status parsec_pb_algorithm_to_c(const PsaAlgorithm__Algorithm *pb, parsec
         st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
         break;
     case PSA_ALGORITHM__ALGORITHM__VARIANT_AEAD:
-        if (pb->aead == NULL || pb->aead->variant_case == 0)
-            return PARSEC_INVALID_ENCODING;
-        alg.kind = PARSEC_ALG_AEAD;
-        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        st = parsec_pb_aead_alg_to_c(pb->aead, &alg);
+        if (st == PARSEC_INVALID_ENCODING)
+            return st;
         break;
     case PSA_ALGORITHM__ALGORITHM__VARIANT_KEY_DERIVATION:
         if (pb->key_derivation == NULL || pb->key_derivation->variant_case == 0)
@@ -445,6 +551,18 @@ PsaAlgorithm__Algorithm *parsec_pb_algorithm_from_c(const parsec_alg *in)
         if (alg->asymmetric_encryption == NULL)
             goto fail;
         alg->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_ASYMMETRIC_ENCRYPTION;
+        break;
+    case PARSEC_ALG_CIPHER:
+        if (parsec_pb_cipher_from_c(in) == 0)
+            goto fail;
+        alg->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER;
+        alg->cipher = (PsaAlgorithm__Algorithm__Cipher)in->scheme;
+        break;
+    case PARSEC_ALG_AEAD:
+        alg->aead = parsec_pb_aead_alg_from_c(in);
+        if (alg->aead == NULL)
+            goto fail;
+        alg->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_AEAD;
         break;
     case PARSEC_ALG_KEY_AGREEMENT: {
         int raw = parsec_pb_raw_ka_from_c(in);
@@ -522,6 +640,11 @@ parsec_status parsec_pb_key_attributes_to_c(const PsaKeyAttributes__KeyAttribute
               (u->sign_hash ? PARSEC_USAGE_SIGN_HASH : 0) |
               (u->verify_hash ? PARSEC_USAGE_VERIFY_HASH : 0) |
               (u->derive ? PARSEC_USAGE_DERIVE : 0);
+    /* PSA Crypto API 1.0.1, PSA_KEY_USAGE_SIGN_HASH/VERIFY_HASH: they imply the message flags. */
+    if (a.usage & PARSEC_USAGE_SIGN_HASH)
+        a.usage |= PARSEC_USAGE_SIGN_MESSAGE;
+    if (a.usage & PARSEC_USAGE_VERIFY_HASH)
+        a.usage |= PARSEC_USAGE_VERIFY_MESSAGE;
     st = parsec_pb_algorithm_to_c(pol->key_algorithm, &a.alg);
     if (st != PARSEC_SUCCESS && st != PARSEC_PSA_ERROR_NOT_SUPPORTED)
         return st;

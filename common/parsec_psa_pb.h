@@ -5,7 +5,7 @@
  *
  * *_to_c: validate as parsec-interface does. Missing mandatory sub-message,
  * unset oneof, or enum value 0/unknown -> PARSEC_INVALID_ENCODING; a valid
- * but unrepresented algorithm kind (MAC, cipher, AEAD, KDF) ->
+ * but unrepresented algorithm kind (MAC, KDF) ->
  * PARSEC_PSA_ERROR_NOT_SUPPORTED (the output is then still filled: alg.kind
  * set, scheme/hash 0; for key attributes type, bits and usage are valid).
  *
@@ -66,6 +66,20 @@ parsec_pb_encrypt_alg_fill(parsec_pb_encrypt_alg_storage *st, const parsec_alg *
 parsec_status parsec_pb_encrypt_alg_to_c(const PsaAlgorithm__Algorithm__AsymmetricEncryption *pb,
                                          parsec_alg *out);
 PsaAlgorithm__Algorithm__AsymmetricEncryption *parsec_pb_encrypt_alg_from_c(const parsec_alg *in);
+
+/* Algorithm.Cipher enum (wire value, 0 rejected) <-> parsec_alg {CIPHER, scheme}; 0 if none. */
+parsec_status parsec_pb_cipher_to_c(int pb_cipher, parsec_alg *out);
+int parsec_pb_cipher_from_c(const parsec_alg *in);
+
+/* Algorithm.Aead <-> parsec_alg {AEAD, parsec_aead_alg, shortened tag length or 0}. */
+parsec_status parsec_pb_aead_alg_to_c(const PsaAlgorithm__Algorithm__Aead *pb, parsec_alg *out);
+PsaAlgorithm__Algorithm__Aead *parsec_pb_aead_alg_from_c(const parsec_alg *in);
+typedef struct parsec_pb_aead_alg_storage {
+    PsaAlgorithm__Algorithm__Aead aead;
+    PsaAlgorithm__Algorithm__Aead__AeadWithShortenedTag shortened;
+} parsec_pb_aead_alg_storage;
+PsaAlgorithm__Algorithm__Aead *parsec_pb_aead_alg_fill(parsec_pb_aead_alg_storage *st,
+                                                       const parsec_alg *in);
 
 /* KeyAgreement.Raw enum (wire value) <-> parsec_alg {KEY_AGREEMENT, scheme}. */
 parsec_status parsec_pb_raw_ka_to_c(int pb_raw, parsec_alg *out);

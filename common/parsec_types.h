@@ -243,6 +243,27 @@ enum parsec_key_agreement {
     PARSEC_KA_ECDH = 2,
 };
 
+/* Algorithm.Cipher values (unauthenticated ciphers). */
+enum parsec_cipher {
+    PARSEC_CIPHER_STREAM = 1, /* ChaCha20 */
+    PARSEC_CIPHER_CTR = 2,
+    PARSEC_CIPHER_CFB = 3,
+    PARSEC_CIPHER_OFB = 4,
+    PARSEC_CIPHER_XTS = 5,
+    PARSEC_CIPHER_ECB_NO_PADDING = 6,
+    PARSEC_CIPHER_CBC_NO_PADDING = 7,
+    PARSEC_CIPHER_CBC_PKCS7 = 8,
+};
+
+/* Aead.AeadWithDefaultLengthTag values. */
+enum parsec_aead_alg {
+    PARSEC_AEAD_CCM = 1,
+    PARSEC_AEAD_GCM = 2,
+    PARSEC_AEAD_CHACHA20_POLY1305 = 3,
+};
+/* Tag length of an AEAD algorithm without a shortened tag. */
+#define PARSEC_AEAD_DEFAULT_TAG_LEN 16
+
 /*
  * One PSA algorithm, flattened. Only the kinds an asymmetric-key service needs
  * are represented in detail; MAC/cipher/AEAD/KDF algorithms convert to
@@ -253,6 +274,9 @@ enum parsec_key_agreement {
  *                                policies; 0 for the *_RAW/ECDSA_ANY schemes)
  *   kind ASYMMETRIC_ENCRYPTION:  scheme = parsec_encrypt_scheme, hash (OAEP only)
  *   kind KEY_AGREEMENT:          scheme = parsec_key_agreement (raw)
+ *   kind CIPHER:                 scheme = parsec_cipher
+ *   kind AEAD:                   scheme = parsec_aead_alg, hash = the shortened
+ *                                tag's length in bytes (0: the default tag)
  */
 typedef struct parsec_alg {
     uint8_t kind;
@@ -267,6 +291,14 @@ typedef struct parsec_key_attributes {
     uint32_t usage;     /* PARSEC_USAGE_* */
     parsec_alg alg;     /* the one permitted algorithm */
 } parsec_key_attributes;
+
+/* Tag length in bytes of an AEAD algorithm (kind AEAD), 0 for other kinds. */
+static inline size_t parsec_aead_tag_length(const parsec_alg *alg)
+{
+    if (alg == NULL || alg->kind != PARSEC_ALG_AEAD)
+        return 0;
+    return alg->hash != 0 ? alg->hash : PARSEC_AEAD_DEFAULT_TAG_LEN;
+}
 
 /* Digest length of a hash, 0 if unknown/ANY. */
 size_t parsec_hash_length(uint8_t hash);

@@ -258,6 +258,8 @@ static const parsec_alg fuzz_pss = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN
 static const parsec_alg fuzz_oaep = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP,
                                      PARSEC_HASH_SHA_256};
 static const parsec_alg fuzz_ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
+static const parsec_alg fuzz_gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+static const parsec_alg fuzz_cbc = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_PKCS7, 0};
 static const parsec_key_attributes fuzz_ec_attrs = {
     .type = PARSEC_KEY_TYPE_ECC_KEY_PAIR,
     .ecc_family = PARSEC_ECC_FAMILY_SECP_R1,
@@ -417,6 +419,46 @@ static void fuzz_call(parsec_client *c, unsigned int which)
     }
     case FUZZ_DELETE_CLIENT:
         st = parsec_delete_client(c, "someone");
+        break;
+    case FUZZ_AEAD_ENCRYPT:
+        st = parsec_aead_encrypt(c, 0, "k", &fuzz_gcm, hash, 12, hash, 5, hash, sizeof(hash),
+                                 &buf, &len);
+        fuzz_check_bytes(st, buf, len, 0);
+        break;
+    case FUZZ_AEAD_DECRYPT:
+        st = parsec_aead_decrypt(c, 0, "k", &fuzz_gcm, hash, 12, NULL, 0, hash, sizeof(hash),
+                                 &buf, &len);
+        fuzz_check_bytes(st, buf, len, 1);
+        break;
+    case FUZZ_SIGN_MESSAGE:
+        st = parsec_sign_message(c, 0, "k", &fuzz_pss, hash, 3, &buf, &len);
+        fuzz_check_bytes(st, buf, len, 0);
+        break;
+    case FUZZ_VERIFY_MESSAGE:
+        st = parsec_verify_message(c, 0, "k", &fuzz_pss, hash, 3, hash, sizeof(hash));
+        break;
+    case FUZZ_PREPARE_KEY_ATTESTATION: {
+        uint8_t *pub = NULL, *ek = NULL;
+        size_t publen = 0, eklen = 0;
+
+        st = parsec_prepare_key_attestation(c, 0, "k", NULL, &buf, &len, &pub, &publen, &ek,
+                                            &eklen);
+        fuzz_check_bytes(st, pub, publen, 0);
+        fuzz_check_bytes(st, ek, eklen, 0);
+        fuzz_check_bytes(st, buf, len, 0);
+        break;
+    }
+    case FUZZ_ATTEST_KEY:
+        st = parsec_attest_key(c, 0, "k", NULL, hash, 16, hash + 16, 16, &buf, &len);
+        fuzz_check_bytes(st, buf, len, 1);
+        break;
+    case FUZZ_CIPHER_ENCRYPT:
+        st = parsec_cipher_encrypt(c, 0, "k", &fuzz_cbc, hash, 16, &buf, &len);
+        fuzz_check_bytes(st, buf, len, 0);
+        break;
+    case FUZZ_CIPHER_DECRYPT:
+        st = parsec_cipher_decrypt(c, 0, "k", &fuzz_cbc, hash, sizeof(hash), &buf, &len);
+        fuzz_check_bytes(st, buf, len, 1);
         break;
     case FUZZ_IMPORT_KEY:
     default:

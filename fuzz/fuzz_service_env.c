@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,7 +24,14 @@
 #include "psd_service.h"
 
 /* Key material the presets are imported from (made once per process). */
-enum fuzz_material { FUZZ_RSA_PRIV, FUZZ_RSA_PUB, FUZZ_EC_PRIV, FUZZ_EC_PUB, FUZZ_N_MATERIAL };
+enum fuzz_material {
+    FUZZ_RSA_PRIV,
+    FUZZ_RSA_PUB,
+    FUZZ_EC_PRIV,
+    FUZZ_EC_PUB,
+    FUZZ_AES,
+    FUZZ_N_MATERIAL
+};
 
 typedef struct fuzz_preset {
     const char *name;
@@ -76,6 +84,12 @@ static const fuzz_preset fuzz_presets[] = {
      {PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, PARSEC_ECC_FAMILY_SECP_R1, 256, PARSEC_USAGE_VERIFY_HASH,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY}},
      FUZZ_EC_PUB},
+    {"aes-gcm",
+     {PARSEC_KEY_TYPE_AES, 0, 256, FUZZ_CRYPT, {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0}},
+     FUZZ_AES},
+    {"aes-cbc",
+     {PARSEC_KEY_TYPE_AES, 0, 256, FUZZ_CRYPT, {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_PKCS7, 0}},
+     FUZZ_AES},
 };
 #define FUZZ_N_PRESETS (sizeof(fuzz_presets) / sizeof(fuzz_presets[0]))
 
@@ -427,6 +441,10 @@ static void fuzz_env_make_material(void)
         fuzz_env.material_len[FUZZ_EC_PUB] != 65)
         fuzz_env_die("EC key encoding failed");
     fuzz_env.material_len[FUZZ_EC_PRIV] = 32;
+    fuzz_env.material[FUZZ_AES] = OPENSSL_malloc(32);
+    if (fuzz_env.material[FUZZ_AES] == NULL || RAND_bytes(fuzz_env.material[FUZZ_AES], 32) != 1)
+        fuzz_env_die("AES key generation failed");
+    fuzz_env.material_len[FUZZ_AES] = 32;
     BN_clear_free(priv);
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(ec);

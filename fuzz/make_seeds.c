@@ -384,6 +384,56 @@ static void seed_session(void)
     seed_flush("hash_compare", FUZZ_HASH_COMPARE);
     parsec_can_do_crypto(c, 0, 2, &ec);
     seed_flush("can_do_crypto", FUZZ_CAN_DO_CRYPTO);
+    {
+        const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+        const parsec_alg ccm = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 8};
+        const parsec_alg cbc = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_PKCS7, 0};
+        uint8_t *sealed = NULL, *nm = NULL, *pb = NULL, *ek = NULL;
+        size_t sealedlen = 0, nl = 0, pl = 0, el = 0;
+
+        parsec_aead_encrypt(c, 0, "aes-gcm", &gcm, hash, 12, hash, 7, hash, 32, &sealed,
+                            &sealedlen);
+        seed_flush("aead_encrypt-gcm", FUZZ_AEAD_ENCRYPT);
+        parsec_aead_decrypt(c, 0, "aes-gcm", &gcm, hash, 12, hash, 7, sealed, sealedlen, &buf,
+                            &len);
+        seed_flush("aead_decrypt-gcm", FUZZ_AEAD_DECRYPT);
+        parsec_clear_free(buf, len);
+        buf = NULL;
+        if (sealed != NULL && sealedlen > 0)
+            sealed[sealedlen - 1] ^= 1;
+        parsec_aead_decrypt(c, 0, "aes-gcm", &gcm, hash, 12, hash, 7, sealed, sealedlen, &buf,
+                            &len);
+        seed_flush("aead_decrypt-bad-tag", FUZZ_AEAD_DECRYPT);
+        parsec_free(sealed);
+        sealed = NULL;
+        parsec_aead_encrypt(c, 0, "aes-gcm", &ccm, hash, 13, NULL, 0, hash, 16, &sealed,
+                            &sealedlen);
+        seed_flush("aead_encrypt-not-permitted", FUZZ_AEAD_ENCRYPT);
+        parsec_free(sealed);
+        sealed = NULL;
+        parsec_sign_message(c, 0, "rsa-pkcs1", &seed_sign_algs[1], hash, 20, &sealed,
+                            &sealedlen);
+        seed_flush("sign_message-rsa-pkcs1", FUZZ_SIGN_MESSAGE);
+        parsec_verify_message(c, 0, "rsa-pkcs1", &seed_sign_algs[1], hash, 20, sealed, sealedlen);
+        seed_flush("verify_message-rsa-pkcs1", FUZZ_VERIFY_MESSAGE);
+        parsec_free(sealed);
+        sealed = NULL;
+        parsec_prepare_key_attestation(c, 0, "ec-sign", NULL, &nm, &nl, &pb, &pl, &ek, &el);
+        seed_flush("prepare_key_attestation", FUZZ_PREPARE_KEY_ATTESTATION);
+        parsec_free(nm);
+        parsec_free(pb);
+        parsec_free(ek);
+        parsec_attest_key(c, 0, "ec-sign", NULL, hash, 16, hash + 16, 16, &buf, &len);
+        seed_flush("attest_key", FUZZ_ATTEST_KEY);
+        parsec_clear_free(buf, len);
+        buf = NULL;
+        parsec_cipher_encrypt(c, 0, "aes-cbc", &cbc, hash, 20, &sealed, &sealedlen);
+        seed_flush("cipher_encrypt-cbc-pkcs7", FUZZ_CIPHER_ENCRYPT);
+        parsec_cipher_decrypt(c, 0, "aes-cbc", &cbc, sealed, sealedlen, &buf, &len);
+        seed_flush("cipher_decrypt-cbc-pkcs7", FUZZ_CIPHER_DECRYPT);
+        parsec_clear_free(buf, len);
+        parsec_free(sealed);
+    }
 
     /* The proxy resets the store after every request: each seed runs against the presets. */
     parsec_generate_key(c, 0, "new-ec", &ec);

@@ -1,4 +1,4 @@
-/* KEYMGMT "EC": Parsec NIST P-256/384/521 keys (ECDSA or ECDH policy). */
+/* KEYMGMT "EC": Parsec P-256/384/521, secp256k1 and brainpool keys (ECDSA or ECDH policy). */
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>

@@ -25,6 +25,7 @@ typedef struct {
     pprov_ctx *ctx;
     int type;
     size_t bits;          /* RSA modulus or EC curve size */
+    uint8_t ecc_family;   /* Parsec curve family of EC keys */
     char *name;
     uint8_t backend;
     char *policy;         /* NULL: the type's default */
@@ -47,6 +48,7 @@ void *pprov_kmgmt_gen_init(void *provctx, int selection, const OSSL_PARAM params
     gctx->ctx = provctx;
     gctx->type = type;
     gctx->bits = type == PPROV_KEY_EC ? 256 : 2048;
+    gctx->ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
     gctx->backend = pprov_default_backend(provctx);
     gctx->hash = PARSEC_HASH_ANY;
     if (!pprov_kmgmt_gen_set_params(gctx, params)) {
@@ -65,27 +67,6 @@ void pprov_kmgmt_gen_cleanup(void *genctx)
     OPENSSL_free(gctx->name);
     OPENSSL_free(gctx->policy);
     OPENSSL_free(gctx);
-}
-
-static int pprov_curve_bits(const char *group, size_t *bits)
-{
-    static const struct {
-        const char *name;
-        size_t bits;
-    } curves[] = {
-        {"P-256", 256}, {"prime256v1", 256}, {"secp256r1", 256},
-        {"P-384", 384}, {"secp384r1", 384},  {"P-521", 521},
-        {"secp521r1", 521},
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
-        if (strcasecmp(group, curves[i].name) == 0) {
-            *bits = curves[i].bits;
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static int pprov_gen_set_string(pprov_gen_ctx *gctx, const OSSL_PARAM *p, char **dst)
@@ -179,13 +160,17 @@ int pprov_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
             }
         } else if (gctx->type == PPROV_KEY_EC && strcmp(p->key, OSSL_PKEY_PARAM_GROUP_NAME) == 0) {
             const char *group = NULL;
+            uint32_t bits = 0;
 
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &group) || !pprov_curve_bits(group, &gctx->bits)) {
+            if (!OSSL_PARAM_get_utf8_string_ptr(p, &group) ||
+                !pprov_curve_lookup(group, &gctx->ecc_family, &bits)) {
                 PPROV_raise(gctx->ctx, PPROV_R_UNSUPPORTED,
-                            "unsupported curve '%s' (Parsec keys use P-256, P-384 or P-521)",
+                            "unsupported curve '%s' (Parsec keys use P-256, P-384, P-521, "
+                            "secp256k1, brainpoolP256r1, brainpoolP384r1 or brainpoolP512r1)",
                             group != NULL ? group : "?");
                 return 0;
             }
+            gctx->bits = bits;
         }
         /* Anything else (EC encoding, point format, PSS saltlen) has no Parsec meaning. */
     }
@@ -293,7 +278,7 @@ void *pprov_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     attrs.bits = (uint32_t)gctx->bits;
     if (gctx->type == PPROV_KEY_EC) {
         attrs.type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
-        attrs.ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
+        attrs.ecc_family = gctx->ecc_family;
     } else {
         attrs.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
     }

@@ -94,6 +94,10 @@ pprov_key *pprov_key_load(pprov_ctx *ctx, const char *name, uint8_t backend, int
 int pprov_key_set_public_from_psa(pprov_key *key, const uint8_t *data, size_t len);
 /* OpenSSL algorithm name of a key type: "RSA", "RSA-PSS", "EC". */
 const char *pprov_key_type_name(int type);
+/* OpenSSL group name of a Parsec curve ("P-256", "brainpoolP384r1"), NULL if not presented. */
+const char *pprov_curve_name(uint8_t family, uint32_t bits);
+/* Any OpenSSL name of such a curve -> its Parsec family and size; 0 if unknown. */
+int pprov_curve_lookup(const char *name, uint8_t *family, uint32_t *bits);
 /* Curve name ("P-256") of an EC key, NULL otherwise. */
 const char *pprov_key_group_name(const pprov_key *key);
 
@@ -217,6 +221,7 @@ extern const OSSL_DISPATCH pprov_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH pprov_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH pprov_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH pprov_store_functions[];
+extern const OSSL_DISPATCH pprov_rand_functions[];
 /* encoder/ and decoder/ (the same tables serve RSA, RSA-PSS and EC). */
 extern const OSSL_DISPATCH pprov_keyref_pem_encoder_functions[];
 extern const OSSL_DISPATCH pprov_keyref_der_encoder_functions[];

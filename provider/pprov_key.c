@@ -77,20 +77,50 @@ const char *pprov_key_type_name(int type)
     }
 }
 
+/*
+ * The Weierstrass curves of Parsec ECC keys the provider presents as "EC"
+ * keys (OpenSSL group name first; then the other names OpenSSL uses).
+ */
+static const struct pprov_curve {
+    const char *names[3];
+    uint8_t family;
+    uint32_t bits;
+} pprov_curves[] = {
+    {{"P-256", "prime256v1", "secp256r1"}, PARSEC_ECC_FAMILY_SECP_R1, 256},
+    {{"P-384", "secp384r1", NULL}, PARSEC_ECC_FAMILY_SECP_R1, 384},
+    {{"P-521", "secp521r1", NULL}, PARSEC_ECC_FAMILY_SECP_R1, 521},
+    {{"secp256k1", NULL, NULL}, PARSEC_ECC_FAMILY_SECP_K1, 256},
+    {{"brainpoolP256r1", NULL, NULL}, PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 256},
+    {{"brainpoolP384r1", NULL, NULL}, PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 384},
+    {{"brainpoolP512r1", NULL, NULL}, PARSEC_ECC_FAMILY_BRAINPOOL_P_R1, 512},
+};
+
+const char *pprov_curve_name(uint8_t family, uint32_t bits)
+{
+    for (size_t i = 0; i < sizeof(pprov_curves) / sizeof(pprov_curves[0]); i++)
+        if (pprov_curves[i].family == family && pprov_curves[i].bits == bits)
+            return pprov_curves[i].names[0];
+    return NULL;
+}
+
+int pprov_curve_lookup(const char *name, uint8_t *family, uint32_t *bits)
+{
+    for (size_t i = 0; name != NULL && i < sizeof(pprov_curves) / sizeof(pprov_curves[0]); i++)
+        for (size_t j = 0; j < 3 && pprov_curves[i].names[j] != NULL; j++)
+            if (strcasecmp(name, pprov_curves[i].names[j]) == 0) {
+                *family = pprov_curves[i].family;
+                *bits = pprov_curves[i].bits;
+                return 1;
+            }
+    return 0;
+}
+
 const char *pprov_key_group_name(const pprov_key *key)
 {
     if (key->type != PPROV_KEY_EC)
         return NULL;
-    switch (key->attrs.bits != 0 ? key->attrs.bits : (uint32_t)pprov_key_bits(key)) {
-    case 256:
-        return "P-256";
-    case 384:
-        return "P-384";
-    case 521:
-        return "P-521";
-    default:
-        return NULL;
-    }
+    return pprov_curve_name(key->attrs.ecc_family,
+                            key->attrs.bits != 0 ? key->attrs.bits : (uint32_t)pprov_key_bits(key));
 }
 
 void pprov_key_to_reference(pprov_key *key, const void **ref, size_t *refsz)
@@ -285,10 +315,7 @@ static int pprov_type_from_attrs(const parsec_key_attributes *attrs, int expecte
         return expected_type == PPROV_KEY_RSA_PSS ? PPROV_KEY_RSA_PSS : PPROV_KEY_RSA;
     case PARSEC_KEY_TYPE_ECC_KEY_PAIR:
     case PARSEC_KEY_TYPE_ECC_PUBLIC_KEY:
-        if (attrs->ecc_family == PARSEC_ECC_FAMILY_SECP_R1
-            && (attrs->bits == 256 || attrs->bits == 384 || attrs->bits == 521))
-            return PPROV_KEY_EC;
-        return 0;
+        return pprov_curve_name(attrs->ecc_family, attrs->bits) != NULL ? PPROV_KEY_EC : 0;
     default:
         return 0;
     }
@@ -336,8 +363,9 @@ pprov_key *pprov_key_load(pprov_ctx *ctx, const char *name, uint8_t backend, int
 
         pprov_describe_policy(&attrs, policy, sizeof(policy));
         PPROV_raise(ctx, PPROV_R_UNSUPPORTED,
-                    "Parsec key '%s' (type %u, %u bits, %s) is not an RSA or NIST P-256/384/521"
-                    " EC key", name, attrs.type, attrs.bits, policy);
+                    "Parsec key '%s' (type %u, %u bits, %s) is not an RSA key or an EC key on"
+                    " P-256/384/521, secp256k1 or brainpoolP256r1/384r1/512r1",
+                    name, attrs.type, attrs.bits, policy);
         return NULL;
     }
     if (expected_type != 0 && type != expected_type) {

@@ -522,6 +522,20 @@ static const OSSL_ALGORITHM pprov_signature_algorithms[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+/*
+ * PARSEC-RAND is the name to configure; the CTR-DRBG entry lets OpenSSL's
+ * default DRBG names find it when parsec is the only provider loaded
+ * (`openssl rand -provider parsec`), as tpm2-openssl does. With the default
+ * provider activated first, its CTR-DRBG stays the one fetched without a
+ * property query.
+ */
+static const OSSL_ALGORITHM pprov_rand_algorithms[] = {
+    {"PARSEC-RAND", PPROV_PROPS, pprov_rand_functions, "Random bytes from the Parsec service"},
+    {"CTR-DRBG", PPROV_PROPS, pprov_rand_functions,
+     "Random bytes from the Parsec service (for `openssl rand -provider parsec`)"},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const OSSL_ALGORITHM pprov_store_algorithms[] = {
     {PPROV_URI_SCHEME, PPROV_PROPS, pprov_store_functions, "Parsec key store (parsec: URIs)"},
     {NULL, NULL, NULL, NULL},
@@ -635,6 +649,8 @@ static const OSSL_ALGORITHM *pprov_query_operation(void *provctx, int operation_
         return pprov_asym_cipher_algorithms;
     case OSSL_OP_KEYEXCH:
         return pprov_keyexch_algorithms;
+    case OSSL_OP_RAND:
+        return pprov_rand_algorithms;
     case OSSL_OP_STORE:
         return pprov_store_algorithms;
     case OSSL_OP_ENCODER:

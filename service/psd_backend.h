@@ -73,6 +73,16 @@ PSD_API const char *psd_settings_get(const psd_settings *s, const char *key);
  */
 #define PSD_BACKEND_ABI_VERSION 1
 
+/* What PsaAeadEncrypt/PsaAeadDecrypt carry besides the key and the algorithm. */
+typedef struct psd_aead_input {
+    const uint8_t *nonce;
+    size_t nonce_len;
+    const uint8_t *ad; /* additional data, authenticated only */
+    size_t ad_len;
+    const uint8_t *data; /* plaintext, or ciphertext || tag */
+    size_t data_len;
+} psd_aead_input;
+
 typedef struct psd_backend_ops {
     uint32_t abi_version;    /* PSD_BACKEND_ABI_VERSION, first so any module can be checked */
     uint8_t provider_id;     /* 1 software, 2 PKCS#11, 3 TPM */
@@ -102,7 +112,7 @@ typedef struct psd_backend_ops {
     /* Create a key; on success *blob is what the core stores and hands back in psd_key. */
     parsec_status (*generate_key)(void *state, uint64_t id, const char *name,
                                   const parsec_key_attributes *attrs, psd_buf *blob);
-    /* Import PSA-format data (RSAPublicKey / RSAPrivateKey DER, EC point / scalar). */
+    /* Import PSA-format data (RSAPublicKey / RSAPrivateKey DER, EC point / scalar, raw bytes). */
     parsec_status (*import_key)(void *state, uint64_t id, const char *name,
                                 const parsec_key_attributes *attrs, const uint8_t *data,
                                 size_t len, psd_buf *blob);
@@ -140,6 +150,27 @@ typedef struct psd_backend_ops {
     parsec_status (*attest_key)(void *state, const psd_key *attested, const psd_key *attesting,
                                 const uint8_t *credential_blob, size_t cblen,
                                 const uint8_t *secret, size_t slen, psd_buf *credential);
+    /*
+     * AEAD with a symmetric key (optional). Encrypt: out = ciphertext || tag.
+     * Decrypt: data = ciphertext || tag. A nonce length the algorithm does
+     * not take -> PARSEC_PSA_ERROR_INVALID_ARGUMENT; a tag that does not
+     * match -> PARSEC_PSA_ERROR_INVALID_SIGNATURE (nothing is returned).
+     */
+    parsec_status (*aead_encrypt)(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out);
+    parsec_status (*aead_decrypt)(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out);
+    /*
+     * Unauthenticated ciphers (optional), as psa_cipher_encrypt/decrypt:
+     * encrypt draws a random IV and returns IV || ciphertext (no IV for
+     * ECB); decrypt takes the same. Input the mode cannot take (not whole
+     * blocks without padding, bad padding, shorter than the IV) ->
+     * PARSEC_PSA_ERROR_INVALID_ARGUMENT / PARSEC_PSA_ERROR_INVALID_PADDING.
+     */
+    parsec_status (*cipher_encrypt)(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
+    parsec_status (*cipher_decrypt)(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
 } psd_backend_ops;
 
 /* The built-in backend, and the tables the backend modules export. */

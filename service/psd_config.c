@@ -273,6 +273,21 @@ static int psd_conf_core(psd_config_parse *p, const char *name, const char *valu
             return psd_conf_fail(p, "log_file is empty");
         return psd_set_string(p, &cfg->log_file, value, 1);
     }
+    if (strcmp(name, "min_rsa_bits") == 0) {
+        if (psd_parse_ulong(value, 10, 1024, 16384, &v) != 0)
+            return psd_conf_fail(p, "min_rsa_bits '%s' must be 1024..16384 bits", value);
+        cfg->min_rsa_bits = (uint32_t)v;
+        return 1;
+    }
+    if (strcmp(name, "allow_deprecated") == 0) {
+        if (strcmp(value, "true") == 0)
+            cfg->allow_deprecated = 1;
+        else if (strcmp(value, "false") == 0)
+            cfg->allow_deprecated = 0;
+        else
+            return psd_conf_fail(p, "allow_deprecated '%s' must be true or false", value);
+        return 1;
+    }
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "core");
 }
 
@@ -365,6 +380,7 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     cfg->threads = 4;
     cfg->body_len_limit = PARSEC_DEFAULT_BODY_LIMIT;
     cfg->buffer_size_limit = 1u << 20;
+    cfg->min_rsa_bits = 2048;
     cfg->log_level = PSD_LOG_INFO;
     cfg->auth_type = PARSEC_AUTH_UNIX_PEER;
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)

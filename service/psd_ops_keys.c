@@ -102,6 +102,13 @@ static int psd_alg_compatible(const parsec_key_attributes *a, const parsec_alg *
     }
     if (a->type == PARSEC_KEY_TYPE_DH_KEY_PAIR || a->type == PARSEC_KEY_TYPE_DH_PUBLIC_KEY)
         return alg->kind == PARSEC_ALG_KEY_AGREEMENT && alg->scheme == PARSEC_KA_FFDH;
+    if (a->type == PARSEC_KEY_TYPE_AES)
+        return (alg->kind == PARSEC_ALG_AEAD &&
+                (alg->scheme == PARSEC_AEAD_GCM || alg->scheme == PARSEC_AEAD_CCM)) ||
+               (alg->kind == PARSEC_ALG_CIPHER && alg->scheme != PARSEC_CIPHER_STREAM);
+    if (a->type == PARSEC_KEY_TYPE_CHACHA20)
+        return (alg->kind == PARSEC_ALG_AEAD && alg->scheme == PARSEC_AEAD_CHACHA20_POLY1305) ||
+               (alg->kind == PARSEC_ALG_CIPHER && alg->scheme == PARSEC_CIPHER_STREAM);
     return 0;
 }
 
@@ -267,9 +274,28 @@ static parsec_status psd_template(const psd_request *rq, const PsaKeyAttributes_
     st = psd_need_auth(rq);
     if (st != PARSEC_SUCCESS)
         return st;
-    if (psd_template_deprecated(pb))
+    if (!rq->svc->cfg->allow_deprecated && psd_template_deprecated(pb))
         return PARSEC_DEPRECATED_PRIMITIVE;
     return conv;
+}
+
+static int psd_is_public_type(uint8_t type)
+{
+    return type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY || type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY ||
+           type == PARSEC_KEY_TYPE_DH_PUBLIC_KEY;
+}
+
+/*
+ * [core] min_rsa_bits bounds RSA key pairs; public keys of 1024 bits or more
+ * are always taken, so old signatures can still be verified.
+ */
+static parsec_status psd_rsa_size_check(const psd_request *rq, const parsec_key_attributes *a)
+{
+    if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits < rq->svc->cfg->min_rsa_bits)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY && a->bits < 1024)
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    return PARSEC_SUCCESS;
 }
 
 /* Generate and import share the reservation -> backend -> commit sequence. */
@@ -288,6 +314,12 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
         psd_keystore_release(rq->svc->store, probe);
         return PARSEC_PSA_ERROR_ALREADY_EXISTS;
     }
+    /* psa_generate_key() refuses public-key types as an invalid argument. */
+    if (!import && psd_is_public_type(attrs->type))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    st = psd_rsa_size_check(rq, attrs);
+    if (st != PARSEC_SUCCESS)
+        return st;
     st = ops->check_attributes(rq->prov->state, attrs);
     if (st == PARSEC_PSA_ERROR_NOT_SUPPORTED)
         /* The status cannot carry text: the operator's log says what was asked (the backend's line before says why). */
@@ -380,6 +412,10 @@ static parsec_status psd_import_bits(parsec_key_attributes *attrs, const uint8_t
             bits = 521;
         else if (attrs->ecc_family == PARSEC_ECC_FAMILY_MONTGOMERY)
             bits = bytes == 32 ? 255 : bytes == 56 ? 448 : bits;
+    } else if (attrs->type == PARSEC_KEY_TYPE_AES || attrs->type == PARSEC_KEY_TYPE_CHACHA20) {
+        if (len == 0 || len > 64)
+            return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+        bits = (uint32_t)len * 8;
     } else {
         bits = attrs->bits != 0 ? attrs->bits : (uint32_t)len * 8;
     }
@@ -738,6 +774,251 @@ static parsec_status psd_op_raw_key_agreement(const psd_request *rq, psd_buf *re
     return st;
 }
 
+/* ---- messages: hashed here, then signed or verified as a hash by the backend ---- */
+
+static parsec_status psd_message_digest(const parsec_alg *alg, const ProtobufCBinaryData *msg,
+                                        uint8_t *md, size_t *mdlen)
+{
+    const char *name = parsec_hash_ossl_name(alg->hash);
+    EVP_MD *evp = NULL;
+    unsigned int len = 0;
+    parsec_status st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+
+    /* The raw schemes take a hash the caller made: there is nothing to hash a message with. */
+    if (alg->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW || alg->scheme == PARSEC_SIGN_ECDSA_ANY)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (name != NULL)
+        evp = EVP_MD_fetch(NULL, name, NULL);
+    if (evp != NULL && EVP_Digest(msg->data != NULL ? msg->data : (const uint8_t *)"", msg->len,
+                                  md, &len, evp, NULL) == 1) {
+        *mdlen = len;
+        st = PARSEC_SUCCESS;
+    }
+    EVP_MD_free(evp);
+    return st;
+}
+
+static parsec_status psd_op_sign_message(const psd_request *rq, psd_buf *resp)
+{
+    PsaSignMessage__Operation *op =
+        psa_sign_message__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaSignMessage__Result res = PSA_SIGN_MESSAGE__RESULT__INIT;
+    uint8_t md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    psd_key_entry *e = NULL;
+    psd_buf sig = {0};
+    parsec_alg alg;
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = op->alg != NULL ? parsec_pb_sign_alg_to_c(op->alg, &alg) : PARSEC_INVALID_ENCODING;
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS && !psd_supports(rq->prov, rq->opcode, rq->prov->ops->sign_hash))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, op->key_name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, PARSEC_USAGE_SIGN_MESSAGE, &alg);
+    if (st == PARSEC_SUCCESS)
+        st = psd_message_digest(&alg, &op->message, md, &mdlen);
+    if (st == PARSEC_SUCCESS)
+        st = rq->prov->ops->sign_hash(rq->prov->state, &e->key, &alg, md, mdlen, &sig);
+    if (st == PARSEC_SUCCESS) {
+        res.signature.data = sig.data;
+        res.signature.len = sig.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&sig);
+    psd_keystore_release(rq->svc->store, e);
+    psa_sign_message__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+static parsec_status psd_op_verify_message(const psd_request *rq, psd_buf *resp)
+{
+    PsaVerifyMessage__Operation *op =
+        psa_verify_message__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaVerifyMessage__Result res = PSA_VERIFY_MESSAGE__RESULT__INIT;
+    uint8_t md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0;
+    psd_key_entry *e = NULL;
+    parsec_alg alg;
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = op->alg != NULL ? parsec_pb_sign_alg_to_c(op->alg, &alg) : PARSEC_INVALID_ENCODING;
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS && !psd_supports(rq->prov, rq->opcode, rq->prov->ops->verify_hash))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, op->key_name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, PARSEC_USAGE_VERIFY_MESSAGE, &alg);
+    if (st == PARSEC_SUCCESS)
+        st = psd_message_digest(&alg, &op->message, md, &mdlen);
+    if (st == PARSEC_SUCCESS)
+        st = rq->prov->ops->verify_hash(rq->prov->state, &e->key, &alg, md, mdlen,
+                                        op->signature.data, op->signature.len);
+    if (st == PARSEC_SUCCESS)
+        st = psd_pack(&res.base, resp);
+    psd_keystore_release(rq->svc->store, e);
+    psa_verify_message__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+/* ---- AEAD (parsec-interface psa_aead_encrypt.rs / psa_aead_decrypt.rs validate) ---- */
+
+static parsec_status psd_aead(const psd_request *rq, const char *name,
+                              const PsaAlgorithm__Algorithm__Aead *pb_alg,
+                              const psd_aead_input *in, int decrypt, psd_buf *out)
+{
+    const psd_backend_ops *ops = rq->prov->ops;
+    psd_key_entry *e = NULL;
+    parsec_alg alg;
+    parsec_status st = parsec_pb_aead_alg_to_c(pb_alg, &alg);
+
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS &&
+        !psd_supports(rq->prov, rq->opcode, decrypt ? ops->aead_decrypt : ops->aead_encrypt))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, decrypt ? PARSEC_USAGE_DECRYPT : PARSEC_USAGE_ENCRYPT, &alg);
+    if (st == PARSEC_SUCCESS && (in->data_len == 0 || in->nonce_len == 0))
+        st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (st == PARSEC_SUCCESS)
+        st = decrypt ? ops->aead_decrypt(rq->prov->state, &e->key, &alg, in, out)
+                     : ops->aead_encrypt(rq->prov->state, &e->key, &alg, in, out);
+    psd_keystore_release(rq->svc->store, e);
+    return st;
+}
+
+static parsec_status psd_op_aead_encrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaAeadEncrypt__Operation *op =
+        psa_aead_encrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaAeadEncrypt__Result res = PSA_AEAD_ENCRYPT__RESULT__INIT;
+    psd_aead_input in;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    in = (psd_aead_input){op->nonce.data, op->nonce.len, op->additional_data.data,
+                          op->additional_data.len, op->plaintext.data, op->plaintext.len};
+    st = psd_aead(rq, op->key_name, op->alg, &in, 0, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.ciphertext.data = out.data;
+        res.ciphertext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    OPENSSL_cleanse(op->plaintext.data, op->plaintext.len);
+    psa_aead_encrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+static parsec_status psd_op_aead_decrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaAeadDecrypt__Operation *op =
+        psa_aead_decrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaAeadDecrypt__Result res = PSA_AEAD_DECRYPT__RESULT__INIT;
+    psd_aead_input in;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    in = (psd_aead_input){op->nonce.data, op->nonce.len, op->additional_data.data,
+                          op->additional_data.len, op->ciphertext.data, op->ciphertext.len};
+    st = psd_aead(rq, op->key_name, op->alg, &in, 1, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.plaintext.data = out.data;
+        res.plaintext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    psa_aead_decrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+/* ---- unauthenticated ciphers (parsec-interface psa_cipher_*.rs validate) ---- */
+
+static parsec_status psd_cipher(const psd_request *rq, const char *name, int pb_alg,
+                                const ProtobufCBinaryData *in, int decrypt, psd_buf *out)
+{
+    const psd_backend_ops *ops = rq->prov->ops;
+    psd_key_entry *e = NULL;
+    parsec_alg alg;
+    parsec_status st = parsec_pb_cipher_to_c(pb_alg, &alg);
+
+    if (st == PARSEC_SUCCESS)
+        st = psd_need_auth(rq);
+    if (st == PARSEC_SUCCESS &&
+        !psd_supports(rq->prov, rq->opcode, decrypt ? ops->cipher_decrypt : ops->cipher_encrypt))
+        st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    if (st == PARSEC_SUCCESS)
+        st = psd_lookup(rq, name, &e);
+    if (st == PARSEC_SUCCESS)
+        st = psd_policy(e, decrypt ? PARSEC_USAGE_DECRYPT : PARSEC_USAGE_ENCRYPT, &alg);
+    if (st == PARSEC_SUCCESS && in->len == 0)
+        st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (st == PARSEC_SUCCESS)
+        st = decrypt ? ops->cipher_decrypt(rq->prov->state, &e->key, &alg, in->data, in->len, out)
+                     : ops->cipher_encrypt(rq->prov->state, &e->key, &alg, in->data, in->len, out);
+    psd_keystore_release(rq->svc->store, e);
+    return st;
+}
+
+static parsec_status psd_op_cipher_encrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaCipherEncrypt__Operation *op =
+        psa_cipher_encrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaCipherEncrypt__Result res = PSA_CIPHER_ENCRYPT__RESULT__INIT;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = psd_cipher(rq, op->key_name, (int)op->alg, &op->plaintext, 0, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.ciphertext.data = out.data;
+        res.ciphertext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    OPENSSL_cleanse(op->plaintext.data, op->plaintext.len);
+    psa_cipher_encrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
+static parsec_status psd_op_cipher_decrypt(const psd_request *rq, psd_buf *resp)
+{
+    PsaCipherDecrypt__Operation *op =
+        psa_cipher_decrypt__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaCipherDecrypt__Result res = PSA_CIPHER_DECRYPT__RESULT__INIT;
+    psd_buf out = {0};
+    parsec_status st;
+
+    if (op == NULL)
+        return PARSEC_DESERIALIZING_BODY_FAILED;
+    st = psd_cipher(rq, op->key_name, (int)op->alg, &op->ciphertext, 1, &out);
+    if (st == PARSEC_SUCCESS) {
+        res.plaintext.data = out.data;
+        res.plaintext.len = out.len;
+        st = psd_pack(&res.base, resp);
+    }
+    psd_buf_clear(&out);
+    psa_cipher_decrypt__operation__free_unpacked(op, NULL);
+    return st;
+}
+
 /* ---- keyless operations ---- */
 
 static parsec_status psd_op_generate_random(const psd_request *rq, psd_buf *resp)
@@ -823,6 +1104,39 @@ static parsec_status psd_op_hash_compare(const psd_request *rq, psd_buf *resp)
     return st;
 }
 
+/*
+ * CanDoCrypto's Use check, as the reference's CanDoCrypto trait
+ * (parsec src/providers/crypto_capability.rs, use_check): an algorithm, a
+ * usage flag that runs it, a key type that can run it, then the backend.
+ */
+static parsec_status psd_can_use(const psd_request *rq, const parsec_key_attributes *a)
+{
+    const uint32_t op_flags = PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
+                              PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE |
+                              PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_VERIFY_MESSAGE;
+
+    if (a->alg.kind == PARSEC_ALG_NONE || (a->usage & op_flags) == 0 ||
+        !psd_alg_compatible(a, &a->alg))
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    return rq->prov->ops->check_attributes(rq->prov->state, a);
+}
+
+/* Generate and Import: the backend's check, then the Use check when an algorithm is set. */
+static parsec_status psd_can_create(const psd_request *rq, const parsec_key_attributes *a,
+                                    int import)
+{
+    parsec_status st;
+
+    if (!import && psd_is_public_type(a->type))
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    st = psd_rsa_size_check(rq, a);
+    if (st == PARSEC_SUCCESS)
+        st = rq->prov->ops->check_attributes(rq->prov->state, a);
+    if (st == PARSEC_SUCCESS && a->alg.kind != PARSEC_ALG_NONE)
+        st = psd_can_use(rq, a);
+    return st;
+}
+
 static parsec_status psd_op_can_do_crypto(const psd_request *rq, psd_buf *resp)
 {
     CanDoCrypto__Operation *op = can_do_crypto__operation__unpack(NULL, rq->body_len, rq->body);
@@ -841,13 +1155,25 @@ static parsec_status psd_op_can_do_crypto(const psd_request *rq, psd_buf *resp)
     if (st == PARSEC_SUCCESS &&
         !psd_supports(rq->prov, rq->opcode, rq->prov->ops->check_attributes))
         st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    /* Derivation is not offered; an algorithm the key type cannot run is not either. */
-    if (st == PARSEC_SUCCESS &&
-        (conv != PARSEC_SUCCESS || op->check_type == CAN_DO_CRYPTO__CHECK_TYPE__DERIVE ||
-         (attrs.alg.kind != PARSEC_ALG_NONE && !psd_alg_compatible(&attrs, &attrs.alg))))
+    /* An algorithm we cannot represent is one no backend runs. */
+    if (st == PARSEC_SUCCESS && conv != PARSEC_SUCCESS)
         st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    if (st == PARSEC_SUCCESS)
-        st = rq->prov->ops->check_attributes(rq->prov->state, &attrs);
+    if (st == PARSEC_SUCCESS) {
+        switch (op->check_type) {
+        case CAN_DO_CRYPTO__CHECK_TYPE__USE:
+            st = psd_can_use(rq, &attrs);
+            break;
+        case CAN_DO_CRYPTO__CHECK_TYPE__GENERATE:
+            st = psd_can_create(rq, &attrs, 0);
+            break;
+        case CAN_DO_CRYPTO__CHECK_TYPE__IMPORT:
+            st = psd_can_create(rq, &attrs, 1);
+            break;
+        default: /* derivation is not offered, as in the reference */
+            st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+            break;
+        }
+    }
     if (st == PARSEC_SUCCESS)
         st = psd_pack(&res.base, resp);
     can_do_crypto__operation__free_unpacked(op, NULL);
@@ -963,43 +1289,6 @@ static parsec_status psd_op_attest_key(const psd_request *rq, psd_buf *resp)
     return st;
 }
 
-/* Operations no backend of ours implements: decode, authenticate, then NotSupported. */
-static parsec_status psd_op_unsupported(const psd_request *rq)
-{
-    const ProtobufCMessageDescriptor *desc;
-    ProtobufCMessage *op;
-
-    switch (rq->opcode) {
-    case PARSEC_OP_PSA_SIGN_MESSAGE:
-        desc = &psa_sign_message__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_VERIFY_MESSAGE:
-        desc = &psa_verify_message__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_AEAD_ENCRYPT:
-        desc = &psa_aead_encrypt__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_AEAD_DECRYPT:
-        desc = &psa_aead_decrypt__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_CIPHER_ENCRYPT:
-        desc = &psa_cipher_encrypt__operation__descriptor;
-        break;
-    case PARSEC_OP_PSA_CIPHER_DECRYPT:
-        desc = &psa_cipher_decrypt__operation__descriptor;
-        break;
-    default:
-        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    }
-    op = protobuf_c_message_unpack(desc, NULL, rq->body_len, rq->body);
-    if (op == NULL)
-        return PARSEC_DESERIALIZING_BODY_FAILED;
-    protobuf_c_message_free_unpacked(op, NULL);
-    if (psd_need_auth(rq) != PARSEC_SUCCESS)
-        return PARSEC_NOT_AUTHENTICATED;
-    return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-}
-
 parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
 {
     switch (rq->opcode) {
@@ -1029,13 +1318,25 @@ parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
         return psd_op_hash_compute(rq, resp);
     case PARSEC_OP_PSA_HASH_COMPARE:
         return psd_op_hash_compare(rq, resp);
+    case PARSEC_OP_PSA_SIGN_MESSAGE:
+        return psd_op_sign_message(rq, resp);
+    case PARSEC_OP_PSA_VERIFY_MESSAGE:
+        return psd_op_verify_message(rq, resp);
+    case PARSEC_OP_PSA_AEAD_ENCRYPT:
+        return psd_op_aead_encrypt(rq, resp);
+    case PARSEC_OP_PSA_AEAD_DECRYPT:
+        return psd_op_aead_decrypt(rq, resp);
     case PARSEC_OP_CAN_DO_CRYPTO:
         return psd_op_can_do_crypto(rq, resp);
     case PARSEC_OP_PREPARE_KEY_ATTESTATION:
         return psd_op_prepare_key_attestation(rq, resp);
     case PARSEC_OP_ATTEST_KEY:
         return psd_op_attest_key(rq, resp);
+    case PARSEC_OP_PSA_CIPHER_ENCRYPT:
+        return psd_op_cipher_encrypt(rq, resp);
+    case PARSEC_OP_PSA_CIPHER_DECRYPT:
+        return psd_op_cipher_decrypt(rq, resp);
     default:
-        return psd_op_unsupported(rq);
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
 }

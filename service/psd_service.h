@@ -46,6 +46,8 @@ typedef struct psd_config {
     char *log_file;                 /* log_target = file */
     char *providers[PSD_MAX_BACKENDS];
     size_t n_providers;
+    uint32_t min_rsa_bits;          /* smallest RSA key pair generated or imported */
+    int allow_deprecated;           /* templates with deprecated primitives are accepted */
     /* [authenticator] */
     uint8_t auth_type;
     char **admins;

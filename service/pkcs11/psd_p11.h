@@ -69,6 +69,8 @@ typedef struct psd_p11_curve {
 } psd_p11_curve;
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits);
+/* RSA sizes the backend creates (pairs) or imports (public keys, for verification). */
+int psd_p11_rsa_bits_ok(uint8_t type, uint32_t bits);
 const psd_p11_curve *psd_p11_curve_by_nid(int nid);
 /* DER OID of the curve (CKA_EC_PARAMS); OPENSSL_free the result. */
 int psd_p11_curve_params(const psd_p11_curve *c, uint8_t **der, size_t *len);
@@ -80,6 +82,8 @@ typedef struct psd_p11_caps {
     int rsa_pkcs_sign, rsa_pkcs_decrypt, rsa_pss_sign, rsa_oaep_decrypt, rsa_x509_decrypt;
     int ecdsa_sign, ecdh_derive;
     int rng;
+    int aes_gen, aes_gcm;
+    unsigned long aes_min_bytes, aes_max_bytes;
 } psd_p11_caps;
 
 typedef struct psd_p11_session {
@@ -163,7 +167,7 @@ CK_RV psd_p11_get_attr(psd_p11 *st, ck_session_handle_t s, ck_object_handle_t ob
 
 /* ---- keys (psd_p11_keys.c) ---- */
 typedef struct psd_p11_objects {
-    ck_object_handle_t priv; /* CK_INVALID_HANDLE for public-only keys */
+    ck_object_handle_t priv; /* CK_INVALID_HANDLE for public-only keys; the secret key */
     ck_object_handle_t pub;
 } psd_p11_objects;
 
@@ -176,6 +180,24 @@ parsec_status psd_p11_key_public(psd_p11 *st, ck_session_handle_t s, const psd_k
 parsec_status psd_p11_public(psd_p11 *st, const psd_key *key, EVP_PKEY **pkey);
 void psd_p11_cache_drop(psd_p11 *st, uint64_t id);
 void psd_p11_cache_clear(psd_p11 *st);
+
+/* The blob the core stores: "P11", version, kind, 0, id length, CKA_ID. */
+#define PSD_P11_BLOB_PAIR 1
+#define PSD_P11_BLOB_PUBLIC 2
+#define PSD_P11_BLOB_SECRET 3
+parsec_status psd_p11_blob_make(psd_buf *blob, int kind, const uint8_t id[PSD_P11_ID_LEN]);
+
+/* AES keys and AES-GCM (psd_p11_aead.c). */
+int psd_p11_aes_ok(const psd_p11 *st, const parsec_key_attributes *a);
+parsec_status psd_p11_secret_generate(psd_p11 *st, const parsec_key_attributes *attrs,
+                                      const char *name, psd_buf *blob);
+parsec_status psd_p11_secret_import(psd_p11 *st, const parsec_key_attributes *attrs,
+                                    const char *name, const uint8_t *data, size_t len,
+                                    psd_buf *blob);
+parsec_status psd_p11_aead_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                   const psd_aead_input *in, psd_buf *out);
+parsec_status psd_p11_aead_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                   const psd_aead_input *in, psd_buf *out);
 
 parsec_status psd_p11_generate_key(void *state, uint64_t id, const char *name,
                                    const parsec_key_attributes *attrs, psd_buf *blob);

@@ -68,6 +68,10 @@ static size_t psd_p11_opcodes(void *state, uint32_t *out, size_t max)
         ops[n++] = PARSEC_OP_PSA_RAW_KEY_AGREEMENT;
     if (c->rng)
         ops[n++] = PARSEC_OP_PSA_GENERATE_RANDOM;
+    if (c->aes_gcm) {
+        ops[n++] = PARSEC_OP_PSA_AEAD_ENCRYPT;
+        ops[n++] = PARSEC_OP_PSA_AEAD_DECRYPT;
+    }
     ops[n++] = PARSEC_OP_CAN_DO_CRYPTO;
     for (i = 0; i < n && i < max; i++)
         out[i] = ops[i];
@@ -88,13 +92,15 @@ static parsec_status psd_p11_check_attributes(void *state, const parsec_key_attr
     const uint32_t sign = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE;
     int rsa = 0, pair = 0, signs, decrypts, derives;
 
+    if (a->type == PARSEC_KEY_TYPE_AES)
+        return psd_p11_aes_ok(st, a) ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_NOT_SUPPORTED;
     switch (a->type) {
     case PARSEC_KEY_TYPE_RSA_KEY_PAIR:
         pair = 1;
         /* fall through */
     case PARSEC_KEY_TYPE_RSA_PUBLIC_KEY:
         rsa = 1;
-        if (a->bits != 0 && a->bits != 2048 && a->bits != 3072 && a->bits != 4096)
+        if (a->bits != 0 && !psd_p11_rsa_bits_ok(a->type, a->bits))
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         if (a->bits != 0 && c->rsa_gen && c->rsa_max_bits != 0 &&
             (a->bits < c->rsa_min_bits || a->bits > c->rsa_max_bits)) {
@@ -211,4 +217,6 @@ const psd_backend_ops psd_pkcs11_backend = {
     .hash_compute = NULL,
     .prepare_key_attestation = NULL,
     .attest_key = NULL,
+    .aead_encrypt = psd_p11_aead_encrypt,
+    .aead_decrypt = psd_p11_aead_decrypt,
 };

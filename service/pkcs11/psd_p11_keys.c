@@ -100,11 +100,9 @@ static int psd_p11_is_rsa(uint8_t type)
 /* ---- the blob: "P11", version 1, kind, 0, id length, CKA_ID ---- */
 
 #define PSD_P11_BLOB_VERSION 1
-#define PSD_P11_BLOB_PAIR 1
-#define PSD_P11_BLOB_PUBLIC 2
 #define PSD_P11_BLOB_LEN (7 + PSD_P11_ID_LEN)
 
-static parsec_status psd_p11_blob_make(psd_buf *blob, int kind, const uint8_t id[PSD_P11_ID_LEN])
+parsec_status psd_p11_blob_make(psd_buf *blob, int kind, const uint8_t id[PSD_P11_ID_LEN])
 {
     uint8_t b[PSD_P11_BLOB_LEN] = { 'P', '1', '1', PSD_P11_BLOB_VERSION, 0, 0, PSD_P11_ID_LEN };
 
@@ -123,7 +121,8 @@ static parsec_status psd_p11_blob_parse(const psd_key *key, int *kind, const uin
 
     if (b == NULL || key->blob_len != PSD_P11_BLOB_LEN || memcmp(b, "P11", 3) != 0 ||
         b[3] != PSD_P11_BLOB_VERSION || b[6] != PSD_P11_ID_LEN ||
-        (b[4] != PSD_P11_BLOB_PAIR && b[4] != PSD_P11_BLOB_PUBLIC)) {
+        (b[4] != PSD_P11_BLOB_PAIR && b[4] != PSD_P11_BLOB_PUBLIC &&
+         b[4] != PSD_P11_BLOB_SECRET)) {
         psd_log(PSD_LOG_ERROR, "pkcs11: stored data of key %llu is not a PKCS#11 key reference",
                 (unsigned long long)key->id);
         return PARSEC_PSA_ERROR_DATA_CORRUPT;
@@ -245,7 +244,9 @@ static CK_RV psd_p11_find(psd_p11 *st, ck_session_handle_t s, ck_object_class_t 
         return rv;
     if (n > 1)
         psd_log(PSD_LOG_WARN, "pkcs11: several %s objects share one CKA_ID; using the first",
-                cls == CKO_PRIVATE_KEY ? "private key" : "public key");
+                cls == CKO_PRIVATE_KEY  ? "private key"
+                : cls == CKO_SECRET_KEY ? "secret key"
+                                        : "public key");
     if (n > 0)
         *out = found[0];
     return CKR_OK;
@@ -282,8 +283,9 @@ parsec_status psd_p11_key_objects(psd_p11 *st, ck_session_handle_t s, const psd_
     if (status != PARSEC_SUCCESS)
         return status;
     obj->priv = obj->pub = CK_INVALID_HANDLE;
-    if (kind == PSD_P11_BLOB_PAIR) {
-        *rv = psd_p11_find(st, s, CKO_PRIVATE_KEY, id, &obj->priv);
+    if (kind == PSD_P11_BLOB_PAIR || kind == PSD_P11_BLOB_SECRET) {
+        *rv = psd_p11_find(st, s, kind == PSD_P11_BLOB_SECRET ? CKO_SECRET_KEY : CKO_PRIVATE_KEY,
+                           id, &obj->priv);
         if (*rv != CKR_OK)
             return psd_p11_status(*rv);
         if (obj->priv == CK_INVALID_HANDLE && psd_p11_logged_out(st, s)) {
@@ -296,6 +298,10 @@ parsec_status psd_p11_key_objects(psd_p11 *st, ck_session_handle_t s, const psd_
                     key->name ? key->name : "?", st->token_label);
             return PARSEC_PSA_ERROR_DOES_NOT_EXIST;
         }
+    }
+    if (kind == PSD_P11_BLOB_SECRET) {
+        psd_p11_cache_put(st, key->id, gen, obj);
+        return PARSEC_SUCCESS;
     }
     *rv = psd_p11_find(st, s, CKO_PUBLIC_KEY, id, &obj->pub);
     if (*rv != CKR_OK)
@@ -568,13 +574,15 @@ parsec_status psd_p11_generate_key(void *state, uint64_t id, const char *name,
     const psd_p11_curve *c;
     parsec_status status;
 
+    if (attrs->type == PARSEC_KEY_TYPE_AES)
+        return psd_p11_secret_generate(st, attrs, name, blob);
     memset(&g, 0, sizeof(g));
     if (RAND_bytes(ckid, sizeof(ckid)) != 1) {
         status = PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
         goto done;
     }
     if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR) {
-        if (!st->caps.rsa_gen || (bits != 2048 && bits != 3072 && bits != 4096)) {
+        if (!st->caps.rsa_gen || !psd_p11_rsa_bits_ok(attrs->type, (uint32_t)bits)) {
             status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
             goto done;
         }
@@ -688,10 +696,12 @@ static parsec_status psd_p11_import_op(psd_p11 *st, ck_session_handle_t s, void 
     return PARSEC_SUCCESS;
 }
 
-static int psd_p11_rsa_bits_ok(psd_p11 *st, uint32_t bits)
+int psd_p11_rsa_bits_ok(uint8_t type, uint32_t bits)
 {
-    (void)st;
-    return bits == 2048 || bits == 3072 || bits == 4096;
+    /* 1024 for deployments that lower [core] min_rsa_bits; the core enforces the minimum. */
+    if (type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY)
+        return bits >= 1024 && bits <= 16384;
+    return bits == 1024 || bits == 2048 || bits == 3072 || bits == 4096;
 }
 
 parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
@@ -717,6 +727,8 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
     unsigned long gen;
     parsec_status status = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
 
+    if (attrs->type == PARSEC_KEY_TYPE_AES && data != NULL)
+        return psd_p11_secret_import(st, attrs, name, data, len, blob);
     memset(&ic, 0, sizeof(ic));
     if (data == NULL || len == 0)
         goto done;
@@ -740,7 +752,7 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
         bits = (uint32_t)EVP_PKEY_get_bits(pkey);
         if (attrs->bits != 0 && attrs->bits != bits)
             goto done;
-        if (!psd_p11_rsa_bits_ok(st, bits)) {
+        if (!psd_p11_rsa_bits_ok(attrs->type, bits)) {
             status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
             goto done;
         }
@@ -905,6 +917,9 @@ parsec_status psd_p11_export_public_key(void *state, const psd_key *key, psd_buf
     size_t derlen = 0;
     parsec_status status;
 
+    /* psa_export_public_key() of a key that has no public part */
+    if (key->attrs->type == PARSEC_KEY_TYPE_AES)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     status = psd_p11_public(state, key, &pc.pkey);
     if (status != PARSEC_SUCCESS)
         goto done;

@@ -363,6 +363,14 @@ static void psd_p11_read_caps(psd_p11 *st)
         case CKM_ECDH1_DERIVE:
             c->ecdh_derive = (mi.flags & CKF_DERIVE) != 0;
             break;
+        case CKM_AES_KEY_GEN:
+            c->aes_gen = (mi.flags & CKF_GENERATE) != 0;
+            c->aes_min_bytes = mi.min_key_size;
+            c->aes_max_bytes = mi.max_key_size;
+            break;
+        case CKM_AES_GCM:
+            c->aes_gcm = (mi.flags & CKF_ENCRYPT) != 0 && (mi.flags & CKF_DECRYPT) != 0;
+            break;
         default:
             break;
         }

@@ -33,8 +33,10 @@ void psd_sw_cache_drop(psd_sw_state *sw, uint64_t id);
 parsec_status psd_sw_blob_encode(EVP_PKEY *pkey, const parsec_key_attributes *attrs, psd_buf *blob);
 EVP_PKEY *psd_sw_blob_decode(const parsec_key_attributes *attrs, const uint8_t *blob, size_t len);
 
-/* OpenSSL name of a SECP_R1 curve ("P-256"), NULL if unsupported. */
+/* OpenSSL name of a curve ("P-256", "brainpoolP256r1", "X25519"), NULL if unsupported. */
 const char *psd_sw_curve_name(uint8_t family, uint32_t bits);
+/* An X25519/X448 key: raw little-endian keys (RFC 7748), ECDH only. */
+int psd_sw_is_montgomery(const parsec_key_attributes *attrs);
 const EVP_MD *psd_sw_md(uint8_t hash);
 int psd_sw_is_pair(uint8_t type);
 
@@ -60,5 +62,23 @@ parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const p
                                         size_t saltlen, psd_buf *out);
 parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const parsec_alg *alg,
                                        const uint8_t *peer, size_t peerlen, psd_buf *out);
+
+
+/* Symmetric keys and AEAD (psd_sw_aead.c); the blob of a symmetric key is the raw key. */
+int psd_sw_is_symmetric(uint8_t type);
+int psd_sw_symmetric_bits_ok(uint8_t type, uint32_t bits);
+int psd_sw_aead_alg_ok(uint8_t type, const parsec_alg *alg);
+parsec_status psd_sw_symmetric_generate(const parsec_key_attributes *attrs, psd_buf *blob);
+parsec_status psd_sw_symmetric_import(const parsec_key_attributes *attrs, const uint8_t *data,
+                                      size_t len, psd_buf *blob);
+parsec_status psd_sw_aead_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out);
+parsec_status psd_sw_aead_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                  const psd_aead_input *in, psd_buf *out);
+int psd_sw_cipher_alg_ok(uint8_t type, const parsec_alg *alg);
+parsec_status psd_sw_cipher_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
+parsec_status psd_sw_cipher_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
+                                    const uint8_t *in, size_t inlen, psd_buf *out);
 
 #endif

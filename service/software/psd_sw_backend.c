@@ -47,6 +47,9 @@ static const uint32_t psd_sw_opcodes[] = {
     PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT, PARSEC_OP_PSA_HASH_COMPARE,
     PARSEC_OP_PSA_HASH_COMPUTE,       PARSEC_OP_PSA_RAW_KEY_AGREEMENT,
     PARSEC_OP_PSA_GENERATE_RANDOM,    PARSEC_OP_CAN_DO_CRYPTO,
+    PARSEC_OP_PSA_AEAD_ENCRYPT,       PARSEC_OP_PSA_AEAD_DECRYPT,
+    PARSEC_OP_PSA_SIGN_MESSAGE,       PARSEC_OP_PSA_VERIFY_MESSAGE,
+    PARSEC_OP_PSA_CIPHER_ENCRYPT,     PARSEC_OP_PSA_CIPHER_DECRYPT,
 };
 
 /* ---- helpers shared by the backend's files ---- */
@@ -56,20 +59,31 @@ int psd_sw_is_pair(uint8_t type)
     return type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || type == PARSEC_KEY_TYPE_ECC_KEY_PAIR;
 }
 
+/* The PSA curves OpenSSL's default provider has (PSA Crypto API 1.0.1, ECC families). */
 const char *psd_sw_curve_name(uint8_t family, uint32_t bits)
 {
-    if (family != PARSEC_ECC_FAMILY_SECP_R1)
-        return NULL;
-    switch (bits) {
-    case 256:
-        return "P-256";
-    case 384:
-        return "P-384";
-    case 521:
-        return "P-521";
+    switch (family) {
+    case PARSEC_ECC_FAMILY_SECP_R1:
+        return bits == 256 ? "P-256" : bits == 384 ? "P-384" : bits == 521 ? "P-521" : NULL;
+    case PARSEC_ECC_FAMILY_SECP_K1:
+        return bits == 256 ? "secp256k1" : NULL;
+    case PARSEC_ECC_FAMILY_BRAINPOOL_P_R1:
+        return bits == 256   ? "brainpoolP256r1"
+               : bits == 384 ? "brainpoolP384r1"
+               : bits == 512 ? "brainpoolP512r1"
+                             : NULL;
+    case PARSEC_ECC_FAMILY_MONTGOMERY:
+        return bits == 255 ? "X25519" : bits == 448 ? "X448" : NULL;
     default:
         return NULL;
     }
+}
+
+int psd_sw_is_montgomery(const parsec_key_attributes *attrs)
+{
+    return (attrs->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR ||
+            attrs->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY) &&
+           attrs->ecc_family == PARSEC_ECC_FAMILY_MONTGOMERY;
 }
 
 const EVP_MD *psd_sw_md(uint8_t hash)
@@ -99,6 +113,8 @@ EVP_PKEY *psd_sw_blob_decode(const parsec_key_attributes *attrs, const uint8_t *
 
     if (blob == NULL || len == 0 || len > 0x7FFFFFFF)
         return NULL;
+    if (psd_sw_is_montgomery(attrs) && psd_sw_is_pair(attrs->type))
+        return d2i_AutoPrivateKey(NULL, &p, (long)len); /* PKCS#8: X25519/X448 have no other */
     if (psd_sw_is_pair(attrs->type))
         return d2i_PrivateKey(type, NULL, &p, (long)len);
     return d2i_PUBKEY(NULL, &p, (long)len);
@@ -392,8 +408,30 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
     int ecc = a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
 
     (void)state;
-    if (rsa && a->bits != 2048 && a->bits != 3072 && a->bits != 4096) {
-        psd_log(PSD_LOG_INFO, "software: RSA keys of %u bits refused (2048, 3072 or 4096)",
+    if (psd_sw_is_symmetric(a->type)) {
+        if (!psd_sw_symmetric_bits_ok(a->type, a->bits)) {
+            psd_log(PSD_LOG_INFO, "software: key type %u with %u bits refused (no such key size)",
+                    a->type, a->bits);
+            return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        }
+        if (alg->kind == PARSEC_ALG_NONE)
+            return PARSEC_SUCCESS;
+        if (alg->kind == PARSEC_ALG_CIPHER)
+            return psd_sw_cipher_alg_ok(a->type, alg) ? PARSEC_SUCCESS
+                                                      : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        return alg->kind == PARSEC_ALG_AEAD && psd_sw_aead_alg_ok(a->type, alg)
+                   ? PARSEC_SUCCESS
+                   : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
+    /* 1024 for deployments that lower [core] min_rsa_bits; the core enforces the minimum. */
+    if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits != 1024 && a->bits != 2048 &&
+        a->bits != 3072 && a->bits != 4096) {
+        psd_log(PSD_LOG_INFO, "software: RSA key pairs of %u bits refused (1024, 2048, 3072 or 4096)",
+                a->bits);
+        return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
+    if (a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY && (a->bits < 1024 || a->bits > 16384)) {
+        psd_log(PSD_LOG_INFO, "software: RSA public keys of %u bits refused (1024 to 16384)",
                 a->bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
@@ -416,10 +454,12 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
         case PARSEC_SIGN_RSA_PKCS1V15_RAW:
             return rsa ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_NOT_SUPPORTED;
         case PARSEC_SIGN_ECDSA:
-            return ecc && psd_sw_hash_ok(alg->hash, 1) ? PARSEC_SUCCESS
-                                                       : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+            return ecc && !psd_sw_is_montgomery(a) && psd_sw_hash_ok(alg->hash, 1)
+                       ? PARSEC_SUCCESS
+                       : PARSEC_PSA_ERROR_NOT_SUPPORTED;
         case PARSEC_SIGN_ECDSA_ANY:
-            return ecc ? PARSEC_SUCCESS : PARSEC_PSA_ERROR_NOT_SUPPORTED;
+            return ecc && !psd_sw_is_montgomery(a) ? PARSEC_SUCCESS
+                                                   : PARSEC_PSA_ERROR_NOT_SUPPORTED;
         default: /* deterministic ECDSA needs OpenSSL 3.2 */
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         }
@@ -502,4 +542,8 @@ const psd_backend_ops psd_software_backend = {
     .raw_key_agreement = psd_sw_raw_key_agreement,
     .generate_random = psd_sw_generate_random,
     .hash_compute = psd_sw_hash_compute,
+    .aead_encrypt = psd_sw_aead_encrypt,
+    .aead_decrypt = psd_sw_aead_decrypt,
+    .cipher_encrypt = psd_sw_cipher_encrypt,
+    .cipher_decrypt = psd_sw_cipher_decrypt,
 };

@@ -188,7 +188,7 @@ parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const p
     return psd_sw_crypt(state, key, alg, in, inlen, salt, saltlen, 1, out);
 }
 
-/* The peer's uncompressed point as a public key on our key's curve. */
+/* The peer's uncompressed point (raw key for X25519/X448) as a public key on our key's curve. */
 static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const uint8_t *peer, size_t peerlen)
 {
     const char *curve = psd_sw_curve_name(key->attrs->ecc_family, key->attrs->bits);
@@ -197,6 +197,10 @@ static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const uint8_t *peer, size_t
     EVP_PKEY_CTX *ctx = NULL, *check = NULL;
     EVP_PKEY *pkey = NULL;
 
+    if (curve != NULL && peer != NULL && psd_sw_is_montgomery(key->attrs))
+        /* RFC 7748 keys: any 32/56-byte string is a valid public key */
+        return peerlen == n ? EVP_PKEY_new_raw_public_key_ex(NULL, curve, NULL, peer, peerlen)
+                            : NULL;
     if (curve == NULL || peer == NULL || peerlen != 1 + 2 * n || peer[0] != 0x04)
         return NULL;
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve, 0);

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 #include <string.h>
@@ -27,6 +28,8 @@ parsec_status psd_sw_generate_key(void *state, uint64_t id, const char *name,
     parsec_status st;
 
     (void)name;
+    if (psd_sw_is_symmetric(attrs->type))
+        return psd_sw_symmetric_generate(attrs, blob);
     if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR) {
         /* Public exponent 65537, OpenSSL's default and PSA's. */
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)attrs->bits);
@@ -35,7 +38,8 @@ parsec_status psd_sw_generate_key(void *state, uint64_t id, const char *name,
 
         if (curve == NULL)
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+        pkey = psd_sw_is_montgomery(attrs) ? EVP_PKEY_Q_keygen(NULL, NULL, curve)
+                                           : EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
     } else {
         /* Public keys are imported, never generated. */
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
@@ -72,7 +76,9 @@ static EVP_PKEY *psd_sw_ec_from_data(const parsec_key_attributes *attrs, const u
     }
     if (len != (pair ? bytes : 1 + 2 * bytes) || (!pair && data[0] != 0x04))
         goto done;
-    group = EC_GROUP_new_by_curve_name(EC_curve_nist2nid(curve));
+    group = EC_GROUP_new_by_curve_name(EC_curve_nist2nid(curve) != NID_undef
+                                           ? EC_curve_nist2nid(curve)
+                                           : OBJ_sn2nid(curve));
     bnctx = BN_CTX_new();
     point = group != NULL ? EC_POINT_new(group) : NULL;
     if (point == NULL || bnctx == NULL) {
@@ -130,6 +136,25 @@ done:
     return pkey;
 }
 
+/* X25519/X448 from PSA data: the raw private key, or the raw public key (RFC 7748). */
+static EVP_PKEY *psd_sw_montgomery_from_data(const parsec_key_attributes *attrs,
+                                             const uint8_t *data, size_t len, parsec_status *st)
+{
+    const char *curve = psd_sw_curve_name(attrs->ecc_family, attrs->bits);
+
+    *st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (curve == NULL) {
+        *st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
+        return NULL;
+    }
+    if (len != parsec_psa_ec_coord_len(attrs->bits))
+        return NULL;
+    *st = PARSEC_SUCCESS;
+    if (attrs->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR)
+        return EVP_PKEY_new_raw_private_key_ex(NULL, curve, NULL, data, len);
+    return EVP_PKEY_new_raw_public_key_ex(NULL, curve, NULL, data, len);
+}
+
 parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
                                 const parsec_key_attributes *attrs, const uint8_t *data,
                                 size_t len, psd_buf *blob)
@@ -141,6 +166,8 @@ parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
     (void)name;
     if (data == NULL || len == 0 || len > 0x7FFFFFFF)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    if (psd_sw_is_symmetric(attrs->type))
+        return psd_sw_symmetric_import(attrs, data, len, blob);
     switch (attrs->type) {
     case PARSEC_KEY_TYPE_RSA_KEY_PAIR:
         pkey = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)len);
@@ -150,7 +177,8 @@ parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
         break;
     case PARSEC_KEY_TYPE_ECC_KEY_PAIR:
     case PARSEC_KEY_TYPE_ECC_PUBLIC_KEY:
-        pkey = psd_sw_ec_from_data(attrs, data, len, &st);
+        pkey = psd_sw_is_montgomery(attrs) ? psd_sw_montgomery_from_data(attrs, data, len, &st)
+                                           : psd_sw_ec_from_data(attrs, data, len, &st);
         p = data + len;
         break;
     default:
@@ -158,7 +186,8 @@ parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
     }
     if (pkey == NULL || p != data + len) /* trailing bytes are not a key */
         goto done;
-    if ((uint32_t)EVP_PKEY_get_bits(pkey) != attrs->bits)
+    /* OpenSSL counts X25519 as 253 bits; its size was checked from the data. */
+    if (!psd_sw_is_montgomery(attrs) && (uint32_t)EVP_PKEY_get_bits(pkey) != attrs->bits)
         goto done;
     st = psd_sw_store(state, id, pkey, attrs, blob);
 done:
@@ -169,15 +198,30 @@ done:
 parsec_status psd_sw_export_public_key(void *state, const psd_key *key, psd_buf *out)
 {
     EVP_PKEY *pkey = NULL;
-    parsec_status st = psd_sw_key_get(state, key, &pkey);
+    parsec_status st;
     unsigned char *der = NULL;
     size_t len = 0;
     int n;
 
+    /* psa_export_public_key() of a key that has no public part */
+    if (psd_sw_is_symmetric(key->attrs->type))
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+    st = psd_sw_key_get(state, key, &pkey);
     if (st != PARSEC_SUCCESS)
         return st;
     st = PARSEC_PSA_ERROR_GENERIC_ERROR;
-    if (EVP_PKEY_is_a(pkey, "RSA")) {
+    if (psd_sw_is_montgomery(key->attrs)) {
+        /* PSA: the raw public key of RFC 7748 */
+        if (EVP_PKEY_get_raw_public_key(pkey, NULL, &len) == 1 &&
+            (out->data = OPENSSL_malloc(len)) != NULL) {
+            if (EVP_PKEY_get_raw_public_key(pkey, out->data, &len) == 1) {
+                out->len = len;
+                st = PARSEC_SUCCESS;
+            } else {
+                psd_buf_clear(out);
+            }
+        }
+    } else if (EVP_PKEY_is_a(pkey, "RSA")) {
         n = i2d_PublicKey(pkey, &der); /* PKCS#1 RSAPublicKey */
         if (n > 0) {
             out->data = der;
@@ -205,6 +249,8 @@ parsec_status psd_sw_export_key(void *state, const psd_key *key, psd_buf *out)
     parsec_status st;
     size_t bytes;
 
+    if (psd_sw_is_symmetric(key->attrs->type))
+        return psd_buf_set(out, key->blob, key->blob_len);
     if (!psd_sw_is_pair(key->attrs->type))
         return psd_sw_export_public_key(state, key, out);
     st = psd_sw_key_get(state, key, &pkey);
@@ -220,6 +266,16 @@ parsec_status psd_sw_export_key(void *state, const psd_key *key, psd_buf *out)
             out->len = (size_t)n;
             st = PARSEC_SUCCESS;
         }
+    } else if (psd_sw_is_montgomery(key->attrs)) {
+        /* PSA: the raw private key of RFC 7748 */
+        bytes = parsec_psa_ec_coord_len(key->attrs->bits);
+        out->data = OPENSSL_malloc(bytes);
+        out->len = bytes;
+        if (out->data != NULL && EVP_PKEY_get_raw_private_key(pkey, out->data, &bytes) == 1 &&
+            bytes == out->len)
+            st = PARSEC_SUCCESS;
+        else
+            psd_buf_clear(out);
     } else if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv) == 1) {
         bytes = parsec_psa_ec_coord_len(key->attrs->bits);
         out->data = OPENSSL_malloc(bytes);

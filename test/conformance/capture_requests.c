@@ -40,6 +40,15 @@ static const char *const capture_names[] = {
     "hash_compute",
     "hash_compare",
     "can_do_crypto",
+    "generate_key_aes",
+    "aead_encrypt",
+    "aead_decrypt",
+    "sign_message",
+    "verify_message",
+    "prepare_key_attestation",
+    "attest_key",
+    "cipher_encrypt",
+    "cipher_decrypt",
     "sign_hash_unix_peer",
 };
 #define N_CAPTURES (sizeof(capture_names) / sizeof(capture_names[0]))
@@ -146,6 +155,51 @@ static void run_calls(parsec_client *c)
                                           256, PARSEC_USAGE_DERIVE,
                                           {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0}};
         parsec_can_do_crypto(c, PARSEC_PROVIDER_DEFAULT, 2, &ecdh_key);
+    }
+    {
+        parsec_key_attributes aes = {PARSEC_KEY_TYPE_AES, 0, 256,
+                                     PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
+                                     {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0}};
+        parsec_alg ccm8 = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 8};
+        parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
+        parsec_alg pkcs1 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
+                            PARSEC_HASH_SHA_256};
+        uint8_t nonce[12], ad[5], data[40], *nm = NULL, *pb = NULL, *ek = NULL;
+        size_t nl = 0, pl = 0, el = 0;
+
+        fill(nonce, sizeof(nonce), 0x50);
+        fill(ad, sizeof(ad), 0x60);
+        fill(data, sizeof(data), 0x70);
+        parsec_generate_key(c, PARSEC_PROVIDER_DEFAULT, "aes", &aes);
+        parsec_aead_encrypt(c, PARSEC_PROVIDER_DEFAULT, "aes", &gcm, nonce, sizeof(nonce), ad,
+                            sizeof(ad), data, sizeof(data), &out, &outlen);
+        parsec_free(out);
+        parsec_aead_decrypt(c, PARSEC_PROVIDER_DEFAULT, "aes", &ccm8, nonce, 11, NULL, 0, data,
+                            sizeof(data), &out, &outlen);
+        parsec_clear_free(out, outlen);
+        parsec_sign_message(c, PARSEC_PROVIDER_DEFAULT, "rsa", &pkcs1, data, 7, &out, &outlen);
+        parsec_free(out);
+        parsec_verify_message(c, PARSEC_PROVIDER_DEFAULT, "rsa", &pkcs1, data, 7, data + 8, 32);
+        parsec_prepare_key_attestation(c, PARSEC_PROVIDER_DEFAULT, "att", NULL, &nm, &nl, &pb, &pl,
+                                       &ek, &el);
+        parsec_free(nm);
+        parsec_free(pb);
+        parsec_free(ek);
+        parsec_attest_key(c, PARSEC_PROVIDER_DEFAULT, "att", NULL, data, 20, data + 20, 20, &out,
+                          &outlen);
+        parsec_clear_free(out, outlen);
+    }
+    {
+        parsec_alg ctr = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CTR, 0};
+        parsec_alg stream = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_STREAM, 0};
+        uint8_t data[28];
+
+        fill(data, sizeof(data), 0x90);
+        parsec_cipher_encrypt(c, PARSEC_PROVIDER_DEFAULT, "aes", &ctr, data, 9, &out, &outlen);
+        parsec_free(out);
+        parsec_cipher_decrypt(c, PARSEC_PROVIDER_DEFAULT, "chacha", &stream, data, sizeof(data),
+                              &out, &outlen);
+        parsec_clear_free(out, outlen);
     }
     {
         parsec_alg pss = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,

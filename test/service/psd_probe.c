@@ -31,6 +31,7 @@
 #include "parsec_psa_pb.h"
 #include "parsec_types.h"
 #include "parsec_wire.h"
+#include "prepare_key_attestation.pb-c.h"
 #include "psa_asymmetric_encrypt.pb-c.h"
 #include "psa_destroy_key.pb-c.h"
 #include "psa_export_key.pb-c.h"
@@ -734,17 +735,31 @@ static int c_list_opcodes(void)
     return fail;
 }
 
+/* An operation the software backend does not offer: key attestation (the TPM's). */
 static int c_unsupported_op(void)
 {
+    PrepareKeyAttestation__Operation op = PREPARE_KEY_ATTESTATION__OPERATION__INIT;
+    PrepareKeyAttestation__PrepareKeyAttestationParams params =
+        PREPARE_KEY_ATTESTATION__PREPARE_KEY_ATTESTATION_PARAMS__INIT;
+    PrepareKeyAttestation__PrepareKeyAttestationParams__ActivateCredential ac =
+        PREPARE_KEY_ATTESTATION__PREPARE_KEY_ATTESTATION_PARAMS__ACTIVATE_CREDENTIAL__INIT;
+    probe_body b;
     probe_resp r;
     int fail;
 
-    probe_me(1, PARSEC_OP_PSA_AEAD_ENCRYPT, NULL, 0, &r);
-    fail = probe_expect("AeadEncrypt", &r, PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    ac.attested_key_name = (char *)"some-key";
+    params.mechanism_case =
+        PREPARE_KEY_ATTESTATION__PREPARE_KEY_ATTESTATION_PARAMS__MECHANISM_ACTIVATE_CREDENTIAL;
+    params.activate_credential = &ac;
+    op.parameters = &params;
+    b = probe_pack(&op.base);
+    probe_me(1, PARSEC_OP_PREPARE_KEY_ATTESTATION, b.data, b.len, &r);
+    fail = probe_expect("PrepareKeyAttestation", &r, PARSEC_PSA_ERROR_NOT_SUPPORTED);
     probe_free(&r);
-    probe_request(1, PARSEC_OP_PSA_SIGN_MESSAGE, 0, NULL, 0, NULL, 0, &r);
-    fail |= probe_expect("SignMessage without auth", &r, PARSEC_NOT_AUTHENTICATED);
+    probe_request(1, PARSEC_OP_PREPARE_KEY_ATTESTATION, 0, NULL, 0, b.data, b.len, &r);
+    fail |= probe_expect("PrepareKeyAttestation without auth", &r, PARSEC_NOT_AUTHENTICATED);
     probe_free(&r);
+    free(b.data);
     return fail;
 }
 
@@ -1152,7 +1167,9 @@ static int c_list_keys(void)
         found = res->keys[i]->provider_id == 1 &&
                 parsec_pb_key_attributes_to_c(res->keys[i]->attributes, &got) == PARSEC_SUCCESS &&
                 got.type == a.type && got.ecc_family == a.ecc_family && got.bits == a.bits &&
-                got.usage == a.usage && got.alg.kind == a.alg.kind &&
+                /* sign-hash/verify-hash imply the message flags (PSA 1.0.1) */
+                got.usage == (a.usage | PARSEC_USAGE_SIGN_MESSAGE | PARSEC_USAGE_VERIFY_MESSAGE) &&
+                got.alg.kind == a.alg.kind &&
                 got.alg.scheme == a.alg.scheme && got.alg.hash == a.alg.hash;
     }
     if (!fail && !found) {

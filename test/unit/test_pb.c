@@ -424,13 +424,14 @@ static void test_algorithm_kinds(void **state)
     assert_int_equal(parsec_pb_algorithm_to_c(&alg, &got), PARSEC_SUCCESS);
     assert_int_equal(got.kind, PARSEC_ALG_HASH);
     assert_int_equal(got.hash, PARSEC_HASH_SHA_384);
-    /* Cipher: enum 0 invalid, a real mode is valid PSA but unsupported here. */
+    /* Cipher: enum 0 invalid, a real mode converts (PsaCipherEncrypt/Decrypt). */
     alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER;
     alg.cipher = 0;
     assert_int_equal(parsec_pb_algorithm_to_c(&alg, &got), PARSEC_INVALID_ENCODING);
     alg.cipher = PSA_ALGORITHM__ALGORITHM__CIPHER__CBC_PKCS7;
-    assert_int_equal(parsec_pb_algorithm_to_c(&alg, &got), PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    assert_int_equal(parsec_pb_algorithm_to_c(&alg, &got), PARSEC_SUCCESS);
     assert_int_equal(got.kind, PARSEC_ALG_CIPHER);
+    assert_int_equal(got.scheme, PARSEC_CIPHER_CBC_PKCS7);
     /* MAC: unset variant invalid; CMAC unsupported. */
     alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_MAC;
     alg.mac = &mac;
@@ -479,13 +480,22 @@ static void test_unsupported_policy_keeps_attributes(void **state)
     assert_non_null(ka);
     none_alg = ka->key_policy->key_algorithm;
     ka->key_policy->key_algorithm = &(PsaAlgorithm__Algorithm)PSA_ALGORITHM__ALGORITHM__INIT;
-    ka->key_policy->key_algorithm->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER;
-    ka->key_policy->key_algorithm->cipher = PSA_ALGORITHM__ALGORITHM__CIPHER__CTR;
+    ka->key_policy->key_algorithm->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_MAC;
+    ka->key_policy->key_algorithm->mac = &(PsaAlgorithm__Algorithm__Mac)PSA_ALGORITHM__ALGORITHM__MAC__INIT;
+    ka->key_policy->key_algorithm->mac->variant_case =
+        PSA_ALGORITHM__ALGORITHM__MAC__VARIANT_FULL_LENGTH;
+    ka->key_policy->key_algorithm->mac->full_length =
+        &(PsaAlgorithm__Algorithm__Mac__FullLength)PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__INIT;
+    ka->key_policy->key_algorithm->mac->full_length->variant_case =
+        PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__VARIANT_CMAC;
+    ka->key_policy->key_algorithm->mac->full_length->cmac =
+        &(PsaAlgorithm__Algorithm__Mac__FullLength__Cmac)
+            PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__CMAC__INIT;
     assert_int_equal(parsec_pb_key_attributes_to_c(ka, &got), PARSEC_PSA_ERROR_NOT_SUPPORTED);
     assert_int_equal(got.type, PARSEC_KEY_TYPE_AES);
     assert_int_equal(got.bits, 128);
     assert_int_equal(got.usage, PARSEC_USAGE_ENCRYPT);
-    assert_int_equal(got.alg.kind, PARSEC_ALG_CIPHER);
+    assert_int_equal(got.alg.kind, PARSEC_ALG_MAC);
     ka->key_policy->key_algorithm = none_alg;
     psa_key_attributes__key_attributes__free_unpacked(ka, NULL);
 }

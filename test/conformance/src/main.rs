@@ -20,13 +20,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use parsec_interface::operations::psa_algorithm::{
-    Algorithm, AsymmetricEncryption, AsymmetricSignature, Hash, RawKeyAgreement, SignHash,
+    Aead, AeadWithDefaultLengthTag, Algorithm, AsymmetricEncryption, AsymmetricSignature, Cipher,
+    Hash, RawKeyAgreement, SignHash,
 };
 use parsec_interface::operations::psa_key_attributes::{
     Attributes, EccFamily, Lifetime, Policy, Type, UsageFlags,
 };
 use parsec_interface::operations::{
-    can_do_crypto, delete_client, list_authenticators, list_clients, list_keys, list_opcodes,
+    attest_key, can_do_crypto, delete_client, prepare_key_attestation, psa_aead_decrypt,
+    psa_aead_encrypt, psa_cipher_decrypt, psa_cipher_encrypt, psa_sign_message,
+    psa_verify_message, list_authenticators, list_clients, list_keys, list_opcodes,
     list_providers, ping, psa_asymmetric_decrypt, psa_asymmetric_encrypt, psa_destroy_key,
     psa_export_public_key, psa_generate_key, psa_generate_random, psa_sign_hash,
     psa_verify_hash, Convert, NativeOperation, NativeResult,
@@ -216,6 +219,15 @@ fn parse_captures(dir: &Path) -> Report {
         "hash_compute",
         "hash_compare",
         "can_do_crypto",
+        "generate_key_aes",
+        "aead_encrypt",
+        "aead_decrypt",
+        "sign_message",
+        "verify_message",
+        "prepare_key_attestation",
+        "attest_key",
+        "cipher_encrypt",
+        "cipher_decrypt",
         "sign_hash_unix_peer",
     ];
     for name in names.iter() {
@@ -390,6 +402,93 @@ fn parse_captures(dir: &Path) -> Report {
                         ),
                     ),
                 );
+            }
+            ("generate_key_aes", NativeOperation::PsaGenerateKey(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq(
+                    "generate_key_aes: attributes (AES-256, GCM)",
+                    op.attributes,
+                    attributes(
+                        Type::Aes,
+                        256,
+                        U_ENCRYPT | U_DECRYPT,
+                        Algorithm::Aead(Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm)),
+                    ),
+                );
+            }
+            ("aead_encrypt", NativeOperation::PsaAeadEncrypt(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq("aead_encrypt: name", op.key_name.as_str(), "aes");
+                r.check_eq("aead_encrypt: alg", op.alg, Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm));
+                r.check_eq("aead_encrypt: nonce", op.nonce.to_vec(), pattern(12, 0x50));
+                r.check_eq("aead_encrypt: additional data", op.additional_data.to_vec(), pattern(5, 0x60));
+                r.check_eq("aead_encrypt: plaintext", op.plaintext.to_vec(), pattern(40, 0x70));
+            }
+            ("aead_decrypt", NativeOperation::PsaAeadDecrypt(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq(
+                    "aead_decrypt: alg (CCM, 8-byte tag)",
+                    op.alg,
+                    Aead::AeadWithShortenedTag { aead_alg: AeadWithDefaultLengthTag::Ccm, tag_length: 8 },
+                );
+                r.check_eq("aead_decrypt: nonce", op.nonce.to_vec(), pattern(11, 0x50));
+                r.check("aead_decrypt: no additional data", op.additional_data.is_empty());
+                r.check_eq("aead_decrypt: ciphertext", op.ciphertext.to_vec(), pattern(40, 0x70));
+            }
+            ("sign_message", NativeOperation::PsaSignMessage(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq("sign_message: name", op.key_name.as_str(), "rsa");
+                r.check_eq(
+                    "sign_message: alg",
+                    op.alg,
+                    AsymmetricSignature::RsaPkcs1v15Sign { hash_alg: SignHash::Specific(Hash::Sha256) },
+                );
+                r.check_eq("sign_message: message", op.message.to_vec(), pattern(7, 0x70));
+            }
+            ("verify_message", NativeOperation::PsaVerifyMessage(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq("verify_message: message", op.message.to_vec(), pattern(7, 0x70));
+                r.check_eq("verify_message: signature", op.signature.to_vec(), pattern(32, 0x78));
+            }
+            ("prepare_key_attestation", NativeOperation::PrepareKeyAttestation(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                #[allow(unreachable_patterns)]
+                match op {
+                    prepare_key_attestation::Operation::ActivateCredential { attested_key_name, attesting_key_name } => {
+                        r.check_eq("prepare_key_attestation: attested key", attested_key_name.as_str(), "att");
+                        r.check_eq("prepare_key_attestation: default attesting key", attesting_key_name.clone(), None);
+                    }
+                    _ => {
+                        r.check("prepare_key_attestation: ActivateCredential mechanism", false);
+                    }
+                }
+            }
+            ("attest_key", NativeOperation::AttestKey(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                #[allow(unreachable_patterns)]
+                match op {
+                    attest_key::Operation::ActivateCredential { attested_key_name, attesting_key_name, credential_blob, secret } => {
+                        r.check_eq("attest_key: attested key", attested_key_name.as_str(), "att");
+                        r.check_eq("attest_key: default attesting key", attesting_key_name.clone(), None);
+                        r.check_eq("attest_key: credential blob", credential_blob.to_vec(), pattern(20, 0x70));
+                        r.check_eq("attest_key: secret", secret.to_vec(), pattern(20, 0x84));
+                    }
+                    _ => {
+                        r.check("attest_key: ActivateCredential mechanism", false);
+                    }
+                }
+            }
+            ("cipher_encrypt", NativeOperation::PsaCipherEncrypt(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq("cipher_encrypt: name", op.key_name.as_str(), "aes");
+                r.check_eq("cipher_encrypt: alg", op.alg, Cipher::Ctr);
+                r.check_eq("cipher_encrypt: plaintext", op.plaintext.to_vec(), pattern(9, 0x90));
+            }
+            ("cipher_decrypt", NativeOperation::PsaCipherDecrypt(op)) => {
+                check_header(&mut r, name, &c, mbed, true);
+                r.check_eq("cipher_decrypt: name", op.key_name.as_str(), "chacha");
+                r.check_eq("cipher_decrypt: alg", op.alg, Cipher::StreamCipher);
+                r.check_eq("cipher_decrypt: ciphertext", op.ciphertext.to_vec(), pattern(28, 0x90));
             }
             ("sign_hash_unix_peer", NativeOperation::PsaSignHash(op)) => {
                 check_header(&mut r, name, &c, mbed, false);
@@ -794,6 +893,150 @@ fn drive_service(svc: &Service, expect_auth: AuthType) -> Report {
             r.check("PsaSignHash: RSA-PSS signature is 256 bytes", false);
         }
     }
+
+    // --- messages signed by the service: it hashes (PSS key made with sign_hash only)
+    let msg = Zeroizing::new(b"conformance message".to_vec());
+    match svc.call(crypto_provider, NativeOperation::PsaSignMessage(psa_sign_message::Operation { key_name: pss_name.clone(), alg: pss, message: msg.clone() })) {
+        Ok(NativeResult::PsaSignMessage(res)) => {
+            r.check_eq("PsaSignMessage: RSA-PSS signature is 256 bytes", res.signature.len(), 256);
+            r.check(
+                "PsaVerifyMessage: the signature verifies",
+                svc.call(crypto_provider, NativeOperation::PsaVerifyMessage(psa_verify_message::Operation {
+                    key_name: pss_name.clone(),
+                    alg: pss,
+                    message: msg.clone(),
+                    signature: res.signature.clone(),
+                })).is_ok(),
+            );
+            expect_status(
+                &mut r,
+                "PsaVerifyMessage: another message is PsaErrorInvalidSignature",
+                svc.call(crypto_provider, NativeOperation::PsaVerifyMessage(psa_verify_message::Operation {
+                    key_name: pss_name.clone(),
+                    alg: pss,
+                    message: Zeroizing::new(b"another message".to_vec()),
+                    signature: res.signature.clone(),
+                })),
+                ResponseStatus::PsaErrorInvalidSignature,
+            );
+        }
+        other => {
+            println!("# PsaSignMessage: {:?}", other.map(|x| x.opcode()));
+            r.check("PsaSignMessage: RSA-PSS signature is 256 bytes", false);
+        }
+    }
+
+    // --- AES-256-GCM
+    let aes_name = "conformance-aes".to_string();
+    let _ = svc.call(crypto_provider, NativeOperation::PsaDestroyKey(psa_destroy_key::Operation { key_name: aes_name.clone() }));
+    let gcm = Aead::AeadWithDefaultLengthTag(AeadWithDefaultLengthTag::Gcm);
+    let aes_attrs = attributes(Type::Aes, 256, U_ENCRYPT | U_DECRYPT, Algorithm::Aead(gcm));
+    r.check(
+        "PsaGenerateKey: AES-256 for GCM",
+        svc.call(crypto_provider, NativeOperation::PsaGenerateKey(psa_generate_key::Operation { key_name: aes_name.clone(), attributes: aes_attrs })).is_ok(),
+    );
+    let nonce = Zeroizing::new(pattern(12, 9));
+    let ad = Zeroizing::new(b"header".to_vec());
+    let aead_dec = |ct: Vec<u8>| {
+        NativeOperation::PsaAeadDecrypt(psa_aead_decrypt::Operation {
+            key_name: aes_name.clone(),
+            alg: gcm,
+            nonce: nonce.clone(),
+            additional_data: ad.clone(),
+            ciphertext: Zeroizing::new(ct),
+        })
+    };
+    match svc.call(crypto_provider, NativeOperation::PsaAeadEncrypt(psa_aead_encrypt::Operation {
+        key_name: aes_name.clone(),
+        alg: gcm,
+        nonce: nonce.clone(),
+        additional_data: ad.clone(),
+        plaintext: Zeroizing::new(b"conformance".to_vec()),
+    })) {
+        Ok(NativeResult::PsaAeadEncrypt(res)) => {
+            let ct = res.ciphertext.to_vec();
+            r.check_eq("PsaAeadEncrypt: ciphertext is the plaintext plus a 16-byte tag", ct.len(), 11 + 16);
+            match svc.call(crypto_provider, aead_dec(ct.clone())) {
+                Ok(NativeResult::PsaAeadDecrypt(res)) => {
+                    r.check_eq("PsaAeadDecrypt: round trip", res.plaintext.to_vec(), b"conformance".to_vec());
+                }
+                other => {
+                    println!("# PsaAeadDecrypt: {:?}", other.map(|x| x.opcode()));
+                    r.check("PsaAeadDecrypt: round trip", false);
+                }
+            }
+            let mut bad = ct;
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            expect_status(&mut r, "PsaAeadDecrypt: altered tag is PsaErrorInvalidSignature", svc.call(crypto_provider, aead_dec(bad)), ResponseStatus::PsaErrorInvalidSignature);
+        }
+        other => {
+            println!("# PsaAeadEncrypt: {:?}", other.map(|x| x.opcode()));
+            r.check("PsaAeadEncrypt: ciphertext is the plaintext plus a 16-byte tag", false);
+        }
+    }
+    // --- AES-CTR with the service's IV: IV || ciphertext (parsec-interface psa_cipher_*)
+    let ctr_name = "conformance-ctr".to_string();
+    let _ = svc.call(crypto_provider, NativeOperation::PsaDestroyKey(psa_destroy_key::Operation { key_name: ctr_name.clone() }));
+    r.check(
+        "PsaGenerateKey: AES-128 for CTR",
+        svc.call(crypto_provider, NativeOperation::PsaGenerateKey(psa_generate_key::Operation {
+            key_name: ctr_name.clone(),
+            attributes: attributes(Type::Aes, 128, U_ENCRYPT | U_DECRYPT, Algorithm::Cipher(Cipher::Ctr)),
+        })).is_ok(),
+    );
+    match svc.call(crypto_provider, NativeOperation::PsaCipherEncrypt(psa_cipher_encrypt::Operation {
+        key_name: ctr_name.clone(),
+        alg: Cipher::Ctr,
+        plaintext: Zeroizing::new(b"conformance".to_vec()),
+    })) {
+        Ok(NativeResult::PsaCipherEncrypt(res)) => {
+            let ct = res.ciphertext.to_vec();
+            r.check_eq("PsaCipherEncrypt: a 16-byte IV, then the ciphertext", ct.len(), 16 + 11);
+            match svc.call(crypto_provider, NativeOperation::PsaCipherDecrypt(psa_cipher_decrypt::Operation {
+                key_name: ctr_name.clone(),
+                alg: Cipher::Ctr,
+                ciphertext: Zeroizing::new(ct),
+            })) {
+                Ok(NativeResult::PsaCipherDecrypt(res)) => {
+                    r.check_eq("PsaCipherDecrypt: round trip", res.plaintext.to_vec(), b"conformance".to_vec());
+                }
+                other => {
+                    println!("# PsaCipherDecrypt: {:?}", other.map(|x| x.opcode()));
+                    r.check("PsaCipherDecrypt: round trip", false);
+                }
+            }
+        }
+        other => {
+            println!("# PsaCipherEncrypt: {:?}", other.map(|x| x.opcode()));
+            r.check("PsaCipherEncrypt: a 16-byte IV, then the ciphertext", false);
+        }
+    }
+    let _ = svc.call(crypto_provider, NativeOperation::PsaDestroyKey(psa_destroy_key::Operation { key_name: ctr_name.clone() }));
+    r.check(
+        "PsaDestroyKey: the AES key",
+        svc.call(crypto_provider, NativeOperation::PsaDestroyKey(psa_destroy_key::Operation { key_name: aes_name.clone() })).is_ok(),
+    );
+
+    // --- the reference's answers pinned by test/parity
+    expect_status(
+        &mut r,
+        "PsaGenerateKey of an RSA public key: PsaErrorInvalidArgument",
+        svc.call(crypto_provider, NativeOperation::PsaGenerateKey(psa_generate_key::Operation {
+            key_name: "conformance-pub".into(),
+            attributes: attributes(Type::RsaPublicKey, 2048, U_VERIFY_HASH, Algorithm::AsymmetricSignature(pss)),
+        })),
+        ResponseStatus::PsaErrorInvalidArgument,
+    );
+    expect_status(
+        &mut r,
+        "CanDoCrypto Use without usage flags: PsaErrorNotSupported",
+        svc.call(crypto_provider, NativeOperation::CanDoCrypto(can_do_crypto::Operation {
+            check_type: can_do_crypto::CheckType::Use,
+            attributes: attributes(Type::RsaKeyPair, 2048, 0, Algorithm::AsymmetricSignature(pss)),
+        })),
+        ResponseStatus::PsaErrorNotSupported,
+    );
 
     // --- random
     match svc.call(crypto_provider, NativeOperation::PsaGenerateRandom(psa_generate_random::Operation { size: 48 })) {
