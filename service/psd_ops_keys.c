@@ -289,12 +289,22 @@ static int psd_is_public_type(uint8_t type)
  * [core] min_rsa_bits bounds RSA key pairs; public keys of 1024 bits or more
  * are always taken, so old signatures can still be verified.
  */
-static parsec_status psd_rsa_size_check(const psd_request *rq, const parsec_key_attributes *a)
+static parsec_status psd_rsa_size_check(const psd_request *rq, const char *name,
+                                        const parsec_key_attributes *a)
 {
-    if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits < rq->svc->cfg->min_rsa_bits)
+    if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits < rq->svc->cfg->min_rsa_bits) {
+        psd_log(PSD_LOG_INFO,
+                "%s%s%s%s refused: RSA key pairs of %u bits are below [core] min_rsa_bits (%u)",
+                parsec_opcode_name(rq->opcode), name ? " of key '" : "", name ? name : "",
+                name ? "'" : "", a->bits, rq->svc->cfg->min_rsa_bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    if (a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY && a->bits < 1024)
+    }
+    if (a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY && a->bits < 1024) {
+        psd_log(PSD_LOG_INFO, "%s%s%s%s refused: RSA public keys of %u bits (1024 or more)",
+                parsec_opcode_name(rq->opcode), name ? " of key '" : "", name ? name : "",
+                name ? "'" : "", a->bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
+    }
     return PARSEC_SUCCESS;
 }
 
@@ -317,7 +327,7 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
     /* psa_generate_key() refuses public-key types as an invalid argument. */
     if (!import && psd_is_public_type(attrs->type))
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    st = psd_rsa_size_check(rq, attrs);
+    st = psd_rsa_size_check(rq, name, attrs);
     if (st != PARSEC_SUCCESS)
         return st;
     st = ops->check_attributes(rq->prov->state, attrs);
@@ -1129,7 +1139,7 @@ static parsec_status psd_can_create(const psd_request *rq, const parsec_key_attr
 
     if (!import && psd_is_public_type(a->type))
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-    st = psd_rsa_size_check(rq, a);
+    st = psd_rsa_size_check(rq, NULL, a);
     if (st == PARSEC_SUCCESS)
         st = rq->prov->ops->check_attributes(rq->prov->state, a);
     if (st == PARSEC_SUCCESS && a->alg.kind != PARSEC_ALG_NONE)

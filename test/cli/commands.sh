@@ -136,7 +136,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
         COMP_WORDS=(parsec-cli create-); COMP_CWORD=1; COMP_LINE="parsec-cli create-"; COMP_POINT=${#COMP_LINE}
         PATH=$(dirname "$2"):$PATH _parsec_cli; printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$CLI")
     check "bash completion offers every create- command" \
-        [ "$(echo "$out" | sort | tr '\n' ' ')" = "create-csr create-ecc-key create-rsa-key create-self-signed " ]
+        [ "$(echo "$out" | sort | tr '\n' ' ')" = "create-aes-key create-csr create-ecc-key create-rsa-key create-self-signed " ]
 else
     echo "not ok - bash-completion is not installed (scripts/install-deps.sh)"; PSD_FAILED=$((PSD_FAILED + 1))
 fi

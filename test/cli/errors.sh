@@ -55,8 +55,12 @@ has "openssl names the openssl.cnf setting" "set auth (and app_name) in the pars
 # ---- case 3: NotSupported is explained (CLI) and logged (parsecd) ----------------------
 fails "a 1024-bit RSA key is refused" "$CLI" create-rsa-key -k small -b 1024
 has "the CLI names the refused size and the ones that work" "does not create 1024-bit RSA keys; it creates: 2048 3072 4096"
-check "parsecd logs the refused attribute at info" grep -q "info: software: RSA keys of 1024 bits refused" "$TESTDIR/parsecd.log"
-check "parsecd logs the refused request" grep -q "GenerateKey of key 'small' refused by the software backend" "$TESTDIR/parsecd.log"
+check "parsecd logs the refused request and the setting at info" grep -q \
+    "info: PsaGenerateKey of key 'small' refused: RSA key pairs of 1024 bits are below \[core\] min_rsa_bits (2048)" \
+    "$TESTDIR/parsecd.log"
+fails "a 2560-bit RSA key is refused by the backend" "$CLI" create-rsa-key -k odd -b 2560
+check "parsecd logs the refused attribute at info" grep -q "info: software: RSA key pairs of 2560 bits refused" "$TESTDIR/parsecd.log"
+check "parsecd logs the refused request" grep -q "GenerateKey of key 'odd' refused by the software backend" "$TESTDIR/parsecd.log"
 
 # ---- case 4: admin operations name the setting ----------------------------------------
 fails "list-clients by a non-admin is refused" "$CLI" list-clients
