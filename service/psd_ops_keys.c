@@ -282,6 +282,8 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
     psd_buf blob = {0};
     parsec_status st;
 
+    if (strlen(name) > PSD_KEY_NAME_MAX)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     /* Name first, as the reference does, then what the backend can do. */
     if (psd_keystore_get(rq->svc->store, rq->id->auth_type, rq->id->app, name, &probe) ==
         PARSEC_SUCCESS) {
@@ -995,6 +997,8 @@ static parsec_status psd_op_unsupported(const psd_request *rq)
 
 parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
 {
+    if (!psd_body_text_valid(rq))
+        return PARSEC_DESERIALIZING_BODY_FAILED;
     switch (rq->opcode) {
     case PARSEC_OP_PSA_GENERATE_KEY:
         return psd_op_generate_key(rq, resp);

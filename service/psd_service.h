@@ -18,6 +18,8 @@
 /* Keep-alive extension (docs/protocol-extensions.md): kept connections at most, idle limit. */
 #define PSD_DEFAULT_KEEPALIVE_MAX 128
 #define PSD_DEFAULT_KEEPALIVE_IDLE_MS 10000
+/* Longest key name a key can be created with, in bytes (docs/security.md). */
+#define PSD_KEY_NAME_MAX 256
 
 /* ---- configuration (psd_config.c) ---- */
 
@@ -185,6 +187,8 @@ typedef struct psd_request {
 } psd_request;
 
 parsec_status psd_core_dispatch(const psd_request *rq, psd_buf *resp);
+/* 0 if a string field of the body has a NUL or invalid UTF-8 (-> DeserializingBodyFailed). */
+int psd_body_text_valid(const psd_request *rq);
 parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp);
 /* Destroy every key of a client (DeleteClient); keeps going past failures. */
 parsec_status psd_keys_delete_client(psd_service *svc, uint8_t auth, const char *app);
