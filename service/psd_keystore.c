@@ -32,6 +32,7 @@ struct psd_keystore {
     size_t n_buckets;
     size_t count;
     uint64_t next_id;
+    uint32_t max_keys_per_app;
 };
 
 static const char psd_schema_sql[] =
@@ -264,9 +265,30 @@ done:
     return rc;
 }
 
-int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t errlen)
+/*
+ * Space of deleted keys goes back to the file system (issue: a store grown
+ * by huge names never shrank). auto_vacuum only takes effect on a store
+ * created with it, so an older store is rebuilt once with VACUUM.
+ */
+static int psd_enable_auto_vacuum(psd_keystore *ks, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int mode = -1;
+
+    if (sqlite3_prepare_v2(ks->db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        mode = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (mode == 1)
+        return 0;
+    psd_log(PSD_LOG_INFO, "key store %s: turning on auto_vacuum (one-time VACUUM)", path);
+    return psd_exec(ks, "PRAGMA auto_vacuum = FULL; VACUUM;", err, errlen);
+}
+
+int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen)
 {
     psd_keystore *ks = calloc(1, sizeof(*ks));
+    const char *path = cfg->key_store_path;
     int fd;
 
     *out = NULL;
@@ -276,6 +298,7 @@ int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t er
     }
     pthread_mutex_init(&ks->db_lock, NULL);
     pthread_rwlock_init(&ks->lock, NULL);
+    ks->max_keys_per_app = cfg->max_keys_per_app;
     ks->n_buckets = 256;
     ks->buckets = calloc(ks->n_buckets, sizeof(*ks->buckets));
     if (ks->buckets == NULL) {
@@ -301,7 +324,8 @@ int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t er
      * Exclusive locking: a second parsecd on the same store fails at start
      * instead of both serving diverging copies.
      */
-    if (psd_exec(ks, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+    if (psd_exec(ks, "PRAGMA auto_vacuum = FULL;", err, errlen) != 0 ||
+        psd_exec(ks, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
                      " PRAGMA synchronous = FULL;", err, errlen) != 0 ||
         psd_exec(ks, "BEGIN IMMEDIATE", err, errlen) != 0) {
         char reason[200];
@@ -313,6 +337,13 @@ int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t er
     }
     if (psd_exec(ks, psd_schema_sql, err, errlen) != 0 ||
         psd_exec(ks, "COMMIT", err, errlen) != 0) {
+        char reason[200];
+
+        snprintf(reason, sizeof(reason), "%s", err);
+        snprintf(err, errlen, "key store %s: %s", path, reason);
+        goto fail;
+    }
+    if (psd_enable_auto_vacuum(ks, path, err, errlen) != 0) {
         char reason[200];
 
         snprintf(reason, sizeof(reason), "%s", err);
@@ -390,6 +421,18 @@ static parsec_status psd_next_id(psd_keystore *ks, uint64_t *id)
     return PARSEC_SUCCESS;
 }
 
+/* Keys of one application, pending and removing ones included. Caller holds the lock. */
+static uint32_t psd_app_key_count(psd_keystore *ks, uint8_t auth, const char *app)
+{
+    uint32_t n = 0;
+
+    for (size_t i = 0; i < ks->n_buckets; i++)
+        for (psd_key_entry *e = ks->buckets[i]; e != NULL; e = e->next)
+            if (e->auth_type == auth && strcmp(e->app_name, app) == 0 && n < UINT32_MAX)
+                n++;
+    return n;
+}
+
 parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *app,
                                    const char *name, uint8_t provider_id,
                                    const parsec_key_attributes *attrs, psd_key_entry **out)
@@ -423,6 +466,14 @@ parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *a
         pthread_rwlock_unlock(&ks->lock);
         psd_entry_free(e);
         return PARSEC_PSA_ERROR_ALREADY_EXISTS;
+    }
+    if (psd_app_key_count(ks, auth, app) >= ks->max_keys_per_app) {
+        pthread_rwlock_unlock(&ks->lock);
+        psd_entry_free(e);
+        psd_log(PSD_LOG_WARN,
+                "application %s has %u keys, the most [key_store] max_keys_per_app allows:"
+                " key refused", app, ks->max_keys_per_app);
+        return PARSEC_PSA_ERROR_INSUFFICIENT_STORAGE;
     }
     atomic_fetch_add(&e->refs, 1); /* the caller's */
     psd_index_insert(ks, e);

@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     }
     if (psd_start_backends(&svc, &cfg) != 0)
         goto done;
-    if (psd_keystore_open(cfg.key_store_path, &svc.store, err, sizeof(err)) != 0) {
+    if (psd_keystore_open(&cfg, &svc.store, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);
         goto done;
     }

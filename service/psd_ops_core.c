@@ -263,7 +263,7 @@ static parsec_status psd_op_list_keys(const psd_request *rq, psd_buf *resp)
     ListKeys__KeyInfo *infos = NULL, **ptrs = NULL;
     psd_service *svc = rq->svc;
     psd_key_entry **keys = NULL;
-    size_t nkeys = 0, n = 0;
+    size_t nkeys = 0, n = 0, packed = 0;
     parsec_status st;
 
     if (op == NULL)
@@ -295,6 +295,12 @@ static parsec_status psd_op_list_keys(const psd_request *rq, psd_buf *resp)
         }
         ptrs[n] = &infos[n];
         n++;
+        /* Field tag, length prefix and entry: stop before building an answer too big to send. */
+        packed += 1 + 5 + protobuf_c_message_get_packed_size(&infos[n - 1].base);
+        if (packed > svc->cfg->buffer_size_limit) {
+            st = PARSEC_RESPONSE_TOO_LARGE;
+            goto done;
+        }
     }
     res.n_keys = n;
     res.keys = ptrs;

@@ -20,6 +20,7 @@
 #define PSD_DEFAULT_KEEPALIVE_IDLE_MS 10000
 /* Longest key name a key can be created with, in bytes (docs/security.md). */
 #define PSD_KEY_NAME_MAX 256
+#define PSD_DEFAULT_MAX_KEYS_PER_APP 10000
 
 /* ---- configuration (psd_config.c) ---- */
 
@@ -52,6 +53,7 @@ typedef struct psd_config {
     size_t n_admins;
     /* [key_store] */
     char *key_store_path;
+    uint32_t max_keys_per_app;
     /* backend sections */
     psd_backend_conf backends[PSD_MAX_BACKENDS];
 } psd_config;
@@ -94,13 +96,18 @@ typedef struct psd_key_entry {
 
 typedef struct psd_keystore psd_keystore;
 
-int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t errlen);
+/* The store at cfg->key_store_path, with the [key_store] settings of cfg. */
+int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen);
 void psd_keystore_close(psd_keystore *ks);
 /* A READY key with a reference taken, or PARSEC_PSA_ERROR_DOES_NOT_EXIST. */
 parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, const char *name,
                                psd_key_entry **out);
 void psd_keystore_release(psd_keystore *ks, psd_key_entry *e);
-/* Take the name and a fresh id: PENDING entry, or PARSEC_PSA_ERROR_ALREADY_EXISTS. */
+/*
+ * Take the name and a fresh id: PENDING entry, PARSEC_PSA_ERROR_ALREADY_EXISTS,
+ * or PARSEC_PSA_ERROR_INSUFFICIENT_STORAGE when the application has
+ * max_keys_per_app keys already.
+ */
 parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *app,
                                    const char *name, uint8_t provider_id,
                                    const parsec_key_attributes *attrs, psd_key_entry **out);

