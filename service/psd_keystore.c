@@ -326,7 +326,7 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
      */
     if (psd_exec(ks, "PRAGMA auto_vacuum = FULL;", err, errlen) != 0 ||
         psd_exec(ks, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
-                     " PRAGMA synchronous = FULL;", err, errlen) != 0 ||
+                     " PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;", err, errlen) != 0 ||
         psd_exec(ks, "BEGIN IMMEDIATE", err, errlen) != 0) {
         char reason[200];
 
@@ -585,6 +585,15 @@ parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e)
     return st;
 }
 
+static void psd_checkpoint(psd_keystore *ks)
+{
+    int rc = sqlite3_wal_checkpoint_v2(ks->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+
+    if (rc != SQLITE_OK)
+        psd_log(PSD_LOG_WARN, "key store: WAL checkpoint after a destroy failed: %s",
+                sqlite3_errmsg(ks->db));
+}
+
 static parsec_status psd_delete_row(psd_keystore *ks, const psd_key_entry *e)
 {
     parsec_status st = PARSEC_PSA_ERROR_STORAGE_FAILURE;
@@ -601,6 +610,12 @@ static parsec_status psd_delete_row(psd_keystore *ks, const psd_key_entry *e)
         psd_log(PSD_LOG_ERROR, "key store: cannot delete key id %llu: %s",
                 (unsigned long long)e->key.id, sqlite3_errmsg(ks->db));
     sqlite3_finalize(del);
+    /*
+     * secure_delete zeroed the row in the new page image, but the WAL still
+     * holds older images with the key: fold them into the store and empty it.
+     */
+    if (st == PARSEC_SUCCESS)
+        psd_checkpoint(ks);
     pthread_mutex_unlock(&ks->db_lock);
     return st;
 }

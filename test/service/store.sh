@@ -12,7 +12,38 @@ export PSD_ADMINS=$(id -u)
 # A name of exactly N bytes: prefix, then padding.
 long_name() { local p=$1 n=$2; printf '%s%s' "$p" "$(head -c $((n - ${#p})) /dev/zero | tr '\0' n)"; }
 
+# Hex of a file's bytes, and whether the store files contain a hex string.
+file_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+in_store_files() {
+    local f
+    for f in "$STORE" "$STORE-wal" "$STORE-shm" "$STORE-journal"; do
+        [ -f "$f" ] && file_hex "$f" | grep -q "$1" && return 0
+    done
+    return 1
+}
+not_in_store_files() { ! in_store_files "$1"; }
+# The private scalar of a software P-256 key, read from the stopped store's
+# blob (an RFC 5915 ECPrivateKey: 30 77 02 01 01 04 20 <32-byte scalar>).
+ec_scalar() {
+    sqlite3 "$STORE" "SELECT CASE WHEN hex(substr(blob, 1, 7)) = '30770201010420'
+        THEN hex(substr(blob, 8, 32)) END FROM keys WHERE key_name = '$1'" | tr A-F a-f
+}
+
 psd_start software || { echo "not ok - parsecd did not start"; exit 1; }
+
+# -- a destroyed key's bytes do not linger in the store or its WAL --
+ok "destroy: create a key" "$CLI" create-ecc-key -k doomed
+psd_stop
+scalar=$(ec_scalar doomed)
+check "destroy: the key's private scalar read from the store" [ ${#scalar} = 64 ]
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
+ok "destroy: sign once (the key is in use)" "$CLI" sign -k doomed -i "$STORE" -o "$TESTDIR/sig"
+check "destroy: the scalar is in the store files before" in_store_files "$scalar"
+ok "destroy: delete-key" "$CLI" delete-key -k doomed
+check "destroy: no trace in the store or WAL while running" not_in_store_files "$scalar"
+psd_kill9
+check "destroy: none after a SIGKILL either" not_in_store_files "$scalar"
+psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
 
 # -- per-application key limit --
 psd_stop
