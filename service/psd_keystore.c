@@ -33,6 +33,8 @@ struct psd_keystore {
     size_t count;
     uint64_t next_id;
     uint32_t max_keys_per_app;
+    char *path;
+    int moved;                  /* db_lock: the file was unlinked or replaced */
 };
 
 static const char psd_schema_sql[] =
@@ -299,9 +301,10 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
     pthread_mutex_init(&ks->db_lock, NULL);
     pthread_rwlock_init(&ks->lock, NULL);
     ks->max_keys_per_app = cfg->max_keys_per_app;
+    ks->path = strdup(path);
     ks->n_buckets = 256;
     ks->buckets = calloc(ks->n_buckets, sizeof(*ks->buckets));
-    if (ks->buckets == NULL) {
+    if (ks->buckets == NULL || ks->path == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -379,6 +382,7 @@ void psd_keystore_close(psd_keystore *ks)
     }
     pthread_rwlock_destroy(&ks->lock);
     pthread_mutex_destroy(&ks->db_lock);
+    free(ks->path);
     free(ks);
 }
 
@@ -405,12 +409,39 @@ void psd_keystore_release(psd_keystore *ks, psd_key_entry *e)
     psd_entry_unref(e);
 }
 
+/*
+ * A store deleted (or renamed over) while parsecd runs would take every key
+ * written from then on with it at the next start. SQLite's unix VFS tells
+ * (st_nlink == 0 on the open descriptor, or another inode at the path).
+ * Caller holds db_lock; refuses writes from the first time on.
+ */
+static int psd_store_moved(psd_keystore *ks)
+{
+    int moved = 0;
+
+    if (ks->moved)
+        return 1;
+    if (sqlite3_file_control(ks->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+        !moved)
+        return 0;
+    ks->moved = 1;
+    psd_log(PSD_LOG_ERROR,
+            "key store %s was deleted or replaced while parsecd runs: refusing to create or"
+            " destroy keys from now on (they would be lost at the next start). Keys already"
+            " loaded stay usable until parsecd stops. Put the file back (from a backup) and"
+            " restart parsecd; restarting without it starts an empty store.",
+            ks->path);
+    return 1;
+}
+
 /* Durably reserve one key ID. Caller holds db_lock. */
 static parsec_status psd_next_id(psd_keystore *ks, uint64_t *id)
 {
     char sql[96];
     char err[160];
 
+    if (psd_store_moved(ks))
+        return PARSEC_PSA_ERROR_STORAGE_FAILURE;
     snprintf(sql, sizeof(sql), "UPDATE meta SET value = %llu WHERE name = 'next_id'",
              (unsigned long long)(ks->next_id + 1));
     if (psd_exec(ks, sql, err, sizeof(err)) != 0) {
@@ -493,6 +524,10 @@ static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e)
     char err[160] = "";
 
     pthread_mutex_lock(&ks->db_lock);
+    if (psd_store_moved(ks)) {
+        snprintf(err, sizeof(err), "the store file was deleted or replaced");
+        goto done;
+    }
     if (psd_exec(ks, "BEGIN IMMEDIATE", err, sizeof(err)) != 0)
         goto done;
     if (sqlite3_prepare_v2(ks->db, sql, -1, &ins, NULL) != SQLITE_OK) {
@@ -575,6 +610,14 @@ void psd_keystore_abort(psd_keystore *ks, psd_key_entry *e)
 parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e)
 {
     parsec_status st = PARSEC_PSA_ERROR_DOES_NOT_EXIST;
+    int moved;
+
+    /* Before the backend forgets the key: its row could not be deleted. */
+    pthread_mutex_lock(&ks->db_lock);
+    moved = psd_store_moved(ks);
+    pthread_mutex_unlock(&ks->db_lock);
+    if (moved)
+        return PARSEC_PSA_ERROR_STORAGE_FAILURE;
 
     pthread_rwlock_wrlock(&ks->lock);
     if (e->state == PSD_KEY_READY) {
@@ -600,6 +643,10 @@ static parsec_status psd_delete_row(psd_keystore *ks, const psd_key_entry *e)
     sqlite3_stmt *del = NULL;
 
     pthread_mutex_lock(&ks->db_lock);
+    if (psd_store_moved(ks)) {
+        pthread_mutex_unlock(&ks->db_lock);
+        return st;
+    }
     if (sqlite3_prepare_v2(ks->db, "DELETE FROM keys WHERE id = ?", -1, &del, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_int64(del, 1, (sqlite3_int64)e->key.id);

@@ -93,5 +93,16 @@ echo "# store: $before bytes with 230 keys, $after bytes after DeleteClient"
 check "reclaim: the store shrank to under a quarter" [ "$((after * 4))" -lt "$before" ]
 psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
 
+# -- the store deleted while parsecd runs --
+ok "unlinked: create a key" "$CLI" create-ecc-key -k kept
+rm -f "$STORE"
+fails "unlinked: a new key is refused" "$CLI" create-ecc-key -k lost
+check "unlinked: the client is told storage failed" last_output_has PsaErrorStorageFailure
+check "unlinked: parsecd says why, loudly" grep -q "keys.sqlite3 was deleted or replaced while parsecd runs" "$TESTDIR/parsecd.log"
+fails "unlinked: a destroy is refused" "$CLI" delete-key -k kept
+check "unlinked: refused with StorageFailure" last_output_has PsaErrorStorageFailure
+ok "unlinked: the loaded key still signs" "$CLI" sign -k kept -i "$TESTDIR/parsecd.conf" -o "$TESTDIR/sig"
+ok "unlinked: parsecd still answers" "$CLI" ping
+
 psd_finish
 exit $?
