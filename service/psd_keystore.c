@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -198,6 +200,108 @@ done:
     return rc;
 }
 
+/*
+ * Whoever can write the store's folder can swap the store; whoever can read
+ * a store file (or the WAL SQLite creates next to it, with the store's mode)
+ * reads the software backend's private keys.
+ */
+static int psd_check_store_dir(const char *path, char *err, size_t errlen)
+{
+    char *copy = strdup(path);
+    const char *dir;
+    struct stat st;
+    int fd = -1, rc = -1;
+
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    dir = dirname(copy);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "key store folder %s: %s", dir, strerror(errno));
+        goto done;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(err, errlen,
+                 "key store folder %s belongs to uid %u, who could replace the store: it must"
+                 " belong to the service user (uid %u) or root (chown %u %s)",
+                 dir, (unsigned int)st.st_uid, (unsigned int)geteuid(), (unsigned int)geteuid(),
+                 dir);
+        goto done;
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+        snprintf(err, errlen,
+                 "key store folder %s is writable by %s (mode %04o) without the sticky bit:"
+                 " others could replace the store (chmod go-w %s)",
+                 dir, (st.st_mode & S_IWOTH) != 0 ? "everyone" : "its group",
+                 (unsigned int)(st.st_mode & 07777), dir);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return rc;
+}
+
+/* One store file, opened without following links; create: make it (0600) if missing. */
+static int psd_check_store_file(const char *file, int create, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd, rc = -1;
+
+    fd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (create ? O_CREAT : 0), 0600);
+    if (fd < 0 && !create && errno == ENOENT)
+        return 0;
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open key store file %s: %s%s", file, strerror(errno),
+                 errno == ELOOP ? " (a symbolic link: give the real path)" : "");
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "key store file %s: %s", file, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "key store file %s is not a regular file", file);
+        goto done;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH | S_IROTH)) != 0) {
+        snprintf(err, errlen,
+                 "key store file %s has owner uid %u and mode %04o: it must belong to the"
+                 " service user (uid %u) and be neither readable by others nor writable by"
+                 " group or others (chown %u %s; chmod 600 %s)",
+                 file, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777),
+                 (unsigned int)geteuid(), (unsigned int)geteuid(), file, file);
+        goto done;
+    }
+    rc = 0;
+done:
+    close(fd);
+    return rc;
+}
+
+static int psd_check_store_files(const char *path, char *err, size_t errlen)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char file[PATH_MAX];
+
+    if (psd_check_store_dir(path, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        if ((size_t)snprintf(file, sizeof(file), "%s%s", path, suffixes[i]) >= sizeof(file)) {
+            snprintf(err, errlen, "key store path %s is too long", path);
+            return -1;
+        }
+        /* The store and its WAL are made here, so SQLite finds them with these rules. */
+        if (psd_check_store_file(file, i < 2, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
 {
     static const char sql[] =
@@ -291,7 +395,6 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
 {
     psd_keystore *ks = calloc(1, sizeof(*ks));
     const char *path = cfg->key_store_path;
-    int fd;
 
     *out = NULL;
     if (ks == NULL) {
@@ -310,13 +413,8 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
     }
     if (psd_make_dirs(path, err, errlen) != 0)
         goto fail;
-    /* The blobs hold the software backend's private keys: owner-only from the start. */
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open key store %s: %s", path, strerror(errno));
+    if (psd_check_store_files(path, err, errlen) != 0)
         goto fail;
-    }
-    close(fd);
     if (sqlite3_open_v2(path, &ks->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         snprintf(err, errlen, "cannot open key store %s: %s", path,

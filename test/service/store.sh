@@ -93,6 +93,54 @@ echo "# store: $before bytes with 230 keys, $after bytes after DeleteClient"
 check "reclaim: the store shrank to under a quarter" [ "$((after * 4))" -lt "$before" ]
 psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
 
+# -- unsafe store files and folders are refused at start --
+# starts_refusing DESC PATTERN STORE-PATH: parsecd exits with one error matching PATTERN.
+starts_refusing() {
+    local desc=$1 pattern=$2
+    sed -e "s|^path = .*|path = $3|" -e "s|^socket_path = .*|socket_path = $TESTDIR/unsafe.sock|" \
+        "$TESTDIR/parsecd.conf" >"$TESTDIR/unsafe.conf"
+    fails "$desc" "$PARSECD" -c "$TESTDIR/unsafe.conf"
+    check "  ... saying why and how to fix it" last_output_has "$pattern"
+}
+U=$TESTDIR/unsafe
+mkdir -m 700 "$U"
+OTHER=nobody
+if [ "$(id -u)" != 0 ]; then
+    echo "not ok - the store ownership cases need root (to give files to '$OTHER')"
+    PSD_FAILED=$((PSD_FAILED + 1))
+else
+    : >"$U/other.sqlite3"
+    chown "$OTHER" "$U/other.sqlite3"
+    chmod 600 "$U/other.sqlite3"
+    starts_refusing "a store owned by another user" "has owner uid $(id -u $OTHER) and mode 0600: it must belong to the service user" "$U/other.sqlite3"
+    mkdir -m 700 "$U/theirs"
+    chown "$OTHER" "$U/theirs"
+    starts_refusing "a store folder owned by another user" "belongs to uid $(id -u $OTHER), who could replace the store" "$U/theirs/keys.sqlite3"
+    : >"$U/wal.sqlite3-wal"
+    chown "$OTHER" "$U/wal.sqlite3-wal"
+    starts_refusing "a WAL planted by another user" "wal.sqlite3-wal has owner uid $(id -u $OTHER)" "$U/wal.sqlite3"
+fi
+install -m 644 /dev/null "$U/readable.sqlite3"
+starts_refusing "a store others can read (0644)" "mode 0644" "$U/readable.sqlite3"
+install -m 620 /dev/null "$U/groupw.sqlite3"
+starts_refusing "a store the group can write (0620)" "chmod 600" "$U/groupw.sqlite3"
+mkdir -m 777 "$U/open"
+starts_refusing "a world-writable folder without the sticky bit" "writable by everyone (mode 0777) without the sticky bit" "$U/open/keys.sqlite3"
+ln -s "$STORE" "$U/link.sqlite3"
+starts_refusing "a store reached through a symbolic link" "symbolic link" "$U/link.sqlite3"
+check "no refused start created a WAL" [ ! -e "$U/open/keys.sqlite3-wal" ]
+mkdir -m 1777 "$U/sticky"
+sed -e "s|^path = .*|path = $U/sticky/keys.sqlite3|" -e "s|^socket_path = .*|socket_path = $TESTDIR/sticky.sock|" \
+    "$TESTDIR/parsecd.conf" >"$TESTDIR/sticky.conf"
+"$PARSECD" -c "$TESTDIR/sticky.conf" 2>"$TESTDIR/sticky.log" &
+sticky_pid=$!
+psd_track_pid "$sticky_pid"
+for _ in $(seq 100); do grep -q listening "$TESTDIR/sticky.log" && break; sleep 0.1; done
+PARSEC_SERVICE_ENDPOINT=unix:$TESTDIR/sticky.sock ok "a sticky world-writable folder (like /tmp) is accepted" "$CLI" create-ecc-key -k s
+check "  ... the store it made is 0600" [ "$(stat -c %a "$U/sticky/keys.sqlite3")" = 600 ]
+check "  ... and its WAL too" [ "$(stat -c %a "$U/sticky/keys.sqlite3-wal")" = 600 ]
+psd_stop_pid "$sticky_pid"
+
 # -- the store deleted while parsecd runs --
 ok "unlinked: create a key" "$CLI" create-ecc-key -k kept
 rm -f "$STORE"
