@@ -133,6 +133,27 @@ typedef struct psd_backend_ops {
     parsec_status (*attest_key)(void *state, const psd_key *attested, const psd_key *attesting,
                                 const uint8_t *credential_blob, size_t cblen,
                                 const uint8_t *secret, size_t slen, psd_buf *credential);
+
+    /*
+     * Optional crash recovery, for backends that keep objects of their own on
+     * a device (NULL for backends whose whole key is the blob). When set, the
+     * core writes a key's store row (PENDING) before generate_key/import_key
+     * and marks it REMOVING before destroy_key, so every crash point leaves a
+     * row saying what was under way. Called once at start-up, before any
+     * request, with:
+     *  - store_tag: identifies this key store; from now on the backend names
+     *    the objects of key `id` after (store_tag, id), so it can find them
+     *    with no blob and tell its objects from other stores' ones;
+     *  - known: ids of every key of this backend the store records;
+     *  - pending: ids whose creation was interrupted: remove whatever exists
+     *    for them (the core then drops their rows).
+     * The backend reports objects named after store_tag whose id is in
+     * neither list (and removes them if its settings say so). Interrupted
+     * destroys are finished by the core through destroy_key. Returns
+     * PARSEC_SUCCESS once the pending ids are cleaned up.
+     */
+    parsec_status (*reconcile)(void *state, uint32_t store_tag, const uint64_t *known,
+                               size_t n_known, const uint64_t *pending, size_t n_pending);
 } psd_backend_ops;
 
 /* The built-in backend, and the tables the backend modules export. */

@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ struct psd_keystore {
     size_t count;
     uint64_t next_id;
     uint32_t max_keys_per_app;
+    uint32_t tag;               /* meta 'store_tag': names this store's objects on devices */
+    size_t n_unfinished;        /* rows loaded PENDING or REMOVING */
     char *path;
     int moved;                  /* db_lock: the file was unlinked or replaced */
 };
@@ -48,9 +51,12 @@ static const char psd_schema_sql[] =
     "  key_type INTEGER NOT NULL, ecc_family INTEGER NOT NULL, key_bits INTEGER NOT NULL,"
     "  usage_flags INTEGER NOT NULL, alg_kind INTEGER NOT NULL, alg_scheme INTEGER NOT NULL,"
     "  alg_hash INTEGER NOT NULL, blob BLOB NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 1,"
     "  PRIMARY KEY (auth_type, app_name, key_name));"
     "INSERT OR IGNORE INTO meta(name, value) VALUES ('schema', 1);"
     "INSERT OR IGNORE INTO meta(name, value) VALUES ('next_id', 1);";
+
+static parsec_status psd_delete_row(psd_keystore *ks, const psd_key_entry *e);
 
 /* FNV-1a over auth, app and name (with separators so ("a","bc") != ("ab","c")). */
 static uint32_t psd_key_hash(uint8_t auth, const char *app, const char *name)
@@ -306,7 +312,7 @@ static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
 {
     static const char sql[] =
         "SELECT auth_type, app_name, key_name, id, provider_id, key_type, ecc_family, key_bits,"
-        " usage_flags, alg_kind, alg_scheme, alg_hash, blob FROM keys";
+        " usage_flags, alg_kind, alg_scheme, alg_hash, blob, state FROM keys";
     sqlite3_stmt *st = NULL;
     int rc = -1, step;
 
@@ -356,7 +362,13 @@ static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
             memcpy(copy, blob, (size_t)blob_len);
         e->key.blob = copy;
         e->key.blob_len = (size_t)blob_len;
-        e->state = PSD_KEY_READY;
+        /* An interrupted create or destroy: invisible, name taken, until psd_reconcile. */
+        e->state = sqlite3_column_int(st, 13);
+        if (e->state != PSD_KEY_READY) {
+            e->state = e->state == PSD_KEY_PENDING ? PSD_KEY_PENDING : PSD_KEY_REMOVING;
+            e->tracked = 1;
+            ks->n_unfinished++;
+        }
         if (e->key.id >= ks->next_id)
             ks->next_id = e->key.id + 1;
         psd_index_insert(ks, e);
@@ -389,6 +401,55 @@ static int psd_enable_auto_vacuum(psd_keystore *ks, const char *path, char *err,
         return 0;
     psd_log(PSD_LOG_INFO, "key store %s: turning on auto_vacuum (one-time VACUUM)", path);
     return psd_exec(ks, "PRAGMA auto_vacuum = FULL; VACUUM;", err, errlen);
+}
+
+/* Stores made before a column existed get it (with its default) once. */
+static int psd_add_column(psd_keystore *ks, const char *column, const char *decl, char *err,
+                          size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[160];
+    int have = 0;
+
+    if (sqlite3_prepare_v2(ks->db, "SELECT 1 FROM pragma_table_info('keys') WHERE name = ?", -1,
+                           &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(ks->db));
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
+    have = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (have)
+        return 0;
+    snprintf(sql, sizeof(sql), "ALTER TABLE keys ADD COLUMN %s %s", column, decl);
+    return psd_exec(ks, sql, err, errlen);
+}
+
+/* A random tag for this store, made once: device objects carry it in their IDs. */
+static int psd_load_tag(psd_keystore *ks, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    uint32_t fresh;
+    char sql[96];
+
+    if (RAND_bytes((unsigned char *)&fresh, sizeof(fresh)) != 1) {
+        snprintf(err, errlen, "no random bytes for the store tag");
+        return -1;
+    }
+    snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta(name, value) VALUES ('store_tag', %u)",
+             (unsigned int)fresh);
+    if (psd_exec(ks, sql, err, errlen) != 0)
+        return -1;
+    if (sqlite3_prepare_v2(ks->db, "SELECT value FROM meta WHERE name = 'store_tag'", -1, &st,
+                           NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(ks->db));
+        sqlite3_finalize(st);
+        return -1;
+    }
+    ks->tag = (uint32_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
 }
 
 int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen)
@@ -437,7 +498,8 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
         goto fail;
     }
     if (psd_exec(ks, psd_schema_sql, err, errlen) != 0 ||
-        psd_exec(ks, "COMMIT", err, errlen) != 0) {
+        psd_add_column(ks, "state", "INTEGER NOT NULL DEFAULT 1", err, errlen) != 0 ||
+        psd_load_tag(ks, err, errlen) != 0 || psd_exec(ks, "COMMIT", err, errlen) != 0) {
         char reason[200];
 
         snprintf(reason, sizeof(reason), "%s", err);
@@ -611,12 +673,13 @@ parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *a
     return PARSEC_SUCCESS;
 }
 
-static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e)
+/* A new row in state (PENDING before the backend acts, READY once it has). */
+static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e, int state)
 {
     static const char sql[] =
         "INSERT INTO keys (auth_type, app_name, key_name, id, provider_id, key_type, ecc_family,"
-        " key_bits, usage_flags, alg_kind, alg_scheme, alg_hash, blob)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        " key_bits, usage_flags, alg_kind, alg_scheme, alg_hash, blob, state)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     parsec_status st = PARSEC_PSA_ERROR_STORAGE_FAILURE;
     sqlite3_stmt *ins = NULL;
     char err[160] = "";
@@ -644,7 +707,11 @@ static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e)
     sqlite3_bind_int(ins, 10, e->attrs.alg.kind);
     sqlite3_bind_int(ins, 11, e->attrs.alg.scheme);
     sqlite3_bind_int(ins, 12, e->attrs.alg.hash);
-    sqlite3_bind_blob(ins, 13, e->key.blob, (int)e->key.blob_len, SQLITE_STATIC);
+    if (e->key.blob != NULL)
+        sqlite3_bind_blob(ins, 13, e->key.blob, (int)e->key.blob_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob(ins, 13, 0);
+    sqlite3_bind_int(ins, 14, state);
     if (sqlite3_step(ins) != SQLITE_DONE) {
         snprintf(err, sizeof(err), "%s", sqlite3_errmsg(ks->db));
         goto rollback;
@@ -668,6 +735,45 @@ done:
     return st;
 }
 
+/* Set a row's state (and its blob when with_blob). */
+static parsec_status psd_update_row(psd_keystore *ks, const psd_key_entry *e, int state,
+                                    int with_blob)
+{
+    parsec_status st = PARSEC_PSA_ERROR_STORAGE_FAILURE;
+    sqlite3_stmt *up = NULL;
+
+    pthread_mutex_lock(&ks->db_lock);
+    if (psd_store_moved(ks))
+        goto done;
+    if (sqlite3_prepare_v2(ks->db,
+                           with_blob ? "UPDATE keys SET state = ?, blob = ? WHERE id = ?"
+                                     : "UPDATE keys SET state = ? WHERE id = ?",
+                           -1, &up, NULL) != SQLITE_OK)
+        goto done;
+    sqlite3_bind_int(up, 1, state);
+    if (with_blob)
+        sqlite3_bind_blob(up, 2, e->key.blob, (int)e->key.blob_len, SQLITE_STATIC);
+    sqlite3_bind_int64(up, with_blob ? 3 : 2, (sqlite3_int64)e->key.id);
+    if (sqlite3_step(up) == SQLITE_DONE && sqlite3_changes(ks->db) == 1)
+        st = PARSEC_SUCCESS;
+done:
+    if (st != PARSEC_SUCCESS)
+        psd_log(PSD_LOG_ERROR, "key store: cannot update key id %llu: %s",
+                (unsigned long long)e->key.id, sqlite3_errmsg(ks->db));
+    sqlite3_finalize(up);
+    pthread_mutex_unlock(&ks->db_lock);
+    return st;
+}
+
+parsec_status psd_keystore_track(psd_keystore *ks, psd_key_entry *e)
+{
+    parsec_status st = psd_insert_row(ks, e, PSD_KEY_PENDING);
+
+    if (st == PARSEC_SUCCESS)
+        e->tracked = 1;
+    return st;
+}
+
 parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint8_t *blob,
                                   size_t blob_len)
 {
@@ -685,7 +791,7 @@ parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint
         memcpy(copy, blob, blob_len);
     e->key.blob = copy; /* nobody else reads a PENDING entry's blob */
     e->key.blob_len = blob_len;
-    st = psd_insert_row(ks, e);
+    st = e->tracked ? psd_update_row(ks, e, PSD_KEY_READY, 1) : psd_insert_row(ks, e, PSD_KEY_READY);
     if (st != PARSEC_SUCCESS) {
         psd_keystore_abort(ks, e);
         return st;
@@ -699,13 +805,16 @@ parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint
 
 void psd_keystore_abort(psd_keystore *ks, psd_key_entry *e)
 {
+    /* A row left behind is rolled back at the next start (psd_reconcile). */
+    if (e->tracked)
+        (void)psd_delete_row(ks, e);
     pthread_rwlock_wrlock(&ks->lock);
     psd_index_remove(ks, e);
     pthread_rwlock_unlock(&ks->lock);
     psd_entry_unref(e);
 }
 
-parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e)
+parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e, int durable)
 {
     parsec_status st = PARSEC_PSA_ERROR_DOES_NOT_EXIST;
     int moved;
@@ -723,6 +832,17 @@ parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e)
         st = PARSEC_SUCCESS;
     }
     pthread_rwlock_unlock(&ks->lock);
+    /* Recorded before the backend acts: a crash now is finished at the next start. */
+    if (st == PARSEC_SUCCESS && durable) {
+        st = psd_update_row(ks, e, PSD_KEY_REMOVING, 0);
+        if (st != PARSEC_SUCCESS) {
+            pthread_rwlock_wrlock(&ks->lock);
+            e->state = PSD_KEY_READY;
+            pthread_rwlock_unlock(&ks->lock);
+        } else {
+            e->tracked = 1;
+        }
+    }
     return st;
 }
 
@@ -771,6 +891,8 @@ parsec_status psd_keystore_end_remove(psd_keystore *ks, psd_key_entry *e, int do
 
     if (done)
         st = psd_delete_row(ks, e);
+    else if (e->tracked)
+        st = psd_update_row(ks, e, PSD_KEY_READY, 0);
     pthread_rwlock_wrlock(&ks->lock);
     if (done)
         psd_index_remove(ks, e); /* the backend already forgot it: never serve it again */
@@ -864,4 +986,61 @@ parsec_status psd_keystore_clients(psd_keystore *ks, uint8_t auth, char ***out, 
 done:
     psd_keystore_list_free(ks, keys, nkeys);
     return st;
+}
+
+uint32_t psd_keystore_tag(const psd_keystore *ks)
+{
+    return ks->tag;
+}
+
+/* Entries of a provider in any state, with a reference each (for start-up recovery). */
+static parsec_status psd_keystore_collect(psd_keystore *ks, uint8_t provider_id, int unfinished,
+                                          psd_key_entry ***out, size_t *n)
+{
+    psd_key_entry **list;
+    size_t count = 0;
+
+    *out = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&ks->lock);
+    list = calloc(ks->count + 1, sizeof(*list));
+    if (list == NULL) {
+        pthread_rwlock_unlock(&ks->lock);
+        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    }
+    for (size_t i = 0; i < ks->n_buckets; i++)
+        for (psd_key_entry *e = ks->buckets[i]; e != NULL; e = e->next)
+            if (e->provider_id == provider_id &&
+                (!unfinished || (e->tracked && e->state != PSD_KEY_READY))) {
+                atomic_fetch_add(&e->refs, 1);
+                list[count++] = e;
+            }
+    pthread_rwlock_unlock(&ks->lock);
+    *out = list;
+    *n = count;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_keystore_all(psd_keystore *ks, uint8_t provider_id, psd_key_entry ***out,
+                               size_t *n)
+{
+    return psd_keystore_collect(ks, provider_id, 0, out, n);
+}
+
+parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id,
+                                      psd_key_entry ***out, size_t *n)
+{
+    return psd_keystore_collect(ks, provider_id, 1, out, n);
+}
+
+parsec_status psd_keystore_drop(psd_keystore *ks, psd_key_entry *e)
+{
+    parsec_status st = psd_delete_row(ks, e);
+
+    if (st != PARSEC_SUCCESS)
+        return st;
+    pthread_rwlock_wrlock(&ks->lock);
+    psd_index_remove(ks, e);
+    pthread_rwlock_unlock(&ks->lock);
+    return PARSEC_SUCCESS;
 }

@@ -253,6 +253,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "parsecd: %s\n", err);
         goto done;
     }
+    psd_reconcile(&svc);
     psd_report_orphans(&svc, &cfg);
     if (psd_listener_start(listener, &svc, cfg.threads, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);

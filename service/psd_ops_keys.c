@@ -297,6 +297,10 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
                               ops->provider_id, attrs, &e);
     if (st != PARSEC_SUCCESS)
         return st;
+    if (ops->reconcile != NULL && (st = psd_keystore_track(rq->svc->store, e)) != PARSEC_SUCCESS) {
+        psd_keystore_abort(rq->svc->store, e);
+        return st;
+    }
     if (import)
         st = ops->import_key(rq->prov->state, e->key.id, name, attrs, data, len, &blob);
     else
@@ -480,7 +484,8 @@ static parsec_status psd_op_export_key(const psd_request *rq, psd_buf *resp)
 /* Backend first (a failure keeps the key), then the stored record. */
 static parsec_status psd_destroy_entry(psd_service *svc, psd_provider *prov, psd_key_entry *e)
 {
-    parsec_status st = psd_keystore_begin_remove(svc->store, e);
+    parsec_status st =
+        psd_keystore_begin_remove(svc->store, e, prov != NULL && prov->ops->reconcile != NULL);
 
     if (st != PARSEC_SUCCESS)
         return st;

@@ -87,6 +87,7 @@ typedef struct psd_key_entry {
     uint32_t hash;
     atomic_int refs;
     int state;                  /* guarded by the store's lock */
+    int tracked;                /* its row records PENDING/REMOVING before the backend acts */
     uint8_t auth_type;
     uint8_t provider_id;
     char *app_name;
@@ -111,19 +112,37 @@ void psd_keystore_release(psd_keystore *ks, psd_key_entry *e);
 parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *app,
                                    const char *name, uint8_t provider_id,
                                    const parsec_key_attributes *attrs, psd_key_entry **out);
+/*
+ * For backends that keep objects of their own (those with a reconcile hook):
+ * write the reservation's row now, PENDING, so that a crash while the
+ * backend creates the key is rolled back at the next start.
+ */
+parsec_status psd_keystore_track(psd_keystore *ks, psd_key_entry *e);
 /* Store the backend blob durably, then make the key visible. Consumes the reservation. */
 parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint8_t *blob,
                                   size_t blob_len);
 /* Drop a reservation (the generate failed). */
 void psd_keystore_abort(psd_keystore *ks, psd_key_entry *e);
-/* READY -> REMOVING, with a reference; PARSEC_PSA_ERROR_DOES_NOT_EXIST if absent. */
-parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e);
+/*
+ * READY -> REMOVING; PARSEC_PSA_ERROR_DOES_NOT_EXIST if absent. durable: the
+ * row records REMOVING before returning (backends with a reconcile hook).
+ */
+parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e, int durable);
 /* Delete the row and forget the key (done = 1) or make it READY again (done = 0). */
 parsec_status psd_keystore_end_remove(psd_keystore *ks, psd_key_entry *e, int done);
 /* References to every READY key of (auth, app); app NULL = of every app. Release each. */
 parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
                                 psd_key_entry ***out, size_t *n);
 void psd_keystore_list_free(psd_keystore *ks, psd_key_entry **list, size_t n);
+/* Start-up recovery (psd_reconcile.c): the store's tag, keys of a provider in every state. */
+uint32_t psd_keystore_tag(const psd_keystore *ks);
+parsec_status psd_keystore_all(psd_keystore *ks, uint8_t provider_id, psd_key_entry ***out,
+                               size_t *n);
+/* Keys of a provider whose create (PENDING) or destroy (REMOVING) a crash interrupted. */
+parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id,
+                                      psd_key_entry ***out, size_t *n);
+/* Delete the row and forget the key. */
+parsec_status psd_keystore_drop(psd_keystore *ks, psd_key_entry *e);
 /* Sorted distinct application names owning READY keys under this auth type (malloc'd). */
 parsec_status psd_keystore_clients(psd_keystore *ks, uint8_t auth, char ***out, size_t *n);
 
@@ -197,6 +216,12 @@ parsec_status psd_core_dispatch(const psd_request *rq, psd_buf *resp);
 /* 0 if a string field of the body has a NUL or invalid UTF-8 (-> DeserializingBodyFailed). */
 int psd_body_text_valid(const psd_request *rq);
 parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp);
+/*
+ * Start-up crash recovery (psd_reconcile.c), before serving: interrupted
+ * creates are rolled back, interrupted destroys finished, and backends
+ * with a reconcile hook look for objects the store does not record.
+ */
+void psd_reconcile(psd_service *svc);
 /* Destroy every key of a client (DeleteClient); keeps going past failures. */
 parsec_status psd_keys_delete_client(psd_service *svc, uint8_t auth, const char *app);
 

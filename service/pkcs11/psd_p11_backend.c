@@ -29,6 +29,7 @@ static int psd_p11_init(void **state, const psd_settings *settings, char *err, s
         st = NULL;
         goto done;
     }
+    st->remove_orphans = cfg.remove_orphans;
     *state = st;
     ret = 0;
 done:
@@ -203,4 +204,5 @@ const psd_backend_ops psd_pkcs11_backend = {
     .hash_compute = NULL,
     .prepare_key_attestation = NULL,
     .attest_key = NULL,
+    .reconcile = psd_p11_reconcile,
 };
