@@ -268,6 +268,14 @@ static int psd_conf_key_store(psd_config_parse *p, const char *name, const char 
         cfg->max_keys_per_app = (uint32_t)v;
         return 1;
     }
+    if (strcmp(name, "kek_file") == 0)
+        return value[0] != '\0' ? psd_set_string(p, &cfg->kek_file, value, 1) : 1;
+    if (strcmp(name, "kek_credential") == 0) {
+        if (strchr(value, '/') != NULL)
+            return psd_conf_fail(p, "kek_credential '%s' must be a credential name, not a path",
+                                 value);
+        return value[0] != '\0' ? psd_set_string(p, &cfg->kek_credential, value, 0) : 1;
+    }
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "key_store");
 }
 
@@ -374,6 +382,8 @@ void psd_config_free(psd_config *cfg)
         free(cfg->admins[i]);
     free(cfg->admins);
     free(cfg->key_store_path);
+    free(cfg->kek_file);
+    free(cfg->kek_credential);
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++) {
         psd_backend_conf *b = &cfg->backends[i];
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "psd_kek.h"
 #include "psd_service.h"
 
 #define PSD_SCHEMA_VERSION 1
@@ -38,6 +39,9 @@ struct psd_keystore {
     uint32_t max_keys_per_app;
     uint32_t tag;               /* meta 'store_tag': names this store's objects on devices */
     size_t n_unfinished;        /* rows loaded PENDING or REMOVING */
+    psd_kek kek;                /* wraps every blob written (absent: plaintext) */
+    psd_kek old_kek;            /* --rewrap: a previous KEK rows may still use */
+    size_t n_plain, n_old;      /* rows loaded without a KEK / under old_kek */
     char *path;
     int moved;                  /* db_lock: the file was unlinked or replaced */
 };
@@ -57,6 +61,12 @@ static const char psd_schema_sql[] =
     "INSERT OR IGNORE INTO meta(name, value) VALUES ('next_id', 1);";
 
 static parsec_status psd_delete_row(psd_keystore *ks, const psd_key_entry *e);
+
+/* SQLite's destructor for a wrapped blob (OPENSSL_malloc'd). */
+static void psd_free_wrapped(void *p)
+{
+    OPENSSL_free(p);
+}
 
 /* FNV-1a over auth, app and name (with separators so ("a","bc") != ("ab","c")). */
 static uint32_t psd_key_hash(uint8_t auth, const char *app, const char *name)
@@ -308,11 +318,62 @@ static int psd_check_store_files(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* A row's blob into e, unwrapped with the KEK its kek_id names. */
+static int psd_load_blob(psd_keystore *ks, psd_key_entry *e, const char *kek_id,
+                         const uint8_t *blob, size_t len, char *err, size_t errlen)
+{
+    const psd_kek *kek = NULL;
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+
+    if (kek_id == NULL) {
+        plain = OPENSSL_malloc(len > 0 ? len : 1);
+        if (plain == NULL) {
+            snprintf(err, errlen, "out of memory loading the key store");
+            return -1;
+        }
+        if (len > 0)
+            memcpy(plain, blob, len);
+        plain_len = len;
+        ks->n_plain += len > 0;
+        goto found;
+    }
+    if (ks->kek.present && strcmp(kek_id, ks->kek.id) == 0)
+        kek = &ks->kek;
+    else if (ks->old_kek.present && strcmp(kek_id, ks->old_kek.id) == 0)
+        kek = &ks->old_kek;
+    if (kek == NULL) {
+        if (!ks->kek.present)
+            snprintf(err, errlen,
+                     "key store %s holds keys encrypted with key-encryption key %s, and none"
+                     " is configured: set kek_file or kek_credential in [key_store]",
+                     ks->path, kek_id);
+        else
+            snprintf(err, errlen,
+                     "key store %s holds keys encrypted with key-encryption key %s, not with"
+                     " the configured one (%s): configure the right KEK, or migrate with"
+                     " parsecd --rewrap --old-kek-file OLD", ks->path, kek_id, ks->kek.id);
+        return -1;
+    }
+    if (psd_kek_unwrap(kek, e->key.id, blob, len, &plain, &plain_len) != 0) {
+        snprintf(err, errlen,
+                 "key store %s: key id %llu does not decrypt with key-encryption key %s:"
+                 " the store is damaged or was altered", ks->path,
+                 (unsigned long long)e->key.id, kek_id);
+        return -1;
+    }
+    ks->n_old += kek == &ks->old_kek;
+found:
+    e->key.blob = plain;
+    e->key.blob_len = plain_len;
+    return 0;
+}
+
 static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
 {
     static const char sql[] =
         "SELECT auth_type, app_name, key_name, id, provider_id, key_type, ecc_family, key_bits,"
-        " usage_flags, alg_kind, alg_scheme, alg_hash, blob, state FROM keys";
+        " usage_flags, alg_kind, alg_scheme, alg_hash, blob, state, kek_id FROM keys";
     sqlite3_stmt *st = NULL;
     int rc = -1, step;
 
@@ -344,24 +405,21 @@ static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
         const void *blob = sqlite3_column_blob(st, 12);
         int blob_len = sqlite3_column_bytes(st, 12);
         psd_key_entry *e;
-        uint8_t *copy;
 
         if (app == NULL || name == NULL)
             continue;
         e = psd_entry_new((uint8_t)sqlite3_column_int(st, 0), app, name,
                           (uint64_t)sqlite3_column_int64(st, 3),
                           (uint8_t)sqlite3_column_int(st, 4), &attrs);
-        copy = OPENSSL_malloc(blob_len > 0 ? (size_t)blob_len : 1);
-        if (e == NULL || copy == NULL) {
-            psd_entry_free(e);
-            OPENSSL_free(copy);
+        if (e == NULL) {
             snprintf(err, errlen, "out of memory loading the key store");
             goto done;
         }
-        if (blob_len > 0)
-            memcpy(copy, blob, (size_t)blob_len);
-        e->key.blob = copy;
-        e->key.blob_len = (size_t)blob_len;
+        if (psd_load_blob(ks, e, (const char *)sqlite3_column_text(st, 14), blob,
+                          (size_t)(blob_len > 0 ? blob_len : 0), err, errlen) != 0) {
+            psd_entry_free(e);
+            goto done;
+        }
         /* An interrupted create or destroy: invisible, name taken, until psd_reconcile. */
         e->state = sqlite3_column_int(st, 13);
         if (e->state != PSD_KEY_READY) {
@@ -452,7 +510,38 @@ static int psd_load_tag(psd_keystore *ks, char *err, size_t errlen)
     return 0;
 }
 
-int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen)
+/* The configured KEK: [key_store] kek_file, or kek_credential in $CREDENTIALS_DIRECTORY. */
+static int psd_kek_configured(const psd_config *cfg, psd_kek *kek, char *err, size_t errlen)
+{
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    char path[PATH_MAX], what[128];
+
+    memset(kek, 0, sizeof(*kek));
+    if (cfg->kek_file != NULL && cfg->kek_credential != NULL) {
+        snprintf(err, errlen, "[key_store] sets both kek_file and kek_credential: keep one");
+        return -1;
+    }
+    if (cfg->kek_file != NULL)
+        return psd_kek_load_file(cfg->kek_file, "kek_file", kek, err, errlen);
+    if (cfg->kek_credential == NULL)
+        return 0;
+    if (dir == NULL || dir[0] == '\0') {
+        snprintf(err, errlen,
+                 "kek_credential = %s, but CREDENTIALS_DIRECTORY is not set: start parsecd"
+                 " from systemd with LoadCredential=%s:FILE (or LoadCredentialEncrypted=)",
+                 cfg->kek_credential, cfg->kek_credential);
+        return -1;
+    }
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, cfg->kek_credential) >= sizeof(path)) {
+        snprintf(err, errlen, "credential path %s/%s is too long", dir, cfg->kek_credential);
+        return -1;
+    }
+    snprintf(what, sizeof(what), "credential %s", cfg->kek_credential);
+    return psd_kek_load_file(path, what, kek, err, errlen);
+}
+
+static int psd_keystore_open_with(const psd_config *cfg, const char *old_kek_path,
+                                  psd_keystore **out, char *err, size_t errlen)
 {
     psd_keystore *ks = calloc(1, sizeof(*ks));
     const char *path = cfg->key_store_path;
@@ -475,6 +564,11 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
     if (psd_make_dirs(path, err, errlen) != 0)
         goto fail;
     if (psd_check_store_files(path, err, errlen) != 0)
+        goto fail;
+    /* A KEK file that cannot be used stops parsecd before the store is touched. */
+    if (psd_kek_configured(cfg, &ks->kek, err, errlen) != 0 ||
+        (old_kek_path != NULL &&
+         psd_kek_load_file(old_kek_path, "--old-kek-file", &ks->old_kek, err, errlen) != 0))
         goto fail;
     if (sqlite3_open_v2(path, &ks->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
@@ -499,6 +593,7 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
     }
     if (psd_exec(ks, psd_schema_sql, err, errlen) != 0 ||
         psd_add_column(ks, "state", "INTEGER NOT NULL DEFAULT 1", err, errlen) != 0 ||
+        psd_add_column(ks, "kek_id", "TEXT", err, errlen) != 0 ||
         psd_load_tag(ks, err, errlen) != 0 || psd_exec(ks, "COMMIT", err, errlen) != 0) {
         char reason[200];
 
@@ -515,7 +610,13 @@ int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size
     }
     if (psd_load_keys(ks, err, errlen) != 0)
         goto fail;
-    psd_log(PSD_LOG_INFO, "key store %s: %zu keys", path, ks->count);
+    psd_log(PSD_LOG_INFO, "key store %s: %zu keys%s%s", path, ks->count,
+            ks->kek.present ? ", encrypted with key-encryption key " : "",
+            ks->kek.present ? ks->kek.id : "");
+    if (ks->kek.present && ks->n_plain > 0 && old_kek_path == NULL)
+        psd_log(PSD_LOG_WARN,
+                "key store %s: %zu keys are stored without the key-encryption key; stop"
+                " parsecd and run parsecd -c CONFIG --rewrap to encrypt them", path, ks->n_plain);
     *out = ks;
     return 0;
 fail:
@@ -523,10 +624,17 @@ fail:
     return -1;
 }
 
+int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen)
+{
+    return psd_keystore_open_with(cfg, NULL, out, err, errlen);
+}
+
 void psd_keystore_close(psd_keystore *ks)
 {
     if (ks == NULL)
         return;
+    psd_kek_clear(&ks->kek);
+    psd_kek_clear(&ks->old_kek);
     if (ks->db != NULL)
         sqlite3_close(ks->db);
     if (ks->buckets != NULL) {
@@ -673,13 +781,41 @@ parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *a
     return PARSEC_SUCCESS;
 }
 
+/*
+ * e's blob into parameters blob_col and kek_col: wrapped under the KEK when
+ * one is configured (an empty blob, of a PENDING row, stays empty).
+ */
+static int psd_bind_blob(psd_keystore *ks, sqlite3_stmt *st, int blob_col, int kek_col,
+                         const psd_key_entry *e)
+{
+    uint8_t *wrapped = NULL;
+    size_t wrapped_len = 0;
+
+    if (e->key.blob == NULL || e->key.blob_len == 0) {
+        sqlite3_bind_zeroblob(st, blob_col, 0);
+        sqlite3_bind_null(st, kek_col);
+        return 0;
+    }
+    if (!ks->kek.present) {
+        sqlite3_bind_blob(st, blob_col, e->key.blob, (int)e->key.blob_len, SQLITE_STATIC);
+        sqlite3_bind_null(st, kek_col);
+        return 0;
+    }
+    if (psd_kek_wrap(&ks->kek, e->key.id, e->key.blob, e->key.blob_len, &wrapped,
+                     &wrapped_len) != 0)
+        return -1;
+    sqlite3_bind_blob(st, blob_col, wrapped, (int)wrapped_len, psd_free_wrapped);
+    sqlite3_bind_text(st, kek_col, ks->kek.id, -1, SQLITE_TRANSIENT);
+    return 0;
+}
+
 /* A new row in state (PENDING before the backend acts, READY once it has). */
 static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e, int state)
 {
     static const char sql[] =
         "INSERT INTO keys (auth_type, app_name, key_name, id, provider_id, key_type, ecc_family,"
-        " key_bits, usage_flags, alg_kind, alg_scheme, alg_hash, blob, state)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        " key_bits, usage_flags, alg_kind, alg_scheme, alg_hash, blob, state, kek_id)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     parsec_status st = PARSEC_PSA_ERROR_STORAGE_FAILURE;
     sqlite3_stmt *ins = NULL;
     char err[160] = "";
@@ -707,10 +843,10 @@ static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e, in
     sqlite3_bind_int(ins, 10, e->attrs.alg.kind);
     sqlite3_bind_int(ins, 11, e->attrs.alg.scheme);
     sqlite3_bind_int(ins, 12, e->attrs.alg.hash);
-    if (e->key.blob != NULL)
-        sqlite3_bind_blob(ins, 13, e->key.blob, (int)e->key.blob_len, SQLITE_STATIC);
-    else
-        sqlite3_bind_zeroblob(ins, 13, 0);
+    if (psd_bind_blob(ks, ins, 13, 15, e) != 0) {
+        snprintf(err, sizeof(err), "cannot encrypt the key");
+        goto rollback;
+    }
     sqlite3_bind_int(ins, 14, state);
     if (sqlite3_step(ins) != SQLITE_DONE) {
         snprintf(err, sizeof(err), "%s", sqlite3_errmsg(ks->db));
@@ -746,14 +882,14 @@ static parsec_status psd_update_row(psd_keystore *ks, const psd_key_entry *e, in
     if (psd_store_moved(ks))
         goto done;
     if (sqlite3_prepare_v2(ks->db,
-                           with_blob ? "UPDATE keys SET state = ?, blob = ? WHERE id = ?"
+                           with_blob ? "UPDATE keys SET state = ?, blob = ?, kek_id = ? WHERE id = ?"
                                      : "UPDATE keys SET state = ? WHERE id = ?",
                            -1, &up, NULL) != SQLITE_OK)
         goto done;
     sqlite3_bind_int(up, 1, state);
-    if (with_blob)
-        sqlite3_bind_blob(up, 2, e->key.blob, (int)e->key.blob_len, SQLITE_STATIC);
-    sqlite3_bind_int64(up, with_blob ? 3 : 2, (sqlite3_int64)e->key.id);
+    if (with_blob && psd_bind_blob(ks, up, 2, 3, e) != 0)
+        goto done;
+    sqlite3_bind_int64(up, with_blob ? 4 : 2, (sqlite3_int64)e->key.id);
     if (sqlite3_step(up) == SQLITE_DONE && sqlite3_changes(ks->db) == 1)
         st = PARSEC_SUCCESS;
 done:
@@ -1043,4 +1179,56 @@ parsec_status psd_keystore_drop(psd_keystore *ks, psd_key_entry *e)
     psd_index_remove(ks, e);
     pthread_rwlock_unlock(&ks->lock);
     return PARSEC_SUCCESS;
+}
+
+/*
+ * parsecd --rewrap: every row under the configured KEK (or in plaintext if
+ * none is configured), in one transaction; then VACUUM and a checkpoint, so
+ * that no page of the file keeps an older form of a key.
+ */
+int psd_keystore_rewrap(const psd_config *cfg, const char *old_kek_path, char *err,
+                        size_t errlen)
+{
+    psd_keystore *ks = NULL;
+    size_t done = 0;
+    int rc = -1;
+
+    if (psd_keystore_open_with(cfg, old_kek_path, &ks, err, errlen) != 0)
+        return -1;
+    if (psd_exec(ks, "BEGIN IMMEDIATE", err, errlen) != 0)
+        goto done;
+    for (size_t i = 0; i < ks->n_buckets; i++)
+        for (psd_key_entry *e = ks->buckets[i]; e != NULL; e = e->next) {
+            sqlite3_stmt *up = NULL;
+            int ok;
+
+            if (e->key.blob_len == 0)
+                continue;
+            ok = sqlite3_prepare_v2(ks->db, "UPDATE keys SET blob = ?, kek_id = ? WHERE id = ?",
+                                    -1, &up, NULL) == SQLITE_OK &&
+                 psd_bind_blob(ks, up, 1, 2, e) == 0 &&
+                 sqlite3_bind_int64(up, 3, (sqlite3_int64)e->key.id) == SQLITE_OK &&
+                 sqlite3_step(up) == SQLITE_DONE;
+            if (!ok)
+                snprintf(err, errlen, "key store %s: cannot rewrap key id %llu: %s", ks->path,
+                         (unsigned long long)e->key.id, sqlite3_errmsg(ks->db));
+            sqlite3_finalize(up);
+            if (!ok) {
+                char ignored[160];
+
+                psd_exec(ks, "ROLLBACK", ignored, sizeof(ignored));
+                goto done;
+            }
+            done++;
+        }
+    if (psd_exec(ks, "COMMIT", err, errlen) != 0 || psd_exec(ks, "VACUUM", err, errlen) != 0)
+        goto done;
+    psd_checkpoint(ks);
+    psd_log(PSD_LOG_INFO, "key store %s: %zu keys rewrapped %s%s", ks->path, done,
+            ks->kek.present ? "with key-encryption key " : "in plaintext (no KEK configured)",
+            ks->kek.present ? ks->kek.id : "");
+    rc = 0;
+done:
+    psd_keystore_close(ks);
+    return rc;
 }

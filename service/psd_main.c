@@ -54,6 +54,10 @@ static void psd_usage(FILE *out)
             "  -f, --foreground       stay in the foreground (parsecd never daemonizes;\n"
             "                         accepted for compatibility)\n"
             "  -l, --log-level LEVEL  error, warn, info or debug (overrides the file)\n"
+            "      --rewrap           rewrite every stored key under the configured\n"
+            "                         key-encryption key (plaintext if none), then exit;\n"
+            "                         parsecd must be stopped\n"
+            "      --old-kek-file F   with --rewrap: the KEK some keys are still under\n"
             "  -V, --version          print the version and exit\n"
             "  -h, --help             print this help and exit\n\n"
             "Stops cleanly on SIGTERM or SIGINT. Logs go to stderr.\n");
@@ -174,9 +178,11 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'}, {"rewrap", no_argument, NULL, 'R'},
+        {"old-kek-file", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *log_level = NULL;
+    const char *config_path = NULL, *log_level = NULL, *old_kek = NULL;
+    int rewrap = 0;
     psd_service svc = {0};
     psd_listener *listener = NULL;
     psd_config cfg;
@@ -200,6 +206,12 @@ int main(int argc, char **argv)
         case 'h':
             psd_usage(stdout);
             return 0;
+        case 'R':
+            rewrap = 1;
+            break;
+        case 'K':
+            old_kek = optarg;
+            break;
         default:
             psd_usage(stderr);
             return 2;
@@ -242,6 +254,18 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    if (rewrap || old_kek != NULL) {
+        if (!rewrap) {
+            fprintf(stderr, "parsecd: --old-kek-file only goes with --rewrap\n");
+            rc = 2;
+        } else if (psd_keystore_rewrap(&cfg, old_kek, err, sizeof(err)) != 0) {
+            fprintf(stderr, "parsecd: --rewrap: %s\n", err);
+        } else {
+            rc = 0;
+        }
+        psd_config_free(&cfg);
+        return rc;
+    }
     /* Socket problems are configuration errors: find them before starting anything. */
     if (psd_listener_open(&cfg, &listener, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);

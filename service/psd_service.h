@@ -54,6 +54,8 @@ typedef struct psd_config {
     /* [key_store] */
     char *key_store_path;
     uint32_t max_keys_per_app;
+    char *kek_file;         /* key-encryption key (docs/security.md) */
+    char *kek_credential;   /* ... or the name of a systemd credential holding it */
     /* backend sections */
     psd_backend_conf backends[PSD_MAX_BACKENDS];
 } psd_config;
@@ -100,6 +102,12 @@ typedef struct psd_keystore psd_keystore;
 /* The store at cfg->key_store_path, with the [key_store] settings of cfg. */
 int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen);
 void psd_keystore_close(psd_keystore *ks);
+/*
+ * parsecd --rewrap: rewrite every stored key under the configured KEK (in
+ * plaintext if none); rows under old_kek_path's KEK (NULL: none) are read too.
+ */
+int psd_keystore_rewrap(const psd_config *cfg, const char *old_kek_path, char *err,
+                        size_t errlen);
 /* A READY key with a reference taken, or PARSEC_PSA_ERROR_DOES_NOT_EXIST. */
 parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, const char *name,
                                psd_key_entry **out);
