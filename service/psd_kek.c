@@ -16,17 +16,6 @@
 #define PSD_KEK_TAG_LEN 16
 #define PSD_KEK_OVERHEAD (1 + PSD_KEK_NONCE_LEN + PSD_KEK_TAG_LEN)
 
-static int psd_kek_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 32 raw bytes or 64 hex digits, then at most one newline. */
 static int psd_kek_parse(const uint8_t *buf, size_t n, uint8_t key[PSD_KEK_LEN])
 {
@@ -34,18 +23,19 @@ static int psd_kek_parse(const uint8_t *buf, size_t n, uint8_t key[PSD_KEK_LEN])
         memcpy(key, buf, PSD_KEK_LEN);
         return 0;
     }
+    char hex[2 * PSD_KEK_LEN + 1];
+    size_t len = 0;
+    int ok;
+
     if (n > 0 && buf[n - 1] == '\n')
         n--;
     if (n != 2 * PSD_KEK_LEN)
         return -1;
-    for (size_t i = 0; i < PSD_KEK_LEN; i++) {
-        int hi = psd_kek_hex(buf[2 * i]), lo = psd_kek_hex(buf[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -1;
-        key[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
+    memcpy(hex, buf, n);
+    hex[n] = '\0';
+    ok = OPENSSL_hexstr2buf_ex(key, PSD_KEK_LEN, &len, hex, '\0') == 1 && len == PSD_KEK_LEN;
+    OPENSSL_cleanse(hex, sizeof(hex));
+    return ok ? 0 : -1;
 }
 
 static int psd_kek_name(psd_kek *kek)

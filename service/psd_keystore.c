@@ -1038,8 +1038,30 @@ parsec_status psd_keystore_end_remove(psd_keystore *ks, psd_key_entry *e, int do
     return st;
 }
 
-parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
-                                psd_key_entry ***out, size_t *n)
+/* What a collection of entries takes (psd_collect). */
+typedef struct psd_match {
+    int any_state;          /* else READY only */
+    int unfinished;         /* only rows a crash left PENDING/REMOVING */
+    int by_provider;
+    uint8_t provider_id;
+    uint8_t auth;           /* when !by_provider */
+    const char *app;        /* when !by_provider; NULL: every app */
+} psd_match;
+
+static int psd_matches(const psd_key_entry *e, const psd_match *m)
+{
+    if (m->unfinished && !(e->tracked && e->state != PSD_KEY_READY))
+        return 0;
+    if (!m->any_state && e->state != PSD_KEY_READY)
+        return 0;
+    if (m->by_provider)
+        return e->provider_id == m->provider_id;
+    return e->auth_type == m->auth && (m->app == NULL || strcmp(e->app_name, m->app) == 0);
+}
+
+/* References to every entry m takes. Release with psd_keystore_list_free. */
+static parsec_status psd_collect(psd_keystore *ks, const psd_match *m, psd_key_entry ***out,
+                                 size_t *n)
 {
     psd_key_entry **list;
     size_t count = 0;
@@ -1054,8 +1076,7 @@ parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
     }
     for (size_t i = 0; i < ks->n_buckets; i++)
         for (psd_key_entry *e = ks->buckets[i]; e != NULL; e = e->next)
-            if (e->state == PSD_KEY_READY && e->auth_type == auth &&
-                (app == NULL || strcmp(e->app_name, app) == 0)) {
+            if (psd_matches(e, m)) {
                 atomic_fetch_add(&e->refs, 1);
                 list[count++] = e;
             }
@@ -1063,6 +1084,14 @@ parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
     *out = list;
     *n = count;
     return PARSEC_SUCCESS;
+}
+
+parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
+                                psd_key_entry ***out, size_t *n)
+{
+    psd_match m = {.auth = auth, .app = app};
+
+    return psd_collect(ks, &m, out, n);
 }
 
 void psd_keystore_list_free(psd_keystore *ks, psd_key_entry **list, size_t n)
@@ -1129,44 +1158,20 @@ uint32_t psd_keystore_tag(const psd_keystore *ks)
     return ks->tag;
 }
 
-/* Entries of a provider in any state, with a reference each (for start-up recovery). */
-static parsec_status psd_keystore_collect(psd_keystore *ks, uint8_t provider_id, int unfinished,
-                                          psd_key_entry ***out, size_t *n)
-{
-    psd_key_entry **list;
-    size_t count = 0;
-
-    *out = NULL;
-    *n = 0;
-    pthread_rwlock_rdlock(&ks->lock);
-    list = calloc(ks->count + 1, sizeof(*list));
-    if (list == NULL) {
-        pthread_rwlock_unlock(&ks->lock);
-        return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
-    }
-    for (size_t i = 0; i < ks->n_buckets; i++)
-        for (psd_key_entry *e = ks->buckets[i]; e != NULL; e = e->next)
-            if (e->provider_id == provider_id &&
-                (!unfinished || (e->tracked && e->state != PSD_KEY_READY))) {
-                atomic_fetch_add(&e->refs, 1);
-                list[count++] = e;
-            }
-    pthread_rwlock_unlock(&ks->lock);
-    *out = list;
-    *n = count;
-    return PARSEC_SUCCESS;
-}
-
 parsec_status psd_keystore_all(psd_keystore *ks, uint8_t provider_id, psd_key_entry ***out,
                                size_t *n)
 {
-    return psd_keystore_collect(ks, provider_id, 0, out, n);
+    psd_match m = {.any_state = 1, .by_provider = 1, .provider_id = provider_id};
+
+    return psd_collect(ks, &m, out, n);
 }
 
 parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id,
                                       psd_key_entry ***out, size_t *n)
 {
-    return psd_keystore_collect(ks, provider_id, 1, out, n);
+    psd_match m = {.any_state = 1, .unfinished = 1, .by_provider = 1, .provider_id = provider_id};
+
+    return psd_collect(ks, &m, out, n);
 }
 
 parsec_status psd_keystore_drop(psd_keystore *ks, psd_key_entry *e)

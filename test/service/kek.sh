@@ -10,16 +10,6 @@ CLI=$PARSEC_CLI
 STORE=$TESTDIR/keys.sqlite3
 echo "signed text" >"$TESTDIR/msg"
 
-file_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
-# Is hex string $1 in the store or any file SQLite keeps next to it?
-in_store_files() {
-    local f
-    for f in "$STORE" "$STORE-wal" "$STORE-shm" "$STORE-journal"; do
-        [ -f "$f" ] && file_hex "$f" | grep -q "$1" && return 0
-    done
-    return 1
-}
-not_in_store_files() { ! in_store_files "$1"; }
 # Hex of a named BIGNUM field of `openssl pkey -text` (leading zero byte dropped).
 pkey_field() {
     openssl pkey -inform DER -in "$1" -noout -text |

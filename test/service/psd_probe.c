@@ -1196,6 +1196,21 @@ static probe_body probe_patched_name_body(const ProtobufCMessage *m, const char 
     return b;
 }
 
+/* Send m with its name patched (probe_patched_name_body); 1 if the status is not want. */
+static int probe_patched_expect(const char *what, uint32_t opcode, const ProtobufCMessage *m,
+                                const char *name, size_t at, uint8_t byte, parsec_status want)
+{
+    probe_body b = probe_patched_name_body(m, name, at, byte);
+    probe_resp r;
+    int fail;
+
+    probe_me(1, opcode, b.data, b.len, &r);
+    free(b.data);
+    fail = probe_expect(what, &r, want);
+    probe_free(&r);
+    return fail;
+}
+
 static int probe_key_usable(const char *name)
 {
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
@@ -1233,8 +1248,6 @@ static int c_key_name_nul(void)
     parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     PsaDestroyKey__Operation op = PSA_DESTROY_KEY__OPERATION__INIT;
     char name[96], longer[128];
-    probe_body b;
-    probe_resp r;
     int fail;
 
     probe_key_name(name, sizeof(name), "nul");
@@ -1244,11 +1257,8 @@ static int c_key_name_nul(void)
     }
     snprintf(longer, sizeof(longer), "%sXzzz", name);
     op.key_name = longer;
-    b = probe_patched_name_body(&op.base, longer, strlen(name), 0);
-    probe_me(1, PARSEC_OP_PSA_DESTROY_KEY, b.data, b.len, &r);
-    free(b.data);
-    fail = probe_expect("DestroyKey with a NUL inside the name", &r, PARSEC_DESERIALIZING_BODY_FAILED);
-    probe_free(&r);
+    fail = probe_patched_expect("DestroyKey with a NUL inside the name", PARSEC_OP_PSA_DESTROY_KEY,
+                                &op.base, longer, strlen(name), 0, PARSEC_DESERIALIZING_BODY_FAILED);
     if (!probe_key_usable(name)) {
         fprintf(stderr, "the key before the NUL was destroyed\n");
         fail = 1;
@@ -1262,19 +1272,15 @@ static int c_key_name_utf8(void)
     parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
     char name[96];
-    probe_body b;
-    probe_resp r;
     int fail;
 
     probe_key_name(name, sizeof(name), "utf8-X");
     op.key_name = name;
     op.attributes = parsec_pb_key_attributes_from_c(&a);
-    b = probe_patched_name_body(&op.base, name, strlen(name) - 1, 0xFF);
+    fail = probe_patched_expect("GenerateKey with an invalid UTF-8 name", PARSEC_OP_PSA_GENERATE_KEY,
+                                &op.base, name, strlen(name) - 1, 0xFF,
+                                PARSEC_DESERIALIZING_BODY_FAILED);
     psa_key_attributes__key_attributes__free_unpacked(op.attributes, NULL);
-    probe_me(1, PARSEC_OP_PSA_GENERATE_KEY, b.data, b.len, &r);
-    free(b.data);
-    fail = probe_expect("GenerateKey with an invalid UTF-8 name", &r, PARSEC_DESERIALIZING_BODY_FAILED);
-    probe_free(&r);
     name[strlen(name) - 1] = (char)0xFF;
     if (probe_listed(name, strlen(name))) {
         fprintf(stderr, "the invalid UTF-8 name is listed\n");

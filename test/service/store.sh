@@ -12,16 +12,6 @@ export PSD_ADMINS=$(id -u)
 # A name of exactly N bytes: prefix, then padding.
 long_name() { local p=$1 n=$2; printf '%s%s' "$p" "$(head -c $((n - ${#p})) /dev/zero | tr '\0' n)"; }
 
-# Hex of a file's bytes, and whether the store files contain a hex string.
-file_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
-in_store_files() {
-    local f
-    for f in "$STORE" "$STORE-wal" "$STORE-shm" "$STORE-journal"; do
-        [ -f "$f" ] && file_hex "$f" | grep -q "$1" && return 0
-    done
-    return 1
-}
-not_in_store_files() { ! in_store_files "$1"; }
 # The private scalar of a software P-256 key, read from the stopped store's
 # blob (an RFC 5915 ECPrivateKey: 30 77 02 01 01 04 20 <32-byte scalar>).
 ec_scalar() {
