@@ -4,10 +4,18 @@
  * one transaction per change) is the durable copy; an in-memory hash index
  * serves every lookup so key operations never touch SQLite.
  *
- * A key is inserted only after its backend blob exists, in one transaction,
- * so a crash at any point leaves either the whole key or nothing. Key IDs
- * come from a persistent counter bumped before the backend is called, so an
- * ID is never handed out twice, even after a crash mid-generate.
+ * For backends whose whole key is the blob, a key is inserted only after
+ * the blob exists, in one transaction, so a crash leaves the whole key or
+ * nothing. Backends with objects of their own (reconcile hook) get a PENDING
+ * row before they create and a REMOVING mark before they destroy, which
+ * psd_reconcile.c settles at the next start. Key IDs come from a persistent
+ * counter bumped before the backend is called, so an ID is never handed out
+ * twice, even after a crash mid-generate.
+ *
+ * Hardening (docs/security.md): the files' owner and modes are checked at
+ * open, a store deleted while running stops writes, deleted rows are zeroed
+ * (secure_delete) and checkpointed out of the WAL, and with a KEK every blob
+ * is stored wrapped (psd_kek.c).
  */
 #include <errno.h>
 #include <fcntl.h>
