@@ -1,9 +1,11 @@
 #!/bin/bash
 # Crash consistency on the token: parsecd is SIGKILLed again and again in the
 # middle of bursts of key creations and destructions on SoftHSM2. Afterwards
-# every listed key is usable, and the token holds no key object that the
-# key store does not list. Then objects no store row names (as an older
-# parsecd's crash left them) are reported, and removed with remove_orphans.
+# every listed key is usable and every token object with an ID belongs to a
+# listed key. Objects no store row names (as an older parsecd's crash left
+# them) and SoftHSM2's half-written objects (no ID, no label) are reported,
+# and removed with remove_orphans = true: then the token holds exactly the
+# listed keys' objects.
 set -u
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/service/common.sh"
@@ -28,13 +30,11 @@ burst() {
     done
 }
 
-# Labels of the token's key objects, one per line (pkcs11-tool's listing).
-token_labels() {
-    psd_pkcs11_tool --list-objects 2>/dev/null | sed -n 's/^ *label: *//p' | sort
-}
-token_key_objects() {
-    psd_pkcs11_tool --list-objects 2>/dev/null | grep -c "Key Object"
-}
+# The token's objects as pkcs11-tool lists them: "ID LABEL" for those with an ID.
+token_objects() { psd_pkcs11_tool --list-objects 2>/dev/null >"$TESTDIR/objects.txt"; }
+objects_with_id() { awk '/Object;|^Data object/ {l = ""} /^ *label:/ {l = $2} /^ *ID:/ {print $2, l}' "$TESTDIR/objects.txt"; }
+all_objects() { grep -Ec 'Object;|^Data object' "$TESTDIR/objects.txt"; }
+label_listed() { grep -qx -- "$1" "$TESTDIR/listed"; }
 
 for round in $(seq "$ROUNDS"); do
     pids=""
@@ -63,10 +63,16 @@ while read -r name; do
         { unusable=$((unusable + 1)); echo "# '$name' cannot sign: $(cat "$TESTDIR/sign.out")"; }
 done <"$TESTDIR/listed"
 check "every listed key signs" [ "$unusable" = 0 ]
-token_labels >"$TESTDIR/labels"
-check "the token holds exactly two objects per listed key" [ "$(token_key_objects)" = $((2 * nkeys)) ]
-check "every token object belongs to a listed key" \
-    sh -c "sort -u '$TESTDIR/labels' | comm -23 - '$TESTDIR/listed' | grep -q . && exit 1 || exit 0"
+token_objects
+objects_with_id | sort >"$TESTDIR/ids"
+check "the token holds exactly two objects with an ID per listed key" [ "$(wc -l <"$TESTDIR/ids")" = $((2 * nkeys)) ]
+strays=0
+while read -r _ label; do label_listed "$label" || strays=$((strays + 1)); done <"$TESTDIR/ids"
+check "every token object with an ID belongs to a listed key" [ "$strays" = 0 ]
+check "no crash left objects of a key without a row" sh -c "! grep -q 'does not record' '$TESTDIR/parsecd.log'"
+blank=$(( $(all_objects) - 2 * nkeys ))
+echo "# $blank objects with neither ID nor label (SoftHSM2 writes attributes after the object)"
+[ "$blank" -gt 0 ] && check "  ... parsecd reported them" grep -q "objects with neither ID nor label" "$TESTDIR/parsecd.log"
 
 # -- objects no row names: reported, then removed on request --
 ok "create a key to orphan" "$CLI" create-ecc-key -k orphan
@@ -76,12 +82,15 @@ ok "restart with a store that forgot the key" psd_restart
 check "parsecd reports the token's objects without a row" \
     grep -q "holds objects of key id [0-9]* that the key store does not record" "$TESTDIR/parsecd.log"
 check "  ... and names the setting that removes them" grep -q "remove_orphans = true" "$TESTDIR/parsecd.log"
-check "  ... but leaves them alone by default" sh -c "$(declare -f psd_pkcs11_tool token_labels); token_labels | grep -qx orphan"
+token_objects
+check "  ... but leaves them alone by default" sh -c "awk '/^ *label:/ {print \$2}' '$TESTDIR/objects.txt' | grep -qx orphan"
 psd_stop
 conf_set remove_orphans true pkcs11
 ok "restart with remove_orphans = true" psd_restart
-check "parsecd removed them" grep -q "removed 2 objects of key id" "$TESTDIR/parsecd.log"
-check "  ... they are gone from the token" sh -c "$(declare -f psd_pkcs11_tool token_labels); ! token_labels | grep -qx orphan"
+check "parsecd removed the orphan's objects" grep -q "removed 2 objects of key id" "$TESTDIR/parsecd.log"
+token_objects
+check "  ... they are gone from the token" sh -c "! awk '/^ *label:/ {print \$2}' '$TESTDIR/objects.txt' | grep -qx orphan"
+check "the token now holds only the listed keys' objects" [ "$(all_objects)" = $((2 * nkeys)) ]
 ok "the other keys still list" "$CLI" list-keys
 check "  ... all of them" [ "$(grep -c '^\* ' "$TESTDIR/last.out")" = "$nkeys" ]
 
