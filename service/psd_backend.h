@@ -154,6 +154,17 @@ typedef struct psd_backend_ops {
      */
     parsec_status (*reconcile)(void *state, uint32_t store_tag, const uint64_t *known,
                                size_t n_known, const uint64_t *pending, size_t n_pending);
+
+    /*
+     * Optional: bind a small secret (the key store's key-encryption key) to
+     * the device, so that only this device can give it back. sealed is
+     * opaque data the core keeps in a file; unseal_secret fills secret
+     * (cleansed by the core) or fails if the data is not this device's.
+     */
+    parsec_status (*seal_secret)(void *state, const uint8_t *secret, size_t len,
+                                 psd_buf *sealed);
+    parsec_status (*unseal_secret)(void *state, const uint8_t *sealed, size_t len,
+                                   psd_buf *secret);
 } psd_backend_ops;
 
 /* The built-in backend, and the tables the backend modules export. */

@@ -270,6 +270,8 @@ static int psd_conf_key_store(psd_config_parse *p, const char *name, const char 
     }
     if (strcmp(name, "kek_file") == 0)
         return value[0] != '\0' ? psd_set_string(p, &cfg->kek_file, value, 1) : 1;
+    if (strcmp(name, "kek_tpm_file") == 0)
+        return value[0] != '\0' ? psd_set_string(p, &cfg->kek_tpm_file, value, 1) : 1;
     if (strcmp(name, "kek_credential") == 0) {
         if (strchr(value, '/') != NULL)
             return psd_conf_fail(p, "kek_credential '%s' must be a credential name, not a path",
@@ -384,6 +386,7 @@ void psd_config_free(psd_config *cfg)
     free(cfg->key_store_path);
     free(cfg->kek_file);
     free(cfg->kek_credential);
+    free(cfg->kek_tpm_file);
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++) {
         psd_backend_conf *b = &cfg->backends[i];
 

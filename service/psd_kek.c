@@ -109,6 +109,105 @@ done:
     return rc;
 }
 
+#define PSD_KEK_SEALED_MAX 4096
+
+/* Make a KEK, seal it and write the sealed form to path (which must not exist). */
+static int psd_kek_make_sealed(const psd_backend_ops *ops, void *state, const char *path,
+                               psd_kek *kek, char *err, size_t errlen)
+{
+    psd_buf sealed = {0};
+    parsec_status st;
+    int fd = -1, rc = -1;
+
+    if (RAND_priv_bytes(kek->key, PSD_KEK_LEN) != 1) {
+        snprintf(err, errlen, "no random bytes for a key-encryption key");
+        return -1;
+    }
+    st = ops->seal_secret(state, kek->key, PSD_KEK_LEN, &sealed);
+    if (st != PARSEC_SUCCESS) {
+        snprintf(err, errlen, "the %s backend cannot seal a key-encryption key (status %u)",
+                 ops->name, (unsigned int)st);
+        goto done;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, sealed.data, sealed.len) != (ssize_t)sealed.len || fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot write the sealed key-encryption key %s: %s", path,
+                 strerror(errno));
+        if (fd >= 0)
+            unlink(path);
+        goto done;
+    }
+    psd_log(PSD_LOG_INFO, "made a key-encryption key sealed by the %s backend: %s", ops->name,
+            path);
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    psd_buf_clear(&sealed);
+    return rc;
+}
+
+int psd_kek_load_sealed(const psd_backend_ops *ops, void *state, const char *path,
+                        psd_kek *kek, char *err, size_t errlen)
+{
+    uint8_t buf[PSD_KEK_SEALED_MAX];
+    psd_buf plain = {0};
+    struct stat st;
+    ssize_t n;
+    parsec_status ps;
+    int fd, rc = -1;
+
+    memset(kek, 0, sizeof(*kek));
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT) {
+        if (psd_kek_make_sealed(ops, state, path, kek, err, errlen) != 0)
+            goto fail;
+        goto named;
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read the sealed key-encryption key %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        snprintf(err, errlen,
+                 "sealed key-encryption key %s must be a regular file of the service user"
+                 " (uid %u) that group and others cannot write (chown %u %s; chmod 600 %s)",
+                 path, (unsigned int)geteuid(), (unsigned int)geteuid(), path, path);
+        close(fd);
+        return -1;
+    }
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n <= 0 || (size_t)n == sizeof(buf)) {
+        snprintf(err, errlen, "sealed key-encryption key %s is empty or too large", path);
+        return -1;
+    }
+    ps = ops->unseal_secret(state, buf, (size_t)n, &plain);
+    if (ps != PARSEC_SUCCESS || plain.len != PSD_KEK_LEN) {
+        snprintf(err, errlen,
+                 "the %s backend cannot unseal the key-encryption key in %s (status %u): the"
+                 " file is damaged, was sealed by another TPM, or the TPM was cleared; restore"
+                 " the file from a backup (the keys it protects cannot be read without it)",
+                 ops->name, path, (unsigned int)ps);
+        goto fail;
+    }
+    memcpy(kek->key, plain.data, PSD_KEK_LEN);
+named:
+    if (psd_kek_name(kek) != 0) {
+        snprintf(err, errlen, "cannot hash the key-encryption key");
+        goto fail;
+    }
+    kek->present = 1;
+    rc = 0;
+fail:
+    psd_buf_clear(&plain);
+    if (rc != 0)
+        psd_kek_clear(kek);
+    return rc;
+}
+
 void psd_kek_clear(psd_kek *kek)
 {
     if (kek != NULL)

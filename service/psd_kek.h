@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "psd_backend.h"
+
 #define PSD_KEK_LEN 32
 
 typedef struct psd_kek {
@@ -23,6 +25,13 @@ typedef struct psd_kek {
  * names the source in messages ("kek_file", "credential ...").
  */
 int psd_kek_load_file(const char *path, const char *what, psd_kek *kek, char *err, size_t errlen);
+/*
+ * The KEK sealed by a backend (seal_secret/unseal_secret, e.g. the TPM's)
+ * and kept in file path; at the first start, when path does not exist, a
+ * fresh KEK is made, sealed and written there (0600).
+ */
+int psd_kek_load_sealed(const psd_backend_ops *ops, void *state, const char *path,
+                        psd_kek *kek, char *err, size_t errlen);
 void psd_kek_clear(psd_kek *kek);
 
 /*

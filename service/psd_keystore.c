@@ -519,14 +519,25 @@ static int psd_load_tag(psd_keystore *ks, char *err, size_t errlen)
 }
 
 /* The configured KEK: [key_store] kek_file, or kek_credential in $CREDENTIALS_DIRECTORY. */
-static int psd_kek_configured(const psd_config *cfg, psd_kek *kek, char *err, size_t errlen)
+static int psd_kek_configured(const psd_config *cfg, const psd_kek *preset, psd_kek *kek,
+                              char *err, size_t errlen)
 {
     const char *dir = getenv("CREDENTIALS_DIRECTORY");
     char path[PATH_MAX], what[128];
 
     memset(kek, 0, sizeof(*kek));
-    if (cfg->kek_file != NULL && cfg->kek_credential != NULL) {
-        snprintf(err, errlen, "[key_store] sets both kek_file and kek_credential: keep one");
+    if ((cfg->kek_file != NULL) + (cfg->kek_credential != NULL) + (cfg->kek_tpm_file != NULL) > 1) {
+        snprintf(err, errlen,
+                 "[key_store] sets more than one of kek_file, kek_credential, kek_tpm_file:"
+                 " keep one");
+        return -1;
+    }
+    if (preset != NULL) {
+        *kek = *preset;
+        return 0;
+    }
+    if (cfg->kek_tpm_file != NULL) {
+        snprintf(err, errlen, "kek_tpm_file needs the tpm backend: add tpm to [core] providers");
         return -1;
     }
     if (cfg->kek_file != NULL)
@@ -548,8 +559,9 @@ static int psd_kek_configured(const psd_config *cfg, psd_kek *kek, char *err, si
     return psd_kek_load_file(path, what, kek, err, errlen);
 }
 
-static int psd_keystore_open_with(const psd_config *cfg, const char *old_kek_path,
-                                  psd_keystore **out, char *err, size_t errlen)
+static int psd_keystore_open_with(const psd_config *cfg, const psd_kek *preset,
+                                  const char *old_kek_path, psd_keystore **out, char *err,
+                                  size_t errlen)
 {
     psd_keystore *ks = calloc(1, sizeof(*ks));
     const char *path = cfg->key_store_path;
@@ -574,7 +586,7 @@ static int psd_keystore_open_with(const psd_config *cfg, const char *old_kek_pat
     if (psd_check_store_files(path, err, errlen) != 0)
         goto fail;
     /* A KEK file that cannot be used stops parsecd before the store is touched. */
-    if (psd_kek_configured(cfg, &ks->kek, err, errlen) != 0 ||
+    if (psd_kek_configured(cfg, preset, &ks->kek, err, errlen) != 0 ||
         (old_kek_path != NULL &&
          psd_kek_load_file(old_kek_path, "--old-kek-file", &ks->old_kek, err, errlen) != 0))
         goto fail;
@@ -632,9 +644,10 @@ fail:
     return -1;
 }
 
-int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen)
+int psd_keystore_open(const psd_config *cfg, const psd_kek *kek, psd_keystore **out, char *err,
+                      size_t errlen)
 {
-    return psd_keystore_open_with(cfg, NULL, out, err, errlen);
+    return psd_keystore_open_with(cfg, kek, NULL, out, err, errlen);
 }
 
 void psd_keystore_close(psd_keystore *ks)
@@ -1199,14 +1212,14 @@ parsec_status psd_keystore_drop(psd_keystore *ks, psd_key_entry *e)
  * none is configured), in one transaction; then VACUUM and a checkpoint, so
  * that no page of the file keeps an older form of a key.
  */
-int psd_keystore_rewrap(const psd_config *cfg, const char *old_kek_path, char *err,
-                        size_t errlen)
+int psd_keystore_rewrap(const psd_config *cfg, const psd_kek *kek, const char *old_kek_path,
+                        char *err, size_t errlen)
 {
     psd_keystore *ks = NULL;
     size_t done = 0;
     int rc = -1;
 
-    if (psd_keystore_open_with(cfg, old_kek_path, &ks, err, errlen) != 0)
+    if (psd_keystore_open_with(cfg, kek, old_kek_path, &ks, err, errlen) != 0)
         return -1;
     if (psd_exec(ks, "BEGIN IMMEDIATE", err, errlen) != 0)
         goto done;

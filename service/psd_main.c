@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "parsec_types.h"
+#include "psd_kek.h"
 #include "psd_service.h"
 
 /*
@@ -157,6 +158,22 @@ static void psd_stop_backends(psd_service *svc)
     svc->n_providers = 0;
 }
 
+/* [key_store] kek_tpm_file: the KEK sealed by the tpm backend (made at the first start). */
+static int psd_sealed_kek(psd_service *svc, const psd_config *cfg, psd_kek *kek, char *err,
+                          size_t errlen)
+{
+    for (size_t i = 0; i < svc->n_providers; i++) {
+        const psd_backend_ops *ops = svc->providers[i].ops;
+
+        if (strcmp(ops->name, "tpm") == 0 && ops->seal_secret != NULL &&
+            ops->unseal_secret != NULL)
+            return psd_kek_load_sealed(ops, svc->providers[i].state, cfg->kek_tpm_file, kek,
+                                       err, errlen);
+    }
+    snprintf(err, errlen, "kek_tpm_file needs the tpm backend: add tpm to [core] providers");
+    return -1;
+}
+
 /* Keys held by a backend that is not configured any more stay stored but unusable. */
 static void psd_report_orphans(psd_service *svc, const psd_config *cfg)
 {
@@ -184,6 +201,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL, *log_level = NULL, *old_kek = NULL;
     int rewrap = 0;
     psd_service svc = {0};
+    psd_kek kek = {0};
     psd_listener *listener = NULL;
     psd_config cfg;
     sigset_t sigs;
@@ -258,11 +276,17 @@ int main(int argc, char **argv)
         if (!rewrap) {
             fprintf(stderr, "parsecd: --old-kek-file only goes with --rewrap\n");
             rc = 2;
-        } else if (psd_keystore_rewrap(&cfg, old_kek, err, sizeof(err)) != 0) {
+        } else if ((cfg.kek_tpm_file != NULL &&
+                    (psd_start_backends(&svc, &cfg) != 0 ||
+                     psd_sealed_kek(&svc, &cfg, &kek, err, sizeof(err)) != 0)) ||
+                   psd_keystore_rewrap(&cfg, kek.present ? &kek : NULL, old_kek, err,
+                                       sizeof(err)) != 0) {
             fprintf(stderr, "parsecd: --rewrap: %s\n", err);
         } else {
             rc = 0;
         }
+        psd_kek_clear(&kek);
+        psd_stop_backends(&svc);
         psd_config_free(&cfg);
         return rc;
     }
@@ -273,10 +297,12 @@ int main(int argc, char **argv)
     }
     if (psd_start_backends(&svc, &cfg) != 0)
         goto done;
-    if (psd_keystore_open(&cfg, &svc.store, err, sizeof(err)) != 0) {
+    if ((cfg.kek_tpm_file != NULL && psd_sealed_kek(&svc, &cfg, &kek, err, sizeof(err)) != 0) ||
+        psd_keystore_open(&cfg, kek.present ? &kek : NULL, &svc.store, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);
         goto done;
     }
+    psd_kek_clear(&kek);
     psd_reconcile(&svc);
     psd_report_orphans(&svc, &cfg);
     if (psd_listener_start(listener, &svc, cfg.threads, err, sizeof(err)) != 0) {
@@ -301,6 +327,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 done:
+    psd_kek_clear(&kek);
     psd_listener_stop(listener);
     psd_stop_backends(&svc);
     psd_keystore_close(svc.store);

@@ -56,6 +56,7 @@ typedef struct psd_config {
     uint32_t max_keys_per_app;
     char *kek_file;         /* key-encryption key (docs/security.md) */
     char *kek_credential;   /* ... or the name of a systemd credential holding it */
+    char *kek_tpm_file;     /* ... or a file with it sealed by the tpm backend */
     /* backend sections */
     psd_backend_conf backends[PSD_MAX_BACKENDS];
 } psd_config;
@@ -99,15 +100,21 @@ typedef struct psd_key_entry {
 
 typedef struct psd_keystore psd_keystore;
 
-/* The store at cfg->key_store_path, with the [key_store] settings of cfg. */
-int psd_keystore_open(const psd_config *cfg, psd_keystore **out, char *err, size_t errlen);
+/*
+ * The store at cfg->key_store_path, with the [key_store] settings of cfg.
+ * kek: a KEK the caller has already (sealed by a backend), or NULL to use
+ * kek_file / kek_credential.
+ */
+struct psd_kek;
+int psd_keystore_open(const psd_config *cfg, const struct psd_kek *kek, psd_keystore **out,
+                      char *err, size_t errlen);
 void psd_keystore_close(psd_keystore *ks);
 /*
  * parsecd --rewrap: rewrite every stored key under the configured KEK (in
  * plaintext if none); rows under old_kek_path's KEK (NULL: none) are read too.
  */
-int psd_keystore_rewrap(const psd_config *cfg, const char *old_kek_path, char *err,
-                        size_t errlen);
+int psd_keystore_rewrap(const psd_config *cfg, const struct psd_kek *kek,
+                        const char *old_kek_path, char *err, size_t errlen);
 /* A READY key with a reference taken, or PARSEC_PSA_ERROR_DOES_NOT_EXIST. */
 parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, const char *name,
                                psd_key_entry **out);

@@ -15,7 +15,7 @@
 /* ---- blob ---- */
 
 /*
- * Layout (version 1): "PTPM" | u8 version | u8 kind | kind KEY:
+ * Layout (version 1): "PTPM" | u8 version | u8 kind | kind KEY or SEALED:
  * TPM2B_AUTH, TPM2B_PUBLIC, TPM2B_PRIVATE; kind PUBLIC: TPM2B_PUBLIC.
  * TPM structures are in the TPM's own marshalled form (tss2-mu).
  */
@@ -35,11 +35,11 @@ parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out)
     memcpy(buf, blob_magic, 4);
     buf[4] = BLOB_VERSION;
     buf[5] = b->kind;
-    if (b->kind == PSD_TPM_BLOB_KEY)
+    if (b->kind != PSD_TPM_BLOB_PUBLIC)
         rc = Tss2_MU_TPM2B_AUTH_Marshal(&b->auth, buf, cap, &off);
     if (rc == TSS2_RC_SUCCESS)
         rc = Tss2_MU_TPM2B_PUBLIC_Marshal(&b->pub, buf, cap, &off);
-    if (rc == TSS2_RC_SUCCESS && b->kind == PSD_TPM_BLOB_KEY)
+    if (rc == TSS2_RC_SUCCESS && b->kind != PSD_TPM_BLOB_PUBLIC)
         rc = Tss2_MU_TPM2B_PRIVATE_Marshal(&b->priv, buf, cap, &off);
     if (rc != TSS2_RC_SUCCESS) {
         OPENSSL_clear_free(buf, cap);
@@ -48,6 +48,24 @@ parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out)
     }
     out->data = buf;
     out->len = off;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_tpm_sealed_decode(const uint8_t *data, size_t len, psd_tpm_blob *b)
+{
+    size_t off = BLOB_HEADER;
+
+    memset(b, 0, sizeof(*b));
+    if (data == NULL || len < BLOB_HEADER || memcmp(data, blob_magic, 4) != 0 ||
+        data[4] != BLOB_VERSION || data[5] != PSD_TPM_BLOB_SEALED ||
+        Tss2_MU_TPM2B_AUTH_Unmarshal(data, len, &off, &b->auth) != TSS2_RC_SUCCESS ||
+        Tss2_MU_TPM2B_PUBLIC_Unmarshal(data, len, &off, &b->pub) != TSS2_RC_SUCCESS ||
+        Tss2_MU_TPM2B_PRIVATE_Unmarshal(data, len, &off, &b->priv) != TSS2_RC_SUCCESS ||
+        off != len || b->pub.publicArea.type != TPM2_ALG_KEYEDHASH) {
+        psd_tpm_blob_cleanse(b);
+        return PARSEC_PSA_ERROR_DATA_CORRUPT;
+    }
+    b->kind = PSD_TPM_BLOB_SEALED;
     return PARSEC_SUCCESS;
 }
 
