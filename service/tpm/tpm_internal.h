@@ -77,6 +77,13 @@ typedef struct psd_tpm_blob {
 } psd_tpm_blob;
 
 parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out);
+/*
+ * TPM2_Create under the storage primary (lock held): sens gets a fresh random
+ * auth value; the new object's blob of kind goes to out. what names the call
+ * in the log if it fails.
+ */
+parsec_status psd_tpm_create(psd_tpm *st, TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
+                             uint8_t kind, const char *what, psd_buf *out);
 /* A SEALED blob (no key attributes to check against). */
 parsec_status psd_tpm_sealed_decode(const uint8_t *data, size_t len, psd_tpm_blob *b);
 /* Parse key->blob and check it matches key->attrs (type and size). */

@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
@@ -49,6 +50,50 @@ parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out)
     out->data = buf;
     out->len = off;
     return PARSEC_SUCCESS;
+}
+
+parsec_status psd_tpm_create(psd_tpm *st, TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
+                             uint8_t kind, const char *what, psd_buf *out)
+{
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    TPM2B_PRIVATE *priv = NULL;
+    TPM2B_PUBLIC *pub = NULL;
+    psd_tpm_blob blob = {.kind = kind};
+    parsec_status status;
+    TSS2_RC rc;
+
+    /* Each object gets its own auth value, kept only in its blob. */
+    sens->sensitive.userAuth.size = 32;
+    if (RAND_priv_bytes(sens->sensitive.userAuth.buffer, 32) != 1)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
+    /* TPM2_Create needs a free object slot for the object it makes. */
+    psd_tpm_make_room(st);
+    if (st->broken)
+        return PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
+    for (;;) {
+        rc = Esys_Create(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                         sens, tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+        /* Slots taken by something we did not count: free one of ours and retry. */
+        if (psd_tpm_rc_base(rc) == TPM2_RC_OBJECT_MEMORY && psd_tpm_evict_lru(st))
+            continue;
+        break;
+    }
+    if (rc != TSS2_RC_SUCCESS) {
+        status = psd_tpm_fail(st, what, rc);
+        goto done;
+    }
+    blob.auth = sens->sensitive.userAuth;
+    blob.pub = *pub;
+    blob.priv = *priv;
+    status = psd_tpm_blob_encode(&blob, out);
+done:
+    psd_tpm_blob_cleanse(&blob);
+    if (priv)
+        OPENSSL_cleanse(priv, sizeof(*priv));
+    Esys_Free(priv);
+    Esys_Free(pub);
+    return status;
 }
 
 parsec_status psd_tpm_sealed_decode(const uint8_t *data, size_t len, psd_tpm_blob *b)

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "tpm_internal.h"
 
@@ -22,13 +21,7 @@ static parsec_status seal_locked(psd_tpm *st, void *argp)
     struct seal_args *arg = argp;
     TPM2B_SENSITIVE_CREATE sens = {0};
     TPM2B_PUBLIC tmpl = {0};
-    TPM2B_DATA outside = {0};
-    TPML_PCR_SELECTION pcrs = {0};
-    TPM2B_PRIVATE *priv = NULL;
-    TPM2B_PUBLIC *pub = NULL;
-    psd_tpm_blob blob = {.kind = PSD_TPM_BLOB_SEALED};
     parsec_status status;
-    TSS2_RC rc;
 
     tmpl.publicArea.type = TPM2_ALG_KEYEDHASH;
     tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
@@ -38,31 +31,9 @@ static parsec_status seal_locked(psd_tpm *st, void *argp)
     tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
     sens.sensitive.data.size = (UINT16)arg->len;
     memcpy(sens.sensitive.data.buffer, arg->in, arg->len);
-    sens.sensitive.userAuth.size = 32;
-    if (RAND_priv_bytes(sens.sensitive.userAuth.buffer, 32) != 1) {
-        status = PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
-        goto done;
-    }
-    psd_tpm_make_room(st);
-    if (st->broken) {
-        status = PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
-        goto done;
-    }
-    rc = Esys_Create(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-                     &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
-    if (rc != TSS2_RC_SUCCESS) {
-        status = psd_tpm_fail(st, "sealing a secret (TPM2_Create)", rc);
-        goto done;
-    }
-    blob.auth = sens.sensitive.userAuth;
-    blob.pub = *pub;
-    blob.priv = *priv;
-    status = psd_tpm_blob_encode(&blob, arg->out);
-done:
+    status = psd_tpm_create(st, &sens, &tmpl, PSD_TPM_BLOB_SEALED,
+                            "sealing a secret (TPM2_Create)", arg->out);
     OPENSSL_cleanse(&sens, sizeof(sens));
-    psd_tpm_blob_cleanse(&blob);
-    Esys_Free(priv);
-    Esys_Free(pub);
     return status;
 }
 
