@@ -527,7 +527,7 @@ void parsec_fuzz_service_start(void)
     p->ops = &psd_software_backend;
     p->n_opcodes = p->ops->opcodes(p->state, p->opcodes, sizeof(p->opcodes) / sizeof(p->opcodes[0]));
     fuzz_env.svc.n_providers = 1;
-    if (psd_keystore_open(fuzz_env.cfg.key_store_path, &fuzz_env.svc.store, err, sizeof(err)) != 0)
+    if (psd_keystore_open(&fuzz_env.cfg, NULL, &fuzz_env.svc.store, err, sizeof(err)) != 0)
         fuzz_env_die("%s", err);
 
     fuzz_env_make_material();

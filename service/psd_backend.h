@@ -171,6 +171,38 @@ typedef struct psd_backend_ops {
                                     const uint8_t *in, size_t inlen, psd_buf *out);
     parsec_status (*cipher_decrypt)(void *state, const psd_key *key, const parsec_alg *alg,
                                     const uint8_t *in, size_t inlen, psd_buf *out);
+
+    /*
+     * Optional crash recovery, for backends that keep objects of their own on
+     * a device (NULL for backends whose whole key is the blob). When set, the
+     * core writes a key's store row (PENDING) before generate_key/import_key
+     * and marks it REMOVING before destroy_key, so every crash point leaves a
+     * row saying what was under way. Called once at start-up, before any
+     * request, with:
+     *  - store_tag: identifies this key store; from now on the backend names
+     *    the objects of key `id` after (store_tag, id), so it can find them
+     *    with no blob and tell its objects from other stores' ones;
+     *  - known: ids of every key of this backend the store records;
+     *  - pending: ids whose creation was interrupted: remove whatever exists
+     *    for them (the core then drops their rows).
+     * The backend reports objects named after store_tag whose id is in
+     * neither list (and removes them if its settings say so). Interrupted
+     * destroys are finished by the core through destroy_key. Returns
+     * PARSEC_SUCCESS once the pending ids are cleaned up.
+     */
+    parsec_status (*reconcile)(void *state, uint32_t store_tag, const uint64_t *known,
+                               size_t n_known, const uint64_t *pending, size_t n_pending);
+
+    /*
+     * Optional: bind a small secret (the key store's key-encryption key) to
+     * the device, so that only this device can give it back. sealed is
+     * opaque data the core keeps in a file; unseal_secret fills secret
+     * (cleansed by the core) or fails if the data is not this device's.
+     */
+    parsec_status (*seal_secret)(void *state, const uint8_t *secret, size_t len,
+                                 psd_buf *sealed);
+    parsec_status (*unseal_secret)(void *state, const uint8_t *sealed, size_t len,
+                                   psd_buf *secret);
 } psd_backend_ops;
 
 /* The built-in backend, and the tables the backend modules export. */

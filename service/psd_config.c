@@ -322,6 +322,35 @@ static int psd_conf_backend(psd_config_parse *p, psd_backend_conf *b, const char
     return 1;
 }
 
+static int psd_conf_key_store(psd_config_parse *p, const char *name, const char *value)
+{
+    psd_config *cfg = p->cfg;
+    unsigned long v;
+
+    if (strcmp(name, "path") == 0) {
+        if (value[0] == '\0')
+            return psd_conf_fail(p, "key_store path is empty");
+        return psd_set_string(p, &cfg->key_store_path, value, 1);
+    }
+    if (strcmp(name, "max_keys_per_app") == 0) {
+        if (psd_parse_ulong(value, 10, 1, UINT32_MAX, &v) != 0)
+            return psd_conf_fail(p, "max_keys_per_app '%s' must be 1..4294967295", value);
+        cfg->max_keys_per_app = (uint32_t)v;
+        return 1;
+    }
+    if (strcmp(name, "kek_file") == 0)
+        return value[0] != '\0' ? psd_set_string(p, &cfg->kek_file, value, 1) : 1;
+    if (strcmp(name, "kek_tpm_file") == 0)
+        return value[0] != '\0' ? psd_set_string(p, &cfg->kek_tpm_file, value, 1) : 1;
+    if (strcmp(name, "kek_credential") == 0) {
+        if (strchr(value, '/') != NULL)
+            return psd_conf_fail(p, "kek_credential '%s' must be a credential name, not a path",
+                                 value);
+        return value[0] != '\0' ? psd_set_string(p, &cfg->kek_credential, value, 0) : 1;
+    }
+    return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "key_store");
+}
+
 static int psd_conf_handler(void *user, const char *section, const char *name, const char *value)
 {
     psd_config_parse *p = user;
@@ -332,13 +361,8 @@ static int psd_conf_handler(void *user, const char *section, const char *name, c
         return psd_conf_core(p, name, value);
     if (strcmp(section, "authenticator") == 0)
         return psd_conf_authenticator(p, name, value);
-    if (strcmp(section, "key_store") == 0) {
-        if (strcmp(name, "path") != 0)
-            return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "key_store");
-        if (value[0] == '\0')
-            return psd_conf_fail(p, "key_store path is empty");
-        return psd_set_string(p, &p->cfg->key_store_path, value, 1);
-    }
+    if (strcmp(section, "key_store") == 0)
+        return psd_conf_key_store(p, name, value);
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
         if (strcmp(section, psd_backend_names[i]) == 0)
             return psd_conf_backend(p, &p->cfg->backends[i], name, value);
@@ -383,6 +407,7 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     cfg->min_rsa_bits = 2048;
     cfg->log_level = PSD_LOG_INFO;
     cfg->auth_type = PARSEC_AUTH_UNIX_PEER;
+    cfg->max_keys_per_app = PSD_DEFAULT_MAX_KEYS_PER_APP;
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
         cfg->backends[i].name = psd_backend_names[i];
 
@@ -480,6 +505,9 @@ void psd_config_free(psd_config *cfg)
     free(cfg->admins);
     free(cfg->key_store_path);
     free(cfg->log_file);
+    free(cfg->kek_file);
+    free(cfg->kek_credential);
+    free(cfg->kek_tpm_file);
     for (size_t i = 0; i < PSD_MAX_BACKENDS; i++) {
         psd_backend_conf *b = &cfg->backends[i];
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "parsec_types.h"
+#include "psd_kek.h"
 #include "psd_service.h"
 
 #if PSD_HAVE_SYSTEMD
@@ -58,6 +59,10 @@ static void psd_usage(FILE *out)
             "  -f, --foreground       stay in the foreground (parsecd never daemonizes;\n"
             "                         accepted for compatibility)\n"
             "  -l, --log-level LEVEL  error, warn, info or debug (overrides the file)\n"
+            "      --rewrap           rewrite every stored key under the configured\n"
+            "                         key-encryption key (plaintext if none), then exit;\n"
+            "                         parsecd must be stopped\n"
+            "      --old-kek-file F   with --rewrap: the KEK some keys are still under\n"
             "  -V, --version          print the version and exit\n"
             "  -h, --help             print this help and exit\n\n"
             "Stops cleanly on SIGTERM or SIGINT. SIGHUP reloads the log level and the\n"
@@ -191,6 +196,22 @@ static void psd_stop_backends(psd_service *svc)
     svc->n_providers = 0;
 }
 
+/* [key_store] kek_tpm_file: the KEK sealed by the tpm backend (made at the first start). */
+static int psd_sealed_kek(psd_service *svc, const psd_config *cfg, psd_kek *kek, char *err,
+                          size_t errlen)
+{
+    for (size_t i = 0; i < svc->n_providers; i++) {
+        const psd_backend_ops *ops = svc->providers[i].ops;
+
+        if (strcmp(ops->name, "tpm") == 0 && ops->seal_secret != NULL &&
+            ops->unseal_secret != NULL)
+            return psd_kek_load_sealed(ops, svc->providers[i].state, cfg->kek_tpm_file, kek,
+                                       err, errlen);
+    }
+    snprintf(err, errlen, "kek_tpm_file needs the tpm backend: add tpm to [core] providers");
+    return -1;
+}
+
 /* Keys held by a backend that is not configured any more stay stored but unusable. */
 static void psd_report_orphans(psd_service *svc, const psd_config *cfg)
 {
@@ -298,10 +319,13 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'}, {"rewrap", no_argument, NULL, 'R'},
+        {"old-kek-file", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *log_level = NULL;
+    const char *config_path = NULL, *log_level = NULL, *old_kek = NULL;
+    int rewrap = 0;
     psd_service svc = {0};
+    psd_kek kek = {0};
     psd_listener *listener = NULL;
     psd_config cfg;
     sigset_t sigs;
@@ -324,6 +348,12 @@ int main(int argc, char **argv)
         case 'h':
             psd_usage(stdout);
             return 0;
+        case 'R':
+            rewrap = 1;
+            break;
+        case 'K':
+            old_kek = optarg;
+            break;
         default:
             psd_usage(stderr);
             return 2;
@@ -371,6 +401,24 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    if (rewrap || old_kek != NULL) {
+        if (!rewrap) {
+            fprintf(stderr, "parsecd: --old-kek-file only goes with --rewrap\n");
+            rc = 2;
+        } else if ((cfg.kek_tpm_file != NULL &&
+                    (psd_start_backends(&svc, &cfg) != 0 ||
+                     psd_sealed_kek(&svc, &cfg, &kek, err, sizeof(err)) != 0)) ||
+                   psd_keystore_rewrap(&cfg, kek.present ? &kek : NULL, old_kek, err,
+                                       sizeof(err)) != 0) {
+            fprintf(stderr, "parsecd: --rewrap: %s\n", err);
+        } else {
+            rc = 0;
+        }
+        psd_kek_clear(&kek);
+        psd_stop_backends(&svc);
+        psd_config_free(&cfg);
+        return rc;
+    }
     /* Socket problems are configuration errors: find them before starting anything. */
     if (psd_listener_open(&cfg, &listener, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);
@@ -378,10 +426,13 @@ int main(int argc, char **argv)
     }
     if (psd_start_backends(&svc, &cfg) != 0)
         goto done;
-    if (psd_keystore_open(cfg.key_store_path, &svc.store, err, sizeof(err)) != 0) {
+    if ((cfg.kek_tpm_file != NULL && psd_sealed_kek(&svc, &cfg, &kek, err, sizeof(err)) != 0) ||
+        psd_keystore_open(&cfg, kek.present ? &kek : NULL, &svc.store, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);
         goto done;
     }
+    psd_kek_clear(&kek);
+    psd_reconcile(&svc);
     psd_report_orphans(&svc, &cfg);
     if (psd_listener_start(listener, &svc, cfg.threads, err, sizeof(err)) != 0) {
         fprintf(stderr, "parsecd: %s\n", err);
@@ -409,6 +460,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 done:
+    psd_kek_clear(&kek);
     psd_listener_stop(listener);
     psd_stop_backends(&svc);
     psd_keystore_close(svc.store);

@@ -11,9 +11,28 @@
 #include "list_keys.pb-c.h"
 #include "list_opcodes.pb-c.h"
 #include "list_providers.pb-c.h"
+#include "attest_key.pb-c.h"
+#include "parsec_pb_text.h"
 #include "parsec_psa_pb.h"
 #include "parsec_wire.h"
 #include "ping.pb-c.h"
+#include "prepare_key_attestation.pb-c.h"
+#include "psa_aead_decrypt.pb-c.h"
+#include "psa_aead_encrypt.pb-c.h"
+#include "psa_asymmetric_decrypt.pb-c.h"
+#include "psa_asymmetric_encrypt.pb-c.h"
+#include "psa_cipher_decrypt.pb-c.h"
+#include "psa_cipher_encrypt.pb-c.h"
+#include "psa_destroy_key.pb-c.h"
+#include "psa_export_key.pb-c.h"
+#include "psa_export_public_key.pb-c.h"
+#include "psa_generate_key.pb-c.h"
+#include "psa_import_key.pb-c.h"
+#include "psa_raw_key_agreement.pb-c.h"
+#include "psa_sign_hash.pb-c.h"
+#include "psa_sign_message.pb-c.h"
+#include "psa_verify_hash.pb-c.h"
+#include "psa_verify_message.pb-c.h"
 #include "psd_service.h"
 
 #define PSD_CORE_UUID "47049873-2a43-4845-9d72-831eab668784"
@@ -25,6 +44,65 @@ static const uint32_t psd_core_opcodes[] = {
     PARSEC_OP_LIST_PROVIDERS, PARSEC_OP_LIST_OPCODES, PARSEC_OP_PING,
     PARSEC_OP_LIST_AUTHENTICATORS, PARSEC_OP_LIST_KEYS,
 };
+
+/* The operations whose bodies carry strings (key and client names). */
+static const ProtobufCMessageDescriptor *psd_text_descriptor(uint32_t opcode)
+{
+    switch (opcode) {
+    case PARSEC_OP_PSA_GENERATE_KEY:
+        return &psa_generate_key__operation__descriptor;
+    case PARSEC_OP_PSA_DESTROY_KEY:
+        return &psa_destroy_key__operation__descriptor;
+    case PARSEC_OP_PSA_SIGN_HASH:
+        return &psa_sign_hash__operation__descriptor;
+    case PARSEC_OP_PSA_VERIFY_HASH:
+        return &psa_verify_hash__operation__descriptor;
+    case PARSEC_OP_PSA_IMPORT_KEY:
+        return &psa_import_key__operation__descriptor;
+    case PARSEC_OP_PSA_EXPORT_PUBLIC_KEY:
+        return &psa_export_public_key__operation__descriptor;
+    case PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT:
+        return &psa_asymmetric_encrypt__operation__descriptor;
+    case PARSEC_OP_PSA_ASYMMETRIC_DECRYPT:
+        return &psa_asymmetric_decrypt__operation__descriptor;
+    case PARSEC_OP_PSA_EXPORT_KEY:
+        return &psa_export_key__operation__descriptor;
+    case PARSEC_OP_PSA_AEAD_ENCRYPT:
+        return &psa_aead_encrypt__operation__descriptor;
+    case PARSEC_OP_PSA_AEAD_DECRYPT:
+        return &psa_aead_decrypt__operation__descriptor;
+    case PARSEC_OP_PSA_RAW_KEY_AGREEMENT:
+        return &psa_raw_key_agreement__operation__descriptor;
+    case PARSEC_OP_PSA_CIPHER_ENCRYPT:
+        return &psa_cipher_encrypt__operation__descriptor;
+    case PARSEC_OP_PSA_CIPHER_DECRYPT:
+        return &psa_cipher_decrypt__operation__descriptor;
+    case PARSEC_OP_PSA_SIGN_MESSAGE:
+        return &psa_sign_message__operation__descriptor;
+    case PARSEC_OP_PSA_VERIFY_MESSAGE:
+        return &psa_verify_message__operation__descriptor;
+    case PARSEC_OP_DELETE_CLIENT:
+        return &delete_client__operation__descriptor;
+    case PARSEC_OP_ATTEST_KEY:
+        return &attest_key__operation__descriptor;
+    case PARSEC_OP_PREPARE_KEY_ATTESTATION:
+        return &prepare_key_attestation__operation__descriptor;
+    default:
+        return NULL;
+    }
+}
+
+/*
+ * Names are used as C strings and returned to strict UTF-8 decoders: a NUL
+ * ("a\0zzz" would act on key "a") or invalid UTF-8 in any string field is
+ * refused as the reference's prost decoder refuses non-UTF-8 strings.
+ */
+int psd_body_text_valid(const psd_request *rq)
+{
+    const ProtobufCMessageDescriptor *desc = psd_text_descriptor(rq->opcode);
+
+    return desc == NULL || parsec_pb_text_valid(desc, rq->body, rq->body_len);
+}
 
 parsec_status psd_pack(const ProtobufCMessage *msg, psd_buf *out)
 {
@@ -193,7 +271,7 @@ static parsec_status psd_op_list_keys(const psd_request *rq, psd_buf *resp)
     ListKeys__KeyInfo *infos = NULL, **ptrs = NULL;
     psd_service *svc = rq->svc;
     psd_key_entry **keys = NULL;
-    size_t nkeys = 0, n = 0;
+    size_t nkeys = 0, n = 0, packed = 0;
     parsec_status st;
 
     if (op == NULL)
@@ -225,6 +303,12 @@ static parsec_status psd_op_list_keys(const psd_request *rq, psd_buf *resp)
         }
         ptrs[n] = &infos[n];
         n++;
+        /* Field tag, length prefix and entry: stop before building an answer too big to send. */
+        packed += 1 + 5 + protobuf_c_message_get_packed_size(&infos[n - 1].base);
+        if (packed > svc->cfg->buffer_size_limit) {
+            st = PARSEC_RESPONSE_TOO_LARGE;
+            goto done;
+        }
     }
     res.n_keys = n;
     res.keys = ptrs;
@@ -281,6 +365,8 @@ static parsec_status psd_op_delete_client(const psd_request *rq, psd_buf *resp)
 
 parsec_status psd_core_dispatch(const psd_request *rq, psd_buf *resp)
 {
+    if (!psd_body_text_valid(rq))
+        return PARSEC_DESERIALIZING_BODY_FAILED;
     switch (rq->opcode) {
     case PARSEC_OP_PING:
         return psd_op_ping(rq, resp);

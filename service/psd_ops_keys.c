@@ -318,6 +318,8 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
     psd_buf blob = {0};
     parsec_status st;
 
+    if (strlen(name) > PSD_KEY_NAME_MAX)
+        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     /* Name first, as the reference does, then what the backend can do. */
     if (psd_keystore_get(rq->svc->store, rq->id->auth_type, rq->id->app, name, &probe) ==
         PARSEC_SUCCESS) {
@@ -344,6 +346,10 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
                               ops->provider_id, attrs, &e);
     if (st != PARSEC_SUCCESS)
         return st;
+    if (ops->reconcile != NULL && (st = psd_keystore_track(rq->svc->store, e)) != PARSEC_SUCCESS) {
+        psd_keystore_abort(rq->svc->store, e);
+        return st;
+    }
     if (import)
         st = ops->import_key(rq->prov->state, e->key.id, name, attrs, data, len, &blob);
     else
@@ -531,7 +537,8 @@ static parsec_status psd_op_export_key(const psd_request *rq, psd_buf *resp)
 /* Backend first (a failure keeps the key), then the stored record. */
 static parsec_status psd_destroy_entry(psd_service *svc, psd_provider *prov, psd_key_entry *e)
 {
-    parsec_status st = psd_keystore_begin_remove(svc->store, e);
+    parsec_status st =
+        psd_keystore_begin_remove(svc->store, e, prov != NULL && prov->ops->reconcile != NULL);
 
     if (st != PARSEC_SUCCESS)
         return st;
@@ -1301,6 +1308,8 @@ static parsec_status psd_op_attest_key(const psd_request *rq, psd_buf *resp)
 
 parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp)
 {
+    if (!psd_body_text_valid(rq))
+        return PARSEC_DESERIALIZING_BODY_FAILED;
     switch (rq->opcode) {
     case PARSEC_OP_PSA_GENERATE_KEY:
         return psd_op_generate_key(rq, resp);

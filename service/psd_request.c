@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parsec_pb_text.h"
 #include "parsec_wire.h"
 #include "psd_service.h"
 
@@ -170,47 +171,6 @@ static void psd_send_status(const psd_conn *c, parsec_status status)
     (void)psd_send_response(c, &resp, NULL);
 }
 
-static int psd_utf8_valid(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        uint8_t c = s[i];
-        size_t n;
-        uint32_t cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if ((c & 0xE0) == 0xC0) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + n >= len)
-            return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
-
 
 /* Step 8: the configured authenticator turns the auth field into an identity. */
 static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *peer,
@@ -249,7 +209,7 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *p
     } else {
         /* Direct: the application name itself; NUL would let two names collide. */
         if (h->auth_len == 0 || memchr(auth, 0, h->auth_len) != NULL ||
-            !psd_utf8_valid(auth, h->auth_len))
+            !parsec_utf8_valid(auth, h->auth_len))
             return PARSEC_AUTHENTICATION_ERROR;
         id->app = malloc((size_t)h->auth_len + 1);
         if (id->app == NULL)

@@ -18,6 +18,9 @@
 /* Keep-alive extension (docs/protocol-extensions.md): kept connections at most, idle limit. */
 #define PSD_DEFAULT_KEEPALIVE_MAX 128
 #define PSD_DEFAULT_KEEPALIVE_IDLE_MS 10000
+/* Longest key name a key can be created with, in bytes (docs/security.md). */
+#define PSD_KEY_NAME_MAX 256
+#define PSD_DEFAULT_MAX_KEYS_PER_APP 10000
 
 /* ---- configuration (psd_config.c) ---- */
 
@@ -54,6 +57,10 @@ typedef struct psd_config {
     size_t n_admins;
     /* [key_store] */
     char *key_store_path;
+    uint32_t max_keys_per_app;
+    char *kek_file;         /* key-encryption key (docs/security.md) */
+    char *kek_credential;   /* ... or the name of a systemd credential holding it */
+    char *kek_tpm_file;     /* ... or a file with it sealed by the tpm backend */
     /* backend sections */
     psd_backend_conf backends[PSD_MAX_BACKENDS];
 } psd_config;
@@ -111,6 +118,7 @@ typedef struct psd_key_entry {
     uint32_t hash;
     atomic_int refs;
     int state;                  /* guarded by the store's lock */
+    int tracked;                /* its row records PENDING/REMOVING before the backend acts */
     uint8_t auth_type;
     uint8_t provider_id;
     char *app_name;
@@ -120,29 +128,64 @@ typedef struct psd_key_entry {
 
 typedef struct psd_keystore psd_keystore;
 
-int psd_keystore_open(const char *path, psd_keystore **out, char *err, size_t errlen);
+/*
+ * The store at cfg->key_store_path, with the [key_store] settings of cfg.
+ * kek: a KEK the caller has already (sealed by a backend), or NULL to use
+ * kek_file / kek_credential.
+ */
+struct psd_kek;
+int psd_keystore_open(const psd_config *cfg, const struct psd_kek *kek, psd_keystore **out,
+                      char *err, size_t errlen);
 void psd_keystore_close(psd_keystore *ks);
+/*
+ * parsecd --rewrap: rewrite every stored key under the configured KEK (in
+ * plaintext if none); rows under old_kek_path's KEK (NULL: none) are read too.
+ */
+int psd_keystore_rewrap(const psd_config *cfg, const struct psd_kek *kek,
+                        const char *old_kek_path, char *err, size_t errlen);
 /* A READY key with a reference taken, or PARSEC_PSA_ERROR_DOES_NOT_EXIST. */
 parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, const char *name,
                                psd_key_entry **out);
 void psd_keystore_release(psd_keystore *ks, psd_key_entry *e);
-/* Take the name and a fresh id: PENDING entry, or PARSEC_PSA_ERROR_ALREADY_EXISTS. */
+/*
+ * Take the name and a fresh id: PENDING entry, PARSEC_PSA_ERROR_ALREADY_EXISTS,
+ * or PARSEC_PSA_ERROR_INSUFFICIENT_STORAGE when the application has
+ * max_keys_per_app keys already.
+ */
 parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *app,
                                    const char *name, uint8_t provider_id,
                                    const parsec_key_attributes *attrs, psd_key_entry **out);
+/*
+ * For backends that keep objects of their own (those with a reconcile hook):
+ * write the reservation's row now, PENDING, so that a crash while the
+ * backend creates the key is rolled back at the next start.
+ */
+parsec_status psd_keystore_track(psd_keystore *ks, psd_key_entry *e);
 /* Store the backend blob durably, then make the key visible. Consumes the reservation. */
 parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint8_t *blob,
                                   size_t blob_len);
 /* Drop a reservation (the generate failed). */
 void psd_keystore_abort(psd_keystore *ks, psd_key_entry *e);
-/* READY -> REMOVING, with a reference; PARSEC_PSA_ERROR_DOES_NOT_EXIST if absent. */
-parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e);
+/*
+ * READY -> REMOVING; PARSEC_PSA_ERROR_DOES_NOT_EXIST if absent. durable: the
+ * row records REMOVING before returning (backends with a reconcile hook).
+ */
+parsec_status psd_keystore_begin_remove(psd_keystore *ks, psd_key_entry *e, int durable);
 /* Delete the row and forget the key (done = 1) or make it READY again (done = 0). */
 parsec_status psd_keystore_end_remove(psd_keystore *ks, psd_key_entry *e, int done);
 /* References to every READY key of (auth, app); app NULL = of every app. Release each. */
 parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
                                 psd_key_entry ***out, size_t *n);
 void psd_keystore_list_free(psd_keystore *ks, psd_key_entry **list, size_t n);
+/* Start-up recovery (psd_reconcile.c): the store's tag, keys of a provider in every state. */
+uint32_t psd_keystore_tag(const psd_keystore *ks);
+parsec_status psd_keystore_all(psd_keystore *ks, uint8_t provider_id, psd_key_entry ***out,
+                               size_t *n);
+/* Keys of a provider whose create (PENDING) or destroy (REMOVING) a crash interrupted. */
+parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id,
+                                      psd_key_entry ***out, size_t *n);
+/* Delete the row and forget the key. */
+parsec_status psd_keystore_drop(psd_keystore *ks, psd_key_entry *e);
 /* Sorted distinct application names owning READY keys under this auth type (malloc'd). */
 parsec_status psd_keystore_clients(psd_keystore *ks, uint8_t auth, char ***out, size_t *n);
 
@@ -213,7 +256,15 @@ typedef struct psd_request {
 } psd_request;
 
 parsec_status psd_core_dispatch(const psd_request *rq, psd_buf *resp);
+/* 0 if a string field of the body has a NUL or invalid UTF-8 (-> DeserializingBodyFailed). */
+int psd_body_text_valid(const psd_request *rq);
 parsec_status psd_keys_dispatch(const psd_request *rq, psd_buf *resp);
+/*
+ * Start-up crash recovery (psd_reconcile.c), before serving: interrupted
+ * creates are rolled back, interrupted destroys finished, and backends
+ * with a reconcile hook look for objects the store does not record.
+ */
+void psd_reconcile(psd_service *svc);
 /* Destroy every key of a client (DeleteClient); keeps going past failures. */
 parsec_status psd_keys_delete_client(psd_service *svc, uint8_t auth, const char *app);
 

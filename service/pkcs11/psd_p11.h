@@ -43,6 +43,7 @@ typedef struct psd_p11_config {
     size_t pin_len;
     int have_pin;
     unsigned int sessions;
+    int remove_orphans;  /* start-up: remove objects of this store no row names */
 } psd_p11_config;
 
 int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, size_t errlen);
@@ -125,6 +126,11 @@ typedef struct psd_p11 {
 
     /* Held around every call that creates or destroys token objects (psd_p11_run_exclusive). */
     pthread_mutex_t object_lock;
+
+    /* Set by psd_p11_reconcile before any request: CKA_IDs name (store_tag, key id). */
+    int have_store_tag;
+    uint32_t store_tag;
+    int remove_orphans;
 } psd_p11;
 
 /* ---- token, sessions, errors (psd_p11_token.c) ---- */
@@ -206,6 +212,19 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
                                  size_t len, psd_buf *blob);
 parsec_status psd_p11_export_public_key(void *state, const psd_key *key, psd_buf *out);
 parsec_status psd_p11_destroy_key(void *state, const psd_key *key);
+/*
+ * CKA_ID of a new key: "psd", version 1, the store tag and the key id (big
+ * endian), so start-up recovery can find a key's objects without its blob
+ * and tell this store's objects from others'; random before the tag is known.
+ */
+#define PSD_P11_ID_MAGIC "psd\x01"
+int psd_p11_key_ckid(const psd_p11 *st, uint64_t id, uint8_t ckid[PSD_P11_ID_LEN]);
+/* Destroy every token object with this CKA_ID; *destroyed counts them. */
+parsec_status psd_p11_destroy_ckid(psd_p11 *st, const uint8_t *ckid, unsigned long *destroyed);
+
+/* ---- start-up recovery (psd_p11_reconcile.c) ---- */
+parsec_status psd_p11_reconcile(void *state, uint32_t store_tag, const uint64_t *known,
+                                size_t n_known, const uint64_t *pending, size_t n_pending);
 
 /* ---- signatures (psd_p11_sign.c) ---- */
 parsec_status psd_p11_sign_hash(void *state, const psd_key *key, const parsec_alg *alg,

@@ -29,6 +29,7 @@ static int psd_p11_init(void **state, const psd_settings *settings, char *err, s
         st = NULL;
         goto done;
     }
+    st->remove_orphans = cfg.remove_orphans;
     *state = st;
     ret = 0;
 done:
@@ -219,4 +220,5 @@ const psd_backend_ops psd_pkcs11_backend = {
     .attest_key = NULL,
     .aead_encrypt = psd_p11_aead_encrypt,
     .aead_decrypt = psd_p11_aead_decrypt,
+    .reconcile = psd_p11_reconcile,
 };

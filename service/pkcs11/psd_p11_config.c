@@ -1,5 +1,6 @@
 /*
- * The [pkcs11] section: module, token_uri | slot, pin | pin_file, sessions.
+ * The [pkcs11] section: module, token_uri | slot, pin | pin_file, sessions,
+ * remove_orphans.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #define PSD_P11_PIN_MAX 1024
 
 static const char *const psd_p11_known_settings[] = {
-    "module", "token_uri", "slot", "pin", "pin_file", "sessions", NULL,
+    "module", "token_uri", "slot", "pin", "pin_file", "sessions", "remove_orphans", NULL,
 };
 
 /* Relative paths are relative to the config file's directory. */
@@ -112,7 +113,7 @@ static int psd_p11_parse_ulong(const char *s, unsigned long max, unsigned long *
 
 int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, size_t errlen)
 {
-    const char *module, *uri, *slot, *pin, *pin_file, *sessions;
+    const char *module, *uri, *slot, *pin, *pin_file, *sessions, *orphans;
     char *path = NULL;
     unsigned long v = 0;
     size_t i, k;
@@ -128,7 +129,7 @@ int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, s
         if (psd_p11_known_settings[k] == NULL) {
             snprintf(err, errlen,
                      "pkcs11: unknown setting '%s' (known: module, token_uri, slot, pin, "
-                     "pin_file, sessions)",
+                     "pin_file, sessions, remove_orphans)",
                      s->items[i].key);
             goto done;
         }
@@ -140,6 +141,7 @@ int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, s
     pin = psd_settings_get(s, "pin");
     pin_file = psd_settings_get(s, "pin_file");
     sessions = psd_settings_get(s, "sessions");
+    orphans = psd_settings_get(s, "remove_orphans");
 
     if (module == NULL || module[0] == '\0') {
         snprintf(err, errlen, "pkcs11: 'module' is not set (a PKCS#11 module path or a "
@@ -209,6 +211,13 @@ int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, s
             goto done;
         }
         cfg->sessions = (unsigned int)v;
+    }
+    if (orphans != NULL) {
+        if (strcmp(orphans, "true") != 0 && strcmp(orphans, "false") != 0) {
+            snprintf(err, errlen, "pkcs11: remove_orphans '%s' must be true or false", orphans);
+            goto done;
+        }
+        cfg->remove_orphans = strcmp(orphans, "true") == 0;
     }
     ret = 0;
 done:

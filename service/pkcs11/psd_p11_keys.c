@@ -3,8 +3,8 @@
  * GenerateKey / ImportKey / ExportPublicKey / DestroyKey.
  *
  * A key is a pair of token objects (or one public object for imported public
- * keys) sharing a random 16-byte CKA_ID; CKA_LABEL carries the Parsec key name
- * for people browsing the token, lookups only ever use CKA_ID.
+ * keys) sharing a 16-byte CKA_ID (psd_p11_key_ckid); CKA_LABEL carries the
+ * Parsec key name for people browsing the token, lookups only ever use CKA_ID.
  */
 #include <string.h>
 
@@ -577,7 +577,7 @@ parsec_status psd_p11_generate_key(void *state, uint64_t id, const char *name,
     if (attrs->type == PARSEC_KEY_TYPE_AES)
         return psd_p11_secret_generate(st, attrs, name, blob);
     memset(&g, 0, sizeof(g));
-    if (RAND_bytes(ckid, sizeof(ckid)) != 1) {
+    if (psd_p11_key_ckid(st, id, ckid) != 0) {
         status = PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
         goto done;
     }
@@ -732,7 +732,7 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
     memset(&ic, 0, sizeof(ic));
     if (data == NULL || len == 0)
         goto done;
-    if (RAND_bytes(ckid, sizeof(ckid)) != 1) {
+    if (psd_p11_key_ckid(st, id, ckid) != 0) {
         status = PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
         goto done;
     }
@@ -998,6 +998,27 @@ static parsec_status psd_p11_destroy_op(psd_p11 *st, ck_session_handle_t s, void
     return PARSEC_PSA_ERROR_GENERIC_ERROR; /* objects that cannot be destroyed */
 }
 
+parsec_status psd_p11_destroy_ckid(psd_p11 *st, const uint8_t *ckid, unsigned long *destroyed)
+{
+    psd_p11_destroy_ctx dc = { ckid, 0 };
+    parsec_status status = psd_p11_run_exclusive(st, psd_p11_destroy_op, &dc);
+
+    *destroyed = dc.destroyed;
+    return status;
+}
+
+int psd_p11_key_ckid(const psd_p11 *st, uint64_t id, uint8_t ckid[PSD_P11_ID_LEN])
+{
+    if (!st->have_store_tag)
+        return RAND_bytes(ckid, PSD_P11_ID_LEN) == 1 ? 0 : -1;
+    memcpy(ckid, PSD_P11_ID_MAGIC, 4);
+    for (int i = 0; i < 4; i++)
+        ckid[4 + i] = (uint8_t)(st->store_tag >> (24 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        ckid[8 + i] = (uint8_t)(id >> (56 - 8 * i));
+    return 0;
+}
+
 parsec_status psd_p11_destroy_key(void *state, const psd_key *key)
 {
     psd_p11 *st = state;
@@ -1009,7 +1030,7 @@ parsec_status psd_p11_destroy_key(void *state, const psd_key *key)
     if (status != PARSEC_SUCCESS)
         return status;
     psd_p11_cache_drop(st, key->id);
-    status = psd_p11_run_exclusive(st, psd_p11_destroy_op, &dc);
+    status = psd_p11_destroy_ckid(st, dc.ckid, &dc.destroyed);
     psd_p11_cache_drop(st, key->id);
     if (status == PARSEC_SUCCESS && dc.destroyed == 0)
         psd_log(PSD_LOG_WARN, "pkcs11: key '%s' was already gone from token '%s'",

@@ -322,4 +322,6 @@ const psd_backend_ops psd_tpm_backend = {
     .hash_compute = NULL,
     .prepare_key_attestation = psd_tpm_prepare_key_attestation,
     .attest_key = psd_tpm_attest_key,
+    .seal_secret = psd_tpm_seal_secret,
+    .unseal_secret = psd_tpm_unseal_secret,
 };

@@ -67,19 +67,34 @@ typedef struct psd_tpm {
 } psd_tpm;
 
 /* ---- blob: what the core stores for each key ---- */
-enum { PSD_TPM_BLOB_KEY = 1, PSD_TPM_BLOB_PUBLIC = 2 };
+enum { PSD_TPM_BLOB_KEY = 1, PSD_TPM_BLOB_PUBLIC = 2, PSD_TPM_BLOB_SEALED = 3 };
 
 typedef struct psd_tpm_blob {
     uint8_t kind;
-    TPM2B_AUTH auth;    /* KEY: the object's random auth value */
+    TPM2B_AUTH auth;    /* KEY, SEALED: the object's random auth value */
     TPM2B_PUBLIC pub;
-    TPM2B_PRIVATE priv; /* KEY only */
+    TPM2B_PRIVATE priv; /* KEY, SEALED */
 } psd_tpm_blob;
 
 parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out);
+/*
+ * TPM2_Create under the storage primary (lock held): sens gets a fresh random
+ * auth value; the new object's blob of kind goes to out. what names the call
+ * in the log if it fails.
+ */
+parsec_status psd_tpm_create(psd_tpm *st, TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
+                             uint8_t kind, const char *what, psd_buf *out);
+/* A SEALED blob (no key attributes to check against). */
+parsec_status psd_tpm_sealed_decode(const uint8_t *data, size_t len, psd_tpm_blob *b);
 /* Parse key->blob and check it matches key->attrs (type and size). */
 parsec_status psd_tpm_blob_decode(const psd_key *key, psd_tpm_blob *b);
 void psd_tpm_blob_cleanse(psd_tpm_blob *b);
+
+/* ---- sealed secrets (tpm_seal.c) ---- */
+parsec_status psd_tpm_seal_secret(void *state, const uint8_t *secret, size_t len,
+                                  psd_buf *sealed);
+parsec_status psd_tpm_unseal_secret(void *state, const uint8_t *sealed, size_t len,
+                                    psd_buf *secret);
 
 /* ---- connection, errors ---- */
 int psd_tpm_connect(psd_tpm *st, char *err, size_t errlen);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "tpm_internal.h"
@@ -72,51 +71,12 @@ static parsec_status generate_locked(psd_tpm *st, void *argp)
     struct generate_args *arg = argp;
     TPM2B_SENSITIVE_CREATE sens = {0};
     TPM2B_PUBLIC tmpl;
-    TPM2B_DATA outside = {0};
-    TPML_PCR_SELECTION pcrs = {0};
-    TPM2B_PRIVATE *priv = NULL;
-    TPM2B_PUBLIC *pub = NULL;
-    psd_tpm_blob blob = {.kind = PSD_TPM_BLOB_KEY};
     parsec_status status;
-    TSS2_RC rc;
 
     key_template(arg->attrs, arg->curve, &tmpl);
-    /* Each key gets its own auth value, kept only in its blob. */
-    sens.sensitive.userAuth.size = 32;
-    if (RAND_priv_bytes(sens.sensitive.userAuth.buffer, 32) != 1) {
-        status = PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
-        goto done;
-    }
-    /* TPM2_Create needs a free object slot for the key it makes. */
-    psd_tpm_make_room(st);
-    if (st->broken) {
-        status = PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
-        goto done;
-    }
-    for (;;) {
-        rc = Esys_Create(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                         &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
-        /* Slots taken by something we did not count: free one of ours and retry. */
-        if (psd_tpm_rc_base(rc) == TPM2_RC_OBJECT_MEMORY && psd_tpm_evict_lru(st))
-            continue;
-        break;
-    }
-    if (rc != TSS2_RC_SUCCESS) {
-        status = psd_tpm_fail(st, "creating a key (TPM2_Create)", rc);
-        goto done;
-    }
-    blob.auth = sens.sensitive.userAuth;
-    blob.pub = *pub;
-    blob.priv = *priv;
-    status = psd_tpm_blob_encode(&blob, arg->blob);
-
-done:
+    status = psd_tpm_create(st, &sens, &tmpl, PSD_TPM_BLOB_KEY, "creating a key (TPM2_Create)",
+                            arg->blob);
     OPENSSL_cleanse(&sens, sizeof(sens));
-    psd_tpm_blob_cleanse(&blob);
-    if (priv)
-        OPENSSL_cleanse(priv, sizeof(*priv));
-    Esys_Free(priv);
-    Esys_Free(pub);
     return status;
 }
 

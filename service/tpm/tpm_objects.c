@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
@@ -15,7 +16,7 @@
 /* ---- blob ---- */
 
 /*
- * Layout (version 1): "PTPM" | u8 version | u8 kind | kind KEY:
+ * Layout (version 1): "PTPM" | u8 version | u8 kind | kind KEY or SEALED:
  * TPM2B_AUTH, TPM2B_PUBLIC, TPM2B_PRIVATE; kind PUBLIC: TPM2B_PUBLIC.
  * TPM structures are in the TPM's own marshalled form (tss2-mu).
  */
@@ -35,11 +36,11 @@ parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out)
     memcpy(buf, blob_magic, 4);
     buf[4] = BLOB_VERSION;
     buf[5] = b->kind;
-    if (b->kind == PSD_TPM_BLOB_KEY)
+    if (b->kind != PSD_TPM_BLOB_PUBLIC)
         rc = Tss2_MU_TPM2B_AUTH_Marshal(&b->auth, buf, cap, &off);
     if (rc == TSS2_RC_SUCCESS)
         rc = Tss2_MU_TPM2B_PUBLIC_Marshal(&b->pub, buf, cap, &off);
-    if (rc == TSS2_RC_SUCCESS && b->kind == PSD_TPM_BLOB_KEY)
+    if (rc == TSS2_RC_SUCCESS && b->kind != PSD_TPM_BLOB_PUBLIC)
         rc = Tss2_MU_TPM2B_PRIVATE_Marshal(&b->priv, buf, cap, &off);
     if (rc != TSS2_RC_SUCCESS) {
         OPENSSL_clear_free(buf, cap);
@@ -48,6 +49,68 @@ parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out)
     }
     out->data = buf;
     out->len = off;
+    return PARSEC_SUCCESS;
+}
+
+parsec_status psd_tpm_create(psd_tpm *st, TPM2B_SENSITIVE_CREATE *sens, const TPM2B_PUBLIC *tmpl,
+                             uint8_t kind, const char *what, psd_buf *out)
+{
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION pcrs = {0};
+    TPM2B_PRIVATE *priv = NULL;
+    TPM2B_PUBLIC *pub = NULL;
+    psd_tpm_blob blob = {.kind = kind};
+    parsec_status status;
+    TSS2_RC rc;
+
+    /* Each object gets its own auth value, kept only in its blob. */
+    sens->sensitive.userAuth.size = 32;
+    if (RAND_priv_bytes(sens->sensitive.userAuth.buffer, 32) != 1)
+        return PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
+    /* TPM2_Create needs a free object slot for the object it makes. */
+    psd_tpm_make_room(st);
+    if (st->broken)
+        return PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
+    for (;;) {
+        rc = Esys_Create(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                         sens, tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+        /* Slots taken by something we did not count: free one of ours and retry. */
+        if (psd_tpm_rc_base(rc) == TPM2_RC_OBJECT_MEMORY && psd_tpm_evict_lru(st))
+            continue;
+        break;
+    }
+    if (rc != TSS2_RC_SUCCESS) {
+        status = psd_tpm_fail(st, what, rc);
+        goto done;
+    }
+    blob.auth = sens->sensitive.userAuth;
+    blob.pub = *pub;
+    blob.priv = *priv;
+    status = psd_tpm_blob_encode(&blob, out);
+done:
+    psd_tpm_blob_cleanse(&blob);
+    if (priv)
+        OPENSSL_cleanse(priv, sizeof(*priv));
+    Esys_Free(priv);
+    Esys_Free(pub);
+    return status;
+}
+
+parsec_status psd_tpm_sealed_decode(const uint8_t *data, size_t len, psd_tpm_blob *b)
+{
+    size_t off = BLOB_HEADER;
+
+    memset(b, 0, sizeof(*b));
+    if (data == NULL || len < BLOB_HEADER || memcmp(data, blob_magic, 4) != 0 ||
+        data[4] != BLOB_VERSION || data[5] != PSD_TPM_BLOB_SEALED ||
+        Tss2_MU_TPM2B_AUTH_Unmarshal(data, len, &off, &b->auth) != TSS2_RC_SUCCESS ||
+        Tss2_MU_TPM2B_PUBLIC_Unmarshal(data, len, &off, &b->pub) != TSS2_RC_SUCCESS ||
+        Tss2_MU_TPM2B_PRIVATE_Unmarshal(data, len, &off, &b->priv) != TSS2_RC_SUCCESS ||
+        off != len || b->pub.publicArea.type != TPM2_ALG_KEYEDHASH) {
+        psd_tpm_blob_cleanse(b);
+        return PARSEC_PSA_ERROR_DATA_CORRUPT;
+    }
+    b->kind = PSD_TPM_BLOB_SEALED;
     return PARSEC_SUCCESS;
 }
 

@@ -18,6 +18,18 @@ listed() { grep -q -- "^\* $1\$" "$TESTDIR/last.out"; }
 not_listed() { ! listed "$1"; }
 differ() { ! cmp -s "$1" "$2"; }
 
+# Hex of a file's bytes; is hex string $1 in the key store $STORE or a file
+# SQLite keeps next to it (WAL, SHM, journal)?
+file_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+in_store_files() {
+    local f
+    for f in "$STORE" "$STORE-wal" "$STORE-shm" "$STORE-journal"; do
+        [ -f "$f" ] && file_hex "$f" | grep -q "$1" && return 0
+    done
+    return 1
+}
+not_in_store_files() { ! in_store_files "$1"; }
+
 # No AddressSanitizer/LeakSanitizer/UBSan report in any parsecd log of this test.
 no_sanitizer_report() {
     ! grep -Eqs "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TESTDIR"/*.log

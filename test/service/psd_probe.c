@@ -1193,6 +1193,155 @@ static int c_list_keys(void)
     return fail;
 }
 
+/* ---- cases: key names (NUL, UTF-8, length) ---- */
+
+/*
+ * A packed body whose key name is name with the byte at offset `at`
+ * replaced by `byte` (the name is packed as given, then patched on the wire).
+ */
+static probe_body probe_patched_name_body(const ProtobufCMessage *m, const char *name, size_t at,
+                                          uint8_t byte)
+{
+    probe_body b = probe_pack(m);
+    size_t nlen = strlen(name);
+
+    for (size_t i = 0; i + nlen <= b.len; i++)
+        if (memcmp(b.data + i, name, nlen) == 0) {
+            b.data[i + at] = byte;
+            break;
+        }
+    return b;
+}
+
+/* Send m with its name patched (probe_patched_name_body); 1 if the status is not want. */
+static int probe_patched_expect(const char *what, uint32_t opcode, const ProtobufCMessage *m,
+                                const char *name, size_t at, uint8_t byte, parsec_status want)
+{
+    probe_body b = probe_patched_name_body(m, name, at, byte);
+    probe_resp r;
+    int fail;
+
+    probe_me(1, opcode, b.data, b.len, &r);
+    free(b.data);
+    fail = probe_expect(what, &r, want);
+    probe_free(&r);
+    return fail;
+}
+
+static int probe_key_usable(const char *name)
+{
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
+    probe_resp r;
+    int usable;
+
+    probe_sign(1, name, &alg, probe_hash32, 32, &r);
+    usable = r.ok && r.h.status == PARSEC_SUCCESS;
+    probe_free(&r);
+    return usable;
+}
+
+/* ListKeys lists exactly the name given (compared with its full length). */
+static int probe_listed(const char *name, size_t len)
+{
+    ListKeys__Result *res = NULL;
+    probe_resp r;
+    int found = 0;
+
+    probe_me(0, PARSEC_OP_LIST_KEYS, NULL, 0, &r);
+    if (r.ok && r.h.status == PARSEC_SUCCESS)
+        res = list_keys__result__unpack(NULL, r.h.body_len, r.body);
+    for (size_t i = 0; res != NULL && i < res->n_keys; i++)
+        if (strlen(res->keys[i]->name) == len && memcmp(res->keys[i]->name, name, len) == 0)
+            found = 1;
+    if (res != NULL)
+        list_keys__result__free_unpacked(res, NULL);
+    probe_free(&r);
+    return found;
+}
+
+/* DestroyKey("K\0zzz") must not destroy "K" (the name used to be cut at the NUL). */
+static int c_key_name_nul(void)
+{
+    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    PsaDestroyKey__Operation op = PSA_DESTROY_KEY__OPERATION__INIT;
+    char name[96], longer[128];
+    int fail;
+
+    probe_key_name(name, sizeof(name), "nul");
+    if (probe_generate(1, name, &a) != 0) {
+        fprintf(stderr, "cannot create the key\n");
+        return 1;
+    }
+    snprintf(longer, sizeof(longer), "%sXzzz", name);
+    op.key_name = longer;
+    fail = probe_patched_expect("DestroyKey with a NUL inside the name", PARSEC_OP_PSA_DESTROY_KEY,
+                                &op.base, longer, strlen(name), 0, PARSEC_DESERIALIZING_BODY_FAILED);
+    if (!probe_key_usable(name)) {
+        fprintf(stderr, "the key before the NUL was destroyed\n");
+        fail = 1;
+    }
+    probe_destroy(name);
+    return fail;
+}
+
+static int c_key_name_utf8(void)
+{
+    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
+    char name[96];
+    int fail;
+
+    probe_key_name(name, sizeof(name), "utf8-X");
+    op.key_name = name;
+    op.attributes = parsec_pb_key_attributes_from_c(&a);
+    fail = probe_patched_expect("GenerateKey with an invalid UTF-8 name", PARSEC_OP_PSA_GENERATE_KEY,
+                                &op.base, name, strlen(name) - 1, 0xFF,
+                                PARSEC_DESERIALIZING_BODY_FAILED);
+    psa_key_attributes__key_attributes__free_unpacked(op.attributes, NULL);
+    name[strlen(name) - 1] = (char)0xFF;
+    if (probe_listed(name, strlen(name))) {
+        fprintf(stderr, "the invalid UTF-8 name is listed\n");
+        fail = 1;
+    }
+    /* A valid multi-byte name is fine. */
+    probe_key_name(name, sizeof(name), "utf8-\xC3\xA9t\xC3\xA9");
+    if (probe_generate(1, name, &a) != 0 || !probe_key_usable(name)) {
+        fprintf(stderr, "a valid UTF-8 name was refused\n");
+        fail = 1;
+    }
+    probe_destroy(name);
+    return fail;
+}
+
+static int c_key_name_long(void)
+{
+    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    char name[258];
+    size_t plen;
+    uint16_t st;
+    int fail = 0;
+
+    probe_key_name(name, sizeof(name), "");
+    plen = strlen(name);
+    memset(name + plen, 'n', 257 - plen);
+    name[257] = '\0';
+    st = probe_generate(1, name, &a);
+    if (st != PARSEC_PSA_ERROR_INVALID_ARGUMENT) {
+        fprintf(stderr, "257-byte name: got %s (%u), expected PsaErrorInvalidArgument\n",
+                parsec_status_name(st), st);
+        fail = 1;
+        probe_destroy(name);
+    }
+    name[256] = '\0';
+    st = probe_generate(1, name, &a);
+    if (st != PARSEC_SUCCESS || !probe_key_usable(name)) {
+        fprintf(stderr, "256-byte name: got %s (%u), expected Success\n", parsec_status_name(st), st);
+        fail = 1;
+    }
+    probe_destroy(name);
+    return fail;
+}
+
 /* ---- cases: import, export, ECDH against OpenSSL ---- */
 
 static uint16_t probe_import(const char *name, const parsec_key_attributes *a, const uint8_t *data,
@@ -1588,6 +1737,9 @@ static const probe_case probe_cases[] = {
     {"keys", "random-limit", c_random_limit},
     {"keys", "hash-compare", c_hash_compare},
     {"keys", "list-keys", c_list_keys},
+    {"keys", "key-name-nul", c_key_name_nul},
+    {"keys", "key-name-utf8", c_key_name_utf8},
+    {"keys", "key-name-long", c_key_name_long},
     {"keys", "import-rsa", c_import_rsa},
     {"keys", "import-ecc", c_import_ecc},
     {"keys", "key-ecdh", c_key_ecdh},
