@@ -14,7 +14,7 @@
  *   (docs/protocol-extensions.md) between requests, and connections whose
  *   request is still arriving. A keeper reads what came, answers once the
  *   request is whole, and otherwise parks it again: no thread ever waits
- *   for a slow or idle client (docs/security.md).
+ *   for a slow or idle client.
  *
  * Every waiting connection has a deadline: a request must be whole within
  * timeout_ms of its first byte (of the connection, for a new one), a kept

@@ -18,7 +18,7 @@
 /* Keep-alive extension (docs/protocol-extensions.md): kept connections at most, idle limit. */
 #define PSD_DEFAULT_KEEPALIVE_MAX 128
 #define PSD_DEFAULT_KEEPALIVE_IDLE_MS 10000
-/* Connections one peer UID may have open at once (docs/security.md: slow and idle clients). */
+/* Connections one peer UID may have open at once (parsecd.conf.example, [listener]). */
 #define PSD_DEFAULT_MAX_CONNECTIONS_PER_UID 64
 
 /* ---- configuration (psd_config.c) ---- */

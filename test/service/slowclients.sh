@@ -1,7 +1,7 @@
 #!/bin/bash
-# parsecd against slow, idle and greedy local clients (docs/security.md):
-# 32 trickling or idle connections of one user, or 32 trickling kept ones,
-# do not hold up another user's requests; a UID past max_connections_per_uid
+# parsecd against slow, idle and greedy local clients ([listener] settings
+# in service/parsecd.conf.example): 32 trickling or idle connections of one
+# user, or 32 trickling kept ones, do not hold up another user's requests; a UID past max_connections_per_uid
 # is refused while another UID is served; out of file descriptors, parsecd
 # lowers keepalive_max, does not spin and logs the failure a bounded number
 # of times.
