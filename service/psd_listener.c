@@ -57,9 +57,10 @@
 
 #define PSD_SD_LISTEN_FDS_START 3
 
-/* epoll data: the stop event, else slot index + PSD_EV_SLOT0 | gen << 32. */
+/* epoll data: the stop or wake event, else slot index + PSD_EV_SLOT0 | gen << 32. */
 #define PSD_EV_STOP 1u
-#define PSD_EV_SLOT0 2u
+#define PSD_EV_WAKE 2u
+#define PSD_EV_SLOT0 3u
 
 /* Requests one worker serves back to back on a kept connection before it re-arms it. */
 #define PSD_SERVE_IN_PLACE 8
@@ -124,6 +125,7 @@ struct psd_listener {
     pthread_cond_t freed;
     int epfd;              /* waiting connections and the stop event */
     int stop_fd;           /* eventfd, written once at stop: wakes every keeper */
+    int wake_fd;           /* eventfd: a first connection waits, deadlines need a timer */
     /* waiting connections: slots, a free list (under slots_mu) and the deadline sweep */
     psd_slot *slots;
     unsigned int n_slots;
@@ -315,6 +317,8 @@ static void psd_listener_free(psd_listener *l)
         close(l->epfd);
     if (l->stop_fd >= 0)
         close(l->stop_fd);
+    if (l->wake_fd >= 0)
+        close(l->wake_fd);
     free(l->slots);
     free(l->uids);
     free(l->path);
@@ -378,13 +382,19 @@ static int psd_listener_setup(psd_listener *l, const psd_config *cfg, char *err,
     }
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (l->epfd < 0 || l->stop_fd < 0) {
+    l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->epfd < 0 || l->stop_fd < 0 || l->wake_fd < 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
         return -1;
     }
     ev.events = EPOLLIN;
     ev.data.u64 = PSD_EV_STOP;
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd, &ev) != 0) {
+        snprintf(err, errlen, "epoll: %s", strerror(errno));
+        return -1;
+    }
+    ev.data.u64 = PSD_EV_WAKE;
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) != 0) {
         snprintf(err, errlen, "epoll: %s", strerror(errno));
         return -1;
     }
@@ -403,6 +413,7 @@ int psd_listener_open(const psd_config *cfg, psd_listener **out, char *err, size
     l->fd = -1;
     l->epfd = -1;
     l->stop_fd = -1;
+    l->wake_fd = -1;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->freed, NULL);
     pthread_mutex_init(&l->slots_mu, NULL);
@@ -505,6 +516,8 @@ static void psd_conn_close(psd_listener *l, int fd, uid_t uid)
 static psd_slot *psd_slot_reserve(psd_listener *l)
 {
     psd_slot *s = NULL;
+    uint64_t one = 1;
+    int first = 0;
 
     pthread_mutex_lock(&l->slots_mu);
     if (l->free_head != 0) {
@@ -516,9 +529,15 @@ static psd_slot *psd_slot_reserve(psd_listener *l)
     }
     if (s != NULL) {
         atomic_store(&s->word, PSD_SLOT_WORD(PSD_SLOT_GEN(atomic_load(&s->word)), PSD_SLOT_BUSY));
-        atomic_fetch_add(&l->n_waiting, 1);
+        first = atomic_fetch_add(&l->n_waiting, 1) == 0;
     }
     pthread_mutex_unlock(&l->slots_mu);
+    /*
+     * Keepers sleep without a timeout while nothing waits: wake one, so that
+     * it starts the deadline sweep (the first of a run of connections only).
+     */
+    if (first && write(l->wake_fd, &one, sizeof(one)) != sizeof(one) && errno != EAGAIN)
+        psd_log(PSD_LOG_WARN, "waking a keep-alive thread: %s", strerror(errno));
     return s;
 }
 
@@ -793,7 +812,12 @@ static void *psd_keeper(void *arg)
         }
         if (atomic_load(&l->n_waiting) > 0)
             psd_sweep(l);
-        if (n > 0 && ev.data.u64 != PSD_EV_STOP) {
+        if (n > 0 && ev.data.u64 == PSD_EV_WAKE) {
+            uint64_t count;
+
+            if (read(l->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+                psd_log(PSD_LOG_WARN, "keep-alive thread wake-up: %s", strerror(errno));
+        } else if (n > 0 && ev.data.u64 != PSD_EV_STOP) {
             psd_slot *s = psd_slot_take(l, ev.data.u64);
 
             if (s != NULL)
