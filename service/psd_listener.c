@@ -124,7 +124,8 @@ struct psd_listener {
     unsigned int max_keepers;
     pthread_mutex_t keepers_mu;
     atomic_int stopping;   /* stop accepting; finish the request in hand */
-    atomic_int first_bytes_waiter; /* a worker waits for a new connection's first bytes */
+    atomic_int first_bytes_waiters; /* workers waiting for a new connection's first bytes */
+    unsigned int max_first_bytes_waiters;
     pthread_mutex_t mu;    /* accept failures: wait for a peer to free a descriptor */
     pthread_cond_t freed;
     int epfd;              /* waiting connections and the stop event */
@@ -645,6 +646,8 @@ static void psd_slot_expire(psd_listener *l, psd_slot *s)
 {
     if (s->rd.have > 0) {
         /* Mid-request: answered as a short read is, ConnectionError. */
+        if (!s->peer.have_uid)
+            psd_peer_read_uid(s->fd, &s->peer); /* read at accept only while UIDs are capped */
         psd_log_limited(&l->deadline_log, PSD_LOG_INFO,
                         "closed a connection of uid %u: its request was not complete within "
                         "timeout_ms (%u ms) of its first byte", (unsigned int)s->peer.uid,
@@ -926,19 +929,19 @@ static void psd_conn_wait(psd_listener *l, int fd, const psd_peer *peer, psd_rea
 /*
  * A client writes its request just after connect(), and a worker woken by
  * the connect can be quicker: waiting a moment here is far cheaper than the
- * hand-off to a keeper (which cost one-connection-per-request clients a
- * fifth of their rate). One worker at a time, so that clients that connect
- * and send nothing cannot tie up more than one. 1 if bytes came.
+ * hand-off to a keeper (a quarter of the connections of a client Pinging
+ * in a loop came before their request; handing them off cost a fifth of
+ * the rate). All workers but one at most, so that clients that connect and
+ * send nothing cannot keep every worker from accept(). 1 if bytes came.
  */
 static int psd_first_bytes_wait(psd_listener *l, int fd)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    int expect = 0, rc;
+    int rc = 0;
 
-    if (!atomic_compare_exchange_strong(&l->first_bytes_waiter, &expect, 1))
-        return 0;
-    rc = poll(&pfd, 1, PSD_FIRST_BYTES_WAIT_MS);
-    atomic_store(&l->first_bytes_waiter, 0);
+    if ((unsigned int)atomic_fetch_add(&l->first_bytes_waiters, 1) < l->max_first_bytes_waiters)
+        rc = poll(&pfd, 1, PSD_FIRST_BYTES_WAIT_MS);
+    atomic_fetch_sub(&l->first_bytes_waiters, 1);
     return rc > 0;
 }
 
@@ -1004,6 +1007,7 @@ int psd_listener_start(psd_listener *l, psd_service *svc, unsigned int threads, 
 
     l->svc = svc;
     l->last_sweep_ms = psd_monotonic_ms();
+    l->max_first_bytes_waiters = threads > 1 ? threads - 1 : 1;
     l->workers = calloc(threads, sizeof(*l->workers));
     if (l->workers == NULL) {
         snprintf(err, errlen, "out of memory");
