@@ -10,7 +10,8 @@
  *   keepalive_client off N              without keep-alive: no socket stays open
  *   keepalive_client fallback           server that closes after each answer
  *   keepalive_client wire               raw requests: flags 0 unless asked, echo when asked
- *   keepalive_client stall              a kept connection the service stops reading: resent
+ *   keepalive_client stall              a kept connection the service stops reading: a Ping
+ *                                       is resent, a DestroyKey is not
  *   keepalive_client fork               a child never uses its parent's kept socket
  *   keepalive_client idle MS            kept connection closed by the idle timeout: resent
  *   keepalive_client threads T N [K]    one kept connection per thread (K held; default T),
@@ -293,15 +294,17 @@ static int ka_closed(int fd)
 /* ---- a kept connection the service stops serving ---- */
 
 /*
- * A service that answers the first connection's first request with
- * keep-alive and then never reads from it again (as an older parsecd whose
- * threads were all held by slow clients); every later connection gets one
- * answer without the flag and is closed.
+ * A service that answers the first request of every other connection (the
+ * 1st, 3rd, ...) with keep-alive and then never reads from it again (as an
+ * older parsecd whose threads were all held by slow clients); the others get
+ * one answer without the flag and are closed.
  */
+#define KA_STALL_HELD 4
+
 typedef struct ka_stall_server {
     int lfd;
     atomic_int conns;
-    int held_fd;
+    int held[KA_STALL_HELD];
     char dir[64];
     struct sockaddr_un sa;
     pthread_t thread;
@@ -330,11 +333,15 @@ static void *ka_stall_serve(void *arg)
             close(fd);
             continue;
         }
-        resp[9] = srv->conns == 0 ? 0x80 : 0x00; /* flags (offset 8, little-endian): keep-alive */
+        int n = atomic_load(&srv->conns);
+
+        /* flags (offset 8, little-endian): keep-alive on every other connection */
+        resp[9] = n % 2 == 0 ? 0x80 : 0x00;
+        atomic_store(&srv->conns, n + 1); /* counted before the client can see the answer */
         if (send(fd, resp, resp_len, MSG_NOSIGNAL) != (ssize_t)resp_len)
             ka_fail("stall server: send: %s", strerror(errno));
-        if (srv->conns++ == 0)
-            srv->held_fd = fd; /* kept, never read again */
+        if (n % 2 == 0 && n / 2 < KA_STALL_HELD)
+            srv->held[n / 2] = fd; /* kept, never read again */
         else
             close(fd);
     }
@@ -342,7 +349,8 @@ static void *ka_stall_serve(void *arg)
 
 static int ka_stall(void)
 {
-    ka_stall_server srv = {.lfd = -1, .held_fd = -1};
+    ka_stall_server srv = {.lfd = -1, .held = {-1, -1, -1, -1}};
+    parsec_status st;
     parsec_client *c = NULL;
     char uri[160];
     struct timespec t0, t1;
@@ -384,6 +392,21 @@ static int ka_stall(void)
         goto done;
     }
     printf("stalled kept connection given up after %.0f ms; answered on a new connection\n", ms);
+    /*
+     * A request that changes something (here DestroyKey) is not sent twice:
+     * the service may still execute the abandoned copy. It waits for the
+     * client timeout instead.
+     */
+    parsec_client_set_timeout(c, 2000);
+    if (ka_ping(c) != 0 || atomic_load(&srv.conns) != 3)
+        goto done;
+    st = parsec_destroy_key(c, 1, "stalled");
+    if (st != PARSEC_CLIENT_ERROR_TIMEOUT || atomic_load(&srv.conns) != 3) {
+        ka_fail("DestroyKey on a stalled kept connection: %s after %d connections (want a "
+                "timeout, no resend)", parsec_status_name(st), atomic_load(&srv.conns));
+        goto done;
+    }
+    printf("DestroyKey on a stalled kept connection: %s, not resent\n", parsec_status_name(st));
     rc = 0;
 done:
     parsec_client_free(c);
@@ -391,8 +414,9 @@ done:
         shutdown(srv.lfd, SHUT_RDWR);
         pthread_join(srv.thread, NULL);
     }
-    if (srv.held_fd >= 0)
-        close(srv.held_fd);
+    for (int i = 0; i < KA_STALL_HELD; i++)
+        if (srv.held[i] >= 0)
+            close(srv.held[i]);
     if (srv.lfd >= 0)
         close(srv.lfd);
     unlink(srv.sa.sun_path);
