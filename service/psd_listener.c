@@ -148,7 +148,7 @@ struct psd_listener {
     pthread_mutex_t uids_mu;
     psd_uid_count *uids;
     size_t n_uids, cap_uids;
-    psd_log_limit refused_log, accept_log, deadline_log;
+    psd_log_limit refused_log, accept_log, deadline_log, shed_log;
 };
 
 static int psd_fill_addr(struct sockaddr_un *sa, const char *path)
@@ -378,6 +378,7 @@ static int psd_listener_setup(psd_listener *l, const psd_config *cfg, char *err,
     l->refused_log.interval_ms = PSD_LOG_LIMIT_MS;
     l->accept_log.interval_ms = PSD_LOG_LIMIT_MS;
     l->deadline_log.interval_ms = PSD_LOG_LIMIT_MS;
+    l->shed_log.interval_ms = PSD_LOG_LIMIT_MS;
     psd_listener_limits(l, cfg);
     /* Untouched pages of a large calloc stay unmapped: memory follows the slots used. */
     l->slots = calloc(l->n_slots, sizeof(*l->slots));
@@ -718,6 +719,8 @@ static int psd_shed_idle(psd_listener *l)
         !atomic_compare_exchange_strong(&oldest->word, &oldest_word,
                                         PSD_SLOT_WORD(PSD_SLOT_GEN(oldest_word), PSD_SLOT_BUSY)))
         return 0;
+    psd_log_limited(&l->shed_log, PSD_LOG_INFO,
+                    "out of descriptors: closed an idle kept connection to accept a new one");
     psd_slot_close(l, oldest);
     return 1;
 }

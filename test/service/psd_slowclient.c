@@ -11,6 +11,8 @@
  *                                             answered with the flag), then trickling the next
  *   psd_slowclient hold N SECONDS READY       N connections that send nothing, not reopened;
  *                                             READY is created once all are connected
+ *   psd_slowclient keep-idle SECONDS          one connection kept by keep-alive, left idle:
+ *                                             prints whether parsecd closed it meanwhile
  *   psd_slowclient raw-ping                   one Ping on a new connection; prints the status
  *   psd_slowclient pings N PAUSE_MS MAX_MS [keepalive]
  *                                             N Pings through libparsec-client, PAUSE_MS apart;
@@ -67,7 +69,7 @@ static int sc_endpoint(void)
     return 0;
 }
 
-/* A Ping request as libparsec-client sends it (unix-peer auth), optionally asking for keep-alive. */
+/* A Ping as libparsec-client sends it (unix-peer auth), optionally asking for keep-alive. */
 static void sc_ping_request(uint8_t out[PARSEC_WIRE_HEADER_SIZE + 4], int keepalive)
 {
     parsec_wire_header h;
@@ -187,8 +189,9 @@ static int sc_hostile(int n, int interval_ms, int seconds, int keep_first)
             pfds[i].events = POLLIN;
             pfds[i].revents = 0;
         }
-        if (poll(pfds, (nfds_t)n, (int)(wake > now ? (wake - now > 100 ? 100 : wake - now) : 0)) < 0 &&
-            errno != EINTR)
+        int64_t wait_ms = wake > now ? (wake - now > 100 ? 100 : wake - now) : 0;
+
+        if (poll(pfds, (nfds_t)n, (int)wait_ms) < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
             if (conns[i].fd < 0 || pfds[i].revents == 0)
@@ -231,6 +234,30 @@ static int sc_hold(int n, int seconds, const char *ready)
     return 0;
 }
 
+/* One kept connection, idle: did parsecd close it within `seconds`? */
+static int sc_keep_idle(int seconds)
+{
+    sc_conn c;
+    sc_stats st = {0};
+    struct pollfd p;
+    int64_t t0;
+
+    if (sc_open(&c, 1, &st) != 0) {
+        printf("no kept connection (connect refused %lu, not kept %lu)\n", st.refused_connect,
+               st.not_kept);
+        return 1;
+    }
+    t0 = sc_now_ms();
+    p.fd = c.fd;
+    p.events = POLLIN;
+    if (poll(&p, 1, seconds * 1000) > 0)
+        printf("kept connection closed by parsecd after %lld ms\n", (long long)(sc_now_ms() - t0));
+    else
+        printf("kept connection still open after %d s\n", seconds);
+    close(c.fd);
+    return 0;
+}
+
 /* One Ping on a new connection, read whatever comes back. */
 static int sc_raw_ping(void)
 {
@@ -261,7 +288,8 @@ done:
 static int sc_pings(int n, int pause_ms, int max_ms, int keepalive)
 {
     parsec_client *c = parsec_client_new();
-    struct timespec pause = {.tv_sec = pause_ms / 1000, .tv_nsec = (long)(pause_ms % 1000) * 1000000};
+    struct timespec pause = {.tv_sec = pause_ms / 1000,
+                             .tv_nsec = (long)(pause_ms % 1000) * 1000000};
     double worst = 0;
     int slow = 0, failed = 0;
 
@@ -310,13 +338,15 @@ int main(int argc, char **argv)
         return sc_hostile(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), 1);
     if (strcmp(cmd, "hold") == 0 && argc == 5)
         return sc_hold(atoi(argv[2]), atoi(argv[3]), argv[4]);
+    if (strcmp(cmd, "keep-idle") == 0 && argc == 3)
+        return sc_keep_idle(atoi(argv[2]));
     if (strcmp(cmd, "raw-ping") == 0)
         return sc_raw_ping();
     if (strcmp(cmd, "pings") == 0 && (argc == 5 || argc == 6))
         return sc_pings(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]),
                         argc == 6 && strcmp(argv[5], "keepalive") == 0);
     fprintf(stderr, "usage: psd_slowclient trickle N MS SECONDS | idle N SECONDS | "
-                    "keep-trickle N MS SECONDS | hold N SECONDS READY | raw-ping | "
-                    "pings N PAUSE_MS MAX_MS [keepalive]\n");
+                    "keep-trickle N MS SECONDS | hold N SECONDS READY | keep-idle SECONDS | "
+                    "raw-ping | pings N PAUSE_MS MAX_MS [keepalive]\n");
     return 2;
 }

@@ -122,6 +122,11 @@ check "parsecd logs keepalive_max lowered to 13 for RLIMIT_NOFILE 90, with the f
     "$TESTDIR/parsecd.log"
 check "parsecd logs the effective keepalive_max" \
     grep -q "connections: keepalive_max 13, max_connections_per_uid 0" "$TESTDIR/parsecd.log"
+# A client of root keeps a connection, idle (keepalive_idle_ms is 10 s, longer than the test).
+"$SC" keep-idle 6 >"$TESTDIR/keepidle.out" 2>&1 &
+KEEPIDLE_PID=$!
+psd_track_pid "$KEEPIDLE_PID"
+sleep 0.5
 as_nobody "$SC" hold 150 8 "$TESTDIR/held2" >"$TESTDIR/hold2.out" 2>&1 &
 HOLD_PID=$!
 psd_track_pid "$HOLD_PID"
@@ -137,6 +142,11 @@ n=$(grep -c "accept: Too many open files" "$TESTDIR/parsecd.log")
 echo "# $n accept failure lines logged"
 check "the descriptor exhaustion was logged, once (not once per failure)" [ "$n" -eq 1 ]
 check "... naming the fix" grep -q "Raise the descriptor limit (ulimit -n, or LimitNOFILE=" "$TESTDIR/parsecd.log"
+wait "$KEEPIDLE_PID"
+sed 's/^/# /' "$TESTDIR/keepidle.out"
+check "out of descriptors, parsecd gave up the idle kept connection for a new one" \
+    grep -q "kept connection closed by parsecd" "$TESTDIR/keepidle.out"
+check "... and said so" grep -q "out of descriptors: closed an idle kept connection" "$TESTDIR/parsecd.log"
 kill "$HOLD_PID" 2>/dev/null
 wait "$HOLD_PID" 2>/dev/null
 ok "once the connections are gone, clients are served again" "$SC" pings 5 10 5000
