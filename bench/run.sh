@@ -60,6 +60,8 @@ TPM_SECS=${BENCH_TPM_SECONDS:-$SECS}
 ITER=${BENCH_ITERATIONS:-}
 BACKENDS=${BENCH_BACKENDS:-software pkcs11 tpm}
 CLIENTS=${BENCH_CLIENTS:-64}
+# One user runs every client thread at once (each on its own kept connection).
+export PSD_LISTENER_CONF="max_connections_per_uid = 0"
 BDIR=$TEST_BUILDDIR/bench
 PB=$BDIR/parsec_bench
 P11B=$BDIR/p11_bench

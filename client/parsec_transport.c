@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -33,6 +35,11 @@
 #define PARSEC_ARENA_ALIGN 16u
 /* Prefix of arena-overflow allocations, holding their size for cleansing. */
 #define PARSEC_FALLBACK_HDR 16u
+/*
+ * A kept connection whose service has not even read the request after this
+ * long is given up for a new one (a healthy service reads it at once).
+ */
+#define PARSEC_KEPT_STALL_MS 1000
 
 /* ---- deadlines ---- */
 
@@ -484,7 +491,34 @@ static void parsec_put_le32(uint8_t *p, uint32_t v)
 typedef struct parsec_attempt {
     int got_bytes;    /* some of the response arrived (never resend then) */
     int reusable;     /* the service echoed keep-alive and the answer was read exactly */
+    int stalled;      /* a kept connection whose service left the request unread */
 } parsec_attempt;
+
+/*
+ * Requests that change nothing in the service: sending one again is
+ * harmless even if the first copy is executed after all (the service may
+ * still read a request its client gave up on).
+ */
+static int parsec_opcode_repeatable(uint32_t opcode)
+{
+    switch (opcode) {
+    case PARSEC_OP_PSA_GENERATE_KEY:
+    case PARSEC_OP_PSA_DESTROY_KEY:
+    case PARSEC_OP_PSA_IMPORT_KEY:
+    case PARSEC_OP_DELETE_CLIENT:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Bytes we sent that the peer has not read yet (SIOCOUTQ; for a Unix socket, unread by the peer). */
+static int parsec_request_unread(int fd)
+{
+    int unread = 0;
+
+    return ioctl(fd, SIOCOUTQ, &unread) == 0 && unread > 0;
+}
 
 /*
  * Send the request on fd and read the answer. The header and a small body
@@ -494,7 +528,7 @@ typedef struct parsec_attempt {
 static parsec_status parsec_exchange(const parsec_client *c, int fd, const struct iovec *req_iov,
                                      int iovcnt, uint32_t opcode, unsigned int flags,
                                      const ProtobufCMessageDescriptor *result_desc,
-                                     parsec_resp *resp, int keep, parsec_attempt *at)
+                                     parsec_resp *resp, int keep, int reused, parsec_attempt *at)
 {
     uint8_t first[PARSEC_FIRST_READ];
     struct iovec iov[3];
@@ -505,12 +539,27 @@ static parsec_status parsec_exchange(const parsec_client *c, int fd, const struc
 
     at->got_bytes = 0;
     at->reusable = 0;
+    at->stalled = 0;
     memcpy(iov, req_iov, (size_t)iovcnt * sizeof(iov[0]));
     st = parsec_send_all(fd, iov, iovcnt, parsec_deadline(c->timeout_ms));
     if (st != PARSEC_SUCCESS)
         return st;
 
     deadline = parsec_deadline(c->timeout_ms);
+    /*
+     * A kept connection nobody serves (an older parsecd whose threads are
+     * all held by slow clients): no answer and the request still unread
+     * after a while. The caller resends it on a new connection, which the
+     * service accepts separately, instead of waiting out the timeout.
+     */
+    if (reused && parsec_opcode_repeatable(opcode) &&
+        (c->timeout_ms == 0 || c->timeout_ms > PARSEC_KEPT_STALL_MS)) {
+        st = parsec_wait(fd, POLLIN, parsec_deadline(PARSEC_KEPT_STALL_MS));
+        if (st == PARSEC_CLIENT_ERROR_TIMEOUT && parsec_request_unread(fd)) {
+            at->stalled = 1;
+            return st;
+        }
+    }
     st = parsec_recv_some(fd, first, sizeof(first), PARSEC_WIRE_HEADER_SIZE, deadline, &have);
     at->got_bytes = have > 0;
     if (st != PARSEC_SUCCESS)
@@ -595,7 +644,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     int iovcnt = 0;
     int fd = -1, reused = 0, keep;
     parsec_resp scratch;
-    parsec_attempt at = {0, 0};
+    parsec_attempt at = {0, 0, 0};
     parsec_status st;
 
     parsec_last_error_clear();
@@ -660,14 +709,16 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
             if (st != PARSEC_SUCCESS)
                 goto done;
         }
-        st = parsec_exchange(c, fd, iov, iovcnt, opcode, flags, result_desc, resp, keep, &at);
+        st = parsec_exchange(c, fd, iov, iovcnt, opcode, flags, result_desc, resp, keep, reused,
+                             &at);
         /*
          * A kept connection the service had already closed (idle timeout,
-         * restart): the request was not read, so send it once more on a
-         * fresh connection. Never once any byte of an answer arrived.
+         * restart), or one it does not serve (stalled): send the request
+         * once more on a fresh connection. Never once any byte of an answer
+         * arrived.
          */
         if (reused && !at.got_bytes &&
-            (st == PARSEC_CLIENT_ERROR_IO || st == PARSEC_CLIENT_ERROR_CONNECT)) {
+            (st == PARSEC_CLIENT_ERROR_IO || st == PARSEC_CLIENT_ERROR_CONNECT || at.stalled)) {
             close(fd);
             fd = -1;
             reused = 0;

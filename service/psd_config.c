@@ -221,6 +221,12 @@ static int psd_conf_listener(psd_config_parse *p, const char *name, const char *
         cfg->keepalive_idle_ms = (unsigned int)v;
         return 1;
     }
+    if (strcmp(name, "max_connections_per_uid") == 0) {
+        if (psd_parse_ulong(value, 10, 0, 1000000, &v) != 0)
+            return psd_conf_fail(p, "max_connections_per_uid '%s' must be 0..1000000 connections (0 = no cap)", value);
+        cfg->max_connections_per_uid = (unsigned int)v;
+        return 1;
+    }
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "listener");
 }
 
@@ -401,6 +407,7 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     cfg->timeout_ms = 3000;
     cfg->keepalive_max = PSD_DEFAULT_KEEPALIVE_MAX;
     cfg->keepalive_idle_ms = PSD_DEFAULT_KEEPALIVE_IDLE_MS;
+    cfg->max_connections_per_uid = PSD_DEFAULT_MAX_CONNECTIONS_PER_UID;
     cfg->threads = 4;
     cfg->body_len_limit = PARSEC_DEFAULT_BODY_LIMIT;
     cfg->buffer_size_limit = 1u << 20;

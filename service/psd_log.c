@@ -191,3 +191,36 @@ void psd_log(int level, const char *fmt, ...)
     if (write(psd_log_fd, line, n) < 0)
         return;
 }
+
+int64_t psd_monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void psd_log_limited(psd_log_limit *lim, int level, const char *fmt, ...)
+{
+    char msg[768];
+    int64_t now = psd_monotonic_ms(), next = atomic_load(&lim->next_ms);
+    unsigned int held;
+    va_list ap;
+
+    if (!psd_log_enabled(level))
+        return;
+    /* One thread wins the slot; the others only count what they held back. */
+    if (now < next || !atomic_compare_exchange_strong(&lim->next_ms, &next,
+                                                      now + (int64_t)lim->interval_ms)) {
+        atomic_fetch_add(&lim->held_back, 1);
+        return;
+    }
+    held = atomic_exchange(&lim->held_back, 0);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (held > 0)
+        psd_log(level, "%s (and %u more like it since the last such line)", msg, held);
+    else
+        psd_log(level, "%s", msg);
+}

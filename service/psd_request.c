@@ -4,9 +4,16 @@
  * backend, answer. The connection then closes, as the reference's does,
  * unless the request asked for keep-alive and the listener has room to keep
  * it (docs/protocol-extensions.md).
+ *
+ * A request is read without ever blocking (psd_reader_fill): what is there
+ * is judged at once, and a connection whose request is incomplete waits on
+ * the listener's epoll set, not in a thread, with one deadline for the whole
+ * request from its first byte (a client sending a byte at a time cannot
+ * stretch it). Answers are sent within timeout_ms in all.
  */
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,127 +26,60 @@
 #include "parsec_wire.h"
 #include "psd_service.h"
 
-typedef enum psd_io {
-    PSD_IO_OK = 0,
-    PSD_IO_ERROR = -1, /* timeout, reset, or EOF part-way */
-    PSD_IO_EOF = 1,    /* peer closed before sending anything */
-} psd_io;
+/* A waiting request's buffer grows with what arrives (doubling), never ahead of it. */
+#define PSD_READ_GROW_MIN 256
 
-/* Most requests fit: header, body and auth usually arrive in one read. */
-#define PSD_FIRST_READ 4096
-/* Larger responses may not fit the socket buffer: only they need a send timeout. */
-#define PSD_SEND_TIMEOUT_ABOVE (16 * 1024)
-
-typedef struct psd_conn {
-    int fd;
-    unsigned int timeout_ms;
-    int rcvtimeo_set;
-} psd_conn;
-
-static void psd_set_timeout(const psd_conn *c, int opt)
+/* Wait for events on fd until deadline_ms (monotonic; -1: forever). 0 when ready. */
+static int psd_poll_until(int fd, short events, int64_t deadline_ms)
 {
-    struct timeval tv = {.tv_sec = c->timeout_ms / 1000,
-                         .tv_usec = (suseconds_t)(c->timeout_ms % 1000) * 1000};
+    struct pollfd pfd = {.fd = fd, .events = events};
 
-    if (c->timeout_ms > 0)
-        setsockopt(c->fd, SOL_SOCKET, opt, &tv, sizeof(tv));
-}
-
-/*
- * At least one byte. A client normally writes its request before we even
- * accept it, so try without blocking first; only a slow client costs the
- * system call that arms the read timeout.
- */
-static psd_io psd_recv_some(psd_conn *c, uint8_t *buf, size_t len, size_t *got)
-{
     for (;;) {
-        ssize_t r = recv(c->fd, buf, len, c->rcvtimeo_set ? 0 : MSG_DONTWAIT);
+        int64_t left = deadline_ms < 0 ? -1 : deadline_ms - psd_monotonic_ms();
+        int rc;
 
-        if (r > 0) {
-            *got = (size_t)r;
-            return PSD_IO_OK;
-        }
-        if (r == 0)
-            return PSD_IO_EOF;
-        if (errno == EINTR)
-            continue;
-        if ((errno == EAGAIN || errno == EWOULDBLOCK) && !c->rcvtimeo_set) {
-            psd_set_timeout(c, SO_RCVTIMEO);
-            c->rcvtimeo_set = 1;
-            continue;
-        }
-        return PSD_IO_ERROR;
+        if (deadline_ms >= 0 && left <= 0)
+            return -1;
+        rc = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (rc > 0)
+            return 0;
+        if (rc == 0 || errno != EINTR)
+            return -1;
     }
-}
-
-static psd_io psd_read_full(psd_conn *c, uint8_t *buf, size_t len)
-{
-    size_t got = 0, n;
-
-    while (got < len) {
-        psd_io io = psd_recv_some(c, buf + got, len - got, &n);
-
-        if (io != PSD_IO_OK)
-            return io == PSD_IO_EOF && got > 0 ? PSD_IO_ERROR : io;
-        got += n;
-    }
-    return PSD_IO_OK;
-}
-
-/* Read into buf until it holds at least want bytes (it may get more, up to cap). */
-static psd_io psd_fill(psd_conn *c, uint8_t *buf, size_t cap, size_t *have, size_t want)
-{
-    size_t n;
-
-    while (*have < want) {
-        psd_io io = psd_recv_some(c, buf + *have, cap - *have, &n);
-
-        if (io != PSD_IO_OK)
-            return io == PSD_IO_EOF && *have > 0 ? PSD_IO_ERROR : io;
-        *have += n;
-    }
-    return PSD_IO_OK;
-}
-
-/* An oversized header: consume it up to byte `total` of the request (contents unused). */
-static psd_io psd_skip_to(psd_conn *c, uint8_t *buf, size_t cap, size_t *have, size_t total)
-{
-    size_t n;
-
-    while (*have < total) {
-        size_t want = total - *have < cap ? total - *have : cap;
-
-        if (psd_recv_some(c, buf, want, &n) != PSD_IO_OK)
-            return PSD_IO_ERROR;
-        *have += n;
-    }
-    return PSD_IO_OK;
 }
 
 /*
  * Header and body in one send when possible; MSG_NOSIGNAL: a vanished peer
- * is not fatal. 0 once everything is sent, -1 otherwise.
+ * is not fatal. wait_ms bounds the whole send (a peer that reads its answer
+ * a byte at a time cannot hold the thread longer): -1 forever, 0 no waiting
+ * at all. 0 once everything is sent, -1 otherwise.
  */
-static int psd_send_response(const psd_conn *c, const parsec_wire_header *resp,
+static int psd_send_response(int fd, long wait_ms, const parsec_wire_header *resp,
                              const uint8_t *body)
 {
     uint8_t hdr[PARSEC_WIRE_HEADER_SIZE];
     struct iovec iov[2];
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = body != NULL ? 2 : 1};
     size_t left = PARSEC_WIRE_HEADER_SIZE + (body != NULL ? resp->body_len : 0);
+    int64_t deadline = 0; /* set at the first wait: the common answer never needs the clock */
 
-    if (left > PSD_SEND_TIMEOUT_ABOVE)
-        psd_set_timeout(c, SO_SNDTIMEO);
     parsec_wire_header_encode(resp, hdr);
     iov[0].iov_base = hdr;
     iov[0].iov_len = sizeof(hdr);
     iov[1].iov_base = (void *)body;
     iov[1].iov_len = body != NULL ? resp->body_len : 0;
     while (left > 0) {
-        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (w < 0 && errno == EINTR)
             continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_ms != 0) {
+            if (deadline == 0)
+                deadline = wait_ms < 0 ? -1 : psd_monotonic_ms() + wait_ms;
+            if (psd_poll_until(fd, POLLOUT, deadline) != 0)
+                return -1;
+            continue;
+        }
         if (w <= 0)
             return -1;
         left -= (size_t)w;
@@ -158,8 +98,13 @@ static int psd_send_response(const psd_conn *c, const parsec_wire_header *resp,
     return 0;
 }
 
-/* An error found before a request header existed (steps 1-7). */
-static void psd_send_status(const psd_conn *c, parsec_status status)
+static long psd_send_wait_ms(const psd_config *cfg)
+{
+    return cfg->timeout_ms > 0 ? (long)cfg->timeout_ms : -1;
+}
+
+/* An error found before a request header existed (steps 1-7); never waits for the peer. */
+void psd_send_refusal(int fd, parsec_status status)
 {
     parsec_wire_header resp;
 
@@ -168,7 +113,152 @@ static void psd_send_status(const psd_conn *c, parsec_status status)
                 parsec_status_name(status), (unsigned int)status);
 
     parsec_wire_response_for_status(&resp, (uint16_t)status);
-    (void)psd_send_response(c, &resp, NULL);
+    (void)psd_send_response(fd, 0, &resp, NULL);
+}
+
+/* ---- reading a request as it arrives ---- */
+
+/*
+ * What the bytes so far say, in the reference's order (wire protocol
+ * reference §1.2, steps 1-5): an error status, or how many bytes the request
+ * has at least (*need; the request is whole once that many are in). *skip:
+ * a header of the wrong size, consumed in full before it is refused.
+ */
+static parsec_status psd_reader_judge(const psd_config *cfg, const psd_reader *rd, size_t *need,
+                                      int *skip)
+{
+    const uint8_t *b = rd->buf;
+    parsec_wire_header h;
+    uint16_t hdr_size;
+    parsec_status st;
+
+    *skip = 0;
+    /* 1. magic, judged as soon as its 4 bytes are in */
+    if (rd->have < 4) {
+        *need = 4;
+        return PARSEC_SUCCESS;
+    }
+    if (((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24) !=
+        PARSEC_WIRE_MAGIC)
+        return PARSEC_INVALID_HEADER;
+    /* 2. hdr_size, then exactly that many bytes before judging it */
+    if (rd->have < 6) {
+        *need = 6;
+        return PARSEC_SUCCESS;
+    }
+    hdr_size = (uint16_t)(b[4] | b[5] << 8);
+    if (hdr_size != PARSEC_WIRE_HDR_SIZE_FIELD) {
+        *need = 6 + (size_t)hdr_size;
+        *skip = 1;
+        return rd->have >= *need ? PARSEC_INVALID_HEADER : PARSEC_SUCCESS;
+    }
+    if (rd->have < PARSEC_WIRE_HEADER_SIZE) {
+        *need = PARSEC_WIRE_HEADER_SIZE;
+        return PARSEC_SUCCESS;
+    }
+    /* 3-5. version, reserved bytes, body_len (refused before reading any body) */
+    parsec_wire_header_decode(b, &h);
+    st = parsec_wire_header_validate(&h, cfg->body_len_limit);
+    if (st != PARSEC_SUCCESS)
+        return st;
+    /* 6. body then auth */
+    *need = PARSEC_WIRE_HEADER_SIZE + (size_t)h.body_len + h.auth_len;
+    return PARSEC_SUCCESS;
+}
+
+/* Room for more: double, up to what the request is known to need (at least a small block). */
+static int psd_reader_grow(psd_reader *rd, size_t need)
+{
+    size_t cap = rd->cap * 2 > PSD_READ_GROW_MIN ? rd->cap * 2 : PSD_READ_GROW_MIN;
+    size_t limit = need > PSD_READ_GROW_MIN ? need : PSD_READ_GROW_MIN;
+    size_t stored = rd->have < rd->cap ? rd->have : rd->cap; /* less while skipping a header */
+    uint8_t *grown;
+
+    if (cap > limit)
+        cap = limit;
+    grown = OPENSSL_malloc(cap);
+    if (grown == NULL)
+        return -1;
+    if (stored > 0)
+        memcpy(grown, rd->buf, stored);
+    if (rd->on_heap)
+        OPENSSL_clear_free(rd->buf, rd->cap);
+    else if (rd->buf != NULL)
+        OPENSSL_cleanse(rd->buf, stored); /* the caller's stack */
+    rd->buf = grown;
+    rd->cap = cap;
+    rd->on_heap = 1;
+    return 0;
+}
+
+psd_read_result psd_reader_fill(const psd_config *cfg, int fd, psd_reader *rd)
+{
+    for (;;) {
+        size_t need, room;
+        uint8_t *dst;
+        int skip;
+        parsec_status st = psd_reader_judge(cfg, rd, &need, &skip);
+        ssize_t r;
+
+        if (st != PARSEC_SUCCESS) {
+            psd_send_refusal(fd, st);
+            return PSD_READ_CLOSE;
+        }
+        if (rd->have >= need)
+            return PSD_READ_DONE;
+        if (skip) {
+            /* Contents unused: overwrite what follows hdr_size (buf holds at least 36 bytes). */
+            dst = rd->buf + 6;
+            room = need - rd->have < rd->cap - 6 ? need - rd->have : rd->cap - 6;
+        } else {
+            if (rd->have == rd->cap && psd_reader_grow(rd, need) != 0) {
+                psd_send_refusal(fd, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
+                return PSD_READ_CLOSE;
+            }
+            dst = rd->buf + rd->have;
+            room = rd->cap - rd->have;
+        }
+        r = recv(fd, dst, room, MSG_DONTWAIT);
+        if (r > 0) {
+            /* The whole request must be in within timeout_ms of its first byte. */
+            if (rd->have == 0 && cfg->timeout_ms > 0)
+                rd->deadline_ms = psd_monotonic_ms() + cfg->timeout_ms;
+            rd->have += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return PSD_READ_MORE;
+        if (r == 0 && rd->have == 0)
+            return PSD_READ_EOF; /* a probe: connected and left */
+        psd_send_refusal(fd, PARSEC_CONNECTION_ERROR); /* broke off mid-request */
+        return PSD_READ_CLOSE;
+    }
+}
+
+int psd_reader_detach(psd_reader *rd)
+{
+    size_t stored = rd->have < rd->cap ? rd->have : rd->cap;
+
+    if (rd->on_heap)
+        return 0;
+    if (rd->have == 0) {
+        rd->buf = NULL; /* nothing yet: a buffer comes with the first byte */
+        rd->cap = 0;
+        return 0;
+    }
+    rd->cap = stored; /* grow copies exactly the bytes read */
+    return psd_reader_grow(rd, stored + PSD_READ_GROW_MIN);
+}
+
+void psd_reader_clear(psd_reader *rd)
+{
+    if (rd->on_heap)
+        OPENSSL_clear_free(rd->buf, rd->cap);
+    else if (rd->buf != NULL)
+        OPENSSL_cleanse(rd->buf, rd->have < rd->cap ? rd->have : rd->cap);
+    memset(rd, 0, sizeof(*rd));
 }
 
 
@@ -182,8 +272,6 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *p
     if (h->auth_type != cfg->auth_type)
         return PARSEC_AUTHENTICATOR_NOT_REGISTERED;
     if (cfg->auth_type == PARSEC_AUTH_UNIX_PEER) {
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
         uint32_t claimed;
 
         if (h->auth_len != 4)
@@ -191,13 +279,11 @@ static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *p
         claimed = (uint32_t)auth[0] | (uint32_t)auth[1] << 8 | (uint32_t)auth[2] << 16 |
                   (uint32_t)auth[3] << 24;
         /* Credentials are the connecting process's: one look per connection is enough. */
-        if (!peer->have_uid) {
-            if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-                return PARSEC_AUTHENTICATION_ERROR;
-            peer->uid = cred.uid;
-            snprintf(peer->app, sizeof(peer->app), "%u", (unsigned int)cred.uid);
+        if (!peer->have_uid && psd_peer_read_uid(fd, peer) != 0)
+            return PARSEC_AUTHENTICATION_ERROR;
+        if (peer->app[0] == '\0') {
+            snprintf(peer->app, sizeof(peer->app), "%u", (unsigned int)peer->uid);
             peer->admin = psd_config_is_admin(cfg, peer->app);
-            peer->have_uid = 1;
         }
         if (claimed != peer->uid)
             return PARSEC_AUTHENTICATION_ERROR;
@@ -260,6 +346,18 @@ static double psd_elapsed_us(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) * 1e6 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e3;
 }
 
+int psd_peer_read_uid(int fd, psd_peer *peer)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return -1;
+    peer->uid = cred.uid;
+    peer->have_uid = 1;
+    return 0;
+}
+
 void psd_handle_connection(psd_service *svc, int fd)
 {
     psd_peer peer = {0};
@@ -271,81 +369,51 @@ void psd_handle_connection(psd_service *svc, int fd)
 int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep, void *keep_arg)
 {
     const psd_config *cfg = svc->cfg;
-    psd_conn conn = {.fd = fd, .timeout_ms = cfg->timeout_ms};
     uint8_t first[PSD_FIRST_READ];
+    psd_reader rd = {.buf = first, .cap = sizeof(first)};
+    /* Until the first byte, the same time is allowed for it to come. */
+    int64_t deadline = cfg->timeout_ms > 0 ? psd_monotonic_ms() + cfg->timeout_ms : -1;
+    int kept = 0;
+
+    for (;;) {
+        psd_read_result r = psd_reader_fill(cfg, fd, &rd);
+
+        if (r == PSD_READ_DONE)
+            kept = psd_answer_request(svc, fd, peer, &rd, keep, keep_arg);
+        if (r != PSD_READ_MORE)
+            break;
+        if (rd.deadline_ms > 0)
+            deadline = rd.deadline_ms;
+        if (psd_poll_until(fd, POLLIN, deadline) != 0) {
+            psd_send_refusal(fd, PARSEC_CONNECTION_ERROR);
+            break;
+        }
+    }
+    psd_reader_clear(&rd);
+    return kept;
+}
+
+int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reader *rd,
+                       psd_keep_fn keep, void *keep_arg)
+{
+    const psd_config *cfg = svc->cfg;
     parsec_wire_header h, rh;
     psd_identity id = {0};
     psd_buf resp = {0};
-    uint8_t *payload = NULL;
-    size_t have = 0, payload_len = 0, extra;
-    uint16_t hdr_size;
+    const uint8_t *payload = rd->buf + PARSEC_WIRE_HEADER_SIZE;
+    size_t payload_len;
     struct timespec t0;
     parsec_status st;
-    psd_io io;
     int kept = 0;
 
     if (psd_log_enabled(PSD_LOG_DEBUG))
         clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* 1. magic, judged as soon as its 4 bytes are in */
-    io = psd_fill(&conn, first, sizeof(first), &have, 4);
-    if (io == PSD_IO_EOF)
-        goto done; /* a probe: connected and left */
-    if (io != PSD_IO_OK) {
-        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
-        goto done;
-    }
-    if (((uint32_t)first[0] | (uint32_t)first[1] << 8 | (uint32_t)first[2] << 16 |
-         (uint32_t)first[3] << 24) != PARSEC_WIRE_MAGIC) {
-        psd_send_status(&conn, PARSEC_INVALID_HEADER);
-        goto done;
-    }
-    /* 2. hdr_size, then exactly that many bytes before judging it */
-    if (psd_fill(&conn, first, sizeof(first), &have, 6) != PSD_IO_OK) {
-        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
-        goto done;
-    }
-    hdr_size = (uint16_t)(first[4] | first[5] << 8);
-    if (psd_fill(&conn, first, sizeof(first), &have,
-                 6 + (size_t)(hdr_size < 30 ? hdr_size : 30)) != PSD_IO_OK ||
-        (hdr_size > 30 && psd_skip_to(&conn, first, sizeof(first), &have, 6 + (size_t)hdr_size) !=
-                              PSD_IO_OK)) {
-        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
-        goto done;
-    }
-    if (hdr_size != PARSEC_WIRE_HDR_SIZE_FIELD) {
-        psd_send_status(&conn, PARSEC_INVALID_HEADER);
-        goto done;
-    }
-    parsec_wire_header_decode(first, &h);
-    /* 3-5. version, reserved bytes, body_len (refused before reading any body) */
-    st = parsec_wire_header_validate(&h, cfg->body_len_limit);
-    if (st != PARSEC_SUCCESS) {
-        psd_send_status(&conn, st);
-        goto done;
-    }
-    /* 6. body then auth (part of them may have come with the header) */
+    parsec_wire_header_decode(rd->buf, &h);
     payload_len = (size_t)h.body_len + h.auth_len;
-    extra = have - PARSEC_WIRE_HEADER_SIZE;
-    if (extra > payload_len)
-        extra = payload_len; /* bytes past this request are never read as part of it */
-    if (extra == payload_len) {
-        payload = first + PARSEC_WIRE_HEADER_SIZE; /* all here already: no copy */
-    } else {
-        payload = OPENSSL_malloc(payload_len);
-        if (payload == NULL) {
-            psd_send_status(&conn, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
-            goto done;
-        }
-        memcpy(payload, first + PARSEC_WIRE_HEADER_SIZE, extra);
-    }
-    if (extra < payload_len && psd_read_full(&conn, payload + extra, payload_len - extra) != PSD_IO_OK) {
-        psd_send_status(&conn, PARSEC_CONNECTION_ERROR);
-        goto done;
-    }
     /* 7. field values */
     st = parsec_wire_request_check(&h);
     if (st != PARSEC_SUCCESS) {
-        psd_send_status(&conn, st);
+        psd_send_refusal(fd, st);
         goto done;
     }
     /* 8-14 */
@@ -359,11 +427,11 @@ int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep
      * request was read: requests are not pipelined.
      */
     if ((h.flags & PARSEC_WIRE_FLAG_KEEPALIVE) && keep != NULL &&
-        have <= PARSEC_WIRE_HEADER_SIZE + payload_len && keep(keep_arg)) {
+        rd->have == PARSEC_WIRE_HEADER_SIZE + payload_len && keep(keep_arg)) {
         rh.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
         kept = 1;
     }
-    if (psd_send_response(&conn, &rh, resp.len > 0 ? resp.data : NULL) != 0)
+    if (psd_send_response(fd, psd_send_wait_ms(cfg), &rh, resp.len > 0 ? resp.data : NULL) != 0)
         kept = 0;
     if (psd_log_enabled(PSD_LOG_DEBUG))
         psd_log(PSD_LOG_DEBUG, "%s provider=%u auth=%u app=%s -> %s (%u) %.0f us",
@@ -371,11 +439,7 @@ int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep
                 id.app != NULL ? id.app : "-", parsec_status_name(st), (unsigned int)st,
                 psd_elapsed_us(&t0));
 done:
-    /* The first read may hold key material (ImportKey data, plaintext). */
-    OPENSSL_cleanse(first, have < sizeof(first) ? have : sizeof(first));
     psd_buf_clear(&resp);
-    if (payload != first + PARSEC_WIRE_HEADER_SIZE)
-        OPENSSL_clear_free(payload, payload_len);
     if (id.app != peer->app)
         free(id.app);
     return kept;

@@ -21,6 +21,8 @@
 /* Longest key name a key can be created with, in bytes (docs/security.md). */
 #define PSD_KEY_NAME_MAX 256
 #define PSD_DEFAULT_MAX_KEYS_PER_APP 10000
+/* Connections one peer UID may have open at once (parsecd.conf.example, [listener]). */
+#define PSD_DEFAULT_MAX_CONNECTIONS_PER_UID 64
 
 /* ---- configuration (psd_config.c) ---- */
 
@@ -40,6 +42,7 @@ typedef struct psd_config {
     unsigned int timeout_ms;
     unsigned int keepalive_max;     /* 0: never keep a connection */
     unsigned int keepalive_idle_ms;
+    unsigned int max_connections_per_uid; /* 0: no cap */
     /* [core] */
     unsigned int threads;
     uint32_t body_len_limit;
@@ -100,6 +103,19 @@ int psd_log_start(const psd_config *cfg, char *err, size_t errlen);
 /* SIGHUP: reopen the log file (after log rotation); no-op for other targets. */
 int psd_log_reopen(const psd_config *cfg, char *err, size_t errlen);
 void psd_log_stop(void);
+
+/*
+ * A message a peer can cause at will (refused connections, descriptor
+ * exhaustion): logged at most once per interval, with how many were held back.
+ */
+typedef struct psd_log_limit {
+    _Atomic int64_t next_ms;   /* monotonic time the next line may go out */
+    atomic_uint held_back;
+    unsigned int interval_ms;
+} psd_log_limit;
+__attribute__((format(printf, 3, 4))) void psd_log_limited(psd_log_limit *lim, int level,
+                                                           const char *fmt, ...);
+int64_t psd_monotonic_ms(void);
 
 /* ---- key-info store (psd_keystore.c) ---- */
 
@@ -223,7 +239,7 @@ void psd_handle_connection(psd_service *svc, int fd);
 typedef struct psd_peer {
     int have_uid;   /* SO_PEERCRED read (it is fixed at connect time) */
     uid_t uid;
-    char app[16];   /* the uid as the application name */
+    char app[16];   /* the uid as the application name ("" until first needed) */
     int admin;      /* that name is in [authenticator] admins */
 } psd_peer;
 
@@ -235,11 +251,52 @@ typedef struct psd_peer {
 typedef int (*psd_keep_fn)(void *arg);
 
 /*
- * Read one request from fd and answer it; never closes fd. Returns 1 when
+ * Read one request from fd (waiting up to timeout_ms for all of it) and
+ * answer it; never closes fd. For callers that own a thread per connection
+ * (tests, fuzzing): the listener reads with psd_reader_fill. Returns 1 when
  * the answer echoed keep-alive and the connection stays open for another
  * request, 0 when the caller must close it. keep may be NULL (never keep).
  */
 int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep, void *keep_arg);
+
+/* Read a Unix peer's uid (SO_PEERCRED) into peer; 0 on success. */
+int psd_peer_read_uid(int fd, psd_peer *peer);
+
+/*
+ * A request read without blocking, as its bytes arrive. Its buffer is the
+ * caller's (a stack array: the common case of a request that came whole)
+ * until the connection must wait for more; then psd_reader_detach() moves
+ * the bytes to the heap and the connection waits on the listener's epoll set.
+ */
+/* Most requests fit: header, body and auth usually arrive in one read of this size. */
+#define PSD_FIRST_READ 4096
+
+typedef struct psd_reader {
+    uint8_t *buf;
+    size_t cap;
+    size_t have;          /* bytes of the connection consumed (may run past this request) */
+    int on_heap;          /* buf is OPENSSL_malloc'd */
+    int64_t deadline_ms;  /* whole request, header and body, from its first byte (0: none) */
+} psd_reader;
+
+typedef enum psd_read_result {
+    PSD_READ_DONE = 0,    /* a whole request is in buf */
+    PSD_READ_MORE = 1,    /* incomplete, and nothing more to read for now */
+    PSD_READ_EOF = 2,     /* closed before the first byte of a request */
+    PSD_READ_CLOSE = 3,   /* answered with an error status, or the peer broke off: close */
+} psd_read_result;
+
+/* Read what is there (never blocks); judge the header as reference steps 1-6 do. */
+psd_read_result psd_reader_fill(const psd_config *cfg, int fd, psd_reader *rd);
+/* Move the bytes read so far to the heap (buf may be stack memory); -1 if out of memory. */
+int psd_reader_detach(psd_reader *rd);
+/* Cleanse (requests may hold key material) and forget; buf is then NULL. */
+void psd_reader_clear(psd_reader *rd);
+/* Answer a whole request (PSD_READ_DONE); returns 1 if the connection stays open (keep-alive). */
+int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reader *rd,
+                       psd_keep_fn keep, void *keep_arg);
+/* Answer with an error status before any request was decoded (flags 0, as the reference does). */
+void psd_send_refusal(int fd, parsec_status status);
 
 /*
  * Operation handlers (psd_ops_core.c, psd_ops_keys.c): decode body, run,

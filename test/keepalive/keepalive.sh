@@ -42,6 +42,7 @@ ok "200 Pings with keep-alive use one connection" "$KA" reuse 200
 ok "without keep-alive no connection stays open" "$KA" off 20
 ok "raw wire: flags 0 and close unless asked; echo and keep when asked (errors too)" "$KA" wire
 ok "fallback: a server that closes after its answer (flags 0) gets one connection per request" "$KA" fallback
+ok "a kept connection the service stops reading: a Ping is resent on a new connection, a DestroyKey is not" "$KA" stall
 ok "a forked child opens its own connection and leaves the parent's alone" "$KA" fork
 ok "8 threads sharing a client hold one connection each, closed when they exit" "$KA" threads 8 50
 

@@ -10,6 +10,8 @@
  *   keepalive_client off N              without keep-alive: no socket stays open
  *   keepalive_client fallback           server that closes after each answer
  *   keepalive_client wire               raw requests: flags 0 unless asked, echo when asked
+ *   keepalive_client stall              a kept connection the service stops reading: a Ping
+ *                                       is resent, a DestroyKey is not
  *   keepalive_client fork               a child never uses its parent's kept socket
  *   keepalive_client idle MS            kept connection closed by the idle timeout: resent
  *   keepalive_client threads T N [K]    one kept connection per thread (K held; default T),
@@ -17,6 +19,7 @@
  *   keepalive_client pause READY GO     Ping, create READY, wait for GO, Ping (service restarted)
  */
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -288,6 +291,139 @@ static int ka_closed(int fd)
     return recv(fd, &b, 1, 0) == 0;
 }
 
+/* ---- a kept connection the service stops serving ---- */
+
+/*
+ * A service that answers the first request of every other connection (the
+ * 1st, 3rd, ...) with keep-alive and then never reads from it again (as an
+ * older parsecd whose threads were all held by slow clients); the others get
+ * one answer without the flag and are closed.
+ */
+#define KA_STALL_HELD 4
+
+typedef struct ka_stall_server {
+    int lfd;
+    atomic_int conns;
+    int held[KA_STALL_HELD];
+    char dir[64];
+    struct sockaddr_un sa;
+    pthread_t thread;
+} ka_stall_server;
+
+static void *ka_stall_serve(void *arg)
+{
+    static const char ping_resp[] = "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
+    ka_stall_server *srv = arg;
+    uint8_t resp[64], req[PARSEC_WIRE_HEADER_SIZE + 64];
+    size_t resp_len = hex_decode(ping_resp, resp, sizeof(resp));
+
+    for (;;) {
+        int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+        parsec_wire_header h;
+
+        if (fd < 0)
+            return NULL; /* shut down */
+        if (!ka_read_exact(fd, req, PARSEC_WIRE_HEADER_SIZE)) {
+            close(fd);
+            continue;
+        }
+        parsec_wire_header_decode(req, &h);
+        if ((size_t)h.body_len + h.auth_len > sizeof(req) - PARSEC_WIRE_HEADER_SIZE ||
+            !ka_read_exact(fd, req + PARSEC_WIRE_HEADER_SIZE, (size_t)h.body_len + h.auth_len)) {
+            close(fd);
+            continue;
+        }
+        int n = atomic_load(&srv->conns);
+
+        /* flags (offset 8, little-endian): keep-alive on every other connection */
+        resp[9] = n % 2 == 0 ? 0x80 : 0x00;
+        atomic_store(&srv->conns, n + 1); /* counted before the client can see the answer */
+        if (send(fd, resp, resp_len, MSG_NOSIGNAL) != (ssize_t)resp_len)
+            ka_fail("stall server: send: %s", strerror(errno));
+        if (n % 2 == 0 && n / 2 < KA_STALL_HELD)
+            srv->held[n / 2] = fd; /* kept, never read again */
+        else
+            close(fd);
+    }
+}
+
+static int ka_stall(void)
+{
+    ka_stall_server srv = {.lfd = -1, .held = {-1, -1, -1, -1}};
+    parsec_status st;
+    parsec_client *c = NULL;
+    char uri[160];
+    struct timespec t0, t1;
+    double ms;
+    int rc = 1, started = 0;
+
+    snprintf(srv.dir, sizeof(srv.dir), "%s/ka-stall.XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    if (strlen(srv.dir) >= sizeof(srv.dir) - 1 || mkdtemp(srv.dir) == NULL)
+        return ka_fail("mkdtemp: %s", strerror(errno));
+    srv.sa.sun_family = AF_UNIX;
+    snprintf(srv.sa.sun_path, sizeof(srv.sa.sun_path), "%s/s.sock", srv.dir);
+    srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&srv.sa, sizeof(srv.sa)) != 0 ||
+        listen(srv.lfd, 8) != 0 || pthread_create(&srv.thread, NULL, ka_stall_serve, &srv) != 0) {
+        ka_fail("stall server: %s", strerror(errno));
+        goto done;
+    }
+    started = 1;
+    snprintf(uri, sizeof(uri), "unix:%s", srv.sa.sun_path);
+    c = ka_client(1); /* timeout 10 s */
+    if (c == NULL || parsec_client_set_endpoint(c, uri) != PARSEC_SUCCESS || ka_ping(c) != 0)
+        goto done;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (ka_ping(c) != 0) {
+        ka_fail("the Ping on the stalled kept connection was not resent on a new one");
+        goto done;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (srv.conns != 2) {
+        ka_fail("the service saw %d connections, expected 2 (kept, then the fallback)",
+                atomic_load(&srv.conns));
+        goto done;
+    }
+    /* Not a timing assertion: only that it did not wait for the 10 s client timeout. */
+    if (ms >= 9000) {
+        ka_fail("the fallback came only after %.0f ms, at the client timeout", ms);
+        goto done;
+    }
+    printf("stalled kept connection given up after %.0f ms; answered on a new connection\n", ms);
+    /*
+     * A request that changes something (here DestroyKey) is not sent twice:
+     * the service may still execute the abandoned copy. It waits for the
+     * client timeout instead.
+     */
+    parsec_client_set_timeout(c, 2000);
+    if (ka_ping(c) != 0 || atomic_load(&srv.conns) != 3)
+        goto done;
+    st = parsec_destroy_key(c, 1, "stalled");
+    if (st != PARSEC_CLIENT_ERROR_TIMEOUT || atomic_load(&srv.conns) != 3) {
+        ka_fail("DestroyKey on a stalled kept connection: %s after %d connections (want a "
+                "timeout, no resend)", parsec_status_name(st), atomic_load(&srv.conns));
+        goto done;
+    }
+    printf("DestroyKey on a stalled kept connection: %s, not resent\n", parsec_status_name(st));
+    rc = 0;
+done:
+    parsec_client_free(c);
+    if (started) {
+        shutdown(srv.lfd, SHUT_RDWR);
+        pthread_join(srv.thread, NULL);
+    }
+    for (int i = 0; i < KA_STALL_HELD; i++)
+        if (srv.held[i] >= 0)
+            close(srv.held[i]);
+    if (srv.lfd >= 0)
+        close(srv.lfd);
+    unlink(srv.sa.sun_path);
+    rmdir(srv.dir);
+    return rc;
+}
+
 static int ka_wire(void)
 {
     /* PsaSignHash body (docs/wire-protocol.md §1.1): key "none", RsaPss(SHA-256), 32-byte hash. */
@@ -536,6 +672,8 @@ int main(int argc, char **argv)
         return ka_fallback();
     if (strcmp(cmd, "wire") == 0)
         return ka_wire();
+    if (strcmp(cmd, "stall") == 0)
+        return ka_stall();
     if (strcmp(cmd, "fork") == 0)
         return ka_fork();
     if (strcmp(cmd, "idle") == 0 && argc == 3)
@@ -544,7 +682,7 @@ int main(int argc, char **argv)
         return ka_threads(atoi(argv[2]), atoi(argv[3]), argc == 5 ? atoi(argv[4]) : atoi(argv[2]));
     if (strcmp(cmd, "pause") == 0 && argc == 4)
         return ka_pause(argv[2], argv[3]);
-    fprintf(stderr, "usage: keepalive_client reuse N | off N | fallback | wire | fork | idle MS | "
+    fprintf(stderr, "usage: keepalive_client reuse N | off N | fallback | wire | stall | fork | idle MS | "
                     "threads T N [K] | pause READY GO\n");
     return 2;
 }

@@ -122,6 +122,7 @@ _psd_write_conf() {
         echo "socket_path = $TESTDIR/parsec.sock"
         echo "socket_mode = 0666"
         echo "timeout_ms = ${PSD_TIMEOUT_MS:-3000}"
+        [ -n "${PSD_LISTENER_CONF:-}" ] && printf '%s\n' "$PSD_LISTENER_CONF"
         echo "[core]"
         echo "threads = ${PSD_THREADS:-4}"
         echo "body_len_limit = ${PSD_BODY_LIMIT:-1048576}"

@@ -45,6 +45,7 @@ refuses "an unknown backend" "unknown backend 'mbed'" "$(base "[core]" "provider
 refuses "a backend listed twice" "listed twice" "$(base "[core]" "providers = software, software")"
 refuses "a bad log level" "log_level 'chatty'" "$(base "[core]" "log_level = chatty")"
 refuses "a bad socket mode" "socket_mode '999'" "$(base "[listener]" "socket_mode = 999")"
+refuses "a bad max_connections_per_uid" "max_connections_per_uid '-1' must be 0..1000000" "$(base "[listener]" "max_connections_per_uid = -1")"
 refuses "zero threads" "threads '0'" "$(base "[core]" "threads = 0")"
 refuses "an unknown authenticator" "authenticator type 'jwt'" "$(base "[authenticator]" "type = jwt")"
 refuses "a line that is not key = value" "syntax error" "$(base "just words")"
