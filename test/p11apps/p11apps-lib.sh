@@ -62,6 +62,9 @@ p11apps_setup() {
         fi
         psd_start "$P11APPS_TARGET" || { echo "# parsecd ($P11APPS_TARGET) did not start" >&2; exit 1; }
         P11APPS_MODULE=$P11APPS_PARSEC_MODULE
+        # Certificates stored on the token are files of the module: keep them in the test.
+        PARSEC_PKCS11_CERT_DIR=$TESTDIR/pkcs11-certs
+        export PARSEC_PKCS11_CERT_DIR
         P11APPS_TOKEN=$(p11apps_first_token) || { echo "# the module shows no token" >&2; exit 1; }
         P11APPS_PIN=unused-pin
         ;;
