@@ -62,9 +62,10 @@ handshake() {
 for v in TLS1.3 TLS1.2; do
     ok "gnutls-cli handshake, $v" handshake "NORMAL:-VERS-ALL:+VERS-$v"
     check "... server certificate trusted ($v)" last_output_has "The certificate is trusted"
-    check "... an ECDSA signature made by the key ($v)" last_output_has "Description: ($v[-)].*(ECDSA-"
+    check "... an ECDSA signature made by the key ($v)" last_output_has "Description: (${v}[-)].*(ECDSA-"
     check "... data went both ways ($v)" last_output_has "^hello through NORMAL"
 done
+# shellcheck disable=SC2154 # set by tls_start
 check "gnutls-serv is still running" kill -0 "$TLS_PID_gnutls_serv"
 tls_stop gnutls-serv
 

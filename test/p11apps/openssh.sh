@@ -67,8 +67,7 @@ p11apps_ssh() {
 
 # ssh_refused ARGS...: p11apps_ssh, with ssh's own failure status (255) as 1 for `fails`.
 ssh_refused() {
-    p11apps_ssh "$@"
-    [ $? = 0 ] && return 0
+    if p11apps_ssh "$@"; then return 0; fi
     return 1
 }
 

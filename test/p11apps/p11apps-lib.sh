@@ -46,10 +46,9 @@ p11apps_setup() {
     p11apps_need openssl
     case $P11APPS_TARGET in
     softhsm2)
-        # The token the pkcs11 backend of parsecd would use, made the same way.
+        # The token the pkcs11 backend of parsecd would use, made the same way (SoftHSM2).
         # shellcheck source=../lib/backend-pkcs11.sh
         . "$PSD_LIB_DIR/backend-pkcs11.sh"
-        PSD_PKCS11_MODULE=$P11APPS_SOFTHSM2_MODULE
         backend_setup >/dev/null || { echo "# cannot make the SoftHSM2 token" >&2; exit 1; }
         P11APPS_MODULE=$P11APPS_SOFTHSM2_MODULE
         P11APPS_TOKEN=$PSD_PKCS11_TOKEN

@@ -52,34 +52,39 @@ head -c 3000 /dev/urandom >"$T/data.bin"
 openssl dgst -sha256 -binary "$T/data.bin" >"$T/data.sha256"
 openssl dgst -sha384 -binary "$T/data.bin" >"$T/data.sha384"
 
-ok "ECDSA (CKM_ECDSA) on a SHA-256 hash" remote_tool --sign -m ECDSA --label remote-ec-key \
+# pkcs11-tool 0.23 picks the signing key by --id only (with --label alone: the first key).
+EC_ID=$(p11apps_key_id remote-ec-key)
+RSA_ID=$(p11apps_key_id remote-rsa-key)
+check "both keys have a CKA_ID" sh -c '[ -n "$1" ] && [ -n "$2" ]' sh "$EC_ID" "$RSA_ID"
+
+ok "ECDSA (CKM_ECDSA) on a SHA-256 hash" remote_tool --sign -m ECDSA --id "$EC_ID" \
     --signature-format openssl -i "$T/data.sha256" -o "$T/ecdsa.sig"
 ok "... verifies (openssl pkeyutl)" openssl pkeyutl -verify -pubin -inkey "$T/remote-ec-key.pub.pem" \
     -in "$T/data.sha256" -sigfile "$T/ecdsa.sig"
+ok "SHA256-RSA-PKCS (multi-part, hashed by the module)" remote_tool --sign -m SHA256-RSA-PKCS --id "$RSA_ID" \
+    -i "$T/data.bin" -o "$T/rsa-sha256.sig"
+ok "... verifies (openssl dgst)" openssl dgst -sha256 -verify "$T/remote-rsa-key.pub.pem" \
+    -signature "$T/rsa-sha256.sig" "$T/data.bin"
+# CKM_RSA_PKCS signs what it is given: here a SHA-384 DigestInfo (RFC 8017, 9.2, note 1).
+printf '\x30\x41\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x02\x05\x00\x04\x30' |
+    cat - "$T/data.sha384" >"$T/data.di384"
+ok "RSA-PKCS on a SHA-384 DigestInfo" remote_tool --sign -m RSA-PKCS --id "$RSA_ID" \
+    -i "$T/data.di384" -o "$T/rsa-pkcs.sig"
+ok "... verifies (openssl dgst -sha384)" openssl dgst -sha384 -verify "$T/remote-rsa-key.pub.pem" \
+    -signature "$T/rsa-pkcs.sig" "$T/data.bin"
 if p11apps_is_reference; then
-    # SoftHSM2 2.6.1 (Debian 12) answers CKR_GENERAL_ERROR to pkcs11-tool's RSA C_Sign
-    # and has no multi-part ECDSA: only the single-part ECDSA row above is its reference.
-    echo "# reference run: the RSA and hash-and-sign rows run on the Parsec module only"
+    # SoftHSM2 2.6.1 has no CKM_ECDSA_SHA*, and its keys carry no policy to refuse PSS with.
+    echo "# reference run: ECDSA-SHA256 and the policy refusal run on the Parsec module only"
 else
     ok "ECDSA-SHA256 (multi-part, hashed by the module)" remote_tool --sign -m ECDSA-SHA256 \
-        --label remote-ec-key --signature-format openssl -i "$T/data.bin" -o "$T/ecdsa-sha256.sig"
+        --id "$EC_ID" --signature-format openssl -i "$T/data.bin" -o "$T/ecdsa-sha256.sig"
     ok "... verifies (openssl dgst)" openssl dgst -sha256 -verify "$T/remote-ec-key.pub.pem" \
         -signature "$T/ecdsa-sha256.sig" "$T/data.bin"
-    ok "SHA256-RSA-PKCS" remote_tool --sign -m SHA256-RSA-PKCS --label remote-rsa-key \
-        -i "$T/data.bin" -o "$T/rsa-sha256.sig"
-    ok "... verifies (openssl dgst)" openssl dgst -sha256 -verify "$T/remote-rsa-key.pub.pem" \
-        -signature "$T/rsa-sha256.sig" "$T/data.bin"
-    # CKM_RSA_PKCS signs what it is given: a DigestInfo made by openssl.
-    printf '\x30\x41\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x02\x05\x00\x04\x30' |
-        cat - "$T/data.sha384" >"$T/data.di384"
-    ok "RSA-PKCS on a SHA-384 DigestInfo" remote_tool --sign -m RSA-PKCS --label remote-rsa-key \
-        -i "$T/data.di384" -o "$T/rsa-pkcs.sig"
-    ok "... verifies (openssl dgst -sha384)" openssl dgst -sha384 -verify "$T/remote-rsa-key.pub.pem" \
-        -signature "$T/rsa-pkcs.sig" "$T/data.bin"
     fails "an RSA key made for PKCS#1 v1.5 refuses PSS" remote_tool --sign -m SHA256-RSA-PKCS-PSS \
-        --label remote-rsa-key -i "$T/data.bin" -o "$T/rsa-pss.sig"
-    check "... with the key's policy as the reason (CKR_MECHANISM_INVALID or CKR_KEY_FUNCTION_NOT_PERMITTED)" \
-        grep -Eq "CKR_MECHANISM_INVALID|CKR_KEY_FUNCTION_NOT_PERMITTED" "$T/last.out"
+        --id "$RSA_ID" -i "$T/data.bin" -o "$T/rsa-pss.sig"
+    check "... with the key's policy as the reason (CKR_KEY_FUNCTION_NOT_PERMITTED or CKR_MECHANISM_INVALID)" \
+        grep -Eq "CKR_KEY_FUNCTION_NOT_PERMITTED|CKR_MECHANISM_INVALID" "$T/last.out"
+    check "... and wrote no signature" [ ! -s "$T/rsa-pss.sig" ]
 fi
 
 # The server serves one client after another: a second client, then the server stops.
