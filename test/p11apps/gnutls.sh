@@ -3,7 +3,9 @@
 # p11tool lists the token's objects and signs with a key URL (--test-sign),
 # certtool makes a self-signed certificate signing through the module, and a
 # gnutls-serv whose key is a pkcs11: URI completes TLS 1.3 and TLS 1.2
-# handshakes with gnutls-cli, which checks the certificate.
+# handshakes with gnutls-cli, which checks the certificate; and TLS client
+# authentication with the client's certificate (stored with p11tool --write)
+# and key both taken from the token.
 #   gnutls.sh [software|pkcs11|tpm|softhsm2]      (default: $TEST_BACKEND)
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/p11apps/p11apps-lib.sh"
@@ -68,6 +70,35 @@ done
 # shellcheck disable=SC2154 # set by tls_start
 check "gnutls-serv is still running" kill -0 "$TLS_PID_gnutls_serv"
 tls_stop gnutls-serv
+
+# ---- client authentication: certificate and key both on the token -----------------------
+ok "ECDSA P-256 key tls-client-key" p11apps_keygen ec tls-client-key
+ok "client certificate for tls-client-key" p11apps_self_signed tls-client-key "parsec gnutls test client"
+CLIENT_ID=$(p11apps_key_id tls-client-key)
+ok "p11tool --write stores it on the token next to its key (CKA_ID $CLIENT_ID)" \
+    p11tool --provider "$P11APPS_MODULE" "${LOGIN[@]}" --write --load-certificate "$T/tls-client-key.crt.pem" \
+    --label tls-client-key --id "$CLIENT_ID" "$P11APPS_URI"
+ok "p11tool --list-all-certs" p11tool --provider "$P11APPS_MODULE" "${LOGIN[@]}" --list-all-certs "$P11APPS_URI"
+check "... shows it with the key's ID" sh -c "grep -q 'object=tls-client-key;type=cert' '$T/last.out' &&
+    grep -qi 'ID: $(echo "$CLIENT_ID" | sed 's/../&:/g; s/:$//')' '$T/last.out'"
+tls_free_port PORT
+ok "gnutls-serv requiring a client certificate on 127.0.0.1:$PORT" tls_start gnutls-serv-mtls "$PORT" \
+    gnutls-serv --provider "$P11APPS_MODULE" --x509certfile "$T/tls-ec-key.crt.pem" \
+    --x509keyfile "$(p11apps_key_url tls-ec-key)" --echo -p "$PORT" \
+    --require-client-cert --verify-client-cert --x509cafile "$T/tls-client-key.crt.pem"
+client_auth() {
+    echo "hello from the client" | timeout 60 gnutls-cli --provider "$P11APPS_MODULE" \
+        --x509cafile "$T/tls-ec-key.crt.pem" --verify-hostname 127.0.0.1 \
+        --x509certfile "$P11APPS_URI;object=tls-client-key;type=cert" \
+        --x509keyfile "$(p11apps_key_url tls-client-key)" -p "$PORT" 127.0.0.1
+}
+ok "gnutls-cli presents the token's certificate and signs with the token's key" client_auth
+check "... data went both ways" last_output_has "^hello from the client"
+sleep 0.2 # the server logs after answering
+check "the server trusted the client certificate" grep -q "The certificate is trusted" "$T/gnutls-serv-mtls.log"
+check "... CN=parsec gnutls test client" grep -q "Subject: CN=parsec gnutls test client" "$T/gnutls-serv-mtls.log"
+check "... which signed the handshake (ECDSA)" grep -q "Client Signature: ECDSA" "$T/gnutls-serv-mtls.log"
+tls_stop gnutls-serv-mtls
 
 psd_summary
 exit $?
