@@ -118,6 +118,12 @@ for k in ssh-rsa-key ssh-ec-key; do
     check "the agent holds $k" grep -qF "$(cut -d' ' -f1-2 "$T/$k.pub")" "$T/agent-keys.out"
     ok "ssh through the agent logs in with $k" p11apps_ssh -o BatchMode=yes -i "$T/$k.pub" 127.0.0.1 true
 done
+if ! p11apps_is_reference; then
+    # The agent's module keeps running while the service restarts: its next call reconnects.
+    ok "parsecd restarts under the running agent" psd_restart
+    ok "the agent still logs in with ssh-ec-key" p11apps_ssh -o BatchMode=yes -i "$T/ssh-ec-key.pub" 127.0.0.1 true
+    ok "... and with ssh-rsa-key" p11apps_ssh -o BatchMode=yes -i "$T/ssh-rsa-key.pub" 127.0.0.1 true
+fi
 ok "ssh-add -e MODULE" ssh-add -e "$P11APPS_MODULE"
 fails "after ssh-add -e the agent no longer logs in" ssh_refused -o BatchMode=yes -i "$T/ssh-ec-key.pub" 127.0.0.1 true
 unset SSH_AUTH_SOCK

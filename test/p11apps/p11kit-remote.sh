@@ -93,6 +93,15 @@ else
     check "... and wrote no signature" [ ! -s "$T/rsa-pss.sig" ]
 fi
 
+if ! p11apps_is_reference; then
+    # p11-kit server keeps the module loaded while the service restarts under it.
+    ok "parsecd restarts under the running p11-kit server" psd_restart
+    ok "ECDSA through the socket after the restart" remote_tool --sign -m ECDSA --id "$EC_ID" \
+        --signature-format openssl -i "$T/data.sha256" -o "$T/ecdsa-after.sig"
+    ok "... verifies (openssl pkeyutl)" openssl pkeyutl -verify -pubin -inkey "$T/remote-ec-key.pub.pem" \
+        -in "$T/data.sha256" -sigfile "$T/ecdsa-after.sig"
+fi
+
 # The server serves one client after another: a second client, then the server stops.
 ok "a second client lists the token" pkcs11-tool --module "$P11KIT_CLIENT" --list-token-slots
 check "p11-kit server is still running" kill -0 "$SERVER_PID"
