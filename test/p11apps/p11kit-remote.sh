@@ -9,6 +9,7 @@
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/p11apps/p11apps-lib.sh"
 p11apps_need p11-kit p11-kit
+p11apps_need ssh-keygen openssh-client
 P11KIT_CLIENT=$(pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null)/p11-kit-client.so
 [ -f "$P11KIT_CLIENT" ] || P11KIT_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 [ -f "$P11KIT_CLIENT" ] || { echo "# p11-kit-client.so is missing: install p11-kit-modules" >&2; exit 1; }
@@ -46,6 +47,11 @@ check "... shows the exported token '$P11APPS_TOKEN'" last_output_has "token lab
 ok "pkcs11-tool --list-objects through the socket" remote_tool --list-objects
 check "... lists remote-ec-key" last_output_has "label:[[:space:]]*remote-ec-key"
 check "... lists remote-rsa-key" last_output_has "label:[[:space:]]*remote-rsa-key"
+
+# What a user on the other end of a forwarded socket does first (docs/pkcs11.md).
+ok "ssh-keygen -D p11-kit-client.so prints the exported keys" ssh-keygen -D "$P11KIT_CLIENT"
+ssh-keygen -i -m PKCS8 -f "$T/remote-ec-key.pub.pem" >"$T/remote-ec-key.ssh.pub" 2>/dev/null
+check "... among them remote-ec-key" last_output_has "$(cut -d' ' -f1-2 "$T/remote-ec-key.ssh.pub")"
 
 # ---- signatures through the socket, verified by openssl ------------------------------------
 head -c 3000 /dev/urandom >"$T/data.bin"
