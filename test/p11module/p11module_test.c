@@ -624,11 +624,12 @@ static void test_sign(ck_session_handle_t s, keys *k)
 static void test_decrypt(ck_session_handle_t s, keys *k)
 {
     static const unsigned char secret[] = "a secret block for the module to decrypt";
+    /* With its terminating zero: a TPM takes only such labels (TPM 2.0 Part 1, B.4). */
     static const unsigned char label[] = "oaep-label";
     unsigned char enc[512], out[512];
     size_t enclen = sizeof(enc);
     unsigned long outlen, need;
-    struct ck_rsa_pkcs_oaep_params op = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, (void *)label, sizeof(label) - 1};
+    struct ck_rsa_pkcs_oaep_params op = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, (void *)label, sizeof(label)};
     struct ck_mechanism m = {CKM_RSA_PKCS, NULL, 0};
     EVP_PKEY_CTX *ctx;
 
@@ -672,7 +673,7 @@ static void test_decrypt(ck_session_handle_t s, keys *k)
     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING);
     EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256());
     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256());
-    EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup(label, sizeof(label) - 1), sizeof(label) - 1);
+    EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup(label, sizeof(label)), sizeof(label));
     enclen = sizeof(enc);
     CHECK("OpenSSL encrypts with OAEP-SHA256 and a label", EVP_PKEY_encrypt(ctx, enc, &enclen, secret, sizeof(secret)) == 1);
     EVP_PKEY_CTX_free(ctx);
