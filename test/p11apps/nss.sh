@@ -3,7 +3,8 @@
 # module added to a test NSS database with modutil; a certificate stored next
 # to its key on the token (C_CreateObject through pkcs11-tool); certutil
 # lists the token, the certificate (as a user certificate: NSS found its
-# private key) and the keys, and signs a certificate request with the key.
+# private key) and the keys, and signs a certificate request with the key;
+# NSS stores and deletes a certificate on the token itself.
 #   nss.sh [software|pkcs11|tpm|softhsm2]      (default: $TEST_BACKEND)
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 . "$TEST_SRCDIR/test/p11apps/p11apps-lib.sh"
@@ -58,6 +59,17 @@ ok "certutil -R signs a request with nss-ec-key" certutil -R -d "$DB" -h "$P11AP
 ok "the request's signature verifies (openssl)" openssl req -inform DER -in "$T/req.der" -verify -noout
 openssl req -inform DER -in "$T/req.der" -noout -pubkey >"$T/req.pub.pem" 2>/dev/null
 check "... it carries the service's key" p11apps_same_pub "$T/req.pub.pem" "$T/nss-ec-key.pub.pem"
+
+# NSS storing a certificate itself (C_CreateObject with NSS's own CKA_ID) and deleting it.
+ok "second certificate for nss-rsa-key" p11apps_self_signed nss-rsa-key "parsec nss second"
+ok "certutil -A stores it on the token" certutil -A -d "$DB" -h "$P11APPS_TOKEN" -f "$T/token.pin" \
+    -n nss-imported -t ,, -i "$T/nss-rsa-key.crt.der"
+ok "certutil -L -h all" certutil -L -d "$DB" -h all -f "$T/token.pin"
+check "... lists $P11APPS_TOKEN:nss-imported" last_output_has "^$P11APPS_TOKEN:nss-imported[[:space:]]"
+ok "certutil -D deletes it from the token" certutil -D -d "$DB" -f "$T/token.pin" -n "$P11APPS_TOKEN:nss-imported"
+ok "certutil -L -h all" certutil -L -d "$DB" -h all -f "$T/token.pin"
+check "... no longer lists it" sh -c "! grep -q nss-imported '$T/last.out'"
+check "... and still lists nss-ec-key" last_output_has "^$P11APPS_TOKEN:nss-ec-key[[:space:]]"
 
 ok "modutil -delete the module" modutil -dbdir "$DB" -delete "Parsec" -force
 ok "certutil -L -h all after it is gone" certutil -L -d "$DB" -h all -f "$T/token.pin"
