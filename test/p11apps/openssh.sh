@@ -10,6 +10,8 @@
 p11apps_need ssh openssh-client
 p11apps_need ssh-agent openssh-client
 p11apps_need /usr/sbin/sshd openssh-server
+# sshd authenticates a login only when it runs as root (privilege separation).
+[ "$(id -u)" = 0 ] || { echo "# openssh.sh starts a test sshd and must run as root (uid $(id -u))" >&2; exit 1; }
 p11apps_setup "${1:-}"
 T=$TESTDIR
 
