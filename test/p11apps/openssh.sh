@@ -11,7 +11,7 @@ p11apps_need ssh openssh-client
 p11apps_need ssh-agent openssh-client
 p11apps_need /usr/sbin/sshd openssh-server
 # sshd authenticates a login only when it runs as root (privilege separation).
-[ "$(id -u)" = 0 ] || { echo "# openssh.sh starts a test sshd and must run as root (uid $(id -u))" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || p11apps_abort "running as root, as the test sshd needs (uid $(id -u))"
 p11apps_setup "${1:-}"
 T=$TESTDIR
 

@@ -24,11 +24,17 @@ P11APPS_SOFTHSM2_MODULE=/usr/lib/softhsm/libsofthsm2.so
 # shellcheck source=../tls/tls-lib.sh
 . "$TEST_SRCDIR/test/tls/tls-lib.sh"
 
+# p11apps_abort WHAT: a test that cannot go on fails with WHAT as its last check.
+p11apps_abort() {
+    _psd_result 1 "$1"
+    psd_summary
+    exit 1
+}
+
 # p11apps_need CMD [PACKAGE]: a missing program is a loud failure.
 p11apps_need() {
     command -v "$1" >/dev/null && return 0
-    echo "# $1 is missing: install ${2:-$1} (scripts/install-deps.sh)" >&2
-    exit 1
+    p11apps_abort "$1 is installed (install ${2:-$1}: scripts/install-deps.sh)"
 }
 
 # RFC 7512 percent-encoding of a path attribute value (p11-kit's, through p11tool
@@ -49,27 +55,24 @@ p11apps_setup() {
         # The token the pkcs11 backend of parsecd would use, made the same way (SoftHSM2).
         # shellcheck source=../lib/backend-pkcs11.sh
         . "$PSD_LIB_DIR/backend-pkcs11.sh"
-        backend_setup >/dev/null || { echo "# cannot make the SoftHSM2 token" >&2; exit 1; }
+        backend_setup >/dev/null || p11apps_abort "a SoftHSM2 token in the test directory"
         P11APPS_MODULE=$P11APPS_SOFTHSM2_MODULE
         P11APPS_TOKEN=$PSD_PKCS11_TOKEN
         P11APPS_PIN=$PSD_PKCS11_PIN
         ;;
     software | pkcs11 | tpm)
-        if [ ! -f "$P11APPS_PARSEC_MODULE" ]; then
-            echo "# the PKCS#11 module is not built at $P11APPS_PARSEC_MODULE (ninja -C \$builddir)" >&2
-            exit 1
-        fi
-        psd_start "$P11APPS_TARGET" || { echo "# parsecd ($P11APPS_TARGET) did not start" >&2; exit 1; }
+        [ -f "$P11APPS_PARSEC_MODULE" ] ||
+            p11apps_abort "the PKCS#11 module is built at $P11APPS_PARSEC_MODULE (ninja -C <builddir>)"
+        psd_start "$P11APPS_TARGET" || p11apps_abort "parsecd starts with the $P11APPS_TARGET backend"
         P11APPS_MODULE=$P11APPS_PARSEC_MODULE
         # Certificates stored on the token are files of the module: keep them in the test.
         PARSEC_PKCS11_CERT_DIR=$TESTDIR/pkcs11-certs
         export PARSEC_PKCS11_CERT_DIR
-        P11APPS_TOKEN=$(p11apps_first_token) || { echo "# the module shows no token" >&2; exit 1; }
+        P11APPS_TOKEN=$(p11apps_first_token) || p11apps_abort "the module shows a token (pkcs11-tool --list-token-slots)"
         P11APPS_PIN=unused-pin
         ;;
     *)
-        echo "# unknown target '$P11APPS_TARGET' (software, pkcs11, tpm or softhsm2)" >&2
-        exit 1
+        p11apps_abort "target '$P11APPS_TARGET' is one of software, pkcs11, tpm, softhsm2"
         ;;
     esac
     P11APPS_URI="pkcs11:token=$(p11apps_uri_value "$P11APPS_TOKEN")"

@@ -12,7 +12,7 @@ p11apps_need p11-kit p11-kit
 p11apps_need ssh-keygen openssh-client
 P11KIT_CLIENT=$(pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null)/p11-kit-client.so
 [ -f "$P11KIT_CLIENT" ] || P11KIT_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
-[ -f "$P11KIT_CLIENT" ] || { echo "# p11-kit-client.so is missing: install p11-kit-modules" >&2; exit 1; }
+[ -f "$P11KIT_CLIENT" ] || p11apps_abort "p11-kit-client.so is installed (install p11-kit-modules)"
 p11apps_setup "${1:-}"
 T=$TESTDIR
 
