@@ -230,6 +230,7 @@ ck_rv_t pp11_check_initialized(void);
 /* Discover the service's providers once; CKR_OK even if unreachable (no slots then). */
 ck_rv_t pp11_discover(void);
 const pp11_slot *pp11_slot_find(ck_slot_id_t id); /* call with the lock */
+void pp11_discover_atfork_child(void);
 /* Session by handle with a reference (release with pp11_session_release). */
 ck_rv_t pp11_session_get(ck_session_handle_t h, pp11_session **out);
 void pp11_session_release(pp11_session *s);

@@ -49,6 +49,7 @@ static void pp11_atfork_parent(void)
 static void pp11_atfork_child(void)
 {
     pthread_mutex_unlock(&pp11_mod.lock);
+    pp11_discover_atfork_child();
 }
 
 static void pp11_atfork_register(void)

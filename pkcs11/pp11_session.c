@@ -218,20 +218,41 @@ static int pp11_token_wanted(const char *filter, uint8_t id)
     return 0;
 }
 
+/*
+ * One discovery at a time (parsec_client_discover sets fields of the shared
+ * client), under its own lock so the module lock is never held across
+ * service calls.
+ */
+static pthread_mutex_t pp11_discover_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void pp11_discover_atfork_child(void)
+{
+    pthread_mutex_init(&pp11_discover_lock, NULL);
+}
+
+static int pp11_discovered(void)
+{
+    int done;
+
+    pthread_mutex_lock(&pp11_mod.lock);
+    done = pp11_mod.discovered;
+    pthread_mutex_unlock(&pp11_mod.lock);
+    return done;
+}
+
 ck_rv_t pp11_discover(void)
 {
     parsec_provider_info *provs = NULL;
     pp11_slot *slots = NULL;
     size_t nprovs = 0, nslots = 0, i;
     parsec_status st;
-    int done;
+    ck_rv_t rv = CKR_OK;
 
-    pthread_mutex_lock(&pp11_mod.lock);
-    done = pp11_mod.discovered;
-    pthread_mutex_unlock(&pp11_mod.lock);
-    if (done)
+    if (pp11_discovered())
         return CKR_OK;
-    /* Service calls without the lock; the first thread to finish publishes. */
+    pthread_mutex_lock(&pp11_discover_lock);
+    if (pp11_discovered())
+        goto done;
     st = parsec_client_discover(pp11_mod.client, pp11_mod.cfg.app_name);
     if (st == PARSEC_SUCCESS)
         st = parsec_list_providers(pp11_mod.client, &provs, &nprovs);
@@ -239,12 +260,12 @@ ck_rv_t pp11_discover(void)
         PP11_log("cannot reach the Parsec service at %s: %s (%s); no tokens until it answers",
                  parsec_client_get_endpoint(pp11_mod.client), parsec_status_message(st),
                  parsec_status_name(st));
-        return CKR_OK;
+        goto done;
     }
     slots = OPENSSL_zalloc(sizeof(*slots) * (nprovs > 0 ? nprovs : 1));
     if (slots == NULL) {
-        parsec_provider_info_free(provs, nprovs);
-        return CKR_HOST_MEMORY;
+        rv = CKR_HOST_MEMORY;
+        goto done;
     }
     for (i = 0; i < nprovs && nslots < PP11_MAX_SLOTS; i++) {
         pp11_slot *slot = &slots[nslots];
@@ -261,16 +282,16 @@ ck_rv_t pp11_discover(void)
         pp11_slot_mechanisms(slot);
         nslots++;
     }
-    parsec_provider_info_free(provs, nprovs);
     pthread_mutex_lock(&pp11_mod.lock);
-    if (!pp11_mod.discovered) {
-        memcpy(pp11_mod.slots, slots, sizeof(*slots) * nslots);
-        pp11_mod.nslots = nslots;
-        pp11_mod.discovered = 1;
-    }
+    memcpy(pp11_mod.slots, slots, sizeof(*slots) * nslots);
+    pp11_mod.nslots = nslots;
+    pp11_mod.discovered = 1;
     pthread_mutex_unlock(&pp11_mod.lock);
+done:
+    pthread_mutex_unlock(&pp11_discover_lock);
+    parsec_provider_info_free(provs, nprovs);
     OPENSSL_free(slots);
-    return CKR_OK;
+    return rv;
 }
 
 const pp11_slot *pp11_slot_find(ck_slot_id_t id)
@@ -504,6 +525,31 @@ ck_rv_t C_OpenSession(ck_slot_id_t slot_id, ck_flags_t flags, void *application,
     *session = s->handle;
     pthread_mutex_unlock(&pp11_mod.lock);
     return CKR_OK;
+}
+
+ck_rv_t pp11_session_op(ck_session_handle_t session, int kind, pp11_session **s)
+{
+    ck_rv_t rv = pp11_session_get(session, s);
+
+    if (rv != CKR_OK)
+        return rv;
+    pthread_mutex_lock(&(*s)->lock);
+    if ((*s)->op.kind != kind) {
+        pthread_mutex_unlock(&(*s)->lock);
+        pp11_session_release(*s);
+        *s = NULL;
+        return CKR_OPERATION_NOT_INITIALIZED;
+    }
+    return CKR_OK;
+}
+
+/* Ends a call on the session's operation; `keep` leaves the operation active. */
+void pp11_session_op_done(pp11_session *s, int keep)
+{
+    if (!keep)
+        pp11_op_clear(&s->op);
+    pthread_mutex_unlock(&s->lock);
+    pp11_session_release(s);
 }
 
 /* Unlinks a session (with the lock); destroys it now if no call is using it. */

@@ -106,14 +106,11 @@ size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t
     /* PSS: the generic mechanism when any of the hashed ones is allowed. */
     for (i = 0; i < 3 && n + 1 < max; i++) {
         uint8_t h = PARSEC_HASH_SHA_256 + (uint8_t)i;
+        /* CKG_MGF1_SHA256, _SHA384, _SHA512 are 2, 3, 4. */
         struct ck_rsa_pkcs_pss_params p = {pp11_ckm_from_hash(h), CKG_MGF1_SHA256 + i,
                                            parsec_hash_length(h)};
         struct ck_mechanism cm = {pss[i], &p, sizeof(p)};
 
-        if (h == PARSEC_HASH_SHA_384)
-            p.mgf = CKG_MGF1_SHA384;
-        else if (h == PARSEC_HASH_SHA_512)
-            p.mgf = CKG_MGF1_SHA512;
         if (pp11_mech_parse(&cm, CKF_SIGN, &m) == CKR_OK && pp11_key_permits(key, &m, CKF_SIGN) == CKR_OK) {
             if (n == 0 || out[0] != CKM_RSA_PKCS_PSS) {
                 memmove(out + 1, out, sizeof(*out) * n);
@@ -362,31 +359,6 @@ static ck_rv_t pp11_digest_final(pp11_op *op, unsigned char *md, unsigned int *m
 
     EVP_MD_CTX_free(copy);
     return ok ? CKR_OK : CKR_FUNCTION_FAILED;
-}
-
-ck_rv_t pp11_session_op(ck_session_handle_t session, int kind, pp11_session **s)
-{
-    ck_rv_t rv = pp11_session_get(session, s);
-
-    if (rv != CKR_OK)
-        return rv;
-    pthread_mutex_lock(&(*s)->lock);
-    if ((*s)->op.kind != kind) {
-        pthread_mutex_unlock(&(*s)->lock);
-        pp11_session_release(*s);
-        *s = NULL;
-        return CKR_OPERATION_NOT_INITIALIZED;
-    }
-    return CKR_OK;
-}
-
-/* Ends a call on the session's operation; `keep` leaves the operation active. */
-void pp11_session_op_done(pp11_session *s, int keep)
-{
-    if (!keep)
-        pp11_op_clear(&s->op);
-    pthread_mutex_unlock(&s->lock);
-    pp11_session_release(s);
 }
 
 ck_rv_t C_Sign(ck_session_handle_t session, unsigned char *data, unsigned long data_len,

@@ -100,6 +100,16 @@ uint32_t pp11_curve_bits_from_params(const unsigned char *der, size_t len)
         if (pp11_curves[i].nid == nid)
             bits = pp11_curves[i].bits;
     ASN1_OBJECT_free(oid);
+    /* d2i_ASN1_OBJECT ignores the tag class: only the exact DER of the OID counts. */
+    if (bits != 0) {
+        unsigned char *canon = NULL;
+        size_t canonlen = 0;
+
+        if (!pp11_curve_params(bits, &canon, &canonlen) || canonlen != len
+            || memcmp(canon, der, len) != 0)
+            bits = 0;
+        OPENSSL_free(canon);
+    }
     return bits;
 }
 
