@@ -20,7 +20,18 @@ done
 export PARSEC_PKCS11_CERT_DIR="$TESTDIR/certs"
 ok "parsecd starts on the $BACKEND backend" psd_start "$BACKEND" || { psd_summary; exit 1; }
 
-p11() { pkcs11-tool --module "$MODULE" "$@"; }
+# A sanitizer build of the module loads into the uninstrumented pkcs11-tool only
+# with the ASan runtime preloaded (PPROV_PRELOAD, as test/provider does for
+# openssl); leak checking stays off there because it would report OpenSC's own
+# allocations; the module's leaks are checked by p11module-test.
+if [ -n "${PPROV_PRELOAD:-}" ]; then
+    p11() {
+        LD_PRELOAD=$PPROV_PRELOAD ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+            pkcs11-tool --module "$MODULE" "$@"
+    }
+else
+    p11() { pkcs11-tool --module "$MODULE" "$@"; }
+fi
 has() { last_output_has "$1"; }
 # CKA_ID (hex) of the private key labelled $1, from --list-objects.
 key_id() {
