@@ -58,7 +58,7 @@ typedef struct pp11_config {
     char *app_name;     /* direct authentication */
     char *tokens;       /* comma list of backend names to show, NULL = all */
     char *cert_dir;     /* where certificates are kept, NULL = default */
-    int keepalive;      /* -1 = client default */
+    int keepalive;      /* keep-alive extension (docs/protocol-extensions.md), default on */
     int debug;
 } pp11_config;
 

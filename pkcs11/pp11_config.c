@@ -158,7 +158,8 @@ ck_rv_t pp11_config_load(pp11_config *cfg, const char *reserved)
     ck_rv_t rv;
 
     memset(cfg, 0, sizeof(*cfg));
-    cfg->keepalive = -1;
+    /* Kept connections, as parsec.so does by default: a C_Sign costs one round trip, not a connect. */
+    cfg->keepalive = 1;
     rv = pp11_config_file(cfg);
     if (rv == CKR_OK && reserved != NULL)
         rv = pp11_config_reserved(cfg, reserved);

@@ -113,8 +113,7 @@ static ck_rv_t pp11_client_setup(void)
         cfg->auth = PARSEC_AUTH_DIRECT;
     if (cfg->auth != PARSEC_AUTH_NONE)
         parsec_client_set_auth(pp11_mod.client, (uint8_t)cfg->auth, cfg->app_name);
-    if (cfg->keepalive >= 0)
-        parsec_client_set_keepalive(pp11_mod.client, cfg->keepalive);
+    parsec_client_set_keepalive(pp11_mod.client, cfg->keepalive);
     return CKR_OK;
 }
 
