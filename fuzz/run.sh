@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) and fuzzes each one
 # for SECONDS (default 60), then merges the inputs that found new coverage
 # into fuzz/corpus/<target> (the corpora the 'fuzz' test suite replays).
-#   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (all four targets by default)
+#   fuzz/run.sh [SECONDS] [TARGET...]   fuzz (all five targets by default)
 #   fuzz/run.sh --seeds                 regenerate the seed files of fuzz/corpus
 # Environment: BUILDDIR (default build-fuzz), FUZZ_JOBS (parallel fuzzing
 # processes per target, default 1), FUZZ_ARGS (extra libFuzzer options).
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 src=$PWD
 builddir=$(realpath -m "${BUILDDIR:-build-fuzz}")
 jobs=${FUZZ_JOBS:-1}
-all_targets="fuzz_wire_header fuzz_request_body fuzz_client_response fuzz_service_request"
+all_targets="fuzz_wire_header fuzz_request_body fuzz_client_response fuzz_service_request fuzz_pkcs11_template"
 
 # Longest input per target: a header (+ body limit), a protobuf body, a
 # response (an RSA-4096 export is ~2.4 KiB), a whole request.
@@ -21,6 +21,7 @@ max_len_of() {
     case $1 in
     fuzz_wire_header) echo 64 ;;
     fuzz_request_body) echo 4096 ;;
+    fuzz_pkcs11_template) echo 1024 ;;
     *) echo 8192 ;;
     esac
 }

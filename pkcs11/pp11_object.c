@@ -325,7 +325,23 @@ void pp11_objects_free_all(void)
     pp11_mod.nobjects = 0;
 }
 
-/* Session objects die with their session; their attributes (secrets) go at once. */
+/*
+ * A destroyed object keeps only its slot in the table (handles are never
+ * reused); what it held, secrets included, goes at once.
+ */
+static void pp11_object_kill(pp11_object *obj)
+{
+    obj->live = 0;
+    pp11_attrs_free(obj->attrs, obj->nattrs);
+    obj->attrs = NULL;
+    obj->nattrs = 0;
+    pp11_key_free(obj->key);
+    obj->key = NULL;
+    OPENSSL_free(obj->cert_path);
+    obj->cert_path = NULL;
+}
+
+/* Session objects die with their session. */
 void pp11_session_free_objects(ck_session_handle_t h)
 {
     size_t i;
@@ -333,12 +349,8 @@ void pp11_session_free_objects(ck_session_handle_t h)
     for (i = 0; i < pp11_mod.nobjects; i++) {
         pp11_object *obj = pp11_mod.objects[i];
 
-        if (obj->live && obj->session == h) {
-            obj->live = 0;
-            pp11_attrs_free(obj->attrs, obj->nattrs);
-            obj->attrs = NULL;
-            obj->nattrs = 0;
-        }
+        if (obj->live && obj->session == h)
+            pp11_object_kill(obj);
     }
 }
 
@@ -399,9 +411,9 @@ void pp11_objects_forget_key(ck_slot_id_t slot, const char *name)
     pp11_object *obj;
 
     while ((obj = pp11_key_object_find(slot, name, PP11_OBJ_PRIVATE)) != NULL)
-        obj->live = 0;
+        pp11_object_kill(obj);
     while ((obj = pp11_key_object_find(slot, name, PP11_OBJ_PUBLIC)) != NULL)
-        obj->live = 0;
+        pp11_object_kill(obj);
 }
 
 /* New private + public objects for a key (with the lock); takes over one reference. */
@@ -556,7 +568,7 @@ static void pp11_certs_refresh(ck_slot_id_t slot)
 
         if (obj->live && obj->kind == PP11_OBJ_CERT && obj->slot == slot && obj->cert_path != NULL
             && access(obj->cert_path, F_OK) != 0)
-            obj->live = 0;
+            pp11_object_kill(obj);
     }
     d = opendir(dir);
     if (d == NULL)
@@ -687,7 +699,7 @@ static ck_rv_t pp11_cert_create(const pp11_session *s, const struct ck_attribute
             for (i = 0; i < pp11_mod.nobjects; i++)
                 if (pp11_mod.objects[i]->live && pp11_mod.objects[i]->cert_path != NULL
                     && strcmp(pp11_mod.objects[i]->cert_path, path) == 0)
-                    pp11_mod.objects[i]->live = 0;
+                    pp11_object_kill(pp11_mod.objects[i]);
         }
         obj->cert_path = OPENSSL_strdup(path);
         if (obj->cert_path == NULL) {
@@ -780,7 +792,7 @@ ck_rv_t pp11_objects_refresh(ck_slot_id_t slot)
             listed = keys[j].provider_id == slot && strcmp(keys[j].name, obj->key->name) == 0
                      && pp11_same_attrs(&keys[j].attributes, &obj->key->attrs);
         if (!listed)
-            obj->live = 0;
+            pp11_object_kill(obj);
     }
     for (i = 0; i < nkeys && rv == CKR_OK; i++) {
         if (fresh[i] == NULL || pp11_key_object_find(slot, fresh[i]->name, PP11_OBJ_PRIVATE) != NULL)
@@ -1046,7 +1058,7 @@ ck_rv_t C_DestroyObject(ck_session_handle_t session, ck_object_handle_t object)
             PP11_log("cannot remove %s: %s", obj->cert_path, strerror(errno));
             rv = CKR_DEVICE_ERROR;
         } else {
-            obj->live = 0;
+            pp11_object_kill(obj);
         }
     }
     pthread_mutex_unlock(&pp11_mod.lock);
