@@ -93,6 +93,8 @@ int pp11_curve_params(uint32_t bits, unsigned char **der, size_t *len);
 uint8_t pp11_hash_from_ckm(ck_mechanism_type_t mech);
 uint8_t pp11_hash_from_mgf(ck_rsa_pkcs_mgf_type_t mgf);
 ck_mechanism_type_t pp11_ckm_from_hash(uint8_t hash);
+/* OpenSSL digest of a PARSEC_HASH_*, NULL if none. */
+const EVP_MD *pp11_md(uint8_t hash);
 
 /* What a mechanism asks of the service, once its parameters are checked. */
 typedef struct pp11_mech {
@@ -242,6 +244,9 @@ void pp11_op_clear(pp11_op *op);
  */
 ck_rv_t pp11_session_op(ck_session_handle_t session, int kind, pp11_session **s);
 void pp11_session_op_done(pp11_session *s, int keep);
+/* C_SignInit, C_VerifyInit, C_DecryptInit, C_EncryptInit (op: CKF_SIGN, ...). */
+ck_rv_t pp11_op_init(ck_session_handle_t session, struct ck_mechanism *mechanism,
+                     ck_object_handle_t key, ck_flags_t op);
 void pp11_session_free_objects(ck_session_handle_t h); /* with the lock */
 /* Parsec status -> the closest CKR. */
 ck_rv_t pp11_ckr_from_status(parsec_status st);

@@ -12,57 +12,16 @@
 /* Largest GenerateRandom request per round trip. */
 #define PP11_RANDOM_CHUNK 4096
 
-static const EVP_MD *pp11_md(uint8_t hash)
-{
-    const char *name = parsec_hash_ossl_name(hash);
-
-    return name != NULL ? EVP_get_digestbyname(name) : NULL;
-}
-
-static ck_rv_t pp11_crypt_init(ck_session_handle_t session, struct ck_mechanism *mechanism,
-                               ck_object_handle_t key, ck_flags_t op)
-{
-    pp11_session *s;
-    ck_rv_t rv = pp11_session_get(session, &s);
-
-    if (rv != CKR_OK)
-        return rv;
-    pthread_mutex_lock(&s->lock);
-    if (s->op.kind != PP11_OP_NONE) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto done;
-    }
-    if (mechanism == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto done;
-    }
-    rv = pp11_mech_parse(mechanism, op, &s->op.mech);
-    if (rv == CKR_OK)
-        rv = pp11_object_key(s, key, op == CKF_DECRYPT ? PP11_OBJ_PRIVATE : 0, &s->op.key);
-    if (rv == CKR_OK)
-        rv = pp11_key_permits(s->op.key, &s->op.mech, op);
-    if (rv == CKR_OK && op == CKF_ENCRYPT && s->op.key->pub == NULL)
-        rv = CKR_DEVICE_ERROR;
-    if (rv == CKR_OK)
-        s->op.kind = op == CKF_DECRYPT ? PP11_OP_DECRYPT : PP11_OP_ENCRYPT;
-    else
-        pp11_op_clear(&s->op);
-done:
-    pthread_mutex_unlock(&s->lock);
-    pp11_session_release(s);
-    return rv;
-}
-
 ck_rv_t C_DecryptInit(ck_session_handle_t session, struct ck_mechanism *mechanism,
                       ck_object_handle_t key)
 {
-    return pp11_crypt_init(session, mechanism, key, CKF_DECRYPT);
+    return pp11_op_init(session, mechanism, key, CKF_DECRYPT);
 }
 
 ck_rv_t C_EncryptInit(ck_session_handle_t session, struct ck_mechanism *mechanism,
                       ck_object_handle_t key)
 {
-    return pp11_crypt_init(session, mechanism, key, CKF_ENCRYPT);
+    return pp11_op_init(session, mechanism, key, CKF_ENCRYPT);
 }
 
 /*

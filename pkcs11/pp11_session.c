@@ -552,6 +552,54 @@ void pp11_session_op_done(pp11_session *s, int keep)
     pp11_session_release(s);
 }
 
+/*
+ * C_SignInit, C_VerifyInit, C_DecryptInit, C_EncryptInit: the mechanism, the
+ * key (the private half for what the service does, either half for what
+ * runs on the public key here) and whether the key's policy allows it.
+ */
+ck_rv_t pp11_op_init(ck_session_handle_t session, struct ck_mechanism *mechanism,
+                     ck_object_handle_t key, ck_flags_t op)
+{
+    int service = op == CKF_SIGN || op == CKF_DECRYPT;
+    pp11_session *s;
+    ck_rv_t rv = pp11_session_get(session, &s);
+
+    if (rv != CKR_OK)
+        return rv;
+    pthread_mutex_lock(&s->lock);
+    if (s->op.kind != PP11_OP_NONE) {
+        rv = CKR_OPERATION_ACTIVE;
+        goto done;
+    }
+    if (mechanism == NULL) {
+        rv = CKR_ARGUMENTS_BAD;
+        goto done;
+    }
+    rv = pp11_mech_parse(mechanism, op, &s->op.mech);
+    if (rv == CKR_OK)
+        rv = pp11_object_key(s, key, service ? PP11_OBJ_PRIVATE : 0, &s->op.key);
+    if (rv == CKR_OK)
+        rv = pp11_key_permits(s->op.key, &s->op.mech, op);
+    if (rv == CKR_OK && !service && s->op.key->pub == NULL)
+        rv = CKR_DEVICE_ERROR; /* the service did not export the public key */
+    if (rv == CKR_OK && s->op.mech.hash_locally) {
+        s->op.md = EVP_MD_CTX_new();
+        if (s->op.md == NULL || !EVP_DigestInit_ex(s->op.md, pp11_md(s->op.mech.alg.hash), NULL))
+            rv = CKR_HOST_MEMORY;
+    }
+    if (rv == CKR_OK) {
+        s->op.kind = op == CKF_SIGN ? PP11_OP_SIGN : op == CKF_VERIFY ? PP11_OP_VERIFY
+                     : op == CKF_DECRYPT ? PP11_OP_DECRYPT : PP11_OP_ENCRYPT;
+    } else {
+        PP11_log("mechanism 0x%lx, key handle %lu: CKR 0x%lx", mechanism->mechanism, key, rv);
+        pp11_op_clear(&s->op);
+    }
+done:
+    pthread_mutex_unlock(&s->lock);
+    pp11_session_release(s);
+    return rv;
+}
+
 /* Unlinks a session (with the lock); destroys it now if no call is using it. */
 static void pp11_session_close_locked(size_t index)
 {

@@ -130,63 +130,15 @@ size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t
 
 /* ---- the operation ---------------------------------------------------------------- */
 
-static const EVP_MD *pp11_md(uint8_t hash)
-{
-    const char *name = parsec_hash_ossl_name(hash);
-
-    return name != NULL ? EVP_get_digestbyname(name) : NULL;
-}
-
-static ck_rv_t pp11_sig_init(ck_session_handle_t session, struct ck_mechanism *mechanism,
-                             ck_object_handle_t key, ck_flags_t op)
-{
-    pp11_session *s;
-    ck_rv_t rv = pp11_session_get(session, &s);
-
-    if (rv != CKR_OK)
-        return rv;
-    pthread_mutex_lock(&s->lock);
-    if (s->op.kind != PP11_OP_NONE) {
-        rv = CKR_OPERATION_ACTIVE;
-        goto done;
-    }
-    if (mechanism == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-        goto done;
-    }
-    rv = pp11_mech_parse(mechanism, op, &s->op.mech);
-    if (rv == CKR_OK)
-        rv = pp11_object_key(s, key, op == CKF_SIGN ? PP11_OBJ_PRIVATE : 0, &s->op.key);
-    if (rv == CKR_OK)
-        rv = pp11_key_permits(s->op.key, &s->op.mech, op);
-    if (rv == CKR_OK && op == CKF_VERIFY && s->op.key->pub == NULL)
-        rv = CKR_DEVICE_ERROR; /* the service did not export the public key */
-    if (rv == CKR_OK && s->op.mech.hash_locally) {
-        s->op.md = EVP_MD_CTX_new();
-        if (s->op.md == NULL || !EVP_DigestInit_ex(s->op.md, pp11_md(s->op.mech.alg.hash), NULL))
-            rv = CKR_HOST_MEMORY;
-    }
-    if (rv == CKR_OK) {
-        s->op.kind = op == CKF_SIGN ? PP11_OP_SIGN : PP11_OP_VERIFY;
-    } else {
-        PP11_log("mechanism 0x%lx, key handle %lu: CKR 0x%lx", mechanism->mechanism, key, rv);
-        pp11_op_clear(&s->op);
-    }
-done:
-    pthread_mutex_unlock(&s->lock);
-    pp11_session_release(s);
-    return rv;
-}
-
 ck_rv_t C_SignInit(ck_session_handle_t session, struct ck_mechanism *mechanism, ck_object_handle_t key)
 {
-    return pp11_sig_init(session, mechanism, key, CKF_SIGN);
+    return pp11_op_init(session, mechanism, key, CKF_SIGN);
 }
 
 ck_rv_t C_VerifyInit(ck_session_handle_t session, struct ck_mechanism *mechanism,
                      ck_object_handle_t key)
 {
-    return pp11_sig_init(session, mechanism, key, CKF_VERIFY);
+    return pp11_op_init(session, mechanism, key, CKF_VERIFY);
 }
 
 static ck_rv_t pp11_sig_update(pp11_op *op, const unsigned char *part, unsigned long len)
@@ -361,41 +313,71 @@ static ck_rv_t pp11_digest_final(pp11_op *op, unsigned char *md, unsigned int *m
     return ok ? CKR_OK : CKR_FUNCTION_FAILED;
 }
 
-ck_rv_t C_Sign(ck_session_handle_t session, unsigned char *data, unsigned long data_len,
-               unsigned char *sig, unsigned long *sig_len)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    pp11_session *s;
-    ck_rv_t rv = pp11_session_op(session, PP11_OP_SIGN, &s);
+static ck_rv_t pp11_verify_run(pp11_op *op, const unsigned char *data, size_t len,
+                               const unsigned char *sig, size_t siglen);
 
-    if (rv != CKR_OK)
-        return rv;
-    if ((data == NULL && data_len > 0) || sig_len == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    } else if (s->op.multipart) {
-        rv = CKR_OPERATION_ACTIVE;
-        pp11_session_op_done(s, 1);
-        return rv;
-    } else if (pp11_length_query(&s->op, sig, sig_len, &rv)) {
-        pp11_session_op_done(s, 1);
-        return rv;
-    } else if (s->op.md != NULL) {
-        rv = EVP_DigestUpdate(s->op.md, data, data_len) ? pp11_digest_final(&s->op, md, &mdlen)
-                                                        : CKR_FUNCTION_FAILED;
-        if (rv == CKR_OK)
-            rv = pp11_sign_run(&s->op, md, mdlen, sig, sig_len);
-    } else {
-        rv = pp11_sign_run(&s->op, data, data_len, sig, sig_len);
+/* The bytes a signature covers: the local digest (hashing mechanisms) or the data itself. */
+static ck_rv_t pp11_sig_input(pp11_op *op, int final, const unsigned char *data, size_t len,
+                              unsigned char md[EVP_MAX_MD_SIZE], const unsigned char **in,
+                              size_t *inlen)
+{
+    unsigned int mdlen = 0;
+    ck_rv_t rv;
+
+    if (op->md == NULL) {
+        *in = final ? op->buffered : data;
+        *inlen = final ? op->buffered_len : len;
+        return CKR_OK;
     }
-    pp11_session_op_done(s, rv == CKR_BUFFER_TOO_SMALL);
+    if (!final && !EVP_DigestUpdate(op->md, data, len))
+        return CKR_FUNCTION_FAILED;
+    rv = pp11_digest_final(op, md, &mdlen);
+    *in = md;
+    *inlen = mdlen;
     return rv;
 }
 
-ck_rv_t C_SignUpdate(ck_session_handle_t session, unsigned char *part, unsigned long part_len)
+/*
+ * C_Sign, C_SignFinal, C_Verify, C_VerifyFinal (`final`: the data came
+ * through C_*Update). For verification *sig_len is the signature's length.
+ */
+static ck_rv_t pp11_sig_finish(ck_session_handle_t session, int kind, int final,
+                               const unsigned char *data, unsigned long data_len,
+                               unsigned char *sig, unsigned long *sig_len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    const unsigned char *in = NULL;
+    size_t inlen = 0;
+    pp11_session *s;
+    int keep = 0;
+    ck_rv_t rv = pp11_session_op(session, kind, &s);
+
+    if (rv != CKR_OK)
+        return rv;
+    if ((data == NULL && data_len > 0) || sig_len == NULL || (kind == PP11_OP_VERIFY && sig == NULL)) {
+        rv = CKR_ARGUMENTS_BAD;
+    } else if (!final && s->op.multipart) {
+        rv = CKR_OPERATION_ACTIVE; /* a multi-part operation ends with C_*Final only */
+        keep = 1;
+    } else if (kind == PP11_OP_SIGN && pp11_length_query(&s->op, sig, sig_len, &rv)) {
+        keep = 1;
+    } else {
+        rv = pp11_sig_input(&s->op, final, data, data_len, md, &in, &inlen);
+        if (rv == CKR_OK && kind == PP11_OP_SIGN)
+            rv = pp11_sign_run(&s->op, in, inlen, sig, sig_len);
+        else if (rv == CKR_OK)
+            rv = pp11_verify_run(&s->op, in, inlen, sig, *sig_len);
+        keep = rv == CKR_BUFFER_TOO_SMALL;
+    }
+    pp11_session_op_done(s, keep);
+    return rv;
+}
+
+static ck_rv_t pp11_sig_update_call(ck_session_handle_t session, int kind, const unsigned char *part,
+                                    unsigned long part_len)
 {
     pp11_session *s;
-    ck_rv_t rv = pp11_session_op(session, PP11_OP_SIGN, &s);
+    ck_rv_t rv = pp11_session_op(session, kind, &s);
 
     if (rv != CKR_OK)
         return rv;
@@ -404,29 +386,20 @@ ck_rv_t C_SignUpdate(ck_session_handle_t session, unsigned char *part, unsigned 
     return rv;
 }
 
+ck_rv_t C_Sign(ck_session_handle_t session, unsigned char *data, unsigned long data_len,
+               unsigned char *sig, unsigned long *sig_len)
+{
+    return pp11_sig_finish(session, PP11_OP_SIGN, 0, data, data_len, sig, sig_len);
+}
+
+ck_rv_t C_SignUpdate(ck_session_handle_t session, unsigned char *part, unsigned long part_len)
+{
+    return pp11_sig_update_call(session, PP11_OP_SIGN, part, part_len);
+}
+
 ck_rv_t C_SignFinal(ck_session_handle_t session, unsigned char *sig, unsigned long *sig_len)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    pp11_session *s;
-    ck_rv_t rv = pp11_session_op(session, PP11_OP_SIGN, &s);
-
-    if (rv != CKR_OK)
-        return rv;
-    if (sig_len == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    } else if (pp11_length_query(&s->op, sig, sig_len, &rv)) {
-        pp11_session_op_done(s, 1);
-        return rv;
-    } else if (s->op.md != NULL) {
-        rv = pp11_digest_final(&s->op, md, &mdlen);
-        if (rv == CKR_OK)
-            rv = pp11_sign_run(&s->op, md, mdlen, sig, sig_len);
-    } else {
-        rv = pp11_sign_run(&s->op, s->op.buffered, s->op.buffered_len, sig, sig_len);
-    }
-    pp11_session_op_done(s, rv == CKR_BUFFER_TOO_SMALL);
-    return rv;
+    return pp11_sig_finish(session, PP11_OP_SIGN, 1, NULL, 0, sig, sig_len);
 }
 
 /* ---- verification in software -------------------------------------------------------- */
@@ -500,61 +473,15 @@ done:
 ck_rv_t C_Verify(ck_session_handle_t session, unsigned char *data, unsigned long data_len,
                  unsigned char *sig, unsigned long sig_len)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    pp11_session *s;
-    ck_rv_t rv = pp11_session_op(session, PP11_OP_VERIFY, &s);
-
-    if (rv != CKR_OK)
-        return rv;
-    if ((data == NULL && data_len > 0) || sig == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    } else if (s->op.multipart) {
-        rv = CKR_OPERATION_ACTIVE;
-        pp11_session_op_done(s, 1);
-        return rv;
-    } else if (s->op.md != NULL) {
-        rv = EVP_DigestUpdate(s->op.md, data, data_len) ? pp11_digest_final(&s->op, md, &mdlen)
-                                                        : CKR_FUNCTION_FAILED;
-        if (rv == CKR_OK)
-            rv = pp11_verify_run(&s->op, md, mdlen, sig, sig_len);
-    } else {
-        rv = pp11_verify_run(&s->op, data, data_len, sig, sig_len);
-    }
-    pp11_session_op_done(s, 0);
-    return rv;
+    return pp11_sig_finish(session, PP11_OP_VERIFY, 0, data, data_len, sig, &sig_len);
 }
 
 ck_rv_t C_VerifyUpdate(ck_session_handle_t session, unsigned char *part, unsigned long part_len)
 {
-    pp11_session *s;
-    ck_rv_t rv = pp11_session_op(session, PP11_OP_VERIFY, &s);
-
-    if (rv != CKR_OK)
-        return rv;
-    rv = pp11_sig_update(&s->op, part, part_len);
-    pp11_session_op_done(s, rv == CKR_OK);
-    return rv;
+    return pp11_sig_update_call(session, PP11_OP_VERIFY, part, part_len);
 }
 
 ck_rv_t C_VerifyFinal(ck_session_handle_t session, unsigned char *sig, unsigned long sig_len)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    pp11_session *s;
-    ck_rv_t rv = pp11_session_op(session, PP11_OP_VERIFY, &s);
-
-    if (rv != CKR_OK)
-        return rv;
-    if (sig == NULL) {
-        rv = CKR_ARGUMENTS_BAD;
-    } else if (s->op.md != NULL) {
-        rv = pp11_digest_final(&s->op, md, &mdlen);
-        if (rv == CKR_OK)
-            rv = pp11_verify_run(&s->op, md, mdlen, sig, sig_len);
-    } else {
-        rv = pp11_verify_run(&s->op, s->op.buffered, s->op.buffered_len, sig, sig_len);
-    }
-    pp11_session_op_done(s, 0);
-    return rv;
+    return pp11_sig_finish(session, PP11_OP_VERIFY, 1, NULL, 0, sig, &sig_len);
 }

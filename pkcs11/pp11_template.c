@@ -7,6 +7,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -167,6 +168,13 @@ uint8_t pp11_hash_from_mgf(ck_rsa_pkcs_mgf_type_t mgf)
         if (pp11_hashes[i].mgf == mgf)
             return pp11_hashes[i].hash;
     return PARSEC_HASH_NONE;
+}
+
+const EVP_MD *pp11_md(uint8_t hash)
+{
+    const char *name = parsec_hash_ossl_name(hash);
+
+    return name != NULL ? EVP_get_digestbyname(name) : NULL;
 }
 
 ck_mechanism_type_t pp11_ckm_from_hash(uint8_t hash)
