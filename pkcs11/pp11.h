@@ -41,6 +41,11 @@
 #define PP11_ID_LEN 16
 #define PP11_MAX_SLOTS 8
 #define PP11_MAX_LABEL 255
+/* Key sizes the tokens advertise and C_GenerateKeyPair accepts. */
+#define PP11_RSA_MIN 1024
+#define PP11_RSA_MAX 4096
+#define PP11_EC_MIN 256
+#define PP11_EC_MAX 521
 
 /* ---- logging (stderr, only with $PARSEC_PKCS11_DEBUG or `debug = 1`) ---- */
 extern int pp11_debug_enabled;

@@ -153,7 +153,7 @@ static ck_rv_t pp11_keygen_attrs(const struct ck_mechanism *m, const struct ck_a
             return rv;
         if (bits == 0)
             return CKR_TEMPLATE_INCOMPLETE;
-        if (bits < 1024 || bits > 8192)
+        if (bits < PP11_RSA_MIN || bits > PP11_RSA_MAX)
             return CKR_KEY_SIZE_RANGE;
         k->bits = (uint32_t)bits;
         a = pp11_attr_find(pub, npub, CKA_PUBLIC_EXPONENT);

@@ -120,10 +120,6 @@ static void pp11_mech_add(pp11_slot *slot, ck_mechanism_type_t type, unsigned lo
     slot->nmechs++;
 }
 
-#define PP11_RSA_MIN 1024
-#define PP11_RSA_MAX 4096
-#define PP11_EC_MIN 256
-#define PP11_EC_MAX 521
 #define PP11_EC_FLAGS (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 
 /*

@@ -224,6 +224,35 @@ check "  ... the RSA-PKCS sign/verify round of t-rsa is OK" sh -c "grep -A1 '(t-
 ok "pkcs11-tool --test-fork (C_Initialize again in a child)" p11 --test-fork
 check "  ... the child's calls succeed" sh -c "! grep -qi 'error\|failed' '$TESTDIR/last.out'"
 
+# ---- configuration (the same on every backend: checked on software only) ----
+# Errors reach stderr only with PARSEC_PKCS11_DEBUG (a module must not write
+# into its host application's output otherwise); they name the setting.
+if [ "$BACKEND" = software ]; then
+    printf '[pkcs11]\ncolour = blue\n' >"$D/bad.conf"
+    fails "a config file with an unknown setting: C_Initialize fails" \
+        env PARSEC_PKCS11_CONF="$D/bad.conf" PARSEC_PKCS11_DEBUG=1 pkcs11-tool --module "$MODULE" --list-slots
+    check "  ... CKR_ARGUMENTS_BAD" has CKR_ARGUMENTS_BAD
+    check "  ... the log names the file and the setting, and lists the known ones" \
+        sh -c "grep -q \"$D/bad.conf: unknown setting 'colour' (known: endpoint, auth, app_name\" '$TESTDIR/last.out'"
+    fails "PARSEC_PKCS11_CONF naming a missing file: C_Initialize fails" \
+        env PARSEC_PKCS11_CONF="$D/none.conf" PARSEC_PKCS11_DEBUG=1 pkcs11-tool --module "$MODULE" --list-slots
+    check "  ... the log names the file, the variable and the cause" \
+        has "cannot read $D/none.conf (set by PARSEC_PKCS11_CONF): No such file or directory"
+    printf '[pkcs11]\ntokens = tpm, pkcs11\n' >"$D/filter.conf"
+    # pkcs11-tool --list-slots exits 1 when there is no slot: its output is what counts.
+    env PARSEC_PKCS11_CONF="$D/filter.conf" pkcs11-tool --module "$MODULE" --list-slots >"$TESTDIR/last.out" 2>&1
+    check "a token filter without this backend shows no slot" has "No slots"
+    printf '[pkcs11]\ntokens = software\nendpoint = unix:%s\n' "$TESTDIR/parsec.sock" >"$D/good.conf"
+    ok "a config file with the endpoint and a filter naming this backend" \
+        env -u PARSEC_SERVICE_ENDPOINT PARSEC_PKCS11_CONF="$D/good.conf" pkcs11-tool --module "$MODULE" --list-slots
+    check "  ... shows the token" has "token label *: parsec software"
+    env PARSEC_SERVICE_ENDPOINT="unix:$D/no.sock" PARSEC_PKCS11_DEBUG=1 \
+        pkcs11-tool --module "$MODULE" --list-slots >"$TESTDIR/last.out" 2>&1
+    check "a service that is not there: C_GetSlotList answers, with no slot" has "No slots"
+    check "  ... the log names the socket and the cause" \
+        has "cannot reach the Parsec service at $D/no.sock: cannot connect to the Parsec service"
+fi
+
 # ---- deletion ----
 ok "--delete-object --type privkey t-ec" p11 --delete-object --type privkey --id "$EC_ID"
 ok "the service lists keys" "$PARSEC_CLI" list-keys
