@@ -44,10 +44,33 @@ p11apps_uri_value() {
     printf '%s' "${v// /%20}"
 }
 
+# A sanitizer build of the module loads into the (uninstrumented) applications only
+# with the ASan runtime preloaded: with PPROV_PRELOAD set (scripts/test.sh, as for the
+# openssl CLI in test/provider), every application below runs through a wrapper in
+# $TESTDIR/bin that preloads it. Leak checking is off there: it would report the
+# applications' own allocations (test/p11module checks the module's).
+P11APPS_PROGRAMS="ssh ssh-keygen ssh-agent ssh-add p11tool certtool gnutls-serv gnutls-cli certutil modutil
+ pkcs11-tool p11-kit"
+p11apps_preload_wrappers() {
+    local prog path
+    mkdir -p "$TESTDIR/bin" || return 1
+    for prog in $P11APPS_PROGRAMS; do
+        path=$(command -v "$prog") || continue
+        printf '#!/bin/sh
+LD_PRELOAD=%s ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec %s "$@"\n' \
+            "$PPROV_PRELOAD" "$path" >"$TESTDIR/bin/$prog" && chmod 755 "$TESTDIR/bin/$prog" || return 1
+    done
+    PATH=$TESTDIR/bin:$PATH
+    export PATH
+}
+
 # p11apps_setup [TARGET]: test directory, the service (or SoftHSM2 token), the variables above.
 p11apps_setup() {
     P11APPS_TARGET=${1:-${TEST_BACKEND:-software}}
     psd_test_init
+    if [ -n "${PPROV_PRELOAD:-}" ]; then
+        p11apps_preload_wrappers || p11apps_abort "wrappers preloading $PPROV_PRELOAD in $TESTDIR/bin"
+    fi
     p11apps_need pkcs11-tool opensc
     p11apps_need openssl
     case $P11APPS_TARGET in
