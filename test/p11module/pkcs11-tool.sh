@@ -24,14 +24,11 @@ ok "parsecd starts on the $BACKEND backend" psd_start "$BACKEND" || { psd_summar
 # with the ASan runtime preloaded (PPROV_PRELOAD, as test/provider does for
 # openssl); leak checking stays off there because it would report OpenSC's own
 # allocations; the module's leaks are checked by p11module-test.
+P11TOOL=(pkcs11-tool)
 if [ -n "${PPROV_PRELOAD:-}" ]; then
-    p11() {
-        LD_PRELOAD=$PPROV_PRELOAD ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-            pkcs11-tool --module "$MODULE" "$@"
-    }
-else
-    p11() { pkcs11-tool --module "$MODULE" "$@"; }
+    P11TOOL=(env "LD_PRELOAD=$PPROV_PRELOAD" "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" pkcs11-tool)
 fi
+p11() { "${P11TOOL[@]}" --module "$MODULE" "$@"; }
 has() { last_output_has "$1"; }
 # CKA_ID (hex) of the private key labelled $1, from --list-objects.
 key_id() {
@@ -230,24 +227,24 @@ check "  ... the child's calls succeed" sh -c "! grep -qi 'error\|failed' '$TEST
 if [ "$BACKEND" = software ]; then
     printf '[pkcs11]\ncolour = blue\n' >"$D/bad.conf"
     fails "a config file with an unknown setting: C_Initialize fails" \
-        env PARSEC_PKCS11_CONF="$D/bad.conf" PARSEC_PKCS11_DEBUG=1 pkcs11-tool --module "$MODULE" --list-slots
+        env PARSEC_PKCS11_CONF="$D/bad.conf" PARSEC_PKCS11_DEBUG=1 "${P11TOOL[@]}" --module "$MODULE" --list-slots
     check "  ... CKR_ARGUMENTS_BAD" has CKR_ARGUMENTS_BAD
     check "  ... the log names the file and the setting, and lists the known ones" \
         sh -c "grep -q \"$D/bad.conf: unknown setting 'colour' (known: endpoint, auth, app_name\" '$TESTDIR/last.out'"
     fails "PARSEC_PKCS11_CONF naming a missing file: C_Initialize fails" \
-        env PARSEC_PKCS11_CONF="$D/none.conf" PARSEC_PKCS11_DEBUG=1 pkcs11-tool --module "$MODULE" --list-slots
+        env PARSEC_PKCS11_CONF="$D/none.conf" PARSEC_PKCS11_DEBUG=1 "${P11TOOL[@]}" --module "$MODULE" --list-slots
     check "  ... the log names the file, the variable and the cause" \
         has "cannot read $D/none.conf (set by PARSEC_PKCS11_CONF): No such file or directory"
     printf '[pkcs11]\ntokens = tpm, pkcs11\n' >"$D/filter.conf"
     # pkcs11-tool --list-slots exits 1 when there is no slot: its output is what counts.
-    env PARSEC_PKCS11_CONF="$D/filter.conf" pkcs11-tool --module "$MODULE" --list-slots >"$TESTDIR/last.out" 2>&1
+    env PARSEC_PKCS11_CONF="$D/filter.conf" "${P11TOOL[@]}" --module "$MODULE" --list-slots >"$TESTDIR/last.out" 2>&1
     check "a token filter without this backend shows no slot" has "No slots"
     printf '[pkcs11]\ntokens = software\nendpoint = unix:%s\n' "$TESTDIR/parsec.sock" >"$D/good.conf"
     ok "a config file with the endpoint and a filter naming this backend" \
-        env -u PARSEC_SERVICE_ENDPOINT PARSEC_PKCS11_CONF="$D/good.conf" pkcs11-tool --module "$MODULE" --list-slots
+        env -u PARSEC_SERVICE_ENDPOINT PARSEC_PKCS11_CONF="$D/good.conf" "${P11TOOL[@]}" --module "$MODULE" --list-slots
     check "  ... shows the token" has "token label *: parsec software"
     env PARSEC_SERVICE_ENDPOINT="unix:$D/no.sock" PARSEC_PKCS11_DEBUG=1 \
-        pkcs11-tool --module "$MODULE" --list-slots >"$TESTDIR/last.out" 2>&1
+        "${P11TOOL[@]}" --module "$MODULE" --list-slots >"$TESTDIR/last.out" 2>&1
     check "a service that is not there: C_GetSlotList answers, with no slot" has "No slots"
     check "  ... the log names the socket and the cause" \
         has "cannot reach the Parsec service at $D/no.sock: cannot connect to the Parsec service"
