@@ -229,6 +229,7 @@ static void test_init_and_slots(void)
     ck_slot_id_t slots[8];
     unsigned long n = 0, mn = 0;
     struct ck_token_info ti, ti2;
+    struct ck_slot_info si;
     struct ck_info info;
     char label[33], expect[33], serial[17];
     int dummy = 0;
@@ -257,6 +258,8 @@ static void test_init_and_slots(void)
     slot = slots[0];
     CHECK("  ... the slot ID is the Parsec provider ID",
           slot == (strcmp(backend, "software") == 0 ? 1u : strcmp(backend, "pkcs11") == 0 ? 2u : 3u));
+    CKR("C_GetSlotInfo", f->C_GetSlotInfo(slot, &si), CKR_OK);
+    CHECK("  ... a token is present", si.flags & CKF_TOKEN_PRESENT);
     CKR("C_GetTokenInfo", f->C_GetTokenInfo(slot, &ti), CKR_OK);
     memcpy(label, ti.label, 32);
     label[32] = '\0';
@@ -323,12 +326,18 @@ static void test_sessions(void)
     CKR("C_Login as SO: CKR_USER_TYPE_INVALID", f->C_Login(s, 7, NULL, 0), CKR_USER_TYPE_INVALID);
     CKR("C_Logout", f->C_Logout(s), CKR_OK);
     CKR("C_Logout again: CKR_USER_NOT_LOGGED_IN", f->C_Logout(s), CKR_USER_NOT_LOGGED_IN);
+    CKR("C_GetFunctionStatus: CKR_FUNCTION_NOT_PARALLEL", f->C_GetFunctionStatus(s), CKR_FUNCTION_NOT_PARALLEL);
+    CKR("C_WaitForSlotEvent: CKR_FUNCTION_NOT_SUPPORTED", f->C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL),
+        CKR_FUNCTION_NOT_SUPPORTED);
     CKR("C_CloseSession", f->C_CloseSession(ro), CKR_OK);
     CKR("C_CloseSession of a closed session: CKR_SESSION_HANDLE_INVALID", f->C_CloseSession(ro),
         CKR_SESSION_HANDLE_INVALID);
     CKR("C_SignInit on a closed session: CKR_SESSION_HANDLE_INVALID", f->C_SignInit(ro, NULL, 1),
         CKR_SESSION_HANDLE_INVALID);
-    f->C_CloseSession(s);
+    f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro);
+    CKR("C_CloseAllSessions", f->C_CloseAllSessions(slot), CKR_OK);
+    CKR("  ... closed every session of the slot", f->C_GetSessionInfo(ro, &si), CKR_SESSION_HANDLE_INVALID);
+    CKR("  ... the first one too", f->C_GetSessionInfo(s, &si), CKR_SESSION_HANDLE_INVALID);
 }
 
 typedef struct keys {
@@ -461,6 +470,8 @@ static void test_objects(ck_session_handle_t s, keys *k)
     v = get_attr(s, k->dec_priv, CKA_DECRYPT, &len);
     CHECK("  ... and CKA_DECRYPT true", v && len == 1 && v[0] == CK_TRUE);
     free(v);
+    CKR("C_GetObjectSize", f->C_GetObjectSize(s, k->rsa_pub, &len), CKR_OK);
+    CHECK("  ... CK_UNAVAILABLE_INFORMATION (the service keeps the key)", len == CK_UNAVAILABLE_INFORMATION);
     CKR("C_SetAttributeValue: CKR_ACTION_PROHIBITED", f->C_SetAttributeValue(s, k->rsa_pub, &small, 1),
         CKR_ACTION_PROHIBITED);
     CKR("C_GetAttributeValue of handle 999999: CKR_OBJECT_HANDLE_INVALID",
@@ -556,6 +567,16 @@ static void test_sign(ck_session_handle_t s, keys *k)
     CKR("  ... C_SignFinal", f->C_SignFinal(s, sig, &siglen), CKR_OK);
     CHECK("  ... OpenSSL verifies the multi-part ECDSA-SHA384 signature",
           ossl_verify(k->ec, "SHA384", 0, msg, sizeof(msg), sig, siglen));
+    CKR("multi-part C_VerifyInit", f->C_VerifyInit(s, &m, k->ec_pub), CKR_OK);
+    f->C_VerifyUpdate(s, (unsigned char *)msg, 7);
+    f->C_VerifyUpdate(s, (unsigned char *)msg + 7, sizeof(msg) - 7);
+    CKR("  ... C_VerifyFinal accepts it", f->C_VerifyFinal(s, sig, siglen), CKR_OK);
+    CKR("C_Sign after C_SignUpdate: CKR_OPERATION_ACTIVE",
+        f->C_SignInit(s, &m, k->ec_priv) == CKR_OK && f->C_SignUpdate(s, (unsigned char *)msg, 3) == CKR_OK
+            ? f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen) : CKR_GENERAL_ERROR,
+        CKR_OPERATION_ACTIVE);
+    siglen = sizeof(sig);
+    CKR("  ... C_SignFinal still ends it", f->C_SignFinal(s, sig, &siglen), CKR_OK);
 
     /* Raw mechanisms: CKM_ECDSA on a hash, CKM_RSA_PKCS on a DigestInfo. */
     EVP_Digest(msg, sizeof(msg), hash, &hlen, EVP_sha256(), NULL);
@@ -684,6 +705,14 @@ static void test_decrypt(ck_session_handle_t s, keys *k)
     outlen = sizeof(out);
     CKR("  ... C_Decrypt", f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen), CKR_OK);
     CHECK("  ... gives back the block", outlen == sizeof(secret) && memcmp(out, secret, outlen) == 0);
+    CKR("C_EncryptInit CKM_RSA_PKCS_OAEP with the public key", f->C_EncryptInit(s, &m, k->oaep_pub), CKR_OK);
+    outlen = sizeof(enc);
+    CKR("  ... C_Encrypt (in software)", f->C_Encrypt(s, (unsigned char *)secret, sizeof(secret), enc, &outlen), CKR_OK);
+    enclen = outlen;
+    f->C_DecryptInit(s, &m, k->oaep_priv);
+    outlen = sizeof(out);
+    CKR("  ... C_Decrypt of it", f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen), CKR_OK);
+    CHECK("  ... round trip", outlen == sizeof(secret) && memcmp(out, secret, outlen) == 0);
     op.source_data_len = 3;
     f->C_DecryptInit(s, &m, k->oaep_priv);
     outlen = sizeof(out);
