@@ -271,8 +271,16 @@ ck_rv_t pp11_object_key(const pp11_session *s, ck_object_handle_t h, int kind, p
 ck_object_handle_t pp11_object_add(pp11_object *obj);
 void pp11_object_free(pp11_object *obj);
 void pp11_objects_free_all(void);
+/* Appends a copy of an attribute; a NULL value makes it sensitive (never readable). */
 int pp11_attr_list_add(pp11_attr **list, size_t *n, ck_attribute_type_t type, const void *value,
                        unsigned long len);
+int pp11_add_bool(pp11_attr **list, size_t *n, ck_attribute_type_t type, int value);
+int pp11_add_ulong(pp11_attr **list, size_t *n, ck_attribute_type_t type, unsigned long value);
+/*
+ * A destroyed object keeps only its place in the table (handles are never
+ * reused); what it held, secrets included, goes at once. With the lock.
+ */
+void pp11_object_kill(pp11_object *obj);
 /* Match an object against a search template. */
 int pp11_object_matches(const pp11_object *obj, const struct ck_attribute *tmpl, unsigned long count);
 /* Mechanisms a key's policy allows (for CKA_ALLOWED_MECHANISMS and checks). */
@@ -288,6 +296,13 @@ ck_rv_t pp11_key_permits(const pp11_key *key, const pp11_mech *mech, ck_flags_t 
  * a hash (0 = not known yet); 0 if the key's policy has no such scheme.
  */
 int pp11_sign_alg(const pp11_key *key, uint8_t scheme, uint8_t hash, parsec_alg *req);
+/* ---- certificates (pp11_cert.c), with the lock held ---- */
+/* Certificates of a slot from their directory: new files appear, removed ones go. */
+void pp11_certs_refresh(ck_slot_id_t slot);
+/* Stores a certificate (C_CreateObject, template already checked). */
+ck_rv_t pp11_cert_create(const pp11_session *s, const struct ck_attribute *tmpl, unsigned long count,
+                         ck_object_handle_t *handle);
+
 /* Forget cached keys of a slot so the next refresh asks the service again. */
 void pp11_objects_forget_key(ck_slot_id_t slot, const char *name);
 
