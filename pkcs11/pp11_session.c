@@ -324,14 +324,19 @@ ck_rv_t C_GetSlotList(unsigned char token_present, ck_slot_id_t *slot_list, unsi
     return rv;
 }
 
-/* Copy of a slot under the lock; CKR_SLOT_ID_INVALID if there is none. */
-static ck_rv_t pp11_slot_copy(ck_slot_id_t id, pp11_slot *out)
+/*
+ * Copy of a slot under the lock; CKR_SLOT_ID_INVALID if there is none,
+ * CKR_ARGUMENTS_BAD if the caller's output pointer `arg` is NULL.
+ */
+static ck_rv_t pp11_slot_copy(ck_slot_id_t id, const void *arg, pp11_slot *out)
 {
     const pp11_slot *slot;
     ck_rv_t rv = pp11_check_initialized();
 
     if (rv != CKR_OK)
         return rv;
+    if (arg == NULL)
+        return CKR_ARGUMENTS_BAD;
     rv = pp11_discover();
     if (rv != CKR_OK)
         return rv;
@@ -347,12 +352,10 @@ ck_rv_t C_GetSlotInfo(ck_slot_id_t slot_id, struct ck_slot_info *info)
 {
     char desc[80];
     pp11_slot slot;
-    ck_rv_t rv = pp11_slot_copy(slot_id, &slot);
+    ck_rv_t rv = pp11_slot_copy(slot_id, info, &slot);
 
     if (rv != CKR_OK)
         return rv;
-    if (info == NULL)
-        return CKR_ARGUMENTS_BAD;
     memset(info, 0, sizeof(*info));
     snprintf(desc, sizeof(desc), "Parsec service provider %s", slot.uuid);
     pp11_pad(info->slot_description, sizeof(info->slot_description), desc);
@@ -366,12 +369,10 @@ ck_rv_t C_GetTokenInfo(ck_slot_id_t slot_id, struct ck_token_info *info)
     char serial[17];
     pp11_slot slot;
     size_t i, j;
-    ck_rv_t rv = pp11_slot_copy(slot_id, &slot);
+    ck_rv_t rv = pp11_slot_copy(slot_id, info, &slot);
 
     if (rv != CKR_OK)
         return rv;
-    if (info == NULL)
-        return CKR_ARGUMENTS_BAD;
     memset(info, 0, sizeof(*info));
     pp11_pad(info->label, sizeof(info->label), slot.label);
     pp11_pad(info->manufacturer_id, sizeof(info->manufacturer_id), PP11_MANUFACTURER);
@@ -401,12 +402,10 @@ ck_rv_t C_GetTokenInfo(ck_slot_id_t slot_id, struct ck_token_info *info)
 ck_rv_t C_GetMechanismList(ck_slot_id_t slot_id, ck_mechanism_type_t *list, unsigned long *count)
 {
     pp11_slot slot;
-    ck_rv_t rv = pp11_slot_copy(slot_id, &slot);
+    ck_rv_t rv = pp11_slot_copy(slot_id, count, &slot);
 
     if (rv != CKR_OK)
         return rv;
-    if (count == NULL)
-        return CKR_ARGUMENTS_BAD;
     if (list != NULL && *count < slot.nmechs)
         rv = CKR_BUFFER_TOO_SMALL;
     else if (list != NULL)
@@ -420,12 +419,10 @@ ck_rv_t C_GetMechanismInfo(ck_slot_id_t slot_id, ck_mechanism_type_t type,
 {
     pp11_slot slot;
     size_t i;
-    ck_rv_t rv = pp11_slot_copy(slot_id, &slot);
+    ck_rv_t rv = pp11_slot_copy(slot_id, info, &slot);
 
     if (rv != CKR_OK)
         return rv;
-    if (info == NULL)
-        return CKR_ARGUMENTS_BAD;
     for (i = 0; i < slot.nmechs; i++) {
         if (slot.mechs[i] == type) {
             *info = slot.mech_info[i];
@@ -494,12 +491,10 @@ ck_rv_t C_OpenSession(ck_slot_id_t slot_id, ck_flags_t flags, void *application,
 {
     pp11_session *s = NULL, **grown;
     pp11_slot slot;
-    ck_rv_t rv = pp11_slot_copy(slot_id, &slot);
+    ck_rv_t rv = pp11_slot_copy(slot_id, session, &slot);
 
     if (rv != CKR_OK)
         return rv;
-    if (session == NULL)
-        return CKR_ARGUMENTS_BAD;
     if (!(flags & CKF_SERIAL_SESSION))
         return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
     s = OPENSSL_zalloc(sizeof(*s));
@@ -634,7 +629,7 @@ ck_rv_t C_CloseAllSessions(ck_slot_id_t slot_id)
 {
     pp11_slot slot;
     size_t i;
-    ck_rv_t rv = pp11_slot_copy(slot_id, &slot);
+    ck_rv_t rv = pp11_slot_copy(slot_id, &slot, &slot);
 
     if (rv != CKR_OK)
         return rv;
