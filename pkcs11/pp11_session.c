@@ -396,6 +396,7 @@ ck_rv_t C_GetTokenInfo(ck_slot_id_t slot_id, struct ck_token_info *info)
     info->free_private_memory = CK_UNAVAILABLE_INFORMATION;
     info->hardware_version.major = 1;
     info->firmware_version.major = 1;
+    pp11_pad(info->utc_time, sizeof(info->utc_time), ""); /* no clock: CKF_CLOCK_ON_TOKEN unset */
     return CKR_OK;
 }
 
