@@ -49,14 +49,15 @@ ec_point_listed() {
     local listed service
     listed=$(p11 --list-objects --type pubkey 2>/dev/null |
         awk -v l="$1" '/EC_POINT:/ {pt=$2} /^ *label:/ && $2==l {print pt; exit}')
-    service=$(openssl pkey -pubin -in "$D/$1.pub.pem" -outform DER | tail -c "$2" | xxd -p -c 300)
+    service=$(openssl pkey -pubin -in "$D/$1.pub.pem" -outform DER | tail -c "$2" | hex)
     [ -n "$service" ] && case $listed in *"$service") return 0 ;; *) return 1 ;; esac
 }
+hex() { od -An -v -tx1 | tr -d ' \n'; }
 mech_offered() { p11 --list-mechanisms 2>/dev/null | grep -q "^ *$1,"; }
 # DER DigestInfo of a SHA-256 hash file (RFC 8017 9.2), built by openssl.
 digest_info() {
     printf 'asn1 = SEQUENCE:di\n[di]\nalg = SEQUENCE:alg\ndigest = FORMAT:HEX,OCTETSTRING:%s\n[alg]\noid = OID:sha256\nnull = NULL\n' \
-        "$(xxd -p -c 256 "$1")" >"$D/di.cnf"
+        "$(hex <"$1")" >"$D/di.cnf"
     openssl asn1parse -genconf "$D/di.cnf" -out "$2" -noout
 }
 
