@@ -251,6 +251,30 @@ if [ "$BACKEND" = software ]; then
         has "cannot reach the Parsec service at $D/no.sock: cannot connect to the Parsec service"
 fi
 
+# ---- p11-kit's module registry ----
+# pkcs11/parsec-pkcs11.module as a user module file (p11-kit reads
+# ~/.config/pkcs11/modules for users other than root), its module line pointing
+# at the built module and the endpoint given through x-init-reserved only.
+if [ "$BACKEND" = software ]; then
+    check "p11-kit is installed" command -v p11-kit
+    mkdir -p "$D/home/.config/pkcs11/modules"
+    { sed "s|^module: .*|module: $MODULE|" "$TEST_SRCDIR/pkcs11/parsec-pkcs11.module"
+      echo "x-init-reserved: endpoint=unix:$TESTDIR/parsec.sock"; } \
+        >"$D/home/.config/pkcs11/modules/parsec-pkcs11.module"
+    chmod 755 "$TESTDIR"
+    chmod -R a+rX "$D"
+    as_user() {
+        if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi
+    }
+    P11KIT=(p11-kit)
+    [ -n "${PPROV_PRELOAD:-}" ] && P11KIT=(env "LD_PRELOAD=$PPROV_PRELOAD" "ASAN_OPTIONS=detect_leaks=0" p11-kit)
+    ok "p11-kit list-modules with the module file" \
+        as_user env -u PARSEC_SERVICE_ENDPOINT HOME="$D/home" "${P11KIT[@]}" list-modules
+    check "  ... lists parsec-pkcs11 and its library description" \
+        sh -c "grep -A1 '^parsec-pkcs11: $MODULE' '$TESTDIR/last.out' | grep -q 'Parsec PKCS#11 front-end'"
+    check "  ... with the token 'parsec software' (endpoint from x-init-reserved)" has "token: parsec software"
+fi
+
 # ---- deletion ----
 ok "--delete-object --type privkey t-ec" p11 --delete-object --type privkey --id "$EC_ID"
 ok "the service lists keys" "$PARSEC_CLI" list-keys
