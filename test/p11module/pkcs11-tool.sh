@@ -255,7 +255,12 @@ fi
 # pkcs11/parsec-pkcs11.module as a user module file (p11-kit reads
 # ~/.config/pkcs11/modules for users other than root), its module line pointing
 # at the built module and the endpoint given through x-init-reserved only.
-if [ "$BACKEND" = software ]; then
+# Not in the sanitizer pass: p11-kit 0.24 with the ASan runtime preloaded hangs
+# before it loads any module (without this one as well), so there the module
+# cannot be loaded into it; the lines below are then not run, and not counted.
+if [ -n "${PPROV_PRELOAD:-}" ]; then
+    echo "# p11-kit list-modules not run: the ASan runtime cannot be preloaded into p11-kit"
+elif [ "$BACKEND" = software ]; then
     check "p11-kit is installed" command -v p11-kit
     mkdir -p "$D/home/.config/pkcs11/modules"
     { sed "s|^module: .*|module: $MODULE|" "$TEST_SRCDIR/pkcs11/parsec-pkcs11.module"
@@ -266,10 +271,8 @@ if [ "$BACKEND" = software ]; then
     as_user() {
         if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi
     }
-    P11KIT=(p11-kit)
-    [ -n "${PPROV_PRELOAD:-}" ] && P11KIT=(env "LD_PRELOAD=$PPROV_PRELOAD" "ASAN_OPTIONS=detect_leaks=0" p11-kit)
     ok "p11-kit list-modules with the module file" \
-        as_user env -u PARSEC_SERVICE_ENDPOINT HOME="$D/home" "${P11KIT[@]}" list-modules
+        as_user env -u PARSEC_SERVICE_ENDPOINT HOME="$D/home" p11-kit list-modules
     check "  ... lists parsec-pkcs11 and its library description" \
         sh -c "grep -A1 '^parsec-pkcs11: $MODULE' '$TESTDIR/last.out' | grep -q 'Parsec PKCS#11 front-end'"
     check "  ... with the token 'parsec software' (endpoint from x-init-reserved)" has "token: parsec software"
