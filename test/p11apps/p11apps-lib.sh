@@ -49,26 +49,35 @@ p11apps_uri_value() {
 # openssl CLI in test/provider), every application below runs through a wrapper in
 # $TESTDIR/bin that preloads it. Leak checking is off there: it would report the
 # applications' own allocations (test/p11module checks the module's).
-P11APPS_PROGRAMS="ssh ssh-keygen ssh-agent ssh-add p11tool certtool gnutls-serv gnutls-cli certutil modutil
- pkcs11-tool p11-kit"
+# ssh-agent starts ssh-pkcs11-helper (the process that loads the module) without
+# LD_PRELOAD; it takes the helper's path from SSH_PKCS11_HELPER.
+P11APPS_PROGRAMS="ssh ssh-keygen ssh-agent ssh-add p11tool gnutls-serv gnutls-cli certutil modutil
+ pkcs11-tool p11-kit /usr/lib/openssh/ssh-pkcs11-helper"
 p11apps_preload_wrappers() {
     local prog path
     mkdir -p "$TESTDIR/bin" || return 1
     for prog in $P11APPS_PROGRAMS; do
         path=$(command -v "$prog") || continue
-        printf '#!/bin/sh
-LD_PRELOAD=%s ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec %s "$@"\n' \
-            "$PPROV_PRELOAD" "$path" >"$TESTDIR/bin/$prog" && chmod 755 "$TESTDIR/bin/$prog" || return 1
+        printf '#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec %s "$@"\n' \
+            "$PPROV_PRELOAD" "$path" >"$TESTDIR/bin/${prog##*/}" || return 1
+        chmod 755 "$TESTDIR/bin/${prog##*/}" || return 1
     done
+    # certtool 3.7.9 with any PKCS#11 module (SoftHSM2's too) never exits when the ASan
+    # runtime is preloaded: it deadlocks in libp11-kit's destructor (freelocale). Say so.
+    printf '#!/bin/sh\necho "certtool cannot run with the ASan runtime preloaded (it deadlocks at exit in libp11-kit)" >&2\nexit 1\n' \
+        >"$TESTDIR/bin/certtool" || return 1
+    chmod 755 "$TESTDIR/bin/certtool" || return 1
     PATH=$TESTDIR/bin:$PATH
-    export PATH
+    SSH_PKCS11_HELPER=$TESTDIR/bin/ssh-pkcs11-helper
+    export PATH SSH_PKCS11_HELPER
 }
 
 # p11apps_setup [TARGET]: test directory, the service (or SoftHSM2 token), the variables above.
 p11apps_setup() {
     P11APPS_TARGET=${1:-${TEST_BACKEND:-software}}
     psd_test_init
-    if [ -n "${PPROV_PRELOAD:-}" ]; then
+    # The reference run loads nothing of this project: no runtime to preload there.
+    if [ -n "${PPROV_PRELOAD:-}" ] && [ "$P11APPS_TARGET" != softhsm2 ]; then
         p11apps_preload_wrappers || p11apps_abort "wrappers preloading $PPROV_PRELOAD in $TESTDIR/bin"
     fi
     p11apps_need pkcs11-tool opensc
