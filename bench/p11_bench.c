@@ -6,8 +6,12 @@
  * operation C_SignInit + C_Sign, C_DecryptInit + C_Decrypt or
  * C_DeriveKey + C_GetAttributeValue + C_DestroyObject.
  *
- *   p11_bench --module PATH --token-uri URI --pin-file FILE --label NAME --kind KIND
+ *   p11_bench --module PATH --token-uri URI [--pin-file FILE] --label NAME --kind KIND
  *             [--threads 1,2,8] [--seconds 1] [--iterations N] --op LABEL --path LABEL
+ *
+ * Without --pin-file no C_Login is made: the same program measures C_Sign
+ * through libparsec-pkcs11.so, whose token needs no login (the service
+ * authenticates the caller).
  *
  * KIND: sign-pkcs1 (CKM_RSA_PKCS over an OpenSSL-built SHA-256 DigestInfo),
  * sign-pss (CKM_RSA_PKCS_PSS, SHA-256, salt 32), sign-ecdsa (CKM_ECDSA;
@@ -290,13 +294,21 @@ done:
     return found;
 }
 
+/* A session for the set-up, logged in when a PIN file is given. */
 static int p11b_login(p11b_config *cfg, CK_SESSION_HANDLE *s, const char *pin_file)
 {
     char pin[256];
     size_t len;
-    FILE *f = fopen(pin_file, "r");
+    FILE *f;
     CK_RV rv;
 
+    if (pin_file == NULL) {
+        rv = cfg->fn->C_OpenSession(cfg->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, s);
+        if (rv != CKR_OK)
+            p11b_ck_fail("C_OpenSession", rv);
+        return rv == CKR_OK;
+    }
+    f = fopen(pin_file, "r");
     if (f == NULL || fgets(pin, sizeof(pin), f) == NULL) {
         bench_fail("cannot read the PIN from %s", pin_file);
         if (f != NULL)
@@ -480,7 +492,7 @@ static int p11b_parse_kind(const char *s, enum p11b_kind *kind)
 
 static void p11b_usage(void)
 {
-    fprintf(stderr, "usage: p11_bench --module PATH --token-uri URI --pin-file FILE --label NAME\n"
+    fprintf(stderr, "usage: p11_bench --module PATH --token-uri URI [--pin-file FILE] --label NAME\n"
                     "                 --kind sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh [--md sha256]\n"
                     "                 [--threads 1,2,8] [--seconds S] [--iterations N] [--op L] [--path L]\n");
 }
@@ -524,7 +536,7 @@ int main(int argc, char **argv)
         }
         *dst = argv[++i];
     }
-    if (module == NULL || uri == NULL || pin_file == NULL || label == NULL || kind == NULL ||
+    if (module == NULL || uri == NULL || label == NULL || kind == NULL ||
         !p11b_parse_kind(kind, &cfg.kind)) {
         p11b_usage();
         return 2;

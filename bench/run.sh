@@ -14,6 +14,9 @@
 #     same with one connection per request, as the reference clients do,
 #   - SoftHSM2 driven directly (bench/p11_bench, same token and key objects)
 #     and parsec.so -> parsecd with the pkcs11 backend on that token,
+#   - for the signature rows, C_Sign through the PKCS#11 front-end
+#     (bench/p11_bench on libparsec-pkcs11.so) on the same parsecd key as
+#     parsec.so, software and pkcs11 backends (its baseline: parsec.so),
 #   - Debian's tpm2-openssl provider and parsec.so -> parsecd with the tpm
 #     backend, both on the same swtpm (one after the other: swtpm serves one
 #     connection at a time; tpm2-openssl 1.1.1 is not thread-safe, so 1 thread),
@@ -37,6 +40,7 @@
 #   BENCH_BACKENDS="software pkcs11 tpm"
 #   BENCH_CLIENTS=64        connected clients for the RSS measurement
 #   BENCH_LOG=FILE          raw cell lines and diagnostics (default: $TESTDIR/bench.log)
+#   BENCH_PKCS11_MODULE     the PKCS#11 front-end measured (default: BUILDDIR/pkcs11/libparsec-pkcs11.so)
 #   BENCH_NICE=-10          niceness of the whole run when allowed (root), so that other
 #                           work on the machine disturbs the cells less; 0 = as started
 set -u
@@ -65,6 +69,7 @@ export PSD_LISTENER_CONF="max_connections_per_uid = 0"
 BDIR=$TEST_BUILDDIR/bench
 PB=$BDIR/parsec_bench
 P11B=$BDIR/p11_bench
+P11MOD=${BENCH_PKCS11_MODULE:-$TEST_BUILDDIR/pkcs11/libparsec-pkcs11.so}
 PINGB=$BDIR/ping_bench
 SYS_MODULES=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
 [ -x "$PB" ] && [ -x "$PINGB" ] || { echo "bench programs not built (ninja -C $TEST_BUILDDIR)" >&2; exit 1; }
@@ -199,6 +204,13 @@ for k in rsa2048:RSA:rsa_keygen_bits:2048 rsa3072:RSA:rsa_keygen_bits:3072 \
 done
 default_cmd() { echo "$PB --key $TESTDIR/$(row_field "$1" 6).pem --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"; }
 parsec_cmd() { echo "$PB --provider parsec --key parsec:$2 --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"; }
+# p11mod_cmd ROW KEY: C_Sign through libparsec-pkcs11.so on the parsecd key KEY (its only
+# token; no login: the service authenticates the caller). Empty for rows that are not C_Sign.
+p11mod_cmd() {
+    case $(row_field "$1" 3) in sign-*) ;; *) return 0 ;; esac
+    [ -x "$P11B" ] && [ -f "$P11MOD" ] || die "p11_bench or $P11MOD not built (the module's row needs both)"
+    echo "$P11B --module $P11MOD --token-uri pkcs11: --label $2 --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"
+}
 
 # load_clients BACKEND SECONDS KEY: peak RSS of a fresh parsecd (start-up included) with
 # BENCH_CLIENTS clients signing at once, each on its own kept connection.
@@ -211,7 +223,7 @@ load_clients() {
 
 # ---- software backend (also: Ping) ----------------------------------------------
 run_software() {
-    local id key
+    local id key modcmd
     start_backend software
     for id in $ROW_IDS; do
         key=$(parsec_key software "$id") || { na "$id" parsec-software "key not supported"; continue; }
@@ -230,9 +242,11 @@ run_software() {
             cells "$id" "$SECS" "$THREADS" default "$(default_cmd "$id")"
         else
             # The provider keeps its connection (default); and as the reference clients do.
+            modcmd=$(p11mod_cmd "$id" "$key") || exit 1
             cells "$id" "$SECS" "$THREADS" default "$(default_cmd "$id")" \
                 parsec-software "$(parsec_cmd "$id" "$key")" \
-                parsec-software-1conn "env PARSEC_PROVIDER_KEEPALIVE=no $(parsec_cmd "$id" "$key")"
+                parsec-software-1conn "env PARSEC_PROVIDER_KEEPALIVE=no $(parsec_cmd "$id" "$key")" \
+                ${modcmd:+p11mod-software "$modcmd"}
             case $id in rsa2048-pkcs1 | p256-ecdsa)
                 cells "$id" "$SECS" 1 default "$(default_cmd "$id")" \
                     parsec-software-1cpu "on_cpu0 $(parsec_cmd "$id" "$key")" ;;
@@ -246,14 +260,17 @@ run_software() {
 
 # ---- pkcs11 backend vs SoftHSM2 driven directly -----------------------------------
 run_pkcs11() {
-    local id key p11cmd
+    local id key p11cmd modcmd
     [ -x "$P11B" ] || die "p11_bench not built (the pkcs11 backend is off in this build?)"
     start_backend pkcs11
     hwm_reset
     for id in $ROW_IDS; do
         key=$(parsec_key pkcs11 "$id") || { na "$id" parsec-pkcs11 "key not supported"; continue; }
         p11cmd="$P11B --module $PSD_PKCS11_MODULE --token-uri pkcs11:token=$PSD_PKCS11_TOKEN --pin-file $PSD_PKCS11_PIN_FILE --label $key --kind $(row_field "$id" 3) --md $(row_field "$id" 4)"
-        cells "$id" "$SECS" "$THREADS" p11-direct "$p11cmd" parsec-pkcs11 "$(parsec_cmd "$id" "$key")"
+        # Signature rows: also C_Sign through the front-end, on the same SoftHSM2 object.
+        modcmd=$(p11mod_cmd "$id" "$key") || exit 1
+        cells "$id" "$SECS" "$THREADS" p11-direct "$p11cmd" parsec-pkcs11 "$(parsec_cmd "$id" "$key")" \
+            ${modcmd:+p11mod-pkcs11 "$modcmd"}
         [ "$id" = rsa2048-pkcs1 ] && cells "$id" "$SECS" 1 p11-direct "$p11cmd" \
             parsec-pkcs11-1cpu "on_cpu0 $(parsec_cmd "$id" "$key")"
         eval "KEY_p11_$(echo "$id" | tr - _)=$key"
@@ -357,11 +374,12 @@ BEGIN {
     nr = split(rows, R, ";")
     for (i = 1; i <= nr; i++) { if (R[i] == "") continue; split(R[i], f, "|"); order[++nops] = f[1]; label[f[1]] = f[2] }
     order[++nops] = "ping"; label["ping"] = "Ping"
-    np = split("default parsec-software parsec-software-1conn parsec-software-1cpu p11-direct parsec-pkcs11 parsec-pkcs11-1cpu tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive minimal-server-1cpu parsecd-1cpu parsecd-keepalive-1cpu", P, " ")
+    np = split("default parsec-software parsec-software-1conn parsec-software-1cpu p11mod-software p11-direct parsec-pkcs11 parsec-pkcs11-1cpu p11mod-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive minimal-server-1cpu parsecd-1cpu parsecd-keepalive-1cpu", P, " ")
     base["parsec-software"] = "default"; base["parsec-software-1conn"] = "default"
     base["parsec-software-1cpu"] = "default"
     base["parsec-pkcs11"] = "p11-direct"; base["parsec-pkcs11-1cpu"] = "p11-direct"
     base["parsec-tpm"] = "tpm2-openssl"
+    base["p11mod-software"] = "parsec-software"; base["p11mod-pkcs11"] = "parsec-pkcs11"
     base["parsecd"] = "minimal-server"; base["parsecd-keepalive"] = "minimal-server"
     base["parsecd-1cpu"] = "minimal-server-1cpu"; base["parsecd-keepalive-1cpu"] = "minimal-server-1cpu"
     pl["default"] = "OpenSSL default provider, in-process"
@@ -373,6 +391,8 @@ BEGIN {
     pl["parsecd-1cpu"] = "libparsec-client -> parsecd, on one CPU"
     pl["parsecd-keepalive-1cpu"] = "libparsec-client -> parsecd, keep-alive, on one CPU"
     pl["p11-direct"] = "SoftHSM2 direct (PKCS#11)"
+    pl["p11mod-software"] = "libparsec-pkcs11.so C_Sign -> parsecd software (base: parsec.so)"
+    pl["p11mod-pkcs11"] = "libparsec-pkcs11.so C_Sign -> parsecd pkcs11 (base: parsec.so)"
     pl["parsec-pkcs11"] = "parsec.so -> parsecd pkcs11 (SoftHSM2)"
     pl["tpm2-openssl"] = "tpm2-openssl -> swtpm"
     pl["parsec-tpm"] = "parsec.so -> parsecd tpm (swtpm)"

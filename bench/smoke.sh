@@ -23,11 +23,19 @@ for op in "RSA-2048 PKCS#1 v1.5 sign" "RSA-2048 PSS sign" "RSA-2048 OAEP decrypt
     case " $backends " in *" software "*)
         check "row: $op, OpenSSL default provider" row "$op" "OpenSSL default provider, in-process"
         check "row: $op, parsecd software" row "$op" "parsec.so -> parsecd software"
-        check "row: $op, parsecd software, 1 connection per request" row "$op" "same, 1 connection per request" ;;
+        check "row: $op, parsecd software, 1 connection per request" row "$op" "same, 1 connection per request"
+        case $op in *sign)
+            check "row: $op, libparsec-pkcs11.so, parsecd software" row "$op" \
+                "libparsec-pkcs11.so C_Sign -> parsecd software (base: parsec.so)" ;;
+        esac ;;
     esac
     case " $backends " in *" pkcs11 "*)
         check "row: $op, SoftHSM2 direct" row "$op" "SoftHSM2 direct (PKCS#11)"
-        check "row: $op, parsecd pkcs11" row "$op" "parsec.so -> parsecd pkcs11 (SoftHSM2)" ;;
+        check "row: $op, parsecd pkcs11" row "$op" "parsec.so -> parsecd pkcs11 (SoftHSM2)"
+        case $op in *sign)
+            check "row: $op, libparsec-pkcs11.so, parsecd pkcs11" row "$op" \
+                "libparsec-pkcs11.so C_Sign -> parsecd pkcs11 (base: parsec.so)" ;;
+        esac ;;
     esac
     case " $backends " in *" tpm "*)
         check "row: $op, tpm2-openssl" row "$op" "tpm2-openssl -> swtpm"

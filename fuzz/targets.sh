@@ -3,16 +3,17 @@
 # shellcheck shell=bash
 : "${src:?fuzz/targets.sh needs src, the repository root}"
 all_targets="fuzz_wire_header fuzz_request_body fuzz_client_response fuzz_service_request"
-all_targets+=" fuzz_store_uri fuzz_keyref"
+all_targets+=" fuzz_store_uri fuzz_keyref fuzz_pkcs11_template"
 
 # Longest input per target: a header (+ body limit), a protobuf body, a
 # response (an RSA-4096 export is ~2.4 KiB), a whole request, a URI, a key
-# reference (the decoder reads at most 8 KiB).
+# reference (the decoder reads at most 8 KiB), a PKCS#11 mechanism and template.
 max_len_of() {
     case $1 in
     fuzz_wire_header) echo 64 ;;
     fuzz_request_body) echo 4096 ;;
     fuzz_store_uri) echo 1024 ;;
+    fuzz_pkcs11_template) echo 1024 ;;
     *) echo 8192 ;;
     esac
 }

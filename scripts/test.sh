@@ -27,5 +27,5 @@ if [ "$sanitize" = 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         meson test -C "$asandir" --print-errorlogs --num-processes 2 \
         --suite unit --suite service --suite pkcs11 --suite tpm --suite provider --suite cli \
-        --suite parity --suite fuzz --no-suite oss-fuzz
+        --suite parity --suite p11module --suite fuzz --no-suite oss-fuzz
 fi

@@ -36,7 +36,7 @@ ok "dpkg-buildpackage -b -uc -us" env -C "$D/src" DEB_BUILD_OPTIONS="nocheck par
 cp "$TESTDIR/last.out" "$D/build.log"
 version=$(dpkg-parsechangelog -l "$D/src/debian/changelog" -S Version)
 arch=$(dpkg --print-architecture)
-for p in parsecd parsec-cli libparsec-client0 libparsec-client-dev openssl-provider-parsec; do
+for p in parsecd parsec-cli libparsec-client0 libparsec-client-dev openssl-provider-parsec libparsec-pkcs11; do
     check "package $p is built" [ -f "$D/${p}_${version}_$arch.deb" ]
 done
 check "the symbols file lists exactly the library's exports" file_lacks "dpkg-gensymbols: warning" "$D/build.log"
@@ -66,6 +66,9 @@ check "openssl-provider-parsec holds the module in OpenSSL's module folder, an o
     same_files openssl-provider-parsec "$modulesdir/parsec.so" \
     /usr/share/doc/openssl-provider-parsec/examples/parsec-openssl.cnf \
     /usr/share/man/man7/parsec-provider.7.gz
+check "libparsec-pkcs11 holds the PKCS#11 module in p11-kit's module folder and its registration" \
+    same_files libparsec-pkcs11 "/usr/lib/$ma/pkcs11/libparsec-pkcs11.so" \
+    /usr/share/p11-kit/modules/parsec-pkcs11.module
 cat "$D"/*.diff | sed 's/^/#   /'
 dpkg-deb -e "$D/parsecd_${version}_$arch.deb" "$D/parsecd.control"
 check "parsecd's configuration is a conffile (upgrades keep local edits)" \
@@ -165,6 +168,9 @@ ok "the signature verifies with OpenSSL's default provider alone" \
     env OPENSSL_CONF=/dev/null openssl dgst -sha256 -verify "$D/out/e2e-web.pub.pem" \
     -signature "$D/out/data.sig" "$D/data.txt"
 check "  ... Verified OK" last_output_has "Verified OK"
+ok "pkcs11-tool lists the same key through the packaged PKCS#11 module" \
+    as_client pkcs11-tool --module "$R/usr/lib/$ma/pkcs11/libparsec-pkcs11.so" --list-objects
+check "  ... by its name" last_output_has "label: *e2e-web"
 kill -TERM "$PID"
 check "parsecd stops cleanly" wait_for_line "stopped" "$D/parsecd.log"
 check "  ... waking its workers through the socket it was given" file_lacks "waking the listener" "$D/parsecd.log"
