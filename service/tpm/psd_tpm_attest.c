@@ -22,14 +22,14 @@
 #include <openssl/crypto.h>
 #include <tss2/tss2_mu.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
 /* PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256: the EK template's authPolicy. */
-static const uint8_t ek_policy[32] = {
+static const uint8_t psd_tpm_ek_policy[32] = {
     0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC, 0x8D, 0x46, 0xA5, 0xD7, 0x24,
     0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA};
 
-static void ek_template(TPM2B_PUBLIC *t)
+static void psd_tpm_ek_template(TPM2B_PUBLIC *t)
 {
     TPMS_RSA_PARMS *p = &t->publicArea.parameters.rsaDetail;
 
@@ -40,8 +40,8 @@ static void ek_template(TPM2B_PUBLIC *t)
                                      TPMA_OBJECT_SENSITIVEDATAORIGIN |
                                      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED |
                                      TPMA_OBJECT_DECRYPT;
-    t->publicArea.authPolicy.size = sizeof(ek_policy);
-    memcpy(t->publicArea.authPolicy.buffer, ek_policy, sizeof(ek_policy));
+    t->publicArea.authPolicy.size = sizeof(psd_tpm_ek_policy);
+    memcpy(t->publicArea.authPolicy.buffer, psd_tpm_ek_policy, sizeof(psd_tpm_ek_policy));
     p->symmetric.algorithm = TPM2_ALG_AES;
     p->symmetric.keyBits.aes = 128;
     p->symmetric.mode.aes = TPM2_ALG_CFB;
@@ -52,7 +52,7 @@ static void ek_template(TPM2B_PUBLIC *t)
 }
 
 /* Load the EK (CreatePrimary in the endorsement hierarchy; deterministic). */
-static parsec_status ek_load(psd_tpm *st, ESYS_TR *ek, TPM2B_PUBLIC **pub)
+static parsec_status psd_tpm_ek_load(psd_tpm *st, ESYS_TR *ek, TPM2B_PUBLIC **pub)
 {
     TPM2B_PUBLIC tmpl;
     TPM2B_SENSITIVE_CREATE sens = {0};
@@ -60,7 +60,7 @@ static parsec_status ek_load(psd_tpm *st, ESYS_TR *ek, TPM2B_PUBLIC **pub)
     TPML_PCR_SELECTION pcrs = {0};
     TSS2_RC rc;
 
-    ek_template(&tmpl);
+    psd_tpm_ek_template(&tmpl);
     psd_tpm_make_room(st);
     if (st->broken)
         return PARSEC_PSA_ERROR_COMMUNICATION_FAILURE;
@@ -85,16 +85,16 @@ static parsec_status ek_load(psd_tpm *st, ESYS_TR *ek, TPM2B_PUBLIC **pub)
 
 /* ---- PrepareKeyAttestation ---- */
 
-struct prepare_args {
+struct psd_tpm_prepare_args {
     psd_buf *attesting_pub;
 };
 
-static parsec_status prepare_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_prepare_locked(psd_tpm *st, void *argp)
 {
-    struct prepare_args *arg = argp;
+    struct psd_tpm_prepare_args *arg = argp;
     ESYS_TR ek = ESYS_TR_NONE;
     TPM2B_PUBLIC *pub = NULL;
-    parsec_status status = ek_load(st, &ek, &pub);
+    parsec_status status = psd_tpm_ek_load(st, &ek, &pub);
 
     if (status != PARSEC_SUCCESS)
         return status;
@@ -113,7 +113,7 @@ parsec_status psd_tpm_prepare_key_attestation(void *state, const psd_key *attest
     uint8_t area[sizeof(TPMT_PUBLIC)];
     uint8_t nm[2 + 64];
     size_t alen = 0;
-    struct prepare_args arg = {.attesting_pub = attesting_pub};
+    struct psd_tpm_prepare_args arg = {.attesting_pub = attesting_pub};
     parsec_status status;
 
     if (attesting) {
@@ -141,7 +141,7 @@ parsec_status psd_tpm_prepare_key_attestation(void *state, const psd_key *attest
         status = PARSEC_PSA_ERROR_GENERIC_ERROR;
         goto done;
     }
-    status = psd_tpm_run(st, prepare_locked, &arg);
+    status = psd_tpm_run(st, psd_tpm_prepare_locked, &arg);
     if (status == PARSEC_SUCCESS)
         status = psd_buf_set(name, nm, 2 + 32);
     if (status == PARSEC_SUCCESS)
@@ -159,7 +159,7 @@ done:
 
 /* ---- AttestKey ---- */
 
-struct attest_args {
+struct psd_tpm_attest_args {
     const psd_key *key;
     const psd_tpm_blob *blob;
     const TPM2B_ID_OBJECT *cred;
@@ -167,9 +167,9 @@ struct attest_args {
     psd_buf *out;
 };
 
-static parsec_status attest_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_attest_locked(psd_tpm *st, void *argp)
 {
-    struct attest_args *arg = argp;
+    struct psd_tpm_attest_args *arg = argp;
     ESYS_TR key = ESYS_TR_NONE, ek = ESYS_TR_NONE, session = ESYS_TR_NONE;
     TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
     TPM2B_DIGEST *cert = NULL;
@@ -180,7 +180,7 @@ static parsec_status attest_locked(psd_tpm *st, void *argp)
     status = psd_tpm_key_acquire(st, arg->key, arg->blob, &key);
     if (status != PARSEC_SUCCESS)
         return status;
-    status = ek_load(st, &ek, &ekpub);
+    status = psd_tpm_ek_load(st, &ek, &ekpub);
     if (status != PARSEC_SUCCESS)
         goto done;
     /* The EK's policy: PolicySecret with the endorsement hierarchy's auth. */
@@ -236,8 +236,8 @@ parsec_status psd_tpm_attest_key(void *state, const psd_key *attested, const psd
     psd_tpm_blob b;
     TPM2B_ID_OBJECT cred = {0};
     TPM2B_ENCRYPTED_SECRET sec = {0};
-    struct attest_args arg = {.key = attested, .blob = &b, .cred = &cred, .secret = &sec,
-                              .out = credential};
+    struct psd_tpm_attest_args arg = {.key = attested, .blob = &b, .cred = &cred, .secret = &sec,
+                                      .out = credential};
     parsec_status status;
 
     if (attesting)
@@ -256,7 +256,7 @@ parsec_status psd_tpm_attest_key(void *state, const psd_key *attested, const psd
     memcpy(cred.credential, credential_blob, cblen);
     sec.size = (UINT16)slen;
     memcpy(sec.secret, secret, slen);
-    status = psd_tpm_run(st, attest_locked, &arg);
+    status = psd_tpm_run(st, psd_tpm_attest_locked, &arg);
 
 done:
     OPENSSL_cleanse(&cred, sizeof(cred));

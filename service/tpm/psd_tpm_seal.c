@@ -8,17 +8,17 @@
 
 #include <openssl/crypto.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
-struct seal_args {
+struct psd_tpm_seal_args {
     const uint8_t *in;
     size_t len;
     psd_buf *out;
 };
 
-static parsec_status seal_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_seal_locked(psd_tpm *st, void *argp)
 {
-    struct seal_args *arg = argp;
+    struct psd_tpm_seal_args *arg = argp;
     TPM2B_SENSITIVE_CREATE sens = {0};
     TPM2B_PUBLIC tmpl = {0};
     parsec_status status;
@@ -40,21 +40,21 @@ static parsec_status seal_locked(psd_tpm *st, void *argp)
 parsec_status psd_tpm_seal_secret(void *state, const uint8_t *secret, size_t len,
                                   psd_buf *sealed)
 {
-    struct seal_args arg = {secret, len, sealed};
+    struct psd_tpm_seal_args arg = {secret, len, sealed};
 
     if (len == 0 || len > sizeof(((TPM2B_SENSITIVE_DATA *)0)->buffer))
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    return psd_tpm_run(state, seal_locked, &arg);
+    return psd_tpm_run(state, psd_tpm_seal_locked, &arg);
 }
 
-struct unseal_args {
+struct psd_tpm_unseal_args {
     const psd_tpm_blob *blob;
     psd_buf *out;
 };
 
-static parsec_status unseal_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_unseal_locked(psd_tpm *st, void *argp)
 {
-    struct unseal_args *arg = argp;
+    struct psd_tpm_unseal_args *arg = argp;
     TPM2B_SENSITIVE_DATA *data = NULL;
     ESYS_TR h = ESYS_TR_NONE;
     parsec_status status;
@@ -85,11 +85,11 @@ parsec_status psd_tpm_unseal_secret(void *state, const uint8_t *sealed, size_t l
                                     psd_buf *secret)
 {
     psd_tpm_blob blob;
-    struct unseal_args arg = {&blob, secret};
+    struct psd_tpm_unseal_args arg = {&blob, secret};
     parsec_status status = psd_tpm_sealed_decode(sealed, len, &blob);
 
     if (status == PARSEC_SUCCESS)
-        status = psd_tpm_run(state, unseal_locked, &arg);
+        status = psd_tpm_run(state, psd_tpm_unseal_locked, &arg);
     psd_tpm_blob_cleanse(&blob);
     return status;
 }

@@ -11,7 +11,7 @@
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
 /* ---- blob ---- */
 
@@ -20,21 +20,22 @@
  * TPM2B_AUTH, TPM2B_PUBLIC, TPM2B_PRIVATE; kind PUBLIC: TPM2B_PUBLIC.
  * TPM structures are in the TPM's own marshalled form (tss2-mu).
  */
-static const uint8_t blob_magic[4] = {'P', 'T', 'P', 'M'};
-#define BLOB_VERSION 1
-#define BLOB_HEADER 6
+static const uint8_t psd_tpm_blob_magic[4] = {'P', 'T', 'P', 'M'};
+#define PSD_TPM_BLOB_VERSION 1
+#define PSD_TPM_BLOB_HEADER 6
 
 parsec_status psd_tpm_blob_encode(const psd_tpm_blob *b, psd_buf *out)
 {
-    size_t cap = BLOB_HEADER + sizeof(TPM2B_AUTH) + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE);
-    size_t off = BLOB_HEADER;
+    size_t cap =
+        PSD_TPM_BLOB_HEADER + sizeof(TPM2B_AUTH) + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE);
+    size_t off = PSD_TPM_BLOB_HEADER;
     uint8_t *buf = OPENSSL_zalloc(cap);
     TSS2_RC rc = TSS2_RC_SUCCESS;
 
     if (!buf)
         return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
-    memcpy(buf, blob_magic, 4);
-    buf[4] = BLOB_VERSION;
+    memcpy(buf, psd_tpm_blob_magic, 4);
+    buf[4] = PSD_TPM_BLOB_VERSION;
     buf[5] = b->kind;
     if (b->kind != PSD_TPM_BLOB_PUBLIC)
         rc = Tss2_MU_TPM2B_AUTH_Marshal(&b->auth, buf, cap, &off);
@@ -98,11 +99,11 @@ done:
 
 parsec_status psd_tpm_sealed_decode(const uint8_t *data, size_t len, psd_tpm_blob *b)
 {
-    size_t off = BLOB_HEADER;
+    size_t off = PSD_TPM_BLOB_HEADER;
 
     memset(b, 0, sizeof(*b));
-    if (data == NULL || len < BLOB_HEADER || memcmp(data, blob_magic, 4) != 0 ||
-        data[4] != BLOB_VERSION || data[5] != PSD_TPM_BLOB_SEALED ||
+    if (data == NULL || len < PSD_TPM_BLOB_HEADER || memcmp(data, psd_tpm_blob_magic, 4) != 0 ||
+        data[4] != PSD_TPM_BLOB_VERSION || data[5] != PSD_TPM_BLOB_SEALED ||
         Tss2_MU_TPM2B_AUTH_Unmarshal(data, len, &off, &b->auth) != TSS2_RC_SUCCESS ||
         Tss2_MU_TPM2B_PUBLIC_Unmarshal(data, len, &off, &b->pub) != TSS2_RC_SUCCESS ||
         Tss2_MU_TPM2B_PRIVATE_Unmarshal(data, len, &off, &b->priv) != TSS2_RC_SUCCESS ||
@@ -119,12 +120,12 @@ void psd_tpm_blob_cleanse(psd_tpm_blob *b)
     OPENSSL_cleanse(b, sizeof(*b));
 }
 
-static bool type_is_rsa(uint8_t t)
+static bool psd_tpm_type_is_rsa(uint8_t t)
 {
     return t == PARSEC_KEY_TYPE_RSA_KEY_PAIR || t == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
 }
 
-static bool type_is_ecc(uint8_t t)
+static bool psd_tpm_type_is_ecc(uint8_t t)
 {
     return t == PARSEC_KEY_TYPE_ECC_KEY_PAIR || t == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
 }
@@ -133,13 +134,13 @@ parsec_status psd_tpm_blob_decode(const psd_key *key, psd_tpm_blob *b)
 {
     const parsec_key_attributes *a = key->attrs;
     const TPMT_PUBLIC *p;
-    size_t off = BLOB_HEADER;
+    size_t off = PSD_TPM_BLOB_HEADER;
     TSS2_RC rc = TSS2_RC_SUCCESS;
     bool pair;
 
     memset(b, 0, sizeof(*b));
-    if (!key->blob || key->blob_len < BLOB_HEADER || memcmp(key->blob, blob_magic, 4) != 0 ||
-        key->blob[4] != BLOB_VERSION)
+    if (!key->blob || key->blob_len < PSD_TPM_BLOB_HEADER ||
+        memcmp(key->blob, psd_tpm_blob_magic, 4) != 0 || key->blob[4] != PSD_TPM_BLOB_VERSION)
         goto corrupt;
     b->kind = key->blob[5];
     if (b->kind != PSD_TPM_BLOB_KEY && b->kind != PSD_TPM_BLOB_PUBLIC)
@@ -158,11 +159,11 @@ parsec_status psd_tpm_blob_decode(const psd_key *key, psd_tpm_blob *b)
     pair = a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR;
     if (pair != (b->kind == PSD_TPM_BLOB_KEY))
         goto corrupt;
-    if (type_is_rsa(a->type)) {
+    if (psd_tpm_type_is_rsa(a->type)) {
         if (p->type != TPM2_ALG_RSA || (a->bits && a->bits != p->parameters.rsaDetail.keyBits) ||
             p->unique.rsa.size * 8u != p->parameters.rsaDetail.keyBits)
             goto corrupt;
-    } else if (type_is_ecc(a->type)) {
+    } else if (psd_tpm_type_is_ecc(a->type)) {
         size_t n = psd_tpm_curve_bytes(p->parameters.eccDetail.curveID);
         if (p->type != TPM2_ALG_ECC || !n || p->unique.ecc.x.size > n ||
             p->unique.ecc.y.size > n ||
@@ -182,7 +183,7 @@ corrupt:
 
 /* ---- loaded-key cache ---- */
 
-static unsigned cache_count(const psd_tpm *st)
+static unsigned psd_tpm_cache_count(const psd_tpm *st)
 {
     unsigned n = 0;
     for (size_t i = 0; i < PSD_TPM_CACHE_SLOTS; i++)
@@ -190,7 +191,7 @@ static unsigned cache_count(const psd_tpm *st)
     return n;
 }
 
-static void cache_flush_entry(psd_tpm *st, psd_tpm_loaded *e)
+static void psd_tpm_cache_flush_entry(psd_tpm *st, psd_tpm_loaded *e)
 {
     if (st->esys && !st->broken) {
         TSS2_RC rc = Esys_FlushContext(st->esys, e->handle);
@@ -215,13 +216,13 @@ bool psd_tpm_evict_lru(psd_tpm *st)
     }
     if (!victim)
         return false;
-    cache_flush_entry(st, victim);
+    psd_tpm_cache_flush_entry(st, victim);
     return true;
 }
 
 bool psd_tpm_make_room(psd_tpm *st)
 {
-    while (cache_count(st) >= st->object_slots) {
+    while (psd_tpm_cache_count(st) >= st->object_slots) {
         if (!psd_tpm_evict_lru(st))
             return false;
     }
@@ -232,7 +233,7 @@ void psd_tpm_cache_flush_all(psd_tpm *st)
 {
     for (size_t i = 0; i < PSD_TPM_CACHE_SLOTS; i++) {
         if (st->cache[i].used)
-            cache_flush_entry(st, &st->cache[i]);
+            psd_tpm_cache_flush_entry(st, &st->cache[i]);
     }
 }
 
@@ -240,7 +241,7 @@ void psd_tpm_cache_drop(psd_tpm *st, uint64_t key_id)
 {
     for (size_t i = 0; i < PSD_TPM_CACHE_SLOTS; i++) {
         if (st->cache[i].used && st->cache[i].key_id == key_id && !st->cache[i].pins)
-            cache_flush_entry(st, &st->cache[i]);
+            psd_tpm_cache_flush_entry(st, &st->cache[i]);
     }
 }
 
@@ -269,7 +270,7 @@ parsec_status psd_tpm_key_acquire(psd_tpm *st, const psd_key *key, const psd_tpm
     /* A stale entry for this id (key replaced) would only waste a slot. */
     psd_tpm_cache_drop(st, key->id);
 
-    while (cache_count(st) >= st->cache_cap && psd_tpm_evict_lru(st))
+    while (psd_tpm_cache_count(st) >= st->cache_cap && psd_tpm_evict_lru(st))
         ;
     if (st->broken)
         return PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
@@ -310,8 +311,8 @@ void psd_tpm_key_release(psd_tpm *st, ESYS_TR handle)
         if (e->used && e->handle == handle && e->pins) {
             e->pins--;
             /* Over capacity because of pinned extras: shrink back now. */
-            if (!e->pins && cache_count(st) > st->cache_cap)
-                cache_flush_entry(st, e);
+            if (!e->pins && psd_tpm_cache_count(st) > st->cache_cap)
+                psd_tpm_cache_flush_entry(st, e);
             return;
         }
     }
@@ -413,7 +414,7 @@ size_t psd_tpm_rsa_bytes(const TPM2B_PUBLIC *pub)
 }
 
 /* x or y left-padded to the curve length. */
-static void put_coord(uint8_t *dst, size_t n, const TPM2B_ECC_PARAMETER *c)
+static void psd_tpm_put_coord(uint8_t *dst, size_t n, const TPM2B_ECC_PARAMETER *c)
 {
     memset(dst, 0, n - c->size);
     memcpy(dst + n - c->size, c->buffer, c->size);
@@ -448,8 +449,8 @@ EVP_PKEY *psd_tpm_public_to_pkey(const TPM2B_PUBLIC *pub)
         if (!group || p->unique.ecc.x.size > cb || p->unique.ecc.y.size > cb)
             goto done;
         point[0] = 0x04;
-        put_coord(point + 1, cb, &p->unique.ecc.x);
-        put_coord(point + 1 + cb, cb, &p->unique.ecc.y);
+        psd_tpm_put_coord(point + 1, cb, &p->unique.ecc.x);
+        psd_tpm_put_coord(point + 1 + cb, cb, &p->unique.ecc.y);
         if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
             !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * cb))
             goto done;
@@ -489,8 +490,8 @@ parsec_status psd_tpm_public_export(const TPM2B_PUBLIC *pub, psd_buf *out)
         uint8_t point[1 + 2 * TPM2_MAX_ECC_KEY_BYTES];
         if (cb && p->unique.ecc.x.size <= cb && p->unique.ecc.y.size <= cb) {
             point[0] = 0x04;
-            put_coord(point + 1, cb, &p->unique.ecc.x);
-            put_coord(point + 1 + cb, cb, &p->unique.ecc.y);
+            psd_tpm_put_coord(point + 1, cb, &p->unique.ecc.x);
+            psd_tpm_put_coord(point + 1 + cb, cb, &p->unique.ecc.y);
             status = psd_buf_set(out, point, 1 + 2 * cb);
         }
     }

@@ -4,11 +4,11 @@
  */
 #include <string.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
 /* ---- RawKeyAgreement ---- */
 
-struct ecdh_args {
+struct psd_tpm_ecdh_args {
     const psd_key *key;
     const psd_tpm_blob *blob;
     const TPM2B_ECC_POINT *peer;
@@ -16,9 +16,9 @@ struct ecdh_args {
     psd_buf *out;
 };
 
-static parsec_status ecdh_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_ecdh_locked(psd_tpm *st, void *argp)
 {
-    struct ecdh_args *arg = argp;
+    struct psd_tpm_ecdh_args *arg = argp;
     TPM2B_ECC_POINT *z = NULL;
     ESYS_TR h = ESYS_TR_NONE;
     parsec_status status;
@@ -57,7 +57,7 @@ parsec_status psd_tpm_raw_key_agreement(void *state, const psd_key *key, const p
     psd_tpm *st = state;
     psd_tpm_blob b;
     TPM2B_ECC_POINT point = {0};
-    struct ecdh_args arg = {.key = key, .blob = &b, .peer = &point, .out = out};
+    struct psd_tpm_ecdh_args arg = {.key = key, .blob = &b, .peer = &point, .out = out};
     parsec_status status = psd_tpm_blob_decode(key, &b);
     size_t n;
 
@@ -87,7 +87,7 @@ parsec_status psd_tpm_raw_key_agreement(void *state, const psd_key *key, const p
     point.point.y.size = (UINT16)n;
     memcpy(point.point.y.buffer, peer + 1 + n, n);
     arg.width = n;
-    status = psd_tpm_run(st, ecdh_locked, &arg);
+    status = psd_tpm_run(st, psd_tpm_ecdh_locked, &arg);
 
 done:
     psd_tpm_blob_cleanse(&b);
@@ -96,14 +96,14 @@ done:
 
 /* ---- GenerateRandom ---- */
 
-struct random_args {
+struct psd_tpm_random_args {
     size_t size;
     psd_buf *out;
 };
 
-static parsec_status random_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_random_locked(psd_tpm *st, void *argp)
 {
-    struct random_args *arg = argp;
+    struct psd_tpm_random_args *arg = argp;
     size_t got = 0;
 
     while (got < arg->size) {
@@ -129,7 +129,7 @@ static parsec_status random_locked(psd_tpm *st, void *argp)
 parsec_status psd_tpm_generate_random(void *state, size_t size, psd_buf *out)
 {
     psd_tpm *st = state;
-    struct random_args arg = {.size = size, .out = out};
+    struct psd_tpm_random_args arg = {.size = size, .out = out};
     parsec_status status;
 
     if (!st->caps.cmd_get_random)
@@ -139,7 +139,7 @@ parsec_status psd_tpm_generate_random(void *state, size_t size, psd_buf *out)
     if (!out->data)
         return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
     out->len = size;
-    status = psd_tpm_run(st, random_locked, &arg);
+    status = psd_tpm_run(st, psd_tpm_random_locked, &arg);
     if (status != PARSEC_SUCCESS)
         psd_buf_clear(out);
     return status;

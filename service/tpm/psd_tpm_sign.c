@@ -16,11 +16,12 @@
 #include <openssl/rsa.h>
 
 #include "parsec_psa_crypto.h"
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
 /* The TPM signing scheme for a Parsec signature algorithm on this key. */
-static parsec_status sign_scheme(const psd_tpm_caps *caps, const TPMT_PUBLIC *pub,
-                                 const parsec_alg *alg, size_t hashlen, TPMT_SIG_SCHEME *scheme)
+static parsec_status psd_tpm_sign_scheme(const psd_tpm_caps *caps, const TPMT_PUBLIC *pub,
+                                         const parsec_alg *alg, size_t hashlen,
+                                         TPMT_SIG_SCHEME *scheme)
 {
     TPMI_ALG_HASH h = TPM2_ALG_ERROR;
 
@@ -70,9 +71,9 @@ static parsec_status sign_scheme(const psd_tpm_caps *caps, const TPMT_PUBLIC *pu
 }
 
 /* Software verification with OpenSSL (also used to check the TPM's PSS salt). */
-static parsec_status verify_public(const TPM2B_PUBLIC *pub, const parsec_alg *alg,
-                                   const uint8_t *hash, size_t hashlen, const uint8_t *sig,
-                                   size_t siglen)
+static parsec_status psd_tpm_verify_public(const TPM2B_PUBLIC *pub, const parsec_alg *alg,
+                                           const uint8_t *hash, size_t hashlen, const uint8_t *sig,
+                                           size_t siglen)
 {
     EVP_PKEY *pkey = psd_tpm_public_to_pkey(pub);
     parsec_status status = PARSEC_PSA_ERROR_GENERIC_ERROR;
@@ -85,7 +86,7 @@ static parsec_status verify_public(const TPM2B_PUBLIC *pub, const parsec_alg *al
 
 /* ---- SignHash ---- */
 
-struct sign_args {
+struct psd_tpm_sign_args {
     const psd_key *key;
     const psd_tpm_blob *blob;
     const TPMT_SIG_SCHEME *scheme;
@@ -93,8 +94,8 @@ struct sign_args {
     psd_buf *sig;
 };
 
-static parsec_status put_padded(psd_buf *out, const uint8_t *v, size_t vlen, size_t width,
-                                size_t at)
+static parsec_status psd_tpm_put_padded(psd_buf *out, const uint8_t *v, size_t vlen, size_t width,
+                                        size_t at)
 {
     if (vlen > width)
         return PARSEC_PSA_ERROR_GENERIC_ERROR;
@@ -103,9 +104,9 @@ static parsec_status put_padded(psd_buf *out, const uint8_t *v, size_t vlen, siz
     return PARSEC_SUCCESS;
 }
 
-static parsec_status sign_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_sign_locked(psd_tpm *st, void *argp)
 {
-    struct sign_args *arg = argp;
+    struct psd_tpm_sign_args *arg = argp;
     TPMT_TK_HASHCHECK ticket = {.tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL};
     TPMT_SIGNATURE *sig = NULL;
     ESYS_TR h = ESYS_TR_NONE;
@@ -131,7 +132,7 @@ static parsec_status sign_locked(psd_tpm *st, void *argp)
             goto done;
         }
         arg->sig->len = total;
-        status = put_padded(arg->sig, s->buffer, s->size, width, 0);
+        status = psd_tpm_put_padded(arg->sig, s->buffer, s->size, width, 0);
     } else {
         const TPMS_SIGNATURE_ECC *s = &sig->signature.ecdsa;
         width = psd_tpm_curve_bytes(arg->blob->pub.publicArea.parameters.eccDetail.curveID);
@@ -142,9 +143,10 @@ static parsec_status sign_locked(psd_tpm *st, void *argp)
             goto done;
         }
         arg->sig->len = total;
-        status = put_padded(arg->sig, s->signatureR.buffer, s->signatureR.size, width, 0);
+        status = psd_tpm_put_padded(arg->sig, s->signatureR.buffer, s->signatureR.size, width, 0);
         if (status == PARSEC_SUCCESS)
-            status = put_padded(arg->sig, s->signatureS.buffer, s->signatureS.size, width, width);
+            status = psd_tpm_put_padded(arg->sig, s->signatureS.buffer, s->signatureS.size, width,
+                                        width);
     }
 
 done:
@@ -159,13 +161,13 @@ parsec_status psd_tpm_sign_hash(void *state, const psd_key *key, const parsec_al
     psd_tpm_blob blob;
     TPMT_SIG_SCHEME scheme = {0};
     TPM2B_DIGEST digest = {0};
-    struct sign_args arg = {.key = key, .blob = &blob, .scheme = &scheme, .digest = &digest,
-                            .sig = sig};
+    struct psd_tpm_sign_args arg = {.key = key, .blob = &blob, .scheme = &scheme, .digest = &digest,
+                                    .sig = sig};
     parsec_status status = psd_tpm_blob_decode(key, &blob);
 
     if (status != PARSEC_SUCCESS)
         return status;
-    status = sign_scheme(&st->caps, &blob.pub.publicArea, alg, hashlen, &scheme);
+    status = psd_tpm_sign_scheme(&st->caps, &blob.pub.publicArea, alg, hashlen, &scheme);
     if (status != PARSEC_SUCCESS)
         goto done;
     if (blob.kind != PSD_TPM_BLOB_KEY) {
@@ -174,9 +176,10 @@ parsec_status psd_tpm_sign_hash(void *state, const psd_key *key, const parsec_al
     }
     digest.size = (UINT16)hashlen;
     memcpy(digest.buffer, hash, hashlen);
-    status = psd_tpm_run(st, sign_locked, &arg);
+    status = psd_tpm_run(st, psd_tpm_sign_locked, &arg);
     if (status == PARSEC_SUCCESS && scheme.scheme == TPM2_ALG_RSAPSS &&
-        verify_public(&blob.pub, alg, hash, hashlen, sig->data, sig->len) != PARSEC_SUCCESS) {
+        psd_tpm_verify_public(&blob.pub, alg, hash, hashlen, sig->data, sig->len) !=
+            PARSEC_SUCCESS) {
         psd_log(PSD_LOG_ERROR, "tpm: this TPM's RSA-PSS signatures do not use salt length = "
                                "hash length as PSA requires; RSA-PSS is not available");
         psd_buf_clear(sig);
@@ -201,9 +204,9 @@ parsec_status psd_tpm_verify_hash(void *state, const psd_key *key, const parsec_
 
     if (status != PARSEC_SUCCESS)
         return status;
-    status = sign_scheme(&st->caps, &blob.pub.publicArea, alg, hashlen, &scheme);
+    status = psd_tpm_sign_scheme(&st->caps, &blob.pub.publicArea, alg, hashlen, &scheme);
     if (status == PARSEC_SUCCESS)
-        status = verify_public(&blob.pub, alg, hash, hashlen, sig, siglen);
+        status = psd_tpm_verify_public(&blob.pub, alg, hash, hashlen, sig, siglen);
     psd_tpm_blob_cleanse(&blob);
     return status;
 }

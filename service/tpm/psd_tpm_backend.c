@@ -19,14 +19,14 @@
 
 #include <openssl/crypto.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
-static const char *const known_settings[] = {"tcti", "owner_auth", "endorsement_auth",
-                                             "primary_handle", "primary_key"};
+static const char *const psd_tpm_known_settings[] = {"tcti", "owner_auth", "endorsement_auth",
+                                                     "primary_handle", "primary_key"};
 
 /* "str:..." / "hex:..." / plain text, like the reference service's *_hierarchy_auth. */
-static int parse_auth(const char *name, const char *value, TPM2B_AUTH *auth, char *err,
-                      size_t errlen)
+static int psd_tpm_parse_auth(const char *name, const char *value, TPM2B_AUTH *auth, char *err,
+                              size_t errlen)
 {
     memset(auth, 0, sizeof(*auth));
     if (!value || !*value)
@@ -56,14 +56,15 @@ static int parse_auth(const char *name, const char *value, TPM2B_AUTH *auth, cha
     return 0;
 }
 
-static int parse_settings(psd_tpm *st, const psd_settings *s, char *err, size_t errlen)
+static int psd_tpm_parse_settings(psd_tpm *st, const psd_settings *s, char *err, size_t errlen)
 {
     const char *v;
 
     for (size_t i = 0; i < s->count; i++) {
         bool known = false;
-        for (size_t k = 0; k < sizeof(known_settings) / sizeof(known_settings[0]); k++)
-            known = known || strcmp(s->items[i].key, known_settings[k]) == 0;
+        for (size_t k = 0;
+             k < sizeof(psd_tpm_known_settings) / sizeof(psd_tpm_known_settings[0]); k++)
+            known = known || strcmp(s->items[i].key, psd_tpm_known_settings[k]) == 0;
         if (!known) {
             snprintf(err, errlen, "tpm: unknown setting '%s' in [tpm] (known: tcti, owner_auth, "
                                   "endorsement_auth, primary_handle, primary_key)",
@@ -77,10 +78,10 @@ static int parse_settings(psd_tpm *st, const psd_settings *s, char *err, size_t 
         snprintf(err, errlen, "tpm: out of memory");
         return -1;
     }
-    if (parse_auth("owner_auth", psd_settings_get(s, "owner_auth"), &st->owner_auth, err,
-                   errlen) != 0 ||
-        parse_auth("endorsement_auth", psd_settings_get(s, "endorsement_auth"),
-                   &st->endorsement_auth, err, errlen) != 0)
+    if (psd_tpm_parse_auth("owner_auth", psd_settings_get(s, "owner_auth"), &st->owner_auth, err,
+                           errlen) != 0 ||
+        psd_tpm_parse_auth("endorsement_auth", psd_settings_get(s, "endorsement_auth"),
+                           &st->endorsement_auth, err, errlen) != 0)
         return -1;
     v = psd_settings_get(s, "primary_handle");
     if (v && *v) {
@@ -109,7 +110,7 @@ static int parse_settings(psd_tpm *st, const psd_settings *s, char *err, size_t 
     return 0;
 }
 
-static void tpm_fini(void *state)
+static void psd_tpm_fini(void *state)
 {
     psd_tpm *st = state;
 
@@ -123,7 +124,7 @@ static void tpm_fini(void *state)
     OPENSSL_clear_free(st, sizeof(*st));
 }
 
-static int tpm_init(void **state, const psd_settings *settings, char *err, size_t errlen)
+static int psd_tpm_init(void **state, const psd_settings *settings, char *err, size_t errlen)
 {
     psd_tpm *st = OPENSSL_zalloc(sizeof(*st));
 
@@ -135,8 +136,9 @@ static int tpm_init(void **state, const psd_settings *settings, char *err, size_
     pthread_mutex_init(&st->lock, NULL);
     st->primary = ESYS_TR_NONE;
     setenv("TSS2_LOG", "all+NONE", 0);
-    if (parse_settings(st, settings, err, errlen) != 0 || psd_tpm_connect(st, err, errlen) != 0) {
-        tpm_fini(st);
+    if (psd_tpm_parse_settings(st, settings, err, errlen) != 0 ||
+        psd_tpm_connect(st, err, errlen) != 0) {
+        psd_tpm_fini(st);
         return -1;
     }
     psd_log(PSD_LOG_INFO,
@@ -155,27 +157,27 @@ static int tpm_init(void **state, const psd_settings *settings, char *err, size_
 
 /* ---- what this TPM can do ---- */
 
-static bool hash_ok(const psd_tpm_caps *c, uint8_t hash)
+static bool psd_tpm_hash_ok(const psd_tpm_caps *c, uint8_t hash)
 {
     return hash == PARSEC_HASH_ANY || psd_tpm_hash_alg(c, hash) != TPM2_ALG_ERROR;
 }
 
-static bool can_sign(const psd_tpm_caps *c)
+static bool psd_tpm_can_sign(const psd_tpm_caps *c)
 {
     return c->cmd_sign && ((c->rsa && (c->rsassa || c->rsapss)) || (c->ecc && c->ecdsa));
 }
 
-static bool can_decrypt(const psd_tpm_caps *c)
+static bool psd_tpm_can_decrypt(const psd_tpm_caps *c)
 {
     return c->rsa && c->cmd_rsa_decrypt && (c->rsaes || c->oaep);
 }
 
-static bool can_ecdh(const psd_tpm_caps *c)
+static bool psd_tpm_can_ecdh(const psd_tpm_caps *c)
 {
     return c->ecc && c->ecdh && c->cmd_ecdh_zgen;
 }
 
-static size_t tpm_opcodes(void *state, uint32_t *out, size_t max)
+static size_t psd_tpm_opcodes(void *state, uint32_t *out, size_t max)
 {
     psd_tpm *st = state;
     const psd_tpm_caps *c = &st->caps;
@@ -187,14 +189,14 @@ static size_t tpm_opcodes(void *state, uint32_t *out, size_t max)
     ops[n++] = PARSEC_OP_PSA_DESTROY_KEY;
     ops[n++] = PARSEC_OP_PSA_IMPORT_KEY;
     ops[n++] = PARSEC_OP_PSA_EXPORT_PUBLIC_KEY;
-    if (can_sign(c))
+    if (psd_tpm_can_sign(c))
         ops[n++] = PARSEC_OP_PSA_SIGN_HASH;
     ops[n++] = PARSEC_OP_PSA_VERIFY_HASH;
     if (c->rsa && (c->rsaes || c->oaep))
         ops[n++] = PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT;
-    if (can_decrypt(c))
+    if (psd_tpm_can_decrypt(c))
         ops[n++] = PARSEC_OP_PSA_ASYMMETRIC_DECRYPT;
-    if (can_ecdh(c))
+    if (psd_tpm_can_ecdh(c))
         ops[n++] = PARSEC_OP_PSA_RAW_KEY_AGREEMENT;
     if (c->cmd_get_random)
         ops[n++] = PARSEC_OP_PSA_GENERATE_RANDOM;
@@ -210,7 +212,7 @@ static size_t tpm_opcodes(void *state, uint32_t *out, size_t max)
     return n;
 }
 
-static bool type_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
+static bool psd_tpm_type_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
 {
     switch (a->type) {
     case PARSEC_KEY_TYPE_RSA_KEY_PAIR:
@@ -229,7 +231,7 @@ static bool type_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
     }
 }
 
-static bool alg_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
+static bool psd_tpm_alg_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
 {
     bool rsa = a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
     bool pair = a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR;
@@ -243,11 +245,11 @@ static bool alg_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
             return false;
         switch (alg->scheme) {
         case PARSEC_SIGN_RSA_PKCS1V15:
-            return rsa && c->rsassa && hash_ok(c, alg->hash);
+            return rsa && c->rsassa && psd_tpm_hash_ok(c, alg->hash);
         case PARSEC_SIGN_RSA_PSS:
-            return rsa && c->rsapss && hash_ok(c, alg->hash);
+            return rsa && c->rsapss && psd_tpm_hash_ok(c, alg->hash);
         case PARSEC_SIGN_ECDSA:
-            return !rsa && c->ecdsa && hash_ok(c, alg->hash);
+            return !rsa && c->ecdsa && psd_tpm_hash_ok(c, alg->hash);
         case PARSEC_SIGN_ECDSA_ANY:
             return !rsa && c->ecdsa;
         default:
@@ -261,18 +263,18 @@ static bool alg_ok(const psd_tpm_caps *c, const parsec_key_attributes *a)
         return alg->scheme == PARSEC_ENCRYPT_RSA_OAEP && c->oaep &&
                psd_tpm_hash_alg(c, alg->hash) != TPM2_ALG_ERROR;
     case PARSEC_ALG_KEY_AGREEMENT:
-        return !rsa && alg->scheme == PARSEC_KA_ECDH && can_ecdh(c);
+        return !rsa && alg->scheme == PARSEC_KA_ECDH && psd_tpm_can_ecdh(c);
     default:
         return false;
     }
 }
 
-static parsec_status tpm_check_attributes(void *state, const parsec_key_attributes *attrs)
+static parsec_status psd_tpm_check_attributes(void *state, const parsec_key_attributes *attrs)
 {
     psd_tpm *st = state;
     const psd_tpm_caps *c = &st->caps;
 
-    if (!type_ok(c, attrs)) {
+    if (!psd_tpm_type_ok(c, attrs)) {
         if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR)
             psd_log(PSD_LOG_INFO, "tpm: RSA keys of %u bits are not supported: this TPM creates"
                     " RSA keys of%s%s%s%s bits (TPM2_GetCapability)", attrs->bits,
@@ -284,7 +286,7 @@ static parsec_status tpm_check_attributes(void *state, const parsec_key_attribut
                     attrs->type, attrs->bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
-    if (!alg_ok(c, attrs)) {
+    if (!psd_tpm_alg_ok(c, attrs)) {
         psd_log(PSD_LOG_INFO, "tpm: the key's algorithm (kind %u, scheme %u, hash %u) is not"
                 " supported by this TPM for that key type", attrs->alg.kind, attrs->alg.scheme,
                 attrs->alg.hash);
@@ -304,10 +306,10 @@ const psd_backend_ops psd_tpm_backend = {
     .version_maj = 0,
     .version_min = 1,
     .version_rev = 0,
-    .init = tpm_init,
-    .fini = tpm_fini,
-    .opcodes = tpm_opcodes,
-    .check_attributes = tpm_check_attributes,
+    .init = psd_tpm_init,
+    .fini = psd_tpm_fini,
+    .opcodes = psd_tpm_opcodes,
+    .check_attributes = psd_tpm_check_attributes,
     .generate_key = psd_tpm_generate_key,
     .import_key = psd_tpm_import_key,
     .export_public_key = psd_tpm_export_public_key,

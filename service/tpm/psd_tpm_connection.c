@@ -21,7 +21,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
 /* Bounds for start-up against a TPM that is not there or never answers. */
 #define PSD_TPM_CONNECT_TIMEOUT_MS 3000
@@ -39,7 +39,7 @@ TSS2_RC psd_tpm_rc_base(TSS2_RC rc)
     return rc & 0xFFF;
 }
 
-static bool rc_is_transport(TSS2_RC rc)
+static bool psd_tpm_rc_is_transport(TSS2_RC rc)
 {
     TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
     TSS2_RC base = rc & ~TSS2_RC_LAYER_MASK;
@@ -57,7 +57,7 @@ parsec_status psd_tpm_fail(psd_tpm *st, const char *what, TSS2_RC rc)
     TSS2_RC base = psd_tpm_rc_base(rc);
     parsec_status status;
 
-    if (rc_is_transport(rc)) {
+    if (psd_tpm_rc_is_transport(rc)) {
         st->broken = true;
         psd_log(PSD_LOG_ERROR, "tpm: %s: connection to the TPM failed: %s", what,
                 Tss2_RC_Decode(rc));
@@ -132,7 +132,7 @@ parsec_status psd_tpm_fail(psd_tpm *st, const char *what, TSS2_RC rc)
  * The swtpm and mssim TCTIs connect with a blocking connect(): an address
  * that drops packets would hang start-up for minutes. Probe it first.
  */
-static int probe_network_tpm(const char *conf, char *err, size_t errlen)
+static int psd_tpm_probe_network(const char *conf, char *err, size_t errlen)
 {
     char host[256] = "localhost";
     char port[16] = "2321";
@@ -191,7 +191,7 @@ static int probe_network_tpm(const char *conf, char *err, size_t errlen)
     return rc;
 }
 
-static bool tcti_is_network(const char *conf)
+static bool psd_tpm_tcti_is_network(const char *conf)
 {
     return strncmp(conf, "swtpm", 5) == 0 || strncmp(conf, "mssim", 5) == 0;
 }
@@ -204,7 +204,7 @@ static bool tcti_is_network(const char *conf)
  * holds for minutes. So this runs in a thread; if it takes too long the
  * thread is abandoned and cleans up after itself whenever it returns.
  */
-struct open_job {
+struct psd_tpm_open_job {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool done, abandoned;
@@ -215,7 +215,7 @@ struct open_job {
     TSS2_RC rc;
 };
 
-static void open_job_free(struct open_job *job)
+static void psd_tpm_open_job_free(struct psd_tpm_open_job *job)
 {
     if (job->esys)
         Esys_Finalize(&job->esys);
@@ -227,9 +227,9 @@ static void open_job_free(struct open_job *job)
     OPENSSL_free(job);
 }
 
-static void *open_thread(void *arg)
+static void *psd_tpm_open_thread(void *arg)
 {
-    struct open_job *job = arg;
+    struct psd_tpm_open_job *job = arg;
     TSS2_RC rc;
     bool abandoned;
 
@@ -254,13 +254,13 @@ static void *open_thread(void *arg)
     pthread_cond_signal(&job->cond);
     pthread_mutex_unlock(&job->lock);
     if (abandoned)
-        open_job_free(job);
+        psd_tpm_open_job_free(job);
     return NULL;
 }
 
-static int tpm_open(psd_tpm *st, char *err, size_t errlen)
+static int psd_tpm_open(psd_tpm *st, char *err, size_t errlen)
 {
-    struct open_job *job = OPENSSL_zalloc(sizeof(*job));
+    struct psd_tpm_open_job *job = OPENSSL_zalloc(sizeof(*job));
     pthread_condattr_t ca;
     pthread_attr_t ta;
     pthread_t th;
@@ -279,9 +279,9 @@ static int tpm_open(psd_tpm *st, char *err, size_t errlen)
     pthread_condattr_destroy(&ca);
     pthread_attr_init(&ta);
     pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &ta, open_thread, job) != 0) {
+    if (pthread_create(&th, &ta, psd_tpm_open_thread, job) != 0) {
         pthread_attr_destroy(&ta);
-        open_job_free(job);
+        psd_tpm_open_job_free(job);
         snprintf(err, errlen, "tpm: cannot start a thread");
         return -1;
     }
@@ -312,7 +312,7 @@ static int tpm_open(psd_tpm *st, char *err, size_t errlen)
         job->esys = NULL;
         rc = 0;
     }
-    open_job_free(job);
+    psd_tpm_open_job_free(job);
     return rc;
 }
 
@@ -320,7 +320,7 @@ static int tpm_open(psd_tpm *st, char *err, size_t errlen)
  * Without a resource manager, objects a previous parsecd left loaded (it was
  * killed) keep their slots until TPM reset; with one, we see only our own.
  */
-static void flush_leftovers(psd_tpm *st)
+static void psd_tpm_flush_leftovers(psd_tpm *st)
 {
     static const TPM2_HANDLE ranges[] = {TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST};
 
@@ -352,7 +352,7 @@ static void flush_leftovers(psd_tpm *st)
 
 /* ---- capabilities ---- */
 
-static void read_algs(psd_tpm *st)
+static void psd_tpm_read_algs(psd_tpm *st)
 {
     TPM2_ALG_ID next = TPM2_ALG_FIRST;
     TPMI_YES_NO more = TPM2_YES;
@@ -390,7 +390,7 @@ static void read_algs(psd_tpm *st)
     }
 }
 
-static void read_commands(psd_tpm *st)
+static void psd_tpm_read_commands(psd_tpm *st)
 {
     TPM2_CC next = TPM2_CC_FIRST;
     TPMI_YES_NO more = TPM2_YES;
@@ -425,7 +425,7 @@ static void read_commands(psd_tpm *st)
     }
 }
 
-static void read_curves(psd_tpm *st)
+static void psd_tpm_read_curves(psd_tpm *st)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_NO;
@@ -446,7 +446,7 @@ static void read_curves(psd_tpm *st)
 }
 
 /* RSA key sizes have no capability: TPM2_TestParms says which are accepted. */
-static bool rsa_size_ok(psd_tpm *st, UINT16 bits)
+static bool psd_tpm_rsa_size_ok(psd_tpm *st, UINT16 bits)
 {
     TPMT_PUBLIC_PARMS parms = {.type = TPM2_ALG_RSA};
     parms.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
@@ -456,22 +456,22 @@ static bool rsa_size_ok(psd_tpm *st, UINT16 bits)
            TSS2_RC_SUCCESS;
 }
 
-static void read_caps(psd_tpm *st)
+static void psd_tpm_read_caps(psd_tpm *st)
 {
     memset(&st->caps, 0, sizeof(st->caps));
-    read_algs(st);
-    read_commands(st);
+    psd_tpm_read_algs(st);
+    psd_tpm_read_commands(st);
     if (st->caps.ecc)
-        read_curves(st);
+        psd_tpm_read_curves(st);
     if (st->caps.rsa) {
-        st->caps.rsa1024 = rsa_size_ok(st, 1024);
-        st->caps.rsa2048 = rsa_size_ok(st, 2048);
-        st->caps.rsa3072 = rsa_size_ok(st, 3072);
-        st->caps.rsa4096 = rsa_size_ok(st, 4096);
+        st->caps.rsa1024 = psd_tpm_rsa_size_ok(st, 1024);
+        st->caps.rsa2048 = psd_tpm_rsa_size_ok(st, 2048);
+        st->caps.rsa3072 = psd_tpm_rsa_size_ok(st, 3072);
+        st->caps.rsa4096 = psd_tpm_rsa_size_ok(st, 4096);
     }
 }
 
-static unsigned transient_avail(psd_tpm *st)
+static unsigned psd_tpm_transient_avail(psd_tpm *st)
 {
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_NO;
@@ -490,7 +490,7 @@ static unsigned transient_avail(psd_tpm *st)
 /* ---- the storage primary ---- */
 
 /* The TCG "Provisioning Guidance" SRK templates (restricted decrypt, AES-128-CFB). */
-static void srk_template(TPM2_ALG_ID alg, TPM2B_PUBLIC *t)
+static void psd_tpm_srk_template(TPM2_ALG_ID alg, TPM2B_PUBLIC *t)
 {
     memset(t, 0, sizeof(*t));
     t->publicArea.type = alg;
@@ -521,7 +521,7 @@ static void srk_template(TPM2_ALG_ID alg, TPM2B_PUBLIC *t)
     }
 }
 
-static int load_primary(psd_tpm *st, char *err, size_t errlen)
+static int psd_tpm_load_primary(psd_tpm *st, char *err, size_t errlen)
 {
     TSS2_RC rc;
 
@@ -555,7 +555,7 @@ static int load_primary(psd_tpm *st, char *err, size_t errlen)
         TPM2B_DATA outside = {0};
         TPML_PCR_SELECTION pcrs = {0};
 
-        srk_template(st->primary_alg, &tmpl);
+        psd_tpm_srk_template(st->primary_alg, &tmpl);
         rc = Esys_TR_SetAuth(st->esys, ESYS_TR_RH_OWNER, &st->owner_auth);
         if (rc == TSS2_RC_SUCCESS)
             rc = Esys_CreatePrimary(st->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
@@ -600,7 +600,7 @@ void psd_tpm_disconnect(psd_tpm *st)
  * device:PATH: open it once ourselves, since the device TCTI only reports
  * "IO failure" and the errno decides the fix (group, missing device, busy).
  */
-static int probe_device_tpm(const char *conf, char *err, size_t errlen)
+static int psd_tpm_probe_device(const char *conf, char *err, size_t errlen)
 {
     const char *path = conf[6] == ':' && conf[7] != '\0' ? conf + 7 : "/dev/tpm0";
     char hint[160] = "";
@@ -645,26 +645,27 @@ int psd_tpm_connect(psd_tpm *st, char *err, size_t errlen)
     unsigned avail;
 
     st->primary = ESYS_TR_NONE;
-    if (tcti_is_network(st->tcti_conf) && probe_network_tpm(st->tcti_conf, err, errlen) != 0)
+    if (psd_tpm_tcti_is_network(st->tcti_conf) &&
+        psd_tpm_probe_network(st->tcti_conf, err, errlen) != 0)
         return -1;
     if (strncmp(st->tcti_conf, "device", 6) == 0 &&
         (st->tcti_conf[6] == '\0' || st->tcti_conf[6] == ':') &&
-        probe_device_tpm(st->tcti_conf, err, errlen) != 0)
+        psd_tpm_probe_device(st->tcti_conf, err, errlen) != 0)
         return -1;
-    if (tpm_open(st, err, errlen) != 0)
+    if (psd_tpm_open(st, err, errlen) != 0)
         goto fail;
-    flush_leftovers(st);
+    psd_tpm_flush_leftovers(st);
     /* Once: the same TPM after a reconnect, and worker threads read caps unlocked. */
     if (!st->caps_known) {
-        read_caps(st);
+        psd_tpm_read_caps(st);
         st->caps_known = true;
     }
     if (!st->primary_persistent && st->primary_alg == TPM2_ALG_ECC && !st->caps.ecc)
         st->primary_alg = TPM2_ALG_RSA;
-    if (load_primary(st, err, errlen) != 0)
+    if (psd_tpm_load_primary(st, err, errlen) != 0)
         goto fail;
 
-    avail = transient_avail(st);
+    avail = psd_tpm_transient_avail(st);
     st->object_slots = avail ? avail : 1;
     st->cache_cap = st->object_slots < PSD_TPM_CACHE_MAX ? st->object_slots : PSD_TPM_CACHE_MAX;
     st->broken = false;

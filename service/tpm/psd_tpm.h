@@ -9,8 +9,8 @@
  * of loaded handles, so the TPM's few object slots never run out.
  * All TPM access is serialised by psd_tpm.lock.
  */
-#ifndef PSD_TPM_INTERNAL_H
-#define PSD_TPM_INTERNAL_H
+#ifndef PSD_TPM_H
+#define PSD_TPM_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -90,7 +90,7 @@ parsec_status psd_tpm_sealed_decode(const uint8_t *data, size_t len, psd_tpm_blo
 parsec_status psd_tpm_blob_decode(const psd_key *key, psd_tpm_blob *b);
 void psd_tpm_blob_cleanse(psd_tpm_blob *b);
 
-/* ---- sealed secrets (tpm_seal.c) ---- */
+/* ---- sealed secrets (psd_tpm_seal.c) ---- */
 parsec_status psd_tpm_seal_secret(void *state, const uint8_t *secret, size_t len,
                                   psd_buf *sealed);
 parsec_status psd_tpm_unseal_secret(void *state, const uint8_t *sealed, size_t len,
@@ -148,7 +148,7 @@ parsec_status psd_tpm_public_export(const TPM2B_PUBLIC *pub, psd_buf *out);
 /* Modulus bytes of an RSA public area. */
 size_t psd_tpm_rsa_bytes(const TPM2B_PUBLIC *pub);
 
-/* ---- operations (the ops table lives in tpm_backend.c) ---- */
+/* ---- operations (the ops table lives in psd_tpm_backend.c) ---- */
 parsec_status psd_tpm_generate_key(void *state, uint64_t id, const char *name,
                                    const parsec_key_attributes *attrs, psd_buf *blob);
 parsec_status psd_tpm_import_key(void *state, uint64_t id, const char *name,

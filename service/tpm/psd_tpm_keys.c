@@ -8,10 +8,10 @@
 #include <openssl/core_names.h>
 #include <openssl/x509.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
 /* TPM object attributes for a key with these PSA attributes. */
-static TPMA_OBJECT object_attributes(const parsec_key_attributes *a)
+static TPMA_OBJECT psd_tpm_object_attributes(const parsec_key_attributes *a)
 {
     const uint32_t sign_usage = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE |
                                 PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_VERIFY_MESSAGE;
@@ -38,11 +38,12 @@ static TPMA_OBJECT object_attributes(const parsec_key_attributes *a)
     return o;
 }
 
-static void key_template(const parsec_key_attributes *a, TPMI_ECC_CURVE curve, TPM2B_PUBLIC *t)
+static void psd_tpm_key_template(const parsec_key_attributes *a, TPMI_ECC_CURVE curve,
+                                 TPM2B_PUBLIC *t)
 {
     memset(t, 0, sizeof(*t));
     t->publicArea.nameAlg = TPM2_ALG_SHA256;
-    t->publicArea.objectAttributes = object_attributes(a);
+    t->publicArea.objectAttributes = psd_tpm_object_attributes(a);
     if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY) {
         t->publicArea.type = TPM2_ALG_RSA;
         t->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
@@ -60,20 +61,20 @@ static void key_template(const parsec_key_attributes *a, TPMI_ECC_CURVE curve, T
 
 /* ---- GenerateKey ---- */
 
-struct generate_args {
+struct psd_tpm_generate_args {
     const parsec_key_attributes *attrs;
     TPMI_ECC_CURVE curve;
     psd_buf *blob;
 };
 
-static parsec_status generate_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_generate_locked(psd_tpm *st, void *argp)
 {
-    struct generate_args *arg = argp;
+    struct psd_tpm_generate_args *arg = argp;
     TPM2B_SENSITIVE_CREATE sens = {0};
     TPM2B_PUBLIC tmpl;
     parsec_status status;
 
-    key_template(arg->attrs, arg->curve, &tmpl);
+    psd_tpm_key_template(arg->attrs, arg->curve, &tmpl);
     status = psd_tpm_create(st, &sens, &tmpl, PSD_TPM_BLOB_KEY, "creating a key (TPM2_Create)",
                             arg->blob);
     OPENSSL_cleanse(&sens, sizeof(sens));
@@ -84,7 +85,7 @@ parsec_status psd_tpm_generate_key(void *state, uint64_t id, const char *name,
                                    const parsec_key_attributes *attrs, psd_buf *blob)
 {
     psd_tpm *st = state;
-    struct generate_args arg = {.attrs = attrs, .blob = blob};
+    struct psd_tpm_generate_args arg = {.attrs = attrs, .blob = blob};
 
     switch (attrs->type) {
     case PARSEC_KEY_TYPE_RSA_KEY_PAIR:
@@ -100,13 +101,14 @@ parsec_status psd_tpm_generate_key(void *state, uint64_t id, const char *name,
         /* Public keys and symmetric keys cannot be generated here. */
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
-    return psd_tpm_run(st, generate_locked, &arg);
+    return psd_tpm_run(st, psd_tpm_generate_locked, &arg);
 }
 
 /* ---- ImportKey (public keys) ---- */
 
-static parsec_status import_rsa_public(const parsec_key_attributes *attrs, const uint8_t *data,
-                                       size_t len, TPM2B_PUBLIC *pub)
+static parsec_status psd_tpm_import_rsa_public(const parsec_key_attributes *attrs,
+                                               const uint8_t *data, size_t len,
+                                               TPM2B_PUBLIC *pub)
 {
     const unsigned char *p = data;
     EVP_PKEY *pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
@@ -141,8 +143,9 @@ done:
     return status;
 }
 
-static parsec_status import_ecc_public(const parsec_key_attributes *attrs, const uint8_t *data,
-                                       size_t len, TPM2B_PUBLIC *pub)
+static parsec_status psd_tpm_import_ecc_public(const parsec_key_attributes *attrs,
+                                               const uint8_t *data, size_t len,
+                                               TPM2B_PUBLIC *pub)
 {
     TPMI_ECC_CURVE curve;
     size_t cb;
@@ -185,13 +188,13 @@ parsec_status psd_tpm_import_key(void *state, uint64_t id, const char *name,
 
     if (!data || !len)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    key_template(attrs, TPM2_ECC_NONE, &b.pub);
+    psd_tpm_key_template(attrs, TPM2_ECC_NONE, &b.pub);
     switch (attrs->type) {
     case PARSEC_KEY_TYPE_RSA_PUBLIC_KEY:
-        status = import_rsa_public(attrs, data, len, &b.pub);
+        status = psd_tpm_import_rsa_public(attrs, data, len, &b.pub);
         break;
     case PARSEC_KEY_TYPE_ECC_PUBLIC_KEY:
-        status = import_ecc_public(attrs, data, len, &b.pub);
+        status = psd_tpm_import_ecc_public(attrs, data, len, &b.pub);
         break;
     default:
         /* Private keys are made inside the TPM only. */

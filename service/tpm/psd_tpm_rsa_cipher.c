@@ -13,10 +13,10 @@
 
 #include <openssl/rsa.h>
 
-#include "tpm_internal.h"
+#include "psd_tpm.h"
 
-static parsec_status rsa_check(const psd_tpm *st, const psd_tpm_blob *b, const parsec_alg *alg,
-                               TPMI_ALG_HASH *oaep_hash)
+static parsec_status psd_tpm_rsa_check(const psd_tpm *st, const psd_tpm_blob *b,
+                                       const parsec_alg *alg, TPMI_ALG_HASH *oaep_hash)
 {
     if (b->pub.publicArea.type != TPM2_ALG_RSA || alg->kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
@@ -46,7 +46,7 @@ parsec_status psd_tpm_asymmetric_encrypt(void *state, const psd_key *key, const 
 
     if (status != PARSEC_SUCCESS)
         return status;
-    status = rsa_check(st, &b, alg, &oaep_hash);
+    status = psd_tpm_rsa_check(st, &b, alg, &oaep_hash);
     if (status != PARSEC_SUCCESS)
         goto done;
     k = psd_tpm_rsa_bytes(&b.pub);
@@ -100,7 +100,7 @@ done:
 
 /* ---- AsymmetricDecrypt ---- */
 
-struct decrypt_args {
+struct psd_tpm_decrypt_args {
     const psd_key *key;
     const psd_tpm_blob *blob;
     const TPM2B_PUBLIC_KEY_RSA *cipher;
@@ -109,9 +109,9 @@ struct decrypt_args {
     psd_buf *out;
 };
 
-static parsec_status decrypt_locked(psd_tpm *st, void *argp)
+static parsec_status psd_tpm_decrypt_locked(psd_tpm *st, void *argp)
 {
-    struct decrypt_args *arg = argp;
+    struct psd_tpm_decrypt_args *arg = argp;
     TPM2B_PUBLIC_KEY_RSA *msg = NULL;
     ESYS_TR h = ESYS_TR_NONE;
     parsec_status status;
@@ -149,13 +149,13 @@ parsec_status psd_tpm_asymmetric_decrypt(void *state, const psd_key *key, const 
     TPM2B_PUBLIC_KEY_RSA cipher = {0};
     TPMT_RSA_DECRYPT scheme = {0};
     TPM2B_DATA label = {0};
-    struct decrypt_args arg = {.key = key, .blob = &b, .cipher = &cipher, .scheme = &scheme,
-                               .label = &label, .out = out};
+    struct psd_tpm_decrypt_args arg = {.key = key, .blob = &b, .cipher = &cipher, .scheme = &scheme,
+                                       .label = &label, .out = out};
     parsec_status status = psd_tpm_blob_decode(key, &b);
 
     if (status != PARSEC_SUCCESS)
         return status;
-    status = rsa_check(st, &b, alg, &oaep_hash);
+    status = psd_tpm_rsa_check(st, &b, alg, &oaep_hash);
     if (status != PARSEC_SUCCESS)
         goto done;
     if (b.kind != PSD_TPM_BLOB_KEY) {
@@ -180,7 +180,7 @@ parsec_status psd_tpm_asymmetric_decrypt(void *state, const psd_key *key, const 
     label.size = (UINT16)saltlen;
     if (saltlen)
         memcpy(label.buffer, salt, saltlen);
-    status = psd_tpm_run(st, decrypt_locked, &arg);
+    status = psd_tpm_run(st, psd_tpm_decrypt_locked, &arg);
 
 done:
     psd_tpm_blob_cleanse(&b);
