@@ -22,6 +22,7 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
+#include "parsec_psa_crypto.h"
 #include "pp11.h"
 
 /* ---- keys -------------------------------------------------------------------------- */
@@ -66,35 +67,14 @@ size_t pp11_key_sig_len(const pp11_key *key)
 /* The service's public-key export (PKCS#1 RSAPublicKey, or an uncompressed point). */
 static EVP_PKEY *pp11_pub_from_psa(const pp11_key *key, const uint8_t *data, size_t len)
 {
-    const unsigned char *p = data;
-    const char *group;
-    EVP_PKEY_CTX *pctx = NULL;
-    OSSL_PARAM_BLD *bld = NULL;
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY *pub = NULL;
-
-    if (pp11_key_cktype(key) == CKK_RSA)
-        return d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
-    if (pp11_key_cktype(key) != CKK_EC || key->attrs.ecc_family != PARSEC_ECC_FAMILY_SECP_R1)
+    /* The curves this module describes with CKA_EC_PARAMS: P-256, P-384, P-521. */
+    if (pp11_key_cktype(key) == CKK_EC &&
+        (key->attrs.ecc_family != PARSEC_ECC_FAMILY_SECP_R1 ||
+         (key->attrs.bits != 256 && key->attrs.bits != 384 && key->attrs.bits != 521)))
         return NULL;
-    group = key->attrs.bits == 256 ? "P-256" : key->attrs.bits == 384 ? "P-384"
-            : key->attrs.bits == 521 ? "P-521" : NULL;
-    if (group == NULL || len == 0 || data[0] != 0x04)
+    if (pp11_key_cktype(key) != CKK_EC && pp11_key_cktype(key) != CKK_RSA)
         return NULL;
-    bld = OSSL_PARAM_BLD_new();
-    if (bld == NULL || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0)
-        || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, data, len))
-        goto done;
-    params = OSSL_PARAM_BLD_to_param(bld);
-    pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (params == NULL || pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0
-        || EVP_PKEY_fromdata(pctx, &pub, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-        pub = NULL;
-done:
-    EVP_PKEY_CTX_free(pctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    return pub;
+    return parsec_psa_public_key(NULL, NULL, &key->attrs, data, len);
 }
 
 static void pp11_key_id(const char *uuid, const char *name, unsigned char id[PP11_ID_LEN])

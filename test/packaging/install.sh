@@ -26,7 +26,9 @@ for f in bin/parsec-cli sbin/parsecd "lib/$ma/libparsec-client.so.0" "lib/$ma/os
     etc/parsec/parsecd.conf lib/systemd/system/parsec.service lib/systemd/system/parsec.socket \
     lib/sysusers.d/parsec.conf lib/tmpfiles.d/parsec.conf share/man/man8/parsecd.8 \
     share/man/man5/parsecd.conf.5 share/man/man1/parsec-cli.1 share/man/man7/parsec-provider.7 \
-    share/doc/parsecd/parsecd.conf.example share/doc/openssl-provider-parsec/examples/parsec-openssl.cnf; do
+    share/doc/parsecd/parsecd.conf.example share/doc/openssl-provider-parsec/examples/parsec-openssl.cnf \
+    "lib/$ma/pkcs11/libparsec-pkcs11.so" share/p11-kit/modules/parsec-pkcs11.module \
+    share/bash-completion/completions/parsec-cli; do
     check "  ... $f" [ -e "$P/$f" ]
 done
 not_listed_module() { ! grep -q "^$modulesdir/" "$D/installed.txt"; }
