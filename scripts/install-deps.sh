@@ -27,5 +27,6 @@ if [ -n "$missing" ]; then
         trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     apt-get update -qq
+    # shellcheck disable=SC2086 # one argument per package name
     apt-get install -y -qq --no-install-recommends $missing
 fi
