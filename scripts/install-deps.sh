@@ -7,6 +7,7 @@ PKGS="build-essential pkg-config meson ninja-build
  libinih-dev libcmocka-dev libp11-kit-dev p11-kit softhsm2 opensc libjson-c-dev
  libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools tpm2-openssl
  nginx-light curl procps psmisc python3 bash-completion
+ shellcheck
  cargo rustc librust-parsec-interface-dev librust-zeroize-dev librust-libc-dev
  clang libclang-rt-14-dev zip
  libsystemd-dev systemd scdoc man-db debhelper dpkg-dev fakeroot lintian"
