@@ -72,8 +72,14 @@ P11B=$BDIR/p11_bench
 P11MOD=${BENCH_PKCS11_MODULE:-$TEST_BUILDDIR/pkcs11/libparsec-pkcs11.so}
 PINGB=$BDIR/ping_bench
 SYS_MODULES=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
-[ -x "$PB" ] && [ -x "$PINGB" ] || { echo "bench programs not built (ninja -C $TEST_BUILDDIR)" >&2; exit 1; }
-[ -x "$PARSECD" ] && [ -f "$PARSEC_PROVIDER_MODULE" ] || { echo "parsecd/parsec.so not built in $TEST_BUILDDIR" >&2; exit 1; }
+if [ ! -x "$PB" ] || [ ! -x "$PINGB" ]; then
+    echo "bench programs not built (ninja -C $TEST_BUILDDIR)" >&2
+    exit 1
+fi
+if [ ! -x "$PARSECD" ] || [ ! -f "$PARSEC_PROVIDER_MODULE" ]; then
+    echo "parsecd/parsec.so not built in $TEST_BUILDDIR" >&2
+    exit 1
+fi
 
 . test/lib/testenv.sh
 psd_test_init
@@ -110,9 +116,9 @@ timing_args() {
 cell() {
     local op=$1 path=$2 threads=$3 secs=$4 out
     shift 4
-    # shellcheck disable=SC2046
-    out=$("$@" --op "$op" --path "$path" --threads "$threads" $(timing_args "$secs") 2>>"$LOG")
-    if [ $? -ne 0 ] || ! echo "$out" | grep -q '^cell '; then
+    # shellcheck disable=SC2046 # timing_args prints two words: an option and its value
+    if ! out=$("$@" --op "$op" --path "$path" --threads "$threads" $(timing_args "$secs") 2>>"$LOG") ||
+        ! echo "$out" | grep -q '^cell '; then
         echo "cell op=$op path=$path threads=$threads ERR" >>"$RESULTS"
         note "FAILED: $op/$path/$threads: $*"
         touch "$TESTDIR/failed"
@@ -129,13 +135,13 @@ na() {
 
 # cells OP SECONDS THREADS PATH 'CMD' [PATH 'CMD']...: the paths alternately, round after round.
 cells() {
-    local op=$1 secs=$2 threads=$3 r t i
+    local op=$1 secs=$2 threads=$3 t i
     shift 3
     local -a spec=("$@")
-    for r in $(seq "$ROUNDS"); do
+    for _ in $(seq "$ROUNDS"); do
         for t in $threads; do
             for ((i = 0; i < ${#spec[@]}; i += 2)); do
-                # shellcheck disable=SC2086
+                # shellcheck disable=SC2086 # each spec command is a word list
                 cell "$op" "${spec[i]}" "$t" "$secs" ${spec[i + 1]}
             done
         done
@@ -149,7 +155,7 @@ on_cpu0() {
     taskset -c 0 "$@"
     rc=$?
     taskset -apc "0-$(($(nproc) - 1))" "$PSD_PID" >/dev/null
-    return $rc
+    return "$rc"
 }
 
 # ---- parsecd resources -----------------------------------------------------------
@@ -186,7 +192,7 @@ start_backend() {
 parsec_key() {
     local name="$1-$2" args
     args=$(row_field "$2" 5)
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # args is "subcommand options..."
     if "$PARSEC_CLI" ${args%% *} -k "$name" ${args#* } >>"$LOG" 2>&1; then
         echo "$name"
     else
@@ -216,7 +222,7 @@ p11mod_cmd() {
 # BENCH_CLIENTS clients signing at once, each on its own kept connection.
 load_clients() {
     psd_restart >>"$LOG" 2>&1 || die "parsecd ($1) did not restart"
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046 # parsec_cmd prints a command line
     cell clients "parsec-$1" "$CLIENTS" "$2" $(parsec_cmd p256-ecdsa "$3")
     rss "$1" clients
 }
@@ -289,7 +295,7 @@ run_pkcs11() {
 # result in its context, so reusing one context is not an option there.
 # tpm2-openssl 1.1.1 is not thread-safe (one ESYS context, no lock): 1 thread.
 run_tpm() {
-    local id key tcti file cmd r t ids="" peak=0 kib
+    local id key tcti file cmd t ids="" peak=0 kib
     [ -f "$SYS_MODULES/tpm2.so" ] || die "tpm2-openssl is not installed ($SYS_MODULES/tpm2.so)"
     start_backend tpm
     tcti=$(tpm_sim_tcti)
@@ -301,7 +307,7 @@ run_tpm() {
     psd_stop
     for id in $ROW_IDS; do
         file=$TESTDIR/tpm2-$id.pem
-        # shellcheck disable=SC2046
+        # shellcheck disable=SC2046 # field 7 is a list of genpkey options
         if ! TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES openssl genpkey -provider tpm2 \
             -provider default $(row_field "$id" 7) -out "$file" >>"$LOG" 2>&1; then
             na "$id" tpm2-openssl "genpkey failed"
@@ -310,7 +316,7 @@ run_tpm() {
         fi
         cmd="$PB --provider tpm2 --key $file --kind $(row_field "$id" 3) --md $(row_field "$id" 4) --per-op-init"
         # What tpm2-openssl 1.1.1 cannot do (OAEP parameters) is a row it has not, not an error.
-        # shellcheck disable=SC2086
+        # shellcheck disable=SC2086 # cmd is a command line
         if ! TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES $cmd --iterations 1 --threads 1 >>"$LOG" 2>&1; then
             na "$id" tpm2-openssl "tpm2-openssl $(dpkg-query -W -f '${Version}' tpm2-openssl 2>/dev/null) cannot (see log)"
             rm -f "$file"
@@ -319,12 +325,12 @@ run_tpm() {
     for id in $ROW_IDS; do
         key=$(eval echo "\${KEY_tpm_$(echo "$id" | tr - _):-}")
         file=$TESTDIR/tpm2-$id.pem
-        for r in $(seq "$ROUNDS"); do
+        for _ in $(seq "$ROUNDS"); do
             if [ -n "$key" ]; then
                 _psd_launch >>"$LOG" 2>&1 || die "parsecd (tpm) did not restart"
                 hwm_reset
                 for t in $THREADS; do
-                    # shellcheck disable=SC2046
+                    # shellcheck disable=SC2046 # parsec_cmd prints a command line
                     cell "$id" parsec-tpm "$t" "$TPM_SECS" $(parsec_cmd "$id" "$key") --per-op-init
                 done
                 kib=$(hwm_kib)
@@ -332,9 +338,9 @@ run_tpm() {
                 psd_stop
             fi
             if [ -f "$file" ]; then
-                # shellcheck disable=SC2046
+                # shellcheck disable=SC2046 # row fields are split like the other command lines
                 TPM2OPENSSL_TCTI=$tcti OPENSSL_MODULES=$SYS_MODULES cell "$id" tpm2-openssl 1 "$TPM_SECS" \
-                    $PB --provider tpm2 --key "$file" --kind $(row_field "$id" 3) --md $(row_field "$id" 4) --per-op-init
+                    "$PB" --provider tpm2 --key "$file" --kind $(row_field "$id" 3) --md $(row_field "$id" 4) --per-op-init
             fi
         done
     done

@@ -9,6 +9,7 @@ psd_test_init
 backends=${*:-software}
 out=$TESTDIR/table.txt
 
+# shellcheck disable=SC2016 # $1..$3 belong to the inner sh
 ok "bench/run.sh runs 10 iterations per row on: $backends" \
     env BENCH_ITERATIONS=10 BENCH_ROUNDS=1 BENCH_BACKENDS="$backends" BENCH_LOG="$TESTDIR/bench.log" \
     sh -c '"$1/bench/run.sh" "$2" >"$3"' sh "$TEST_SRCDIR" "$TEST_BUILDDIR" "$out"
@@ -16,6 +17,7 @@ sed 's/^/# /' "$out"
 [ -s "$TESTDIR/bench.log" ] && grep -v '^cell ' "$TESTDIR/bench.log" | grep -i -E 'fail|error' | sed 's/^/# log: /' | head -n 20
 
 check "the table has its header" grep -q '^| operation | path | 1 thr ops/s |' "$out"
+# shellcheck disable=SC2016 # $1 belongs to the inner sh
 check "no cell failed" sh -c '! grep -q "| ERR |" "$1"' sh "$out"
 row() { grep -q "^| $1 | $2 |" "$out"; }
 for op in "RSA-2048 PKCS#1 v1.5 sign" "RSA-2048 PSS sign" "RSA-2048 OAEP decrypt" \

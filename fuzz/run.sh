@@ -98,7 +98,9 @@ for t in $targets; do
 done
 
 setup
-ninja -C "$builddir" $(for t in $targets; do echo "test/fuzz/$t"; done)
+fuzz_programs=()
+for t in $targets; do fuzz_programs+=("test/fuzz/$t"); done
+ninja -C "$builddir" "${fuzz_programs[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -119,6 +121,7 @@ for t in $targets; do
     [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
     rc=0
     # From the build dir: with -jobs, libFuzzer writes fuzz-<n>.log files to the current directory.
+    # shellcheck disable=SC2086 # FUZZ_ARGS is a list of libFuzzer options
     (cd "$builddir" && "$bin" -max_total_time="$seconds" -max_len="$(max_len_of "$t")" \
         -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 "${parallel[@]}" \
         -dict="$(dict_of "$t")" -artifact_prefix="$artifacts/" \
@@ -133,7 +136,7 @@ for t in $targets; do
     "$bin" -merge=1 -max_len="$(max_len_of "$t")" -timeout=25 -rss_limit_mb=4096 \
         -dict="$(dict_of "$t")" "$corpus" "$work" > "$builddir/merge-$t.log" 2>&1 ||
         echo "!!! $t: merge failed, see $builddir/merge-$t.log"
-    echo "$t: corpus $before -> $(ls "$corpus" | wc -l) files"
+    echo "$t: corpus $before -> $(find "$corpus" -type f | wc -l) files"
 done
 
 if [ -n "$failed" ]; then

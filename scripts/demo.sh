@@ -10,7 +10,8 @@ builddir=${BUILDDIR:-build}
 [ -d "$builddir" ] || meson setup "$builddir" >/dev/null
 ninja -C "$builddir" >/dev/null
 
-export TEST_SRCDIR=$PWD TEST_BUILDDIR=$(cd "$builddir" && pwd)
+TEST_BUILDDIR=$(cd "$builddir" && pwd)
+export TEST_SRCDIR=$PWD TEST_BUILDDIR
 export PARSECD=$TEST_BUILDDIR/service/parsecd
 export PARSEC_PROVIDER_MODULE=$TEST_BUILDDIR/provider/parsec.so
 cli=$TEST_BUILDDIR/cli/parsec-cli

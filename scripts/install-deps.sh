@@ -8,6 +8,7 @@ PKGS="build-essential pkg-config meson ninja-build
  libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools tpm2-openssl
  nginx-light curl procps psmisc python3 bash-completion
  openssh-client openssh-server gnutls-bin libnss3-tools p11-kit-modules
+ shellcheck
  cargo rustc librust-parsec-interface-dev librust-zeroize-dev librust-libc-dev
  clang libclang-rt-14-dev zip
  libsystemd-dev systemd scdoc man-db debhelper dpkg-dev fakeroot lintian"
@@ -28,5 +29,6 @@ if [ -n "$missing" ]; then
         trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     apt-get update -qq
+    # shellcheck disable=SC2086 # one argument per package name
     apt-get install -y -qq --no-install-recommends $missing
 fi

@@ -42,9 +42,11 @@ row() {
         echo "cannot create the $label key in the service" >&2
         return 1
     fi
-    sw_openssl genpkey "$@" -out "$T/$name.soft.key" 2>/dev/null &&
-        tls_cert_for_key "$T/$name.soft.key" localhost "$T/$name.soft.crt" >/dev/null 2>&1 ||
-        { echo "cannot create the software $label key" >&2; return 1; }
+    if ! { sw_openssl genpkey "$@" -out "$T/$name.soft.key" 2>/dev/null &&
+        tls_cert_for_key "$T/$name.soft.key" localhost "$T/$name.soft.crt" >/dev/null 2>&1; }; then
+        echo "cannot create the software $label key" >&2
+        return 1
+    fi
     sw=$(OPENSSL_CONF=/dev/null "$BENCH" "$T/$name.soft.key" "$T/$name.soft.crt" "$T/ca.crt" "$SECS" "$VERSION") ||
         { echo "software $label run failed" >&2; return 1; }
     hw=$(OPENSSL_CONF=$TLS_CNF "$BENCH" "$T/$name.ref.pem" "$T/$name.crt" "$T/ca.crt" "$SECS" "$VERSION") ||

@@ -27,9 +27,9 @@ while IFS=$'\t' read -r kind word where; do
 done < <(sort -u -k1,2 "$TESTDIR/uses.txt")
 
 # Every long option the program accepts is in --help (parsec-tool spellings included).
-for opt in $(sed -n 's/^ *{"\([A-Za-z-]*\)", \(no\|required\)_argument.*/\1/p' "$TEST_SRCDIR/cli/parsec_cli.c"); do
+while read -r opt; do
     check "option --$opt (cli/parsec_cli.c) is in --help" grep -qE -- "(^|[ ,(])--$opt([ ,=)]|$)" "$TESTDIR/help.txt"
-done
+done < <(sed -n 's/^ *{"\([A-Za-z-]*\)", \(no\|required\)_argument.*/\1/p' "$TEST_SRCDIR/cli/parsec_cli.c")
 
 # Every command is completed by bash (it asks the program) and documented in help.
 while read -r c; do

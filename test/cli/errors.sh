@@ -74,6 +74,7 @@ fails "genpkey with parsec options but without -propquery fails" \
 has "OpenSSL names the parameter it could not set" "Error setting parsec_key_name"
 check "docs/provider.md's troubleshooting quotes that message" \
     grep -qF 'Error setting parsec_key_name' "$TEST_SRCDIR/docs/provider.md"
+# shellcheck disable=SC2016 # the backquotes are Markdown, matched literally
 check "and gives the one-line fix" grep -qF -- '`-propquery provider=parsec` is missing' "$TEST_SRCDIR/docs/provider.md"
 ok "the documented fix works" openssl genpkey -propquery provider=parsec -algorithm EC \
     -pkeyopt ec_paramgen_curve:P-256 -pkeyopt parsec_key_name:gen1 -out "$TESTDIR/gen1.pem"

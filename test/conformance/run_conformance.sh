@@ -22,7 +22,7 @@ export CARGO_TARGET_DIR="$work/cargo-target"
 export RUSTC=/usr/bin/rustc
 export PATH="/usr/bin:/bin:$PATH"
 conformance="$CARGO_TARGET_DIR/debug/parsec-conformance"
-app=conformance-app
+app="conformance-app"
 
 # Turns the Rust program's "ok - x" / "not ok - x" lines into harness checks.
 report() {
@@ -54,7 +54,8 @@ for auth in direct unix-peer-credentials; do
         export PSD_AUTH=direct PSD_ADMINS=$app
         arg="direct:$app"
     else
-        export PSD_AUTH=unix-peer-credentials PSD_ADMINS=$(id -u)
+        PSD_ADMINS=$(id -u)
+        export PSD_AUTH=unix-peer-credentials PSD_ADMINS
         arg=unix
     fi
     rm -f "$TESTDIR/parsec.sock"

@@ -27,8 +27,8 @@ psd_conns() {
 
 # conns_drop_to N: parsecd closes connections whose clients went away (within 2 s).
 conns_drop_to() {
-    local i
-    for i in $(seq 100); do
+    local _
+    for _ in $(seq 100); do
         [ "$(psd_conns)" -le "$1" ] && return 0
         sleep 0.02
     done
@@ -60,7 +60,7 @@ psd_restart || exit 1
 p1=$!
 "$KA" pause "$TESTDIR/r2" "$TESTDIR/go" >"$TESTDIR/p2.out" 2>&1 &
 p2=$!
-for i in $(seq 300); do [ -f "$TESTDIR/r1" ] && [ -f "$TESTDIR/r2" ] && break; sleep 0.02; done
+for _ in $(seq 300); do [ -f "$TESTDIR/r1" ] && [ -f "$TESTDIR/r2" ] && break; sleep 0.02; done
 check "two clients hold two kept connections (keepalive_max = 2)" [ "$(psd_conns)" -eq 2 ]
 ok "a third keep-alive client past the cap is served, one connection per request" "$KA" off 5
 ok "past the cap, keep-alive requests from 4 threads succeed, none kept" "$KA" threads 4 20 0
@@ -74,12 +74,13 @@ psd_restart || exit 1
 rm -f "$TESTDIR/r1" "$TESTDIR/go"
 "$KA" pause "$TESTDIR/r1" "$TESTDIR/go" >"$TESTDIR/p3.out" 2>&1 &
 p3=$!
-for i in $(seq 300); do [ -f "$TESTDIR/r1" ] && break; sleep 0.02; done
+for _ in $(seq 300); do [ -f "$TESTDIR/r1" ] && break; sleep 0.02; done
 psd_restart || exit 1
 touch "$TESTDIR/go"
 check "a request after a parsecd restart succeeds (resent on a new connection)" wait "$p3"
 [ -s "$TESTDIR/p3.out" ] && sed 's/^/# /' "$TESTDIR/p3.out"
 
+# shellcheck disable=SC2016 # $1 belongs to the inner sh
 check "parsecd logged no error (nor a sanitizer report)" sh -c \
     '! grep -E " (error|warn):|AddressSanitizer|LeakSanitizer|runtime error" "$1"' sh "$TESTDIR/parsecd.log"
 psd_summary

@@ -39,7 +39,7 @@ _tpm_listening() {
 
 # Start swtpm on the recorded port; 0 once it accepts connections.
 tpm_sim_start() {
-    local dir port pid i
+    local dir port pid _
     dir=$(_tpm_sim_dir)
     port=$(tpm_sim_port) || return 1
     command -v swtpm >/dev/null || { echo "# swtpm is not installed" >&2; return 1; }
@@ -53,7 +53,7 @@ tpm_sim_start() {
         </dev/null >>"$dir/swtpm.log" 2>&1 &
     pid=$!
     echo "$pid" >"$dir/swtpm.pid"
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         if ! kill -0 "$pid" 2>/dev/null; then
             rm -f "$dir/swtpm.pid"
             return 1
@@ -71,7 +71,7 @@ tpm_sim_start() {
 }
 
 tpm_sim_stop() {
-    local dir pid i
+    local dir pid _
     dir=$(_tpm_sim_dir)
     [ -f "$dir/swtpm.pid" ] || return 0
     pid=$(cat "$dir/swtpm.pid")
@@ -80,7 +80,7 @@ tpm_sim_stop() {
     PSD_TRACKED_PIDS=" ${PSD_TRACKED_PIDS:-} "
     PSD_TRACKED_PIDS=${PSD_TRACKED_PIDS// $pid / }
     kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
@@ -93,11 +93,11 @@ tpm_sim_restart() {
 }
 
 backend_setup() {
-    local dir attempt port
+    local dir port _
     dir=$(_tpm_sim_dir)
     mkdir -p "$dir/state" || return 1
     # Random even ports, checked with ss; swtpm failing to bind means try again.
-    for attempt in $(seq 20); do
+    for _ in $(seq 20); do
         port=$((20000 + 2 * (RANDOM % 15000)))
         _tpm_ports_free "$port" || continue
         echo "$port" >"$dir/port"

@@ -16,10 +16,10 @@ psd_track_pid() {
 
 # Stop a PID politely, then firmly; never waits more than ~5 s.
 psd_stop_pid() {
-    local pid=$1 i
+    local pid=$1 _
     kill -0 "$pid" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
         sleep 0.1
     done
@@ -140,8 +140,8 @@ _psd_write_conf() {
 
 # Wait until parsecd answers on its socket (or died).
 _psd_wait_ready() {
-    local i
-    for i in $(seq 100); do
+    local _
+    for _ in $(seq 100); do
         if ! kill -0 "$PSD_PID" 2>/dev/null; then
             echo "# parsecd exited during start-up:" >&2
             sed 's/^/#   /' "$TESTDIR/parsecd.log" >&2
@@ -246,8 +246,8 @@ pprov_openssl_conf() {
 # wait_for_line PATTERN FILE: up to 10 s for a line matching PATTERN (a log
 # written by a daemon in the background).
 wait_for_line() {
-    local i
-    for i in $(seq 100); do
+    local _
+    for _ in $(seq 100); do
         grep -q -- "$1" "$2" 2>/dev/null && return 0
         sleep 0.1
     done

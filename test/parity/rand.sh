@@ -42,6 +42,7 @@ check "the DRBG's seed came from the service" [ "$(requests)" -gt "$before" ]
 psd_stop
 conf_set buffer_size_limit 1000 core
 psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
+# shellcheck disable=SC2016 # $1 belongs to the inner sh
 OPENSSL_CONF=/dev/null ok "5000 bytes from a service with buffer_size_limit = 1000" \
     sh -c 'openssl rand -provider parsec -out "$1" 5000' sh "$TESTDIR/rand.bin"
 check "all 5000 bytes were written" [ "$(stat -c %s "$TESTDIR/rand.bin")" = 5000 ]

@@ -7,12 +7,11 @@
 # that forbids the operation). Every signature made through the provider is
 # also verified by OpenSSL's default provider alone with the exported
 # public key.
-# shellcheck disable=SC2317
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 
 APP=pprov-app1
 OTHER_APP=pprov-app2
-T="timeout 120"
+T=(timeout 120)
 PPROV_API_TEST=${1:+$(realpath "$1")}
 
 psd_test_init
@@ -68,28 +67,28 @@ run_key_suite() {
 
     echo "# ---- $id ($alg $opt)"
     ok "$id: genpkey creates the key in the service and writes a key reference" \
-        $T openssl genpkey -propquery provider=parsec -algorithm "$alg" -pkeyopt "$opt" \
+        "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm "$alg" -pkeyopt "$opt" \
         -pkeyopt "parsec_key_name:$name" -out "$ref"
     check "$id: the written file is a PARSEC KEY REFERENCE, holding no key material" \
         sh -c "grep -q 'BEGIN PARSEC KEY REFERENCE' '$ref' && ! grep -q 'PRIVATE KEY' '$ref'"
-    ok "$id: pkey -pubout through the URI" $T openssl pkey -in "parsec:$name" -pubout -out "$pub"
-    ok "$id: pkey -pubout through the reference file" $T openssl pkey -in "$ref" -pubout -out "$id.pub2.pem"
+    ok "$id: pkey -pubout through the URI" "${T[@]}" openssl pkey -in "parsec:$name" -pubout -out "$pub"
+    ok "$id: pkey -pubout through the reference file" "${T[@]}" openssl pkey -in "$ref" -pubout -out "$id.pub2.pem"
     check "$id: both routes give the same public key" cmp "$pub" "$id.pub2.pem"
     ok "$id: the default provider alone reads the exported public key" \
         plain openssl pkey -pubin -in "$pub" -noout
-    ok "$id: pkey -text describes the key" $T openssl pkey -in "$ref" -text -noout
+    ok "$id: pkey -text describes the key" "${T[@]}" openssl pkey -in "$ref" -text -noout
     check "$id: description names the key and backend" \
         sh -c "grep -q 'key name: $name' '$TESTDIR/last.out' && grep -q 'backend:  $PSD_BACKEND' '$TESTDIR/last.out'"
 
     # pre-hashed input
     openssl dgst -sha256 -binary msg.txt >msg.sha256
     ok "$id: pkeyutl -sign of a SHA-256 hash (URI)" \
-        $T openssl pkeyutl -sign -inkey "parsec:$name" -pkeyopt digest:sha256 "${signopts[@]}" -in msg.sha256 -out "$id.hash.sig"
+        "${T[@]}" openssl pkeyutl -sign -inkey "parsec:$name" -pkeyopt digest:sha256 "${signopts[@]}" -in msg.sha256 -out "$id.hash.sig"
     ok "$id: default provider verifies the pre-hashed signature" \
         plain openssl pkeyutl -verify -pubin -inkey "$pub" -pkeyopt digest:sha256 "${verify_opts[@]}" \
         -in msg.sha256 -sigfile "$id.hash.sig"
     ok "$id: pkeyutl -verify through the provider" \
-        $T openssl pkeyutl -verify -inkey "parsec:$name" -pkeyopt digest:sha256 "${signopts[@]}" -in msg.sha256 -sigfile "$id.hash.sig"
+        "${T[@]}" openssl pkeyutl -verify -inkey "parsec:$name" -pkeyopt digest:sha256 "${signopts[@]}" -in msg.sha256 -sigfile "$id.hash.sig"
     printf 'X' | cat - msg.txt | openssl dgst -sha256 -binary >bad.sha256
     fails "$id: a signature does not verify for another hash" \
         plain openssl pkeyutl -verify -pubin -inkey "$pub" -pkeyopt digest:sha256 "${verify_opts[@]}" \
@@ -97,22 +96,22 @@ run_key_suite() {
 
     # -rawin: the provider hashes
     ok "$id: pkeyutl -sign -rawin -digest sha384 (reference file)" \
-        $T openssl pkeyutl -sign -rawin -digest sha384 -inkey "$ref" "${signopts[@]}" -in big.bin -out "$id.raw.sig"
+        "${T[@]}" openssl pkeyutl -sign -rawin -digest sha384 -inkey "$ref" "${signopts[@]}" -in big.bin -out "$id.raw.sig"
     ok "$id: default provider verifies the -rawin signature" \
         plain openssl pkeyutl -verify -rawin -digest sha384 -pubin -inkey "$pub" "${verify_opts[@]}" \
         -in big.bin -sigfile "$id.raw.sig"
 
-    ok "$id: dgst -sha512 -sign" $T openssl dgst -sha512 -sign "parsec:$name" "${dgstopts[@]}" -out "$id.dgst.sig" big.bin
+    ok "$id: dgst -sha512 -sign" "${T[@]}" openssl dgst -sha512 -sign "parsec:$name" "${dgstopts[@]}" -out "$id.dgst.sig" big.bin
     ok "$id: default provider verifies the dgst signature" \
         plain openssl dgst -sha512 -verify "$pub" "${sigopts[@]}" -signature "$id.dgst.sig" big.bin
 
     # certificates
     ok "$id: req -new makes a CSR" \
-        $T openssl req -new -key "parsec:$name" -subj "/CN=$name csr" -out "$id.csr"
+        "${T[@]}" openssl req -new -key "parsec:$name" -subj "/CN=$name csr" -out "$id.csr"
     ok "$id: default provider verifies the CSR (req -verify)" plain openssl req -in "$id.csr" -verify -noout
-    ok "$id: req -verify through the provider" $T openssl req -in "$id.csr" -verify -noout
+    ok "$id: req -verify through the provider" "${T[@]}" openssl req -in "$id.csr" -verify -noout
     ok "$id: req -x509 self-signs a CA certificate" \
-        $T openssl req -x509 -new -key "$ref" -subj "/CN=$name CA" -days 2 -out "$id.ca.crt" \
+        "${T[@]}" openssl req -x509 -new -key "$ref" -subj "/CN=$name CA" -days 2 -out "$id.ca.crt" \
         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign,digitalSignature
     ok "$id: default provider verifies the self-signed certificate" \
         plain openssl verify -CAfile "$id.ca.crt" "$id.ca.crt"
@@ -122,7 +121,7 @@ run_key_suite() {
     plain openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$id.leaf.key" \
         -subj "/CN=leaf of $name" -out "$id.leaf.csr" 2>/dev/null
     ok "$id: x509 -req signs a software key's CSR with the Parsec CA key" \
-        $T openssl x509 -req -in "$id.leaf.csr" -CA "$id.ca.crt" -CAkey "parsec:$name" -CAcreateserial \
+        "${T[@]}" openssl x509 -req -in "$id.leaf.csr" -CA "$id.ca.crt" -CAkey "parsec:$name" -CAcreateserial \
         -days 1 -out "$id.leaf.crt"
     ok "$id: default provider verifies the CA-signed certificate" \
         plain openssl verify -CAfile "$id.ca.crt" "$id.leaf.crt"
@@ -147,24 +146,24 @@ copy_extensions = none
 commonName = supplied
 EOF
     ok "$id: openssl ca issues a certificate with the Parsec key" \
-        $T openssl ca -batch -config "$id.ca/ca.cnf" -cert "$id.ca.crt" -keyfile "parsec:$name" \
+        "${T[@]}" openssl ca -batch -config "$id.ca/ca.cnf" -cert "$id.ca.crt" -keyfile "parsec:$name" \
         -in "$id.leaf.csr" -out "$id.ca-issued.crt"
     ok "$id: default provider verifies the openssl ca certificate" \
         plain openssl verify -CAfile "$id.ca.crt" "$id.ca-issued.crt"
     ok "$id: openssl ca -gencrl signs a CRL" \
-        $T openssl ca -gencrl -config "$id.ca/ca.cnf" -cert "$id.ca.crt" -keyfile "$ref" -crldays 1 -out "$id.crl"
+        "${T[@]}" openssl ca -gencrl -config "$id.ca/ca.cnf" -cert "$id.ca.crt" -keyfile "$ref" -crldays 1 -out "$id.crl"
     ok "$id: default provider verifies the CRL" \
         plain openssl crl -in "$id.crl" -CAfile "$id.ca.crt" -noout
 
     # CMS
     ok "$id: cms -sign" \
-        $T openssl cms -sign -nodetach -binary -in msg.txt -signer "$id.ca.crt" -inkey "parsec:$name" \
+        "${T[@]}" openssl cms -sign -nodetach -binary -in msg.txt -signer "$id.ca.crt" -inkey "parsec:$name" \
         "${keyopts[@]}" -outform PEM -out "$id.cms"
     ok "$id: default provider verifies the CMS signature" \
         plain openssl cms -verify -inform PEM -in "$id.cms" -CAfile "$id.ca.crt" -binary -out "$id.cms.out"
     check "$id: CMS content round-trips" cmp msg.txt "$id.cms.out"
     ok "$id: cms -verify through the provider" \
-        $T openssl cms -verify -inform PEM -in "$id.cms" -CAfile "$id.ca.crt" -binary -out /dev/null
+        "${T[@]}" openssl cms -verify -inform PEM -in "$id.cms" -CAfile "$id.ca.crt" -binary -out /dev/null
 }
 
 run_key_suite rsa2048 RSA rsa_keygen_bits:2048
@@ -173,38 +172,38 @@ run_key_suite p256 EC ec_paramgen_curve:P-256
 run_key_suite p384 EC ec_paramgen_curve:P-384
 
 # ---- listing ------------------------------------------------------------------------------------
-ok "storeutl parsec: lists the application's keys" $T openssl storeutl parsec:
+ok "storeutl parsec: lists the application's keys" "${T[@]}" openssl storeutl parsec:
 check "the listing names every key" \
     sh -c "for k in k-rsa2048 k-rsa3072 k-p256 k-p384; do grep -q \"parsec:\$k\$\" '$TESTDIR/last.out' || exit 1; done"
 check "the listing describes keys (type, backend, policy)" \
     sh -c "grep -q 'RSA 2048-bit key in the $PSD_BACKEND backend; policy RsaPss(any hash)' '$TESTDIR/last.out'"
-ok "storeutl -keys parsec: loads the keys" $T openssl storeutl -keys parsec:
+ok "storeutl -keys parsec: loads the keys" "${T[@]}" openssl storeutl -keys parsec:
 check "storeutl -keys found 4 keys" grep -q "Total found: 4" "$TESTDIR/last.out"
-ok "storeutl parsec:?type=ec filters" $T openssl storeutl "parsec:?type=ec"
+ok "storeutl parsec:?type=ec filters" "${T[@]}" openssl storeutl "parsec:?type=ec"
 check "the EC filter found 2 keys" grep -q "Total found: 2" "$TESTDIR/last.out"
 
 # ---- RSA-PSS keymgmt and policies ------------------------------------------------------------------
 ok "genpkey -algorithm RSA-PSS with a pinned digest" \
-    $T openssl genpkey -propquery provider=parsec -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 \
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 \
     -pkeyopt rsa_pss_keygen_md:sha256 -pkeyopt parsec_key_name:k-rsapss -out rsapss.ref.pem
 ok "the RSA-PSS key signs (reference file)" \
-    $T openssl dgst -sha256 -sign rsapss.ref.pem -out rsapss.sig msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign rsapss.ref.pem -out rsapss.sig msg.txt
 ok "its public key exports as RSASSA-PSS" sh -c "openssl pkey -in rsapss.ref.pem -pubout -out rsapss.pub && openssl asn1parse -in rsapss.pub | grep -q rsassaPss"
 ok "default provider verifies the RSA-PSS signature" \
     plain openssl dgst -sha256 -verify rsapss.pub -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
     -signature rsapss.sig msg.txt
 fails_with "an RSA-PSS key with a pinned SHA-256 refuses SHA-384" "permits only RsaPss(SHA256)" \
-    $T openssl dgst -sha384 -sign rsapss.ref.pem -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha384 -sign rsapss.ref.pem -out /dev/null msg.txt
 
 ok "genpkey an RSA PKCS#1 v1.5 signing key (parsec_policy:pkcs1)" \
-    $T openssl genpkey -propquery provider=parsec -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -pkeyopt parsec_policy:pkcs1 -pkeyopt parsec_key_name:k-pkcs1 -out pkcs1.ref.pem
 openssl pkey -in pkcs1.ref.pem -pubout -out pkcs1.pub 2>/dev/null
-ok "the PKCS#1 key signs PKCS#1 v1.5 by default" $T openssl dgst -sha256 -sign parsec:k-pkcs1 -out pkcs1.sig msg.txt
+ok "the PKCS#1 key signs PKCS#1 v1.5 by default" "${T[@]}" openssl dgst -sha256 -sign parsec:k-pkcs1 -out pkcs1.sig msg.txt
 ok "default provider verifies the PKCS#1 v1.5 signature" \
     plain openssl dgst -sha256 -verify pkcs1.pub -signature pkcs1.sig msg.txt
 ok "the PKCS#1 key self-signs a certificate (sha256WithRSAEncryption)" \
-    $T openssl req -x509 -new -key parsec:k-pkcs1 -subj /CN=pkcs1 -days 1 -out pkcs1.crt
+    "${T[@]}" openssl req -x509 -new -key parsec:k-pkcs1 -subj /CN=pkcs1 -days 1 -out pkcs1.crt
 check "the certificate says sha256WithRSAEncryption" \
     sh -c "openssl x509 -in pkcs1.crt -noout -text | grep -q 'Signature Algorithm: sha256WithRSAEncryption'"
 ok "default provider verifies it" plain openssl verify -CAfile pkcs1.crt pkcs1.crt
@@ -212,22 +211,22 @@ ok "default provider verifies it" plain openssl verify -CAfile pkcs1.crt pkcs1.c
 # ---- parsec-cli keys load through the URI --------------------------------------------------------------
 if [ -x "${PARSEC_CLI:-}" ]; then
     ok "parsec-cli creates an ECDSA key for the same application" \
-        $T "$PARSEC_CLI" --app "$APP" create-ecc-key -k cli-ec
+        "${T[@]}" "$PARSEC_CLI" --app "$APP" create-ecc-key -k cli-ec
     ok "parsec-cli creates an RSA-PSS signing key" \
-        $T "$PARSEC_CLI" --app "$APP" create-rsa-key -k cli-rsa --sign-pss
+        "${T[@]}" "$PARSEC_CLI" --app "$APP" create-rsa-key -k cli-rsa --sign-pss
     "$PARSEC_CLI" --app "$APP" export-public-key -k cli-ec -o cli-ec.pub >/dev/null 2>&1
     "$PARSEC_CLI" --app "$APP" export-public-key -k cli-rsa -o cli-rsa.pub >/dev/null 2>&1
     ok "a parsec-cli EC key signs through parsec:cli-ec" \
-        $T openssl dgst -sha256 -sign parsec:cli-ec -out cli-ec.sig msg.txt
+        "${T[@]}" openssl dgst -sha256 -sign parsec:cli-ec -out cli-ec.sig msg.txt
     ok "default provider verifies it with parsec-cli's exported public key" \
         plain openssl dgst -sha256 -verify cli-ec.pub -signature cli-ec.sig msg.txt
     ok "a parsec-cli RSA-PSS key signs through parsec:cli-rsa" \
-        $T openssl dgst -sha256 -sign parsec:cli-rsa -sigopt rsa_padding_mode:pss -out cli-rsa.sig msg.txt
+        "${T[@]}" openssl dgst -sha256 -sign parsec:cli-rsa -sigopt rsa_padding_mode:pss -out cli-rsa.sig msg.txt
     ok "default provider verifies it" \
         plain openssl dgst -sha256 -verify cli-rsa.pub -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
         -signature cli-rsa.sig msg.txt
     ok "parsec-cli verifies the provider's signature in the service" \
-        $T "$PARSEC_CLI" --app "$APP" verify -k cli-ec -i msg.txt -s cli-ec.sig
+        "${T[@]}" "$PARSEC_CLI" --app "$APP" verify -k cli-ec -i msg.txt -s cli-ec.sig
 else
     _psd_result 1 "parsec-cli missing at ${PARSEC_CLI:-?}"
 fi
@@ -235,92 +234,92 @@ fi
 # ---- negative: policies ------------------------------------------------------------------------------
 fails_with "PSS with a PKCS#1 v1.5 key is refused, naming policy and request" \
     "permits only RsaPkcs1v15Sign(any hash).*not the requested RsaPss(SHA256)" \
-    $T openssl dgst -sha256 -sign parsec:k-pkcs1 -sigopt rsa_padding_mode:pss -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign parsec:k-pkcs1 -sigopt rsa_padding_mode:pss -out /dev/null msg.txt
 fails_with "a PSS key signing with OpenSSL's default padding is refused with a hint" \
     "ask for PSS" \
-    $T openssl dgst -sha256 -sign parsec:k-rsa2048 -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign parsec:k-rsa2048 -out /dev/null msg.txt
 fails_with "CMS without -keyopt for a PSS key is refused, not mislabelled" "ask for PSS" \
-    $T openssl cms -sign -nodetach -in msg.txt -signer rsa2048.ca.crt -inkey parsec:k-rsa2048 -out /dev/null
+    "${T[@]}" openssl cms -sign -nodetach -in msg.txt -signer rsa2048.ca.crt -inkey parsec:k-rsa2048 -out /dev/null
 fails_with "PKCS#1 v1.5 with a PSS key is refused" \
     "permits only RsaPss(any hash).*not the requested RsaPkcs1v15Sign(SHA256)" \
-    $T openssl dgst -sha256 -sign parsec:k-rsa2048 -sigopt rsa_padding_mode:pkcs1 -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign parsec:k-rsa2048 -sigopt rsa_padding_mode:pkcs1 -out /dev/null msg.txt
 fails_with "PSS with salt length max is refused (PSA salt = digest length)" "salt" \
-    $T openssl dgst -sha256 -sign parsec:k-rsa2048 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:max -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign parsec:k-rsa2048 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:max -out /dev/null msg.txt
 ok "genpkey an RSA OAEP decryption key" \
-    $T openssl genpkey -propquery provider=parsec -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
     -pkeyopt parsec_policy:oaep -pkeyopt parsec_key_name:k-oaep -out oaep.ref.pem
 fails_with "signing with an encryption key is refused" "may not sign: its policy is RsaOaep(SHA256)" \
-    $T openssl dgst -sha256 -sign parsec:k-oaep -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign parsec:k-oaep -out /dev/null msg.txt
 ok "genpkey an ECDH key" \
-    $T openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -pkeyopt parsec_policy:ecdh -pkeyopt parsec_key_name:k-ecdh -out ecdh.ref.pem
 fails_with "signing with an ECDH key is refused" "may not sign: its policy is RawKeyAgreement(ECDH)" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey ecdh.ref.pem -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey ecdh.ref.pem -in msg.txt -out /dev/null
 fails_with "an unknown policy is refused at generation" "unknown RSA key policy 'bogus'" \
-    $T openssl genpkey -propquery provider=parsec -algorithm RSA -pkeyopt parsec_policy:bogus
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm RSA -pkeyopt parsec_policy:bogus
 fails_with "a second key with the same name is refused" "already exists" \
-    $T openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt parsec_key_name:k-p256
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt parsec_key_name:k-p256
 
 # ---- negative: names and applications ---------------------------------------------------------------------
 fails_with "an unknown key name is a clear error (URI)" "no Parsec key named 'no-such-key' for application '$APP'" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:no-such-key -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:no-such-key -in msg.txt -out /dev/null
 ok "a key to delete behind its reference file's back" \
-    $T openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt parsec_key_name:k-gone -out gone.ref.pem
-ok "parsec-cli deletes it" $T "$PARSEC_CLI" --app "$APP" delete-key -k k-gone
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt parsec_key_name:k-gone -out gone.ref.pem
+ok "parsec-cli deletes it" "${T[@]}" "$PARSEC_CLI" --app "$APP" delete-key -k k-gone
 fails_with "a reference file whose key was deleted is a clear error" "no Parsec key named 'k-gone'" \
-    $T openssl dgst -sha256 -sign gone.ref.pem -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign gone.ref.pem -out /dev/null msg.txt
 fails_with "a malformed URI is a clear error" "bad key name" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey 'parsec:bad%zzname' -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey 'parsec:bad%zzname' -in msg.txt -out /dev/null
 fails_with "an unknown URI attribute is a clear error" "bad attribute" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey 'parsec:k-p256?colour=blue' -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey 'parsec:k-p256?colour=blue' -in msg.txt -out /dev/null
 fails_with "a key asked for in the wrong backend is a clear error" "is held by the" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey "parsec:k-p256?backend=$([ "$PSD_BACKEND" = tpm ] && echo pkcs11 || echo tpm)" -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey "parsec:k-p256?backend=$([ "$PSD_BACKEND" = tpm ] && echo pkcs11 || echo tpm)" -in msg.txt -out /dev/null
 ok "a backend attribute naming the right backend works" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey "parsec:k-p256?backend=$PSD_BACKEND" -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey "parsec:k-p256?backend=$PSD_BACKEND" -in msg.txt -out /dev/null
 fails_with "a parsec: URI holds no certificate" "certificate" \
-    $T openssl x509 -in parsec:k-p256 -noout
+    "${T[@]}" openssl x509 -in parsec:k-p256 -noout
 
 pprov_openssl_conf "$OTHER_APP"
 ok "another application creates its own key" \
-    $T openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt parsec_key_name:app2-key -out app2.ref.pem
+    "${T[@]}" openssl genpkey -propquery provider=parsec -algorithm EC -pkeyopt parsec_key_name:app2-key -out app2.ref.pem
 fails_with "another application's key is invisible (by URI)" "no Parsec key named 'k-p256' for application '$OTHER_APP'" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
 fails_with "another application's key is invisible (by reference file)" "no Parsec key named 'k-p256'" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey p256.ref.pem -in msg.txt -out /dev/null
-ok "the other application lists only its own key" $T openssl storeutl parsec:
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey p256.ref.pem -in msg.txt -out /dev/null
+ok "the other application lists only its own key" "${T[@]}" openssl storeutl parsec:
 check "... exactly one" grep -q "Total found: 1" "$TESTDIR/last.out"
 pprov_openssl_conf "$APP"
 fails_with "and the first application cannot use the second's key" "no Parsec key named 'app2-key'" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey app2.ref.pem -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey app2.ref.pem -in msg.txt -out /dev/null
 
 # ---- negative: configuration ------------------------------------------------------------------------------
 fails_with "a bad backend in the configuration is reported when used" "invalid backend 'floppy'" \
-    env PARSEC_PROVIDER_BACKEND=floppy $T openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
+    env PARSEC_PROVIDER_BACKEND=floppy "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
 ok "programs that do not use Parsec keys are not affected by a bad setting" \
     env PARSEC_PROVIDER_BACKEND=floppy openssl dgst -sha256 msg.txt
 
 # ---- negative: service down ----------------------------------------------------------------------------------
 psd_stop
 fails_with "service down: signing by URI fails with a clear error" "cannot reach the Parsec service" \
-    $T openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
+    "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
 fails_with "service down: signing by reference file fails with a clear error" "cannot reach the Parsec service" \
-    $T openssl dgst -sha256 -sign p256.ref.pem -out /dev/null msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign p256.ref.pem -out /dev/null msg.txt
 fails_with "service down: listing fails with a clear error" "cannot reach the Parsec service" \
-    $T openssl storeutl parsec:
+    "${T[@]}" openssl storeutl parsec:
 ok "service down: the provider still loads (lazy connection)" openssl list -providers
 ok "service down: verification with a public key needs no service" \
     openssl dgst -sha512 -verify p256.pub.pem -signature p256.dgst.sig big.bin
 psd_restart
 ok "service back: the same reference works again" \
-    $T openssl dgst -sha256 -sign p256.ref.pem -out p256.again.sig msg.txt
+    "${T[@]}" openssl dgst -sha256 -sign p256.ref.pem -out p256.again.sig msg.txt
 ok "default provider verifies it" plain openssl dgst -sha256 -verify p256.pub.pem -signature p256.again.sig msg.txt
 
 # ---- the C API test -------------------------------------------------------------------------------------------
 if [ -x "${PPROV_API_TEST:-}" ]; then
     ok "API test: EVP_PKEY_eq, X509_check_private_key, SSL_CTX_use_PrivateKey, fork (EC)" \
-        $T "$PPROV_API_TEST" parsec:k-p256 p256.ref.pem p256.ca.crt p384.ca.crt
+        "${T[@]}" "$PPROV_API_TEST" parsec:k-p256 p256.ref.pem p256.ca.crt p384.ca.crt
     ok "API test: the same with an RSA key" \
-        $T "$PPROV_API_TEST" parsec:k-rsa2048 rsa2048.ref.pem rsa2048.ca.crt rsa3072.ca.crt
+        "${T[@]}" "$PPROV_API_TEST" parsec:k-rsa2048 rsa2048.ref.pem rsa2048.ca.crt rsa3072.ca.crt
 else
     _psd_result 1 "pprov_api_test missing at ${PPROV_API_TEST:-?}"
 fi

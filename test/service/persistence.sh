@@ -19,8 +19,8 @@ fails "a refused generate (unsupported size)" "$CLI" create-rsa-key -k bad -b 10
 # psd_restart over a stale socket file cannot tell when the new parsecd is
 # ready (the file is already there): wait for its "listening" log line.
 started() {
-    local want=$1 i
-    for i in $(seq 100); do
+    local want=$1 _
+    for _ in $(seq 100); do
         [ "$(grep -c "listening on" "$TESTDIR/parsecd.log")" -ge "$want" ] && return 0
         kill -0 "$PSD_PID" 2>/dev/null || return 1
         sleep 0.1

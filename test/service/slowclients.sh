@@ -43,7 +43,8 @@ attack() {
 
 # favour_service: parsecd's threads at nice -5 (renice applies per thread).
 favour_service() {
-    renice -n -5 -p $(ls "/proc/$PSD_PID/task") >/dev/null
+    local tasks=("/proc/$PSD_PID/task/"*)
+    renice -n -5 -p "${tasks[@]##*/}" >/dev/null
 }
 
 # cpu_ticks PID: utime + stime (clock ticks) from /proc/PID/stat.
@@ -63,6 +64,7 @@ ok "32 trickling connections of another user: 100 Pings over 4 s, each within 10
 sed 's/^/# /' "$TESTDIR/last.out"
 wait "$ATTACK_PID"
 sed 's/^/# attacker: /' "$TESTDIR/trickle.out"
+# shellcheck disable=SC2016 # $1 belongs to the inner sh
 check "parsecd closed the trickling connections at their deadline (timeout_ms from the first byte)" \
     sh -c '! grep -q "parsecd closed 0," "$1"' sh "$TESTDIR/trickle.out"
 check "... and logged why, naming timeout_ms" grep -q "not complete within timeout_ms" "$TESTDIR/parsecd.log"
@@ -93,7 +95,7 @@ psd_restart || exit 1
 as_nobody "$SC" hold 32 8 "$TESTDIR/held" >"$TESTDIR/hold.out" 2>&1 &
 HOLD_PID=$!
 psd_track_pid "$HOLD_PID"
-for i in $(seq 200); do [ -f "$TESTDIR/held" ] && break; sleep 0.02; done
+for _ in $(seq 200); do [ -f "$TESTDIR/held" ] && break; sleep 0.02; done
 sleep 0.5 # parsecd accepts them (the connections are complete before accept)
 check "nobody holds 32 connections" grep -q "held 32 of 32" "$TESTDIR/hold.out"
 fails "the 33rd connection of the same UID is refused" as_nobody "$SC" raw-ping
@@ -105,6 +107,7 @@ ok "another UID (root) is served meanwhile" "$SC" raw-ping
 check "... with Success" last_output_has "status Success"
 kill "$HOLD_PID" 2>/dev/null
 wait "$HOLD_PID" 2>/dev/null
+# shellcheck disable=SC2016 # $1 belongs to the inner sh
 ok "once nobody's connections are closed, nobody is served again" sh -c \
     'for i in $(seq 50); do setpriv --reuid=nobody --regid=nogroup --clear-groups "$1" raw-ping && exit 0; sleep 0.1; done; exit 1' \
     sh "$SC"
@@ -130,7 +133,7 @@ sleep 0.5
 as_nobody "$SC" hold 150 8 "$TESTDIR/held2" >"$TESTDIR/hold2.out" 2>&1 &
 HOLD_PID=$!
 psd_track_pid "$HOLD_PID"
-for i in $(seq 200); do [ -f "$TESTDIR/held2" ] && break; sleep 0.02; done
+for _ in $(seq 200); do [ -f "$TESTDIR/held2" ] && break; sleep 0.02; done
 sleep 0.5
 t0=$(cpu_ticks "$PSD_PID")
 sleep 3
@@ -151,6 +154,7 @@ kill "$HOLD_PID" 2>/dev/null
 wait "$HOLD_PID" 2>/dev/null
 ok "once the connections are gone, clients are served again" "$SC" pings 5 10 5000
 
+# shellcheck disable=SC2016 # $1 belongs to the inner sh
 check "parsecd logged no error (nor a sanitizer report)" sh -c \
     '! grep -E " error:|AddressSanitizer|LeakSanitizer|runtime error" "$1"' sh "$TESTDIR/parsecd.log"
 psd_summary

@@ -24,12 +24,12 @@ conf() {
 # start_bg CONFIG LOG [ENV...]: parsecd in the background, tracked; waits for "listening"
 # in LOG (its stderr), or in $WATCH when set (a log_file).
 start_bg() {
-    local cfg=$1 log=$2 i
+    local cfg=$1 log=$2 _
     shift 2
     env "$@" "$P" -c "$cfg" 2>"$log" &
     BG_PID=$!
     psd_track_pid "$BG_PID"
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         grep -q "listening on" "${WATCH:-$log}" 2>/dev/null && return 0
         kill -0 "$BG_PID" 2>/dev/null || return 1
         sleep 0.1
@@ -171,6 +171,7 @@ PY
 psd_track_pid $!
 for _ in $(seq 50); do [ -S "$D/dev/log" ] && break; sleep 0.1; done
 conf "$D/s.conf" "[core]" "log_target = syslog"
+# shellcheck disable=SC2016 # $1 and $@ belong to the inner bash
 unshare --mount --propagation private bash -c '
     d=$1; shift
     for n in null zero random urandom; do : >"$d/$n" && mount --bind "/dev/$n" "$d/$n" || exit 1; done

@@ -7,7 +7,8 @@
 psd_test_init
 CLI=$PARSEC_CLI
 STORE=$TESTDIR/keys.sqlite3
-export PSD_ADMINS=$(id -u)
+PSD_ADMINS=$(id -u)
+export PSD_ADMINS
 
 # A name of exactly N bytes: prefix, then padding.
 long_name() { local p=$1 n=$2; printf '%s%s' "$p" "$(head -c $((n - ${#p})) /dev/zero | tr '\0' n)"; }

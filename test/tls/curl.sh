@@ -12,6 +12,7 @@ T=$TESTDIR
 ok "software server key" sw_openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/server.key"
 ok "software server certificate" tls_cert_for_key "$T/server.key" localhost "$T/server.crt"
 tls_free_port PORT
+# shellcheck disable=SC2153 # tls_free_port assigns PORT by name
 ok "s_server -Verify 1 -www (software key)" tls_start mtls "$PORT" env OPENSSL_CONF=/dev/null \
     openssl s_server -accept "127.0.0.1:$PORT" -www -key "$T/server.key" -cert "$T/server.crt" \
     -Verify 1 -CAfile "$T/ca.crt" -verify_return_error

@@ -33,6 +33,7 @@ serve() {
     local name=$1 key=$2
     shift 2
     tls_free_port PORT || return 1
+    # shellcheck disable=SC2153 # tls_free_port assigns PORT by name
     ok "s_server up with $key" tls_s_server "$name" "$PORT" -key "$T/$key.ref.pem" -cert "$T/$key.crt" \
         -cipher ALL -ciphersuites "$TLS13_ALL" "$@"
 }

@@ -13,17 +13,17 @@ head -c 3000 /dev/urandom >"$D/msg"
 
 # name, create command..., then: digest, extra openssl dgst options
 sig_case() {
-    local name=$1 desc=$2 md=$3 sigopts=$4
+    local name=$1 desc=$2 md=$3 sigopts
+    read -ra sigopts <<<"$4"
     shift 4
     ok "create $desc key" "$CLI" "$@" -k "$name" &&
         ok "$desc: export public key" "$CLI" export-public-key -k "$name" -o "$D/$name.pem" &&
         ok "$desc: sign" "$CLI" sign -k "$name" -i "$D/msg" -o "$D/$name.sig" &&
-        # shellcheck disable=SC2086
-        ok "$desc: openssl verifies the signature" openssl dgst "-$md" $sigopts \
+        ok "$desc: openssl verifies the signature" openssl dgst "-$md" "${sigopts[@]}" \
             -verify "$D/$name.pem" -signature "$D/$name.sig" "$D/msg" &&
         ok "$desc: the service verifies it too" "$CLI" verify -k "$name" -i "$D/msg" -s "$D/$name.sig"
     cp "$D/msg" "$D/msg2" && printf x >>"$D/msg2"
-    fails "$desc: openssl rejects it for other data" openssl dgst "-$md" $sigopts \
+    fails "$desc: openssl rejects it for other data" openssl dgst "-$md" "${sigopts[@]}" \
         -verify "$D/$name.pem" -signature "$D/$name.sig" "$D/msg2"
 }
 

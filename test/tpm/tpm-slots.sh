@@ -35,6 +35,7 @@ for w in 1 2 3 4; do
     workers="$workers $!"
 done
 # Only the workers: a bare `wait` would also wait for parsecd.
+# shellcheck disable=SC2086 # workers is a list of PIDs
 wait $workers
 
 verified=0
