@@ -214,7 +214,9 @@ parsec_cmd() { echo "$PB --provider parsec --key parsec:$2 --kind $(row_field "$
 # token; no login: the service authenticates the caller). Empty for rows that are not C_Sign.
 p11mod_cmd() {
     case $(row_field "$1" 3) in sign-*) ;; *) return 0 ;; esac
-    [ -x "$P11B" ] && [ -f "$P11MOD" ] || die "p11_bench or $P11MOD not built (the module's row needs both)"
+    if [ ! -x "$P11B" ] || [ ! -f "$P11MOD" ]; then
+        die "p11_bench or $P11MOD not built (the module's row needs both)"
+    fi
     echo "$P11B --module $P11MOD --token-uri pkcs11: --label $2 --kind $(row_field "$1" 3) --md $(row_field "$1" 4)"
 }
 

@@ -52,6 +52,7 @@ check "the certificate carries the service's key" p11apps_same_pub "$T/cert.pub.
 
 # ---- gnutls-serv / gnutls-cli -----------------------------------------------------------
 tls_free_port PORT
+# shellcheck disable=SC2153 # tls_free_port assigns PORT by name
 ok "gnutls-serv --x509keyfile pkcs11:... on 127.0.0.1:$PORT" tls_start gnutls-serv "$PORT" \
     gnutls-serv --provider "$P11APPS_MODULE" --x509certfile "$T/tls-ec-key.crt.pem" \
     --x509keyfile "$(p11apps_key_url tls-ec-key)" --echo -p "$PORT"

@@ -82,6 +82,7 @@ logged_in_with() {
 }
 
 for k in ssh-rsa-key ssh-ec-key; do
+    # shellcheck disable=SC2016 # $((6*7)) is for the remote shell to expand
     ok "ssh -I MODULE logs in with $k" p11apps_ssh -i "$T/$k.pub" -I "$P11APPS_MODULE" 127.0.0.1 \
         'echo remote-ok-$((6*7))'
     check "the remote command ran ($k)" grep -qx 'remote-ok-42' "$T/last.out"

@@ -58,6 +58,7 @@ p11apps_preload_wrappers() {
     mkdir -p "$TESTDIR/bin" || return 1
     for prog in $P11APPS_PROGRAMS; do
         path=$(command -v "$prog") || continue
+        # shellcheck disable=SC2016 # the wrapper script expands these when it runs
         printf '#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 exec %s "$@"\n' \
             "$PPROV_PRELOAD" "$path" >"$TESTDIR/bin/${prog##*/}" || return 1
         chmod 755 "$TESTDIR/bin/${prog##*/}" || return 1

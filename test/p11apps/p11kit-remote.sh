@@ -66,6 +66,7 @@ openssl dgst -sha384 -binary "$T/data.bin" >"$T/data.sha384"
 # pkcs11-tool 0.23 picks the signing key by --id only (with --label alone: the first key).
 EC_ID=$(p11apps_key_id remote-ec-key)
 RSA_ID=$(p11apps_key_id remote-rsa-key)
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's arguments
 check "both keys have a CKA_ID" sh -c '[ -n "$1" ] && [ -n "$2" ]' sh "$EC_ID" "$RSA_ID"
 
 ok "ECDSA (CKM_ECDSA) on a SHA-256 hash" remote_tool --sign -m ECDSA --id "$EC_ID" \

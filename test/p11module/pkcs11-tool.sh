@@ -110,7 +110,7 @@ head -c 3000 /dev/urandom >"$D/msg"
 RSA_ID=$(key_id t-rsa)
 EC_ID=$(key_id t-ec)
 for h in sha256 sha384 sha512; do
-    H=$(echo "$h" | tr a-z A-Z)
+    H=$(echo "$h" | tr '[:lower:]' '[:upper:]')
     ok "--sign -m $H-RSA-PKCS" p11 --sign -m "$H-RSA-PKCS" --id "$RSA_ID" -i "$D/msg" -o "$D/sig.$h"
     ok "  ... openssl dgst -$h verifies it" \
         openssl dgst -"$h" -verify "$D/t-rsa.pub.pem" -signature "$D/sig.$h" "$D/msg"
@@ -137,7 +137,7 @@ if mech_offered RSA-PKCS-PSS; then
     PSS_ID=$(key_id t-pss)
     ok "the public key of t-pss" pub_pem t-pss
     for h in sha256 sha384 sha512; do
-        H=$(echo "$h" | tr a-z A-Z)
+        H=$(echo "$h" | tr '[:lower:]' '[:upper:]')
         ok "--sign -m $H-RSA-PKCS-PSS" p11 --sign -m "$H-RSA-PKCS-PSS" --id "$PSS_ID" -i "$D/msg" -o "$D/psig.$h"
         ok "  ... openssl dgst -$h (PSS, salt = digest length) verifies it" \
             openssl dgst -"$h" -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
