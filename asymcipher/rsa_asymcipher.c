@@ -30,8 +30,8 @@
 typedef struct pprov_rsa_cipher_ctx {
     pprov_ctx *provctx;
     pprov_key *key;
-    int operation; /* EVP_PKEY_OP_ENCRYPT / EVP_PKEY_OP_DECRYPT */
-    int pad_mode;  /* RSA_*_PADDING */
+    int operation;     /* EVP_PKEY_OP_ENCRYPT / EVP_PKEY_OP_DECRYPT */
+    int pad_mode;      /* RSA_*_PADDING */
     uint8_t oaep_hash; /* PARSEC_HASH_*, 0 = default (SHA-1) */
     uint8_t mgf1_hash; /* PARSEC_HASH_*, 0 = same as oaep_hash */
     unsigned char *label;
@@ -71,10 +71,8 @@ static const struct {
     const char *ossl_name;
     const char *display;
 } pprov_rsa_oaep_hashes[] = {
-    {PARSEC_HASH_SHA_1, "SHA1", "SHA-1"},
-    {PARSEC_HASH_SHA_224, "SHA2-224", "SHA-224"},
-    {PARSEC_HASH_SHA_256, "SHA2-256", "SHA-256"},
-    {PARSEC_HASH_SHA_384, "SHA2-384", "SHA-384"},
+    {PARSEC_HASH_SHA_1, "SHA1", "SHA-1"},         {PARSEC_HASH_SHA_224, "SHA2-224", "SHA-224"},
+    {PARSEC_HASH_SHA_256, "SHA2-256", "SHA-256"}, {PARSEC_HASH_SHA_384, "SHA2-384", "SHA-384"},
     {PARSEC_HASH_SHA_512, "SHA2-512", "SHA-512"},
 };
 
@@ -133,7 +131,8 @@ static void pprov_rsa_describe_policy(const parsec_alg *alg, char *buf, size_t l
 {
     if (alg->kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION && alg->scheme == PARSEC_ENCRYPT_RSA_PKCS1V15)
         snprintf(buf, len, "RsaPkcs1v15Crypt");
-    else if (alg->kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION && alg->scheme == PARSEC_ENCRYPT_RSA_OAEP)
+    else if (alg->kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION &&
+             alg->scheme == PARSEC_ENCRYPT_RSA_OAEP)
         snprintf(buf, len, "RsaOaep(%s)", pprov_rsa_hash_display(alg->hash));
     else if (alg->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE && alg->scheme == PARSEC_SIGN_RSA_PSS)
         snprintf(buf, len, "RsaPss (a signing key)");
@@ -258,8 +257,8 @@ static int pprov_rsa_check_oaep_hashes(pprov_rsa_cipher_ctx *rctx)
 
 /* ---- encryption (software, public half) ----------------------------------- */
 
-static int pprov_rsa_cipher_encrypt(void *vctx, unsigned char *out, size_t *outlen,
-                                    size_t outsize, const unsigned char *in, size_t inlen)
+static int pprov_rsa_cipher_encrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
+                                    const unsigned char *in, size_t inlen)
 {
     pprov_rsa_cipher_ctx *rctx = vctx;
     EVP_PKEY_CTX *sctx = NULL;
@@ -298,8 +297,8 @@ static int pprov_rsa_cipher_encrypt(void *vctx, unsigned char *out, size_t *outl
     }
 
     /* Software on the public half, never back into parsec.so. */
-    sctx = EVP_PKEY_CTX_new_from_pkey(pprov_libctx(rctx->provctx), rctx->key->pub,
-                                      PPROV_FETCH_PROPQ);
+    sctx =
+        EVP_PKEY_CTX_new_from_pkey(pprov_libctx(rctx->provctx), rctx->key->pub, PPROV_FETCH_PROPQ);
     if (sctx == NULL || EVP_PKEY_encrypt_init(sctx) <= 0)
         goto soft_failed;
     *p++ = OSSL_PARAM_construct_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &pad);
@@ -307,8 +306,8 @@ static int pprov_rsa_cipher_encrypt(void *vctx, unsigned char *out, size_t *outl
         *p++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, oaep_name, 0);
         *p++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, mgf1_name, 0);
         if (rctx->label != NULL)
-            *p++ = OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL,
-                                                     rctx->label, rctx->label_len);
+            *p++ = OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, rctx->label,
+                                                     rctx->label_len);
     }
     *p = OSSL_PARAM_construct_end();
     if (EVP_PKEY_CTX_set_params(sctx, params) <= 0)
@@ -350,7 +349,7 @@ static int pprov_rsa_decrypt_alg(pprov_rsa_cipher_ctx *rctx, parsec_alg *alg)
     case RSA_PKCS1_WITH_TLS_PADDING:
         alg->scheme = PARSEC_ENCRYPT_RSA_PKCS1V15;
         wanted = rctx->pad_mode == RSA_PKCS1_PADDING ? "RSA PKCS#1 v1.5 decryption"
-                                                      : "TLS RSA key exchange (PKCS#1 v1.5)";
+                                                     : "TLS RSA key exchange (PKCS#1 v1.5)";
         break;
     case RSA_PKCS1_OAEP_PADDING:
         if (!pprov_rsa_check_oaep_hashes(rctx))
@@ -373,8 +372,8 @@ static int pprov_rsa_decrypt_alg(pprov_rsa_cipher_ctx *rctx, parsec_alg *alg)
     }
 
     pprov_rsa_describe_policy(policy, polbuf, sizeof(polbuf));
-    if (policy->kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION || policy->scheme != alg->scheme
-        || (alg->scheme == PARSEC_ENCRYPT_RSA_OAEP && policy->hash != alg->hash)) {
+    if (policy->kind != PARSEC_ALG_ASYMMETRIC_ENCRYPTION || policy->scheme != alg->scheme ||
+        (alg->scheme == PARSEC_ENCRYPT_RSA_OAEP && policy->hash != alg->hash)) {
         if (alg->scheme == PARSEC_ENCRYPT_RSA_OAEP)
             PPROV_raise(rctx->provctx, PPROV_R_NOT_PERMITTED,
                         "key '%s' may only be used for %s (its Parsec policy); %s with %s was "
@@ -501,8 +500,8 @@ done:
     return ret;
 }
 
-static int pprov_rsa_cipher_decrypt(void *vctx, unsigned char *out, size_t *outlen,
-                                    size_t outsize, const unsigned char *in, size_t inlen)
+static int pprov_rsa_cipher_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
+                                    const unsigned char *in, size_t inlen)
 {
     pprov_rsa_cipher_ctx *rctx = vctx;
     parsec_client *client;
@@ -537,8 +536,8 @@ static int pprov_rsa_cipher_decrypt(void *vctx, unsigned char *out, size_t *outl
 
     PPROV_debug("decrypt %zu bytes with key '%s' (scheme %u, hash %u)", inlen, rctx->key->name,
                 alg.scheme, alg.hash);
-    st = parsec_asymmetric_decrypt(client, rctx->key->provider_id, rctx->key->name, &alg, in,
-                                   inlen, rctx->label, rctx->label_len, &plain, &plain_len);
+    st = parsec_asymmetric_decrypt(client, rctx->key->provider_id, rctx->key->name, &alg, in, inlen,
+                                   rctx->label, rctx->label_len, &plain, &plain_len);
     if (st != PARSEC_SUCCESS) {
         PPROV_raise_status(rctx->provctx, st, "decryption", rctx->key->name);
         goto done;
@@ -697,12 +696,12 @@ static int pprov_rsa_cipher_get_ctx_params(void *vctx, OSSL_PARAM params[])
         }
     }
     p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST);
-    if (p != NULL
-        && !OSSL_PARAM_set_utf8_string(p, pprov_rsa_hash_ossl_name(pprov_rsa_effective_oaep(rctx))))
+    if (p != NULL &&
+        !OSSL_PARAM_set_utf8_string(p, pprov_rsa_hash_ossl_name(pprov_rsa_effective_oaep(rctx))))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST);
-    if (p != NULL
-        && !OSSL_PARAM_set_utf8_string(p, pprov_rsa_hash_ossl_name(pprov_rsa_effective_mgf1(rctx))))
+    if (p != NULL &&
+        !OSSL_PARAM_set_utf8_string(p, pprov_rsa_hash_ossl_name(pprov_rsa_effective_mgf1(rctx))))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL);
     if (p != NULL && !OSSL_PARAM_set_octet_ptr(p, rctx->label, rctx->label_len))

@@ -297,8 +297,7 @@ int bench_run_all(const bench_settings *s, const bench_op *op)
         bench_result r;
 
         if (bench_run(op, s->threads[i], s->seconds, s->iterations, &r) != 0) {
-            bench_fail("%s/%s with %u thread(s) failed", s->op_label, s->path_label,
-                       s->threads[i]);
+            bench_fail("%s/%s with %u thread(s) failed", s->op_label, s->path_label, s->threads[i]);
             failed = 1;
             continue;
         }

@@ -40,7 +40,13 @@
 #define P11B_OUT_MAX 1024
 #define P11B_SECRET_LEN 32
 
-enum p11b_kind { P11B_SIGN_PKCS1, P11B_SIGN_PSS, P11B_SIGN_ECDSA, P11B_DECRYPT_OAEP, P11B_DERIVE_ECDH };
+enum p11b_kind {
+    P11B_SIGN_PKCS1,
+    P11B_SIGN_PSS,
+    P11B_SIGN_ECDSA,
+    P11B_DECRYPT_OAEP,
+    P11B_DERIVE_ECDH
+};
 
 typedef struct p11b_config {
     CK_FUNCTION_LIST *fn;
@@ -48,8 +54,8 @@ typedef struct p11b_config {
     CK_OBJECT_HANDLE key;
     enum p11b_kind kind;
     const EVP_MD *md;
-    EVP_PKEY *pub;                   /* the key's public half, read from the token */
-    unsigned char in[P11B_OUT_MAX];  /* what is signed: hash or DigestInfo */
+    EVP_PKEY *pub;                  /* the key's public half, read from the token */
+    unsigned char in[P11B_OUT_MAX]; /* what is signed: hash or DigestInfo */
     size_t inlen;
     unsigned char peer[P11B_OUT_MAX]; /* ECDH: uncompressed point of a software key */
     size_t peerlen;
@@ -104,7 +110,8 @@ static int p11b_decrypt(p11b_thread *t)
     int n;
 
     if (cfg->fn->C_DecryptInit(t->session, &mech, cfg->key) != CKR_OK ||
-        cfg->fn->C_Decrypt(t->session, t->ct, t->ctlen, em, &emlen) != CKR_OK || emlen != cfg->modlen)
+        cfg->fn->C_Decrypt(t->session, t->ct, t->ctlen, em, &emlen) != CKR_OK ||
+        emlen != cfg->modlen)
         return 0;
     n = RSA_padding_check_PKCS1_OAEP_mgf1(t->out, (int)sizeof(t->out), em, (int)emlen, (int)emlen,
                                           NULL, 0, cfg->md, cfg->md);
@@ -125,15 +132,16 @@ static int p11b_derive(p11b_thread *t)
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ULONG len = cfg->secretlen;
     CK_ATTRIBUTE tmpl[] = {
-        {CKA_CLASS, &cls, sizeof(cls)},          {CKA_KEY_TYPE, &kt, sizeof(kt)},
-        {CKA_TOKEN, &no, sizeof(no)},            {CKA_SENSITIVE, &no, sizeof(no)},
-        {CKA_EXTRACTABLE, &yes, sizeof(yes)},    {CKA_VALUE_LEN, &len, sizeof(len)},
+        {CKA_CLASS, &cls, sizeof(cls)},       {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_TOKEN, &no, sizeof(no)},         {CKA_SENSITIVE, &no, sizeof(no)},
+        {CKA_EXTRACTABLE, &yes, sizeof(yes)}, {CKA_VALUE_LEN, &len, sizeof(len)},
     };
     CK_ATTRIBUTE value = {CKA_VALUE, t->out, sizeof(t->out)};
     CK_OBJECT_HANDLE secret = CK_INVALID_HANDLE;
     CK_RV rv;
 
-    rv = cfg->fn->C_DeriveKey(t->session, &mech, cfg->key, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &secret);
+    rv = cfg->fn->C_DeriveKey(t->session, &mech, cfg->key, tmpl, sizeof(tmpl) / sizeof(tmpl[0]),
+                              &secret);
     if (rv != CKR_OK)
         return 0;
     rv = cfg->fn->C_GetAttributeValue(t->session, secret, &value, 1);
@@ -174,13 +182,14 @@ static int p11b_check_first(p11b_thread *t)
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, cfg->pub, NULL);
         ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
              EVP_PKEY_CTX_set_rsa_padding(ctx, cfg->kind == P11B_SIGN_PSS ? RSA_PKCS1_PSS_PADDING
-                                                                           : RSA_PKCS1_PADDING) > 0;
+                                                                          : RSA_PKCS1_PADDING) > 0;
         if (ok && cfg->kind == P11B_SIGN_PSS)
             ok = EVP_PKEY_CTX_set_signature_md(ctx, cfg->md) > 0 &&
                  EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
                  EVP_PKEY_verify(ctx, t->out, t->outlen, cfg->in, cfg->inlen) == 1;
         else if (ok)
-            ok = EVP_PKEY_verify(ctx, t->out, t->outlen, cfg->in, cfg->inlen) == 1; /* DigestInfo in */
+            ok = EVP_PKEY_verify(ctx, t->out, t->outlen, cfg->in, cfg->inlen) ==
+                 1; /* DigestInfo in */
         break;
     case P11B_SIGN_ECDSA:
         /* r||s -> DER for OpenSSL. */
@@ -199,7 +208,8 @@ static int p11b_check_first(p11b_thread *t)
         ok = t->outlen == P11B_SECRET_LEN && memcmp(t->out, t->secret, P11B_SECRET_LEN) == 0;
         break;
     case P11B_DERIVE_ECDH:
-        ok = t->outlen == cfg->secretlen; /* parsec_bench checks the provider's secret in software */
+        ok =
+            t->outlen == cfg->secretlen; /* parsec_bench checks the provider's secret in software */
         break;
     }
 done:
@@ -237,7 +247,8 @@ static void *p11b_thread_init(void *arg, unsigned int index)
     if (t == NULL)
         return NULL;
     t->cfg = cfg;
-    rv = cfg->fn->C_OpenSession(cfg->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &t->session);
+    rv = cfg->fn->C_OpenSession(cfg->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                                &t->session);
     if (rv != CKR_OK) {
         p11b_ck_fail("C_OpenSession", rv);
         free(t);
@@ -331,7 +342,8 @@ static int p11b_login(p11b_config *cfg, CK_SESSION_HANDLE *s, const char *pin_fi
 static int p11b_find_key(p11b_config *cfg, CK_SESSION_HANDLE s, const char *label)
 {
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, (void *)label, strlen(label)}};
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_LABEL, (void *)label, strlen(label)}};
     CK_OBJECT_HANDLE found[2];
     CK_ULONG n = 0;
 
@@ -398,7 +410,8 @@ static int p11b_read_public(p11b_config *cfg, CK_SESSION_HANDLE s)
              OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
                                              OBJ_nid2sn(OBJ_obj2nid(curve)), 0) &&
              OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-                                              ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os));
+                                              ASN1_STRING_get0_data(os),
+                                              (size_t)ASN1_STRING_length(os));
         ASN1_OBJECT_free(curve);
     }
     if (!ok)
@@ -445,7 +458,8 @@ static int p11b_make_input(p11b_config *cfg)
         return 0;
     X509_SIG_getm(sig, &alg, &digest);
     if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(cfg->md)), V_ASN1_NULL, NULL) == 1 &&
-        ASN1_OCTET_STRING_set(digest, hash, (int)hlen) == 1 && i2d_X509_SIG(sig, NULL) <= (int)sizeof(cfg->in)) {
+        ASN1_OCTET_STRING_set(digest, hash, (int)hlen) == 1 &&
+        i2d_X509_SIG(sig, NULL) <= (int)sizeof(cfg->in)) {
         len = i2d_X509_SIG(sig, &p);
         if (len > 0) {
             cfg->inlen = (size_t)len;
@@ -465,8 +479,8 @@ static int p11b_make_peer(p11b_config *cfg)
     ok = EVP_PKEY_get_utf8_string_param(cfg->pub, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
                                         NULL) == 1 &&
          (peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) != NULL &&
-         EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, cfg->peer, sizeof(cfg->peer),
-                                         &cfg->peerlen) == 1;
+         EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, cfg->peer,
+                                         sizeof(cfg->peer), &cfg->peerlen) == 1;
     cfg->secretlen = (CK_ULONG)(cfg->peerlen - 1) / 2;
     EVP_PKEY_free(peer);
     return ok;
@@ -477,8 +491,10 @@ static int p11b_parse_kind(const char *s, enum p11b_kind *kind)
     static const struct {
         const char *name;
         enum p11b_kind kind;
-    } kinds[] = {{"sign-pkcs1", P11B_SIGN_PKCS1},     {"sign-pss", P11B_SIGN_PSS},
-                 {"sign-ecdsa", P11B_SIGN_ECDSA},     {"decrypt-oaep", P11B_DECRYPT_OAEP},
+    } kinds[] = {{"sign-pkcs1", P11B_SIGN_PKCS1},
+                 {"sign-pss", P11B_SIGN_PSS},
+                 {"sign-ecdsa", P11B_SIGN_ECDSA},
+                 {"decrypt-oaep", P11B_DECRYPT_OAEP},
                  {"derive-ecdh", P11B_DERIVE_ECDH}};
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -492,9 +508,12 @@ static int p11b_parse_kind(const char *s, enum p11b_kind *kind)
 
 static void p11b_usage(void)
 {
-    fprintf(stderr, "usage: p11_bench --module PATH --token-uri URI [--pin-file FILE] --label NAME\n"
-                    "                 --kind sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh [--md sha256]\n"
-                    "                 [--threads 1,2,8] [--seconds S] [--iterations N] [--op L] [--path L]\n");
+    fprintf(
+        stderr,
+        "usage: p11_bench --module PATH --token-uri URI [--pin-file FILE] --label NAME\n"
+        "                 --kind sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh [--md "
+        "sha256]\n"
+        "                 [--threads 1,2,8] [--seconds S] [--iterations N] [--op L] [--path L]\n");
 }
 
 int main(int argc, char **argv)
@@ -503,7 +522,8 @@ int main(int argc, char **argv)
     p11b_config cfg;
     const char *module = NULL, *uri = NULL, *pin_file = NULL, *label = NULL, *kind = NULL;
     const char *mdname = "SHA256";
-    bench_op op = {.thread_init = p11b_thread_init, .run = p11b_run, .thread_free = p11b_thread_free};
+    bench_op op = {
+        .thread_init = p11b_thread_init, .run = p11b_run, .thread_free = p11b_thread_free};
     CK_SESSION_HANDLE login_session = CK_INVALID_HANDLE;
     int initialized = 0, rc = 2;
     CK_RV rv;

@@ -46,23 +46,23 @@ enum pb_kind { PB_SIGN_PKCS1, PB_SIGN_PSS, PB_SIGN_ECDSA, PB_DECRYPT_OAEP, PB_DE
 
 typedef struct pb_config {
     enum pb_kind kind;
-    int per_op_init;     /* every operation starts from its init call */
+    int per_op_init; /* every operation starts from its init call */
     EVP_PKEY *key;
-    EVP_PKEY *pub;       /* the key's public half in the default provider, for checks */
-    EVP_PKEY *peer;      /* ECDH: a software key pair on the same curve */
-    EVP_PKEY *peer_pub;  /* its public half alone, as a TLS peer's key arrives */
+    EVP_PKEY *pub;      /* the key's public half in the default provider, for checks */
+    EVP_PKEY *peer;     /* ECDH: a software key pair on the same curve */
+    EVP_PKEY *peer_pub; /* its public half alone, as a TLS peer's key arrives */
     const EVP_MD *md;
-    char propq[64];      /* "?provider=NAME": the key's own provider first */
+    char propq[64];                     /* "?provider=NAME": the key's own provider first */
     unsigned char tbs[EVP_MAX_MD_SIZE]; /* the hash EVP_PKEY_sign signs */
     size_t tbslen;
-    unsigned char msg[PB_MSG_LEN];      /* the message EVP_DigestSign signs (per_op_init) */
+    unsigned char msg[PB_MSG_LEN]; /* the message EVP_DigestSign signs (per_op_init) */
 } pb_config;
 
 typedef struct pb_thread {
     const pb_config *cfg;
     EVP_PKEY_CTX *ctx;
-    EVP_MD_CTX *mdctx;             /* signatures with per_op_init */
-    unsigned char in[PB_OUT_MAX];  /* OAEP: the ciphertext */
+    EVP_MD_CTX *mdctx;            /* signatures with per_op_init */
+    unsigned char in[PB_OUT_MAX]; /* OAEP: the ciphertext */
     size_t inlen;
     unsigned char secret[PB_SECRET_LEN];
     unsigned char out[PB_OUT_MAX];
@@ -106,7 +106,8 @@ static int pb_set_sig_params(EVP_PKEY_CTX *ctx, const pb_config *cfg, int with_m
 static int pb_set_oaep_params(EVP_PKEY_CTX *ctx, const pb_config *cfg)
 {
     return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
-           EVP_PKEY_CTX_set_rsa_oaep_md(ctx, cfg->md) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, cfg->md) > 0;
+           EVP_PKEY_CTX_set_rsa_oaep_md(ctx, cfg->md) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, cfg->md) > 0;
 }
 
 /* The operation's init call(s), as an application makes them. */
@@ -127,7 +128,8 @@ static int pb_init_op(pb_thread *t)
     case PB_DECRYPT_OAEP:
         return EVP_PKEY_decrypt_init(t->ctx) == 1 && pb_set_oaep_params(t->ctx, cfg);
     case PB_DERIVE_ECDH:
-        return EVP_PKEY_derive_init(t->ctx) == 1 && EVP_PKEY_derive_set_peer(t->ctx, cfg->peer_pub) == 1;
+        return EVP_PKEY_derive_init(t->ctx) == 1 &&
+               EVP_PKEY_derive_set_peer(t->ctx, cfg->peer_pub) == 1;
     default:
         return EVP_PKEY_sign_init(t->ctx) == 1 && pb_set_sig_params(t->ctx, cfg, 1);
     }
@@ -291,7 +293,8 @@ static EVP_PKEY *pb_public_copy(EVP_PKEY *key)
     EVP_PKEY *pub = NULL;
 
     if (EVP_PKEY_todata(key, EVP_PKEY_PUBLIC_KEY, &params) == 1 &&
-        (ctx = EVP_PKEY_CTX_new_from_name(NULL, EVP_PKEY_get0_type_name(key), PB_SW_PROPQ)) != NULL &&
+        (ctx = EVP_PKEY_CTX_new_from_name(NULL, EVP_PKEY_get0_type_name(key), PB_SW_PROPQ)) !=
+            NULL &&
         EVP_PKEY_fromdata_init(ctx) == 1)
         EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, params);
     OSSL_PARAM_free(params);
@@ -331,8 +334,10 @@ static int pb_parse_kind(const char *s, enum pb_kind *kind)
     static const struct {
         const char *name;
         enum pb_kind kind;
-    } kinds[] = {{"sign-pkcs1", PB_SIGN_PKCS1},     {"sign-pss", PB_SIGN_PSS},
-                 {"sign-ecdsa", PB_SIGN_ECDSA},     {"decrypt-oaep", PB_DECRYPT_OAEP},
+    } kinds[] = {{"sign-pkcs1", PB_SIGN_PKCS1},
+                 {"sign-pss", PB_SIGN_PSS},
+                 {"sign-ecdsa", PB_SIGN_ECDSA},
+                 {"decrypt-oaep", PB_DECRYPT_OAEP},
                  {"derive-ecdh", PB_DERIVE_ECDH}};
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -346,10 +351,11 @@ static int pb_parse_kind(const char *s, enum pb_kind *kind)
 
 static void pb_usage(void)
 {
-    fprintf(stderr,
-            "usage: parsec_bench --key URI --kind sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh\n"
-            "                    [--provider NAME]... [--md sha256] [--per-op-init] [--threads 1,2,8] [--seconds S]\n"
-            "                    [--iterations N] [--op LABEL] [--path LABEL]\n");
+    fprintf(stderr, "usage: parsec_bench --key URI --kind "
+                    "sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh\n"
+                    "                    [--provider NAME]... [--md sha256] [--per-op-init] "
+                    "[--threads 1,2,8] [--seconds S]\n"
+                    "                    [--iterations N] [--op LABEL] [--path LABEL]\n");
 }
 
 int main(int argc, char **argv)

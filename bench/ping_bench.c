@@ -155,9 +155,11 @@ static pid_t ms_start(char *endpoint, size_t cap)
     parsec_wire_response_init(&resp, &req, PARSEC_SUCCESS,
                               (uint32_t)ping__result__get_packed_size(&res));
     parsec_wire_header_encode(&resp, ms.answer);
-    ms.answer_len = PARSEC_WIRE_HEADER_SIZE + ping__result__pack(&res, ms.answer + PARSEC_WIRE_HEADER_SIZE);
+    ms.answer_len =
+        PARSEC_WIRE_HEADER_SIZE + ping__result__pack(&res, ms.answer + PARSEC_WIRE_HEADER_SIZE);
     ms.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (ms.fd < 0 || bind(ms.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(ms.fd, SOMAXCONN) != 0)
+    if (ms.fd < 0 || bind(ms.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(ms.fd, SOMAXCONN) != 0)
         _exit(1);
     for (int i = 0; i < MS_THREADS; i++)
         if (pthread_create(&tid[i], NULL, ms_worker, &ms) != 0)
@@ -171,15 +173,17 @@ static pid_t ms_start(char *endpoint, size_t cap)
 
 static void pingb_usage(void)
 {
-    fprintf(stderr, "usage: ping_bench [--minimal-server] [--keepalive] [--threads 1,2] [--seconds S]\n"
-                    "                  [--iterations N] [--op LABEL] [--path LABEL]\n");
+    fprintf(stderr,
+            "usage: ping_bench [--minimal-server] [--keepalive] [--threads 1,2] [--seconds S]\n"
+            "                  [--iterations N] [--op LABEL] [--path LABEL]\n");
 }
 
 int main(int argc, char **argv)
 {
     bench_settings set;
     pingb_config cfg;
-    bench_op op = {.thread_init = pingb_thread_init, .run = pingb_run, .thread_free = pingb_thread_free};
+    bench_op op = {
+        .thread_init = pingb_thread_init, .run = pingb_run, .thread_free = pingb_thread_free};
     const char *env = getenv(PARSEC_ENDPOINT_ENV);
     int minimal = 0, rc;
     pid_t server = -1;

@@ -53,8 +53,7 @@ int cli_cmd_create_aes_key(const cli_opts *o)
     parsec_client_free(c);
     if (st != PARSEC_SUCCESS)
         return cli_fail(o, st);
-    printf("Key \"%s\" created (AES, %ld bits, %s).\n", o->key_name, bits,
-           o->ccm ? "Ccm" : "Gcm");
+    printf("Key \"%s\" created (AES, %ld bits, %s).\n", o->key_name, bits, o->ccm ? "Ccm" : "Gcm");
     return CLI_EXIT_OK;
 }
 
@@ -63,8 +62,8 @@ int cli_cmd_create_aes_key(const cli_opts *o)
  * input file and the optional additional data.
  */
 static int cli_aead_open(const cli_opts *o, parsec_client **c, uint8_t *provider,
-                         parsec_key_attributes *attrs, uint8_t **in, size_t *inlen,
-                         uint8_t **aad, size_t *aadlen)
+                         parsec_key_attributes *attrs, uint8_t **in, size_t *inlen, uint8_t **aad,
+                         size_t *aadlen)
 {
     int rc;
 
@@ -102,8 +101,8 @@ int cli_cmd_aead_encrypt(const cli_opts *o)
         rc = cli_local_error(o, "OpenSSL could not generate a nonce");
         goto done;
     }
-    st = parsec_aead_encrypt(c, provider, o->key_name, &attrs.alg, nonce, noncelen, aad, aadlen,
-                             in, inlen, &ct, &ctlen);
+    st = parsec_aead_encrypt(c, provider, o->key_name, &attrs.alg, nonce, noncelen, aad, aadlen, in,
+                             inlen, &ct, &ctlen);
     if (st != PARSEC_SUCCESS) {
         rc = cli_fail(o, st);
         goto done;

@@ -15,8 +15,8 @@ int cli_json_print(const cli_opts *o, json_object *obj)
 
     if (obj == NULL)
         return cli_local_error(o, "out of memory");
-    text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+    text = json_object_to_json_string_ext(obj,
+                                          JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (text == NULL || printf("%s\n", text) < 0 || fflush(stdout) != 0)
         rc = cli_local_error(o, "cannot write the JSON output");
     json_object_put(obj);
@@ -33,12 +33,11 @@ void cli_json_add_int(json_object *obj, const char *key, int64_t value)
     json_object_object_add(obj, key, json_object_new_int64(value));
 }
 
-json_object *cli_json_key(const char *name, uint8_t provider_id,
-                          const parsec_key_attributes *a)
+json_object *cli_json_key(const char *name, uint8_t provider_id, const parsec_key_attributes *a)
 {
     static const char *const usage_names[] = {
-        "export", "copy", "cache", "encrypt", "decrypt", "sign_message", "verify_message",
-        "sign_hash", "verify_hash", "derive",
+        "export",       "copy",           "cache",     "encrypt",     "decrypt",
+        "sign_message", "verify_message", "sign_hash", "verify_hash", "derive",
     };
     json_object *key = json_object_new_object();
     json_object *usage = json_object_new_array();

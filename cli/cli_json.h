@@ -17,7 +17,6 @@ void cli_json_add_int(json_object *obj, const char *key, int64_t value);
 json_object *cli_json_entry(unsigned int id, const char *name, const char *description,
                             uint32_t maj, uint32_t min, uint32_t rev);
 /* {"name", "provider_id", "provider", "type", "bits", "algorithm", "usage": [...]}. */
-json_object *cli_json_key(const char *name, uint8_t provider_id,
-                          const parsec_key_attributes *a);
+json_object *cli_json_key(const char *name, uint8_t provider_id, const parsec_key_attributes *a);
 
 #endif

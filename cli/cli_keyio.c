@@ -109,8 +109,10 @@ static int cli_psa_from_pkey(const cli_opts *o, EVP_PKEY *pkey, parsec_key_attri
 
         a->bits = cli_ec_bits(pkey);
         if (a->bits == 0) {
-            rc = cli_local_error(o, "%s: only NIST P-256, P-384 and P-521 EC keys can be"
-                                 " imported", o->in_file);
+            rc = cli_local_error(o,
+                                 "%s: only NIST P-256, P-384 and P-521 EC keys can be"
+                                 " imported",
+                                 o->in_file);
             goto done;
         }
         rc = cli_ecc_policy(o, a);
@@ -160,8 +162,10 @@ int cli_cmd_import_key(const cli_opts *o)
     }
     pkey = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
     if (pkey == NULL) {
-        rc = cli_local_error(o, "%s holds no PEM private key (PKCS#8 or traditional RSA/EC;"
-                             " an encrypted one needs its passphrase)", o->in_file);
+        rc = cli_local_error(o,
+                             "%s holds no PEM private key (PKCS#8 or traditional RSA/EC;"
+                             " an encrypted one needs its passphrase)",
+                             o->in_file);
         goto done;
     }
     rc = cli_psa_from_pkey(o, pkey, &a, &data, &len);
@@ -179,7 +183,8 @@ int cli_cmd_import_key(const cli_opts *o)
     printf("Key \"%s\" imported from %s (%s, %u bits, %s).\n", o->key_name, o->in_file,
            a.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? "RSA" : "ECC", a.bits, alg);
     printf("The service holds the private key now: once it works from there, delete %s"
-           " (e.g. shred -u).\n", o->in_file);
+           " (e.g. shred -u).\n",
+           o->in_file);
 done:
     OPENSSL_clear_free(data, len);
     EVP_PKEY_free(pkey);
@@ -245,9 +250,11 @@ int cli_cmd_export_key(const cli_opts *o)
     if (st != PARSEC_SUCCESS) {
         rc = cli_fail(o, st);
         if (st == PARSEC_PSA_ERROR_NOT_PERMITTED && !(a.usage & PARSEC_USAGE_EXPORT))
-            fprintf(stderr, "parsec-cli: key \"%s\" was not created exportable (usage 'export',"
-                            " --exportable); a key's policy cannot change: export-public-key"
-                            " gives its public half\n", o->key_name);
+            fprintf(stderr,
+                    "parsec-cli: key \"%s\" was not created exportable (usage 'export',"
+                    " --exportable); a key's policy cannot change: export-public-key"
+                    " gives its public half\n",
+                    o->key_name);
         goto done;
     }
     if (a.type == PARSEC_KEY_TYPE_ECC_KEY_PAIR) {

@@ -17,8 +17,8 @@
 
 #include "parsec_cli.h"
 
-#define CLI_SIGN_USAGE                                                                    \
-    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |      \
+#define CLI_SIGN_USAGE                                                                             \
+    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |               \
      PARSEC_USAGE_VERIFY_MESSAGE)
 #define CLI_CRYPT_USAGE (PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT)
 
@@ -76,8 +76,10 @@ static void cli_explain_not_supported(parsec_client *c, const parsec_key_attribu
     if (attrs->usage & PARSEC_USAGE_EXPORT) {
         probe.usage &= ~(uint32_t)PARSEC_USAGE_EXPORT;
         if (parsec_can_do_crypto(c, PARSEC_PROVIDER_DEFAULT, 2, &probe) == PARSEC_SUCCESS) {
-            fprintf(stderr, "parsec-cli: the %s backend does not create exportable keys: leave"
-                            " out --exportable, or choose a backend that does with -p\n", backend);
+            fprintf(stderr,
+                    "parsec-cli: the %s backend does not create exportable keys: leave"
+                    " out --exportable, or choose a backend that does with -p\n",
+                    backend);
             return;
         }
         probe.usage = attrs->usage;
@@ -90,14 +92,18 @@ static void cli_explain_not_supported(parsec_client *c, const parsec_key_attribu
                 used += (size_t)snprintf(sizes + used, sizeof(sizes) - used, " %u", rsa_sizes[i]);
         }
         if (used > 0) {
-            fprintf(stderr, "parsec-cli: the %s backend does not create %u-bit RSA keys; it"
-                            " creates:%s (-b BITS)\n", backend, attrs->bits, sizes);
+            fprintf(stderr,
+                    "parsec-cli: the %s backend does not create %u-bit RSA keys; it"
+                    " creates:%s (-b BITS)\n",
+                    backend, attrs->bits, sizes);
             return;
         }
     }
-    fprintf(stderr, "parsec-cli: the %s backend does not support this key type or policy;"
-                    " parsecd logs which attribute it refused (log_level = info), and"
-                    " list-providers shows the other backends (-p NAME)\n", backend);
+    fprintf(stderr,
+            "parsec-cli: the %s backend does not support this key type or policy;"
+            " parsecd logs which attribute it refused (log_level = info), and"
+            " list-providers shows the other backends (-p NAME)\n",
+            backend);
 }
 
 static int cli_generate(const cli_opts *o, const parsec_key_attributes *attrs)
@@ -182,8 +188,9 @@ int cli_ecc_policy(const cli_opts *o, parsec_key_attributes *a)
 
     if (o->sign_pkcs1 || o->sign_pss || o->oaep)
         return cli_local_error(o, "RSA options do not apply to ECC keys");
-    dflt = a->bits <= 256 ? PARSEC_HASH_SHA_256 : a->bits <= 384 ? PARSEC_HASH_SHA_384
-                                                                 : PARSEC_HASH_SHA_512;
+    dflt = a->bits <= 256   ? PARSEC_HASH_SHA_256
+           : a->bits <= 384 ? PARSEC_HASH_SHA_384
+                            : PARSEC_HASH_SHA_512;
     rc = cli_policy_hash(o, dflt, &hash);
     if (rc != CLI_EXIT_OK)
         return rc;
@@ -265,8 +272,8 @@ static int cli_output(const cli_opts *o, const uint8_t *data, size_t len)
     return cli_print_base64(o, data, len);
 }
 
-static int cli_digest(const cli_opts *o, uint8_t hash, const uint8_t *in, size_t inlen,
-                      uint8_t *md, size_t *mdlen)
+static int cli_digest(const cli_opts *o, uint8_t hash, const uint8_t *in, size_t inlen, uint8_t *md,
+                      size_t *mdlen)
 {
     EVP_MD *alg = EVP_MD_fetch(NULL, parsec_hash_ossl_name(hash), NULL);
     unsigned int len = 0;

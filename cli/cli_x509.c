@@ -88,7 +88,8 @@ static int cli_signer_open(const cli_opts *o, cli_signer *s)
         return rc;
     if (s->attrs.alg.kind != PARSEC_ALG_ASYMMETRIC_SIGNATURE ||
         s->attrs.alg.scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW)
-        return cli_local_error(o, "key \"%s\" is not a signing key: create one with"
+        return cli_local_error(o,
+                               "key \"%s\" is not a signing key: create one with"
                                " create-rsa-key --sign-pkcs1|--sign-pss or create-ecc-key",
                                o->key_name);
     /* The policy's hash, else --hash, else SHA-256 (for "any hash" policies). */
@@ -107,9 +108,11 @@ static int cli_signer_open(const cli_opts *o, cli_signer *s)
     s->dflt = OSSL_PROVIDER_load(s->libctx, "default");
     s->parsec = OSSL_PROVIDER_load(s->libctx, "parsec");
     if (s->dflt == NULL || s->parsec == NULL) {
-        rc = cli_local_error(o, "cannot load OpenSSL's %s provider (parsec.so is looked up in"
-                             " OPENSSL_MODULES or %s)", s->dflt ? "parsec" : "default",
-                             OPENSSL_info(OPENSSL_INFO_MODULES_DIR));
+        rc =
+            cli_local_error(o,
+                            "cannot load OpenSSL's %s provider (parsec.so is looked up in"
+                            " OPENSSL_MODULES or %s)",
+                            s->dflt ? "parsec" : "default", OPENSSL_info(OPENSSL_INFO_MODULES_DIR));
         cli_print_openssl_errors();
         goto fail;
     }
@@ -166,8 +169,12 @@ static X509_NAME *cli_subject(const cli_opts *o)
     const struct {
         const char *field, *value;
     } parts[] = {
-        {"C", o->country}, {"ST", o->state},   {"L", o->locality},
-        {"O", o->org},     {"OU", o->org_unit}, {"CN", o->cn},
+        {"C", o->country},
+        {"ST", o->state},
+        {"L", o->locality},
+        {"O", o->org},
+        {"OU", o->org_unit},
+        {"CN", o->cn},
         {"serialNumber", o->serial_number},
     };
     X509_NAME *name = X509_NAME_new();

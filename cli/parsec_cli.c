@@ -28,9 +28,11 @@ static const char cli_global_help[] =
     "  -p, --provider NAME    software (alias mbed-crypto), pkcs11, tpm, or an ID 1..5\n"
     "                         (default: the service's first provider)\n"
     "  -a, --auth TYPE        none | direct | unix (default: what the service offers)\n"
-    "      --app NAME         application name for direct authentication (default: " CLI_DEFAULT_APP_NAME ")\n"
+    "      --app NAME         application name for direct authentication "
+    "(default: " CLI_DEFAULT_APP_NAME ")\n"
     "                         (--app-name is accepted too)\n"
-    "  -e, --endpoint URI     service endpoint (default: $PARSEC_SERVICE_ENDPOINT or " PARSEC_DEFAULT_ENDPOINT ")\n"
+    "  -e, --endpoint URI     service endpoint (default: $PARSEC_SERVICE_ENDPOINT "
+    "or " PARSEC_DEFAULT_ENDPOINT ")\n"
     "  -t, --timeout MS       connect/read/write timeout in milliseconds (0 = none)\n"
     "      --json             JSON output for list-providers, list-authenticators, list-opcodes,\n"
     "                         list-keys, list-clients and key-info\n"
@@ -133,8 +135,9 @@ int cli_fail(const cli_opts *o, parsec_status st)
                         " direct, unix), or leave --auth out to use what it offers\n");
         break;
     case PARSEC_ADMIN_OPERATION:
-        fprintf(stderr, "parsec-cli: %s is reserved to administrators: add this client, %s,"
-                        " to 'admins' in [authenticator] of parsecd.conf and restart parsecd\n",
+        fprintf(stderr,
+                "parsec-cli: %s is reserved to administrators: add this client, %s,"
+                " to 'admins' in [authenticator] of parsecd.conf and restart parsecd\n",
                 o->command, cli_saved_identity);
         break;
     case PARSEC_CLIENT_ERROR_NO_AUTHENTICATOR:
@@ -285,8 +288,8 @@ int cli_write_file(const cli_opts *o, const char *path, const uint8_t *data, siz
 const char *cli_provider_name(uint8_t id)
 {
     static const char *const names[] = {
-        "Core provider", "Mbed Crypto provider", "PKCS #11 provider", "TPM provider",
-        "Trusted Service provider", "CryptoAuthentication Library provider",
+        "Core provider", "Mbed Crypto provider",     "PKCS #11 provider",
+        "TPM provider",  "Trusted Service provider", "CryptoAuthentication Library provider",
     };
     return id < sizeof(names) / sizeof(names[0]) ? names[id] : "unknown provider";
 }
@@ -294,8 +297,11 @@ const char *cli_provider_name(uint8_t id)
 static const char *cli_auth_name(uint8_t id)
 {
     static const char *const names[] = {
-        "No authentication", "Direct authentication", "JWT authentication",
-        "Unix peer credentials authentication", "JWT SPIFFE Verifiable Identity Document",
+        "No authentication",
+        "Direct authentication",
+        "JWT authentication",
+        "Unix peer credentials authentication",
+        "JWT SPIFFE Verifiable Identity Document",
     };
     return id < sizeof(names) / sizeof(names[0]) ? names[id] : "unknown authenticator";
 }
@@ -310,8 +316,8 @@ static const char *cli_hash_label(uint8_t hash)
 void cli_alg_describe(const parsec_alg *alg, char *buf, size_t len)
 {
     static const char *const sign_names[] = {
-        "?", "RsaPkcs1v15Sign", "RsaPkcs1v15SignRaw", "RsaPss", "Ecdsa", "EcdsaAny",
-        "DeterministicEcdsa",
+        "?",     "RsaPkcs1v15Sign", "RsaPkcs1v15SignRaw", "RsaPss",
+        "Ecdsa", "EcdsaAny",        "DeterministicEcdsa",
     };
     switch (alg->kind) {
     case PARSEC_ALG_NONE:
@@ -334,7 +340,10 @@ void cli_alg_describe(const parsec_alg *alg, char *buf, size_t len)
             snprintf(buf, len, "RsaPkcs1v15Crypt");
         break;
     case PARSEC_ALG_KEY_AGREEMENT:
-        snprintf(buf, len, "%s", alg->scheme == PARSEC_KA_ECDH ? "Ecdh" : alg->scheme == PARSEC_KA_FFDH ? "Ffdh" : "KeyAgreement");
+        snprintf(buf, len, "%s",
+                 alg->scheme == PARSEC_KA_ECDH   ? "Ecdh"
+                 : alg->scheme == PARSEC_KA_FFDH ? "Ffdh"
+                                                 : "KeyAgreement");
         break;
     case PARSEC_ALG_MAC:
         snprintf(buf, len, "Mac");
@@ -364,9 +373,21 @@ void cli_alg_describe(const parsec_alg *alg, char *buf, size_t len)
 const char *cli_key_type_name(const parsec_key_attributes *a)
 {
     static const char *const names[] = {
-        "?", "raw data", "HMAC key", "derivation key", "AES key", "DES key", "Camellia key",
-        "ARC4 key", "ChaCha20 key", "RSA public key", "RSA key pair", "ECC key pair",
-        "ECC public key", "DH key pair", "DH public key",
+        "?",
+        "raw data",
+        "HMAC key",
+        "derivation key",
+        "AES key",
+        "DES key",
+        "Camellia key",
+        "ARC4 key",
+        "ChaCha20 key",
+        "RSA public key",
+        "RSA key pair",
+        "ECC key pair",
+        "ECC public key",
+        "DH key pair",
+        "DH public key",
     };
     return a->type < sizeof(names) / sizeof(names[0]) ? names[a->type] : "?";
 }
@@ -374,8 +395,8 @@ const char *cli_key_type_name(const parsec_key_attributes *a)
 const char *cli_ecc_family_name(uint8_t family)
 {
     static const char *const names[] = {
-        "?", "SECP K1", "SECP R1", "SECP R2", "SECT K1", "SECT R1", "SECT R2",
-        "Brainpool P R1", "FRP", "Montgomery",
+        "?",       "SECP K1", "SECP R1",        "SECP R2", "SECT K1",
+        "SECT R1", "SECT R2", "Brainpool P R1", "FRP",     "Montgomery",
     };
     return family < sizeof(names) / sizeof(names[0]) ? names[family] : "?";
 }
@@ -383,16 +404,16 @@ const char *cli_ecc_family_name(uint8_t family)
 void cli_usage_describe(uint32_t usage, char *buf, size_t len)
 {
     static const char *const names[] = {
-        "export", "copy", "cache", "encrypt", "decrypt", "sign-message", "verify-message",
-        "sign-hash", "verify-hash", "derive",
+        "export",       "copy",           "cache",     "encrypt",     "decrypt",
+        "sign-message", "verify-message", "sign-hash", "verify-hash", "derive",
     };
     size_t used = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (!(usage & (1u << i)))
             continue;
-        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
-                                 used ? ", " : "", names[i]);
+        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s", used ? ", " : "",
+                                 names[i]);
     }
     if (used == 0)
         snprintf(buf, len, "none");
@@ -434,9 +455,9 @@ static int cli_cmd_list_providers(const cli_opts *o)
     if (o->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; arr != NULL && i < n; i++) {
-            json_object *e = cli_json_entry(p[i].id, parsec_provider_short_name(p[i].id),
-                                            p[i].description, p[i].version_maj,
-                                            p[i].version_min, p[i].version_rev);
+            json_object *e =
+                cli_json_entry(p[i].id, parsec_provider_short_name(p[i].id), p[i].description,
+                               p[i].version_maj, p[i].version_min, p[i].version_rev);
             cli_json_add_string(e, "vendor", p[i].vendor);
             cli_json_add_string(e, "uuid", p[i].uuid);
             json_object_array_add(arr, e);
@@ -558,15 +579,16 @@ static int cli_cmd_list_keys(const cli_opts *o)
     if (o->json) {
         json_object *arr = json_object_new_array();
         for (size_t i = 0; arr != NULL && i < n; i++)
-            json_object_array_add(arr, cli_json_key(keys[i].name, keys[i].provider_id,
-                                                    &keys[i].attributes));
+            json_object_array_add(
+                arr, cli_json_key(keys[i].name, keys[i].provider_id, &keys[i].attributes));
         parsec_key_info_free(keys, n);
         return cli_json_print(o, arr);
     }
     /* Keys belong to an identity: an empty list under another name is the usual surprise. */
     if (n == 0 && auth == PARSEC_AUTH_DIRECT)
         printf("No keys for application '%s' (direct authentication; keys made under another"
-               " name are listed with --app NAME).\n", cli_app_name_in_use);
+               " name are listed with --app NAME).\n",
+               cli_app_name_in_use);
     else if (n == 0 && auth == PARSEC_AUTH_UNIX_PEER)
         printf("No keys for uid %ld (unix-peer-credentials authentication).\n", (long)getuid());
     else if (n == 0)
@@ -748,8 +770,7 @@ static const struct cli_command cli_commands[] = {
     {"list-providers", cli_cmd_list_providers, "[--json]", "the service's providers (backends)"},
     {"list-authenticators", cli_cmd_list_authenticators, "[--json]",
      "the authenticator the service uses"},
-    {"list-opcodes", cli_cmd_list_opcodes, "[-p NAME] [--json]",
-     "operations a provider supports"},
+    {"list-opcodes", cli_cmd_list_opcodes, "[-p NAME] [--json]", "operations a provider supports"},
     {"list-keys", cli_cmd_list_keys, "[--json]", "keys of this application"},
     {"key-info", cli_cmd_key_info, "-k NAME [--json]",
      "a key's type, policy, usage, backend and how OpenSSL reaches it"},
@@ -883,7 +904,8 @@ int main(int argc, char **argv)
                 id = PARSEC_PROVIDER_CORE;
             else if (!parsec_provider_parse(optarg, &id))
                 return cli_usage("invalid provider '%s' (software, mbed-crypto, pkcs11, tpm,"
-                                 " or an ID 1..%d)", optarg, PARSEC_PROVIDER_MAX);
+                                 " or an ID 1..%d)",
+                                 optarg, PARSEC_PROVIDER_MAX);
             o.provider = id;
             break;
         }

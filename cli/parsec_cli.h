@@ -27,11 +27,11 @@
 typedef struct cli_opts {
     const char *command;
     /* global */
-    int provider;          /* -1 = discover */
-    int auth;              /* -1 = discover */
+    int provider; /* -1 = discover */
+    int auth;     /* -1 = discover */
     const char *app_name;
     const char *endpoint;
-    long timeout_ms;       /* -1 = library default */
+    long timeout_ms; /* -1 = library default */
     /* per command */
     const char *key_name;
     const char *in_file;
@@ -43,14 +43,14 @@ typedef struct cli_opts {
     long curve;
     long count;
     int sign_pkcs1, sign_pss, oaep, ecdh, exportable;
-    int json;              /* --json: machine-readable output of list-* and key-info */
+    int json; /* --json: machine-readable output of list-* and key-info */
     /* certificate subject (create-csr, create-self-signed), parsec-tool's spellings */
     const char *cn, *locality, *org, *org_unit, *state, *country, *serial_number;
     const char *san[CLI_MAX_SAN];
     size_t n_san;
     long days;
-    int ccm;               /* create-aes-key: CCM instead of GCM */
-    const char *aad_file;  /* aead-*: additional authenticated data */
+    int ccm;              /* create-aes-key: CCM instead of GCM */
+    const char *aad_file; /* aead-*: additional authenticated data */
 } cli_opts;
 
 /* Reports a failed client call on stderr and returns the exit code. */

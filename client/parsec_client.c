@@ -244,7 +244,6 @@ done:
 
 /* ---- detail of the last failure ---- */
 
-
 void parsec_last_error_set(const parsec_client *c, const char *fmt, ...)
 {
     va_list ap;
@@ -294,13 +293,15 @@ void parsec_last_error_explain_auth(const parsec_client *c)
     /* ListAuthenticators needs no authentication, so it answers whatever ours was. */
     naked.auth_type = PARSEC_AUTH_NONE;
     if (parsec_list_authenticators(&naked, &auths, &n) != PARSEC_SUCCESS || n == 0)
-        parsec_last_error_set(c, "this client used %s, which the service at %s does not"
-                                " accept (ListAuthenticators did not say what it uses)",
-                                ours, c->socket_path);
+        parsec_last_error_set(c,
+                              "this client used %s, which the service at %s does not"
+                              " accept (ListAuthenticators did not say what it uses)",
+                              ours, c->socket_path);
     else
-        parsec_last_error_set(c, "the service at %s uses %s authentication, this client used"
-                                " %s", c->socket_path, parsec_auth_config_name(auths[0].id),
-                                ours);
+        parsec_last_error_set(c,
+                              "the service at %s uses %s authentication, this client used"
+                              " %s",
+                              c->socket_path, parsec_auth_config_name(auths[0].id), ours);
     parsec_authenticator_info_free(auths, n);
 }
 

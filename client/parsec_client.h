@@ -109,14 +109,15 @@ parsec_status parsec_client_discover(parsec_client *c, const char *app_name);
 parsec_status parsec_ping(parsec_client *c, uint8_t *maj, uint8_t *min);
 parsec_status parsec_list_providers(parsec_client *c, parsec_provider_info **out, size_t *n);
 void parsec_provider_info_free(parsec_provider_info *p, size_t n);
-parsec_status parsec_list_authenticators(parsec_client *c, parsec_authenticator_info **out, size_t *n);
+parsec_status parsec_list_authenticators(parsec_client *c, parsec_authenticator_info **out,
+                                         size_t *n);
 void parsec_authenticator_info_free(parsec_authenticator_info *a, size_t n);
 parsec_status parsec_list_opcodes(parsec_client *c, uint8_t provider, uint32_t **out, size_t *n);
 parsec_status parsec_list_keys(parsec_client *c, parsec_key_info **out, size_t *n);
 void parsec_key_info_free(parsec_key_info *k, size_t n);
 /* Look one key up through ListKeys (the protocol has no dedicated call). */
-parsec_status parsec_key_attributes_get(parsec_client *c, const char *name,
-                                        uint8_t *provider_id, parsec_key_attributes *attrs);
+parsec_status parsec_key_attributes_get(parsec_client *c, const char *name, uint8_t *provider_id,
+                                        parsec_key_attributes *attrs);
 parsec_status parsec_list_clients(parsec_client *c, char ***out, size_t *n);
 void parsec_string_list_free(char **list, size_t n);
 parsec_status parsec_delete_client(parsec_client *c, const char *client);
@@ -129,8 +130,8 @@ parsec_status parsec_import_key(parsec_client *c, uint8_t provider, const char *
                                 size_t len);
 parsec_status parsec_export_public_key(parsec_client *c, uint8_t provider, const char *name,
                                        uint8_t **out, size_t *outlen);
-parsec_status parsec_export_key(parsec_client *c, uint8_t provider, const char *name,
-                                uint8_t **out, size_t *outlen);
+parsec_status parsec_export_key(parsec_client *c, uint8_t provider, const char *name, uint8_t **out,
+                                size_t *outlen);
 parsec_status parsec_destroy_key(parsec_client *c, uint8_t provider, const char *name);
 
 /* ---- cryptography ---- */
@@ -185,12 +186,12 @@ parsec_status parsec_verify_message(parsec_client *c, uint8_t provider, const ch
  */
 parsec_status parsec_aead_encrypt(parsec_client *c, uint8_t provider, const char *name,
                                   const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
-                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
-                                  size_t inlen, uint8_t **out, size_t *outlen);
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in, size_t inlen,
+                                  uint8_t **out, size_t *outlen);
 parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char *name,
                                   const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
-                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
-                                  size_t inlen, uint8_t **out, size_t *outlen);
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in, size_t inlen,
+                                  uint8_t **out, size_t *outlen);
 /*
  * Key attestation, ActivateCredential mechanism (the TPM backend's).
  * attesting NULL or "" = the backend's default attesting key (the TPM's
@@ -206,9 +207,9 @@ parsec_status parsec_prepare_key_attestation(parsec_client *c, uint8_t provider,
                                              size_t *publen, uint8_t **attesting_pub,
                                              size_t *attesting_publen);
 parsec_status parsec_attest_key(parsec_client *c, uint8_t provider, const char *attested,
-                                const char *attesting, const uint8_t *credential_blob,
-                                size_t cblen, const uint8_t *secret, size_t slen,
-                                uint8_t **credential, size_t *credlen);
+                                const char *attesting, const uint8_t *credential_blob, size_t cblen,
+                                const uint8_t *secret, size_t slen, uint8_t **credential,
+                                size_t *credlen);
 /* check_type: 1 use, 2 generate, 3 import, 4 derive. */
 parsec_status parsec_can_do_crypto(parsec_client *c, uint8_t provider, int check_type,
                                    const parsec_key_attributes *attrs);

@@ -20,14 +20,14 @@
 struct parsec_client {
     char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     uint8_t auth_type;
-    uint8_t auth_explicit;     /* set by parsec_client_set_auth: discovery leaves it alone */
-    uint8_t provider;          /* PARSEC_PROVIDER_DEFAULT until set or discovered */
+    uint8_t auth_explicit; /* set by parsec_client_set_auth: discovery leaves it alone */
+    uint8_t provider;      /* PARSEC_PROVIDER_DEFAULT until set or discovered */
     uint8_t provider_explicit;
-    char *app_name;            /* Direct authentication */
+    char *app_name; /* Direct authentication */
     size_t app_name_len;
     unsigned int timeout_ms;
     size_t max_body;
-    uint8_t keepalive;         /* ask for a kept connection (PARSEC_WIRE_FLAG_KEEPALIVE) */
+    uint8_t keepalive; /* ask for a kept connection (PARSEC_WIRE_FLAG_KEEPALIVE) */
 };
 
 /* Flags of parsec_call. */

@@ -80,9 +80,9 @@ done:
 }
 
 parsec_status parsec_attest_key(parsec_client *c, uint8_t provider, const char *attested,
-                                const char *attesting, const uint8_t *credential_blob,
-                                size_t cblen, const uint8_t *secret, size_t slen,
-                                uint8_t **credential, size_t *credlen)
+                                const char *attesting, const uint8_t *credential_blob, size_t cblen,
+                                const uint8_t *secret, size_t slen, uint8_t **credential,
+                                size_t *credlen)
 {
     AttestKey__Operation op = ATTEST_KEY__OPERATION__INIT;
     AttestKey__AttestationMechanismParams params = ATTEST_KEY__ATTESTATION_MECHANISM_PARAMS__INIT;
@@ -115,7 +115,8 @@ parsec_status parsec_attest_key(parsec_client *c, uint8_t provider, const char *
         return st;
     r = (const AttestKey__Result *)resp.msg;
     if (r->output == NULL ||
-        r->output->mechanism_case != ATTEST_KEY__ATTESTATION_OUTPUT__MECHANISM_ACTIVATE_CREDENTIAL ||
+        r->output->mechanism_case !=
+            ATTEST_KEY__ATTESTATION_OUTPUT__MECHANISM_ACTIVATE_CREDENTIAL ||
         r->output->activate_credential == NULL) {
         parsec_resp_release(&resp);
         return PARSEC_CLIENT_ERROR_PROTOCOL;

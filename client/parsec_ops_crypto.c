@@ -63,8 +63,7 @@ parsec_status parsec_generate_key(parsec_client *c, uint8_t provider, const char
 }
 
 parsec_status parsec_import_key(parsec_client *c, uint8_t provider, const char *name,
-                                const parsec_key_attributes *attrs, const uint8_t *data,
-                                size_t len)
+                                const parsec_key_attributes *attrs, const uint8_t *data, size_t len)
 {
     PsaImportKey__Operation op = PSA_IMPORT_KEY__OPERATION__INIT;
     parsec_status st = parsec_prepare(c, &provider, name);
@@ -105,8 +104,8 @@ parsec_status parsec_export_public_key(parsec_client *c, uint8_t provider, const
                                   outlen);
 }
 
-parsec_status parsec_export_key(parsec_client *c, uint8_t provider, const char *name,
-                                uint8_t **out, size_t *outlen)
+parsec_status parsec_export_key(parsec_client *c, uint8_t provider, const char *name, uint8_t **out,
+                                size_t *outlen)
 {
     PsaExportKey__Operation op = PSA_EXPORT_KEY__OPERATION__INIT;
     parsec_resp resp;
@@ -194,8 +193,7 @@ parsec_status parsec_asymmetric_encrypt(parsec_client *c, uint8_t provider, cons
 
     if (st != PARSEC_SUCCESS)
         return st;
-    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
-        (salt == NULL && saltlen > 0))
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) || (salt == NULL && saltlen > 0))
         return PARSEC_CLIENT_ERROR_ARGUMENT;
     op.key_name = (char *)name;
     op.alg = parsec_pb_encrypt_alg_fill(&alg_storage, alg);
@@ -203,9 +201,9 @@ parsec_status parsec_asymmetric_encrypt(parsec_client *c, uint8_t provider, cons
         return PARSEC_CLIENT_ERROR_ARGUMENT;
     op.plaintext = parsec_bytes(in, inlen);
     op.salt = parsec_bytes(salt, saltlen);
-    st = parsec_call(c, provider, PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT, &op.base,
-                     PARSEC_CALL_SECRET_REQUEST, &psa_asymmetric_encrypt__result__descriptor,
-                     &resp);
+    st =
+        parsec_call(c, provider, PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT, &op.base,
+                    PARSEC_CALL_SECRET_REQUEST, &psa_asymmetric_encrypt__result__descriptor, &resp);
     if (st != PARSEC_SUCCESS)
         return st;
     return parsec_resp_take_bytes(&resp, &((PsaAsymmetricEncrypt__Result *)resp.msg)->ciphertext,
@@ -224,8 +222,7 @@ parsec_status parsec_asymmetric_decrypt(parsec_client *c, uint8_t provider, cons
 
     if (st != PARSEC_SUCCESS)
         return st;
-    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) ||
-        (salt == NULL && saltlen > 0))
+    if (out == NULL || outlen == NULL || (in == NULL && inlen > 0) || (salt == NULL && saltlen > 0))
         return PARSEC_CLIENT_ERROR_ARGUMENT;
     op.key_name = (char *)name;
     op.alg = parsec_pb_encrypt_alg_fill(&alg_storage, alg);
@@ -259,18 +256,16 @@ parsec_status parsec_raw_key_agreement(parsec_client *c, uint8_t provider, const
     op.alg = (PsaAlgorithm__Algorithm__KeyAgreement__Raw)raw;
     op.private_key_name = (char *)private_key_name;
     op.peer_key = parsec_bytes(peer, peerlen);
-    st = parsec_call(c, provider, PARSEC_OP_PSA_RAW_KEY_AGREEMENT, &op.base,
-                     PARSEC_CALL_SECRET_RESPONSE, &psa_raw_key_agreement__result__descriptor,
-                     &resp);
+    st =
+        parsec_call(c, provider, PARSEC_OP_PSA_RAW_KEY_AGREEMENT, &op.base,
+                    PARSEC_CALL_SECRET_RESPONSE, &psa_raw_key_agreement__result__descriptor, &resp);
     if (st != PARSEC_SUCCESS)
         return st;
-    return parsec_resp_take_bytes(&resp,
-                                  &((PsaRawKeyAgreement__Result *)resp.msg)->shared_secret, out,
-                                  outlen);
+    return parsec_resp_take_bytes(&resp, &((PsaRawKeyAgreement__Result *)resp.msg)->shared_secret,
+                                  out, outlen);
 }
 
-parsec_status parsec_generate_random(parsec_client *c, uint8_t provider, size_t size,
-                                     uint8_t **out)
+parsec_status parsec_generate_random(parsec_client *c, uint8_t provider, size_t size, uint8_t **out)
 {
     PsaGenerateRandom__Operation op = PSA_GENERATE_RANDOM__OPERATION__INIT;
     parsec_resp resp;
@@ -367,8 +362,8 @@ parsec_status parsec_can_do_crypto(parsec_client *c, uint8_t provider, int check
 
 parsec_status parsec_aead_encrypt(parsec_client *c, uint8_t provider, const char *name,
                                   const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
-                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
-                                  size_t inlen, uint8_t **out, size_t *outlen)
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in, size_t inlen,
+                                  uint8_t **out, size_t *outlen)
 {
     PsaAeadEncrypt__Operation op = PSA_AEAD_ENCRYPT__OPERATION__INIT;
     parsec_pb_aead_alg_storage alg_storage;
@@ -399,8 +394,8 @@ parsec_status parsec_aead_encrypt(parsec_client *c, uint8_t provider, const char
 
 parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char *name,
                                   const parsec_alg *alg, const uint8_t *nonce, size_t noncelen,
-                                  const uint8_t *ad, size_t adlen, const uint8_t *in,
-                                  size_t inlen, uint8_t **out, size_t *outlen)
+                                  const uint8_t *ad, size_t adlen, const uint8_t *in, size_t inlen,
+                                  uint8_t **out, size_t *outlen)
 {
     PsaAeadDecrypt__Operation op = PSA_AEAD_DECRYPT__OPERATION__INIT;
     parsec_pb_aead_alg_storage alg_storage;
@@ -421,8 +416,8 @@ parsec_status parsec_aead_decrypt(parsec_client *c, uint8_t provider, const char
     op.nonce = parsec_bytes(nonce, noncelen);
     op.additional_data = parsec_bytes(ad, adlen);
     op.ciphertext = parsec_bytes(in, inlen);
-    st = parsec_call(c, provider, PARSEC_OP_PSA_AEAD_DECRYPT, &op.base,
-                     PARSEC_CALL_SECRET_RESPONSE, &psa_aead_decrypt__result__descriptor, &resp);
+    st = parsec_call(c, provider, PARSEC_OP_PSA_AEAD_DECRYPT, &op.base, PARSEC_CALL_SECRET_RESPONSE,
+                     &psa_aead_decrypt__result__descriptor, &resp);
     if (st != PARSEC_SUCCESS)
         return st;
     return parsec_resp_take_bytes(&resp, &((PsaAeadDecrypt__Result *)resp.msg)->plaintext, out,

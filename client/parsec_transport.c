@@ -99,7 +99,8 @@ static void parsec_connect_error(const parsec_client *c, int err)
                 snprintf(hint, sizeof(hint),
                          "add the user to the socket's group '%s' (usermod -aG %s USER, then"
                          " log in again) or change socket_group/socket_mode in [listener] of"
-                         " parsecd.conf", found->gr_name, found->gr_name);
+                         " parsecd.conf",
+                         found->gr_name, found->gr_name);
             else
                 snprintf(hint, sizeof(hint),
                          "add the user to the socket's group (gid %ld) or change"
@@ -128,7 +129,7 @@ static void parsec_connect_error(const parsec_client *c, int err)
         break;
     }
     parsec_last_error_set(c, "cannot connect to %s: %s (%s)%s%s", path, strerror(err),
-                            name != NULL ? name : "?", hint[0] ? ": " : "", hint);
+                          name != NULL ? name : "?", hint[0] ? ": " : "", hint);
 }
 
 static parsec_status parsec_connect(const parsec_client *c, int *fd_out)
@@ -489,9 +490,9 @@ static void parsec_put_le32(uint8_t *p, uint32_t v)
 
 /* How an attempt on a connection ended, beyond its status. */
 typedef struct parsec_attempt {
-    int got_bytes;    /* some of the response arrived (never resend then) */
-    int reusable;     /* the service echoed keep-alive and the answer was read exactly */
-    int stalled;      /* a kept connection whose service left the request unread */
+    int got_bytes; /* some of the response arrived (never resend then) */
+    int reusable;  /* the service echoed keep-alive and the answer was read exactly */
+    int stalled;   /* a kept connection whose service left the request unread */
 } parsec_attempt;
 
 /*

@@ -47,16 +47,16 @@ static int parsec_psa_is_rsa(uint8_t type)
 }
 
 /* "type-specific" DER of an RSA public key is PKCS#1 RSAPublicKey. */
-static EVP_PKEY *parsec_psa_rsa_public(OSSL_LIB_CTX *libctx, const char *propq,
-                                       const uint8_t *data, size_t len)
+static EVP_PKEY *parsec_psa_rsa_public(OSSL_LIB_CTX *libctx, const char *propq, const uint8_t *data,
+                                       size_t len)
 {
     EVP_PKEY *pkey = NULL;
     OSSL_DECODER_CTX *dctx;
     const unsigned char *p = data;
     size_t left = len;
 
-    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "type-specific", "RSA",
-                                         EVP_PKEY_PUBLIC_KEY, libctx, propq);
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "type-specific", "RSA", EVP_PKEY_PUBLIC_KEY,
+                                         libctx, propq);
     if (dctx == NULL)
         return NULL;
     if (OSSL_DECODER_from_data(dctx, &p, &left) != 1 || left != 0) {
@@ -88,8 +88,7 @@ static EVP_PKEY *parsec_psa_ec_public(OSSL_LIB_CTX *libctx, const char *propq, c
 }
 
 EVP_PKEY *parsec_psa_public_key(OSSL_LIB_CTX *libctx, const char *propq,
-                                const parsec_key_attributes *attrs, const uint8_t *data,
-                                size_t len)
+                                const parsec_key_attributes *attrs, const uint8_t *data, size_t len)
 {
     EVP_PKEY_CTX *check = NULL;
     EVP_PKEY *pkey = NULL;
@@ -190,8 +189,9 @@ parsec_status parsec_psa_sig_setup(EVP_PKEY_CTX *ctx, const parsec_alg *alg, int
     default:
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
-    if (is_rsa != (alg->scheme == PARSEC_SIGN_RSA_PKCS1V15 ||
-                   alg->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW || alg->scheme == PARSEC_SIGN_RSA_PSS))
+    if (is_rsa !=
+        (alg->scheme == PARSEC_SIGN_RSA_PKCS1V15 || alg->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW ||
+         alg->scheme == PARSEC_SIGN_RSA_PSS))
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     /* A digest sets the expected input length (and, for PKCS#1 v1.5, the DigestInfo). */
     if (mdname != NULL && (md = EVP_MD_fetch(NULL, mdname, NULL)) == NULL)

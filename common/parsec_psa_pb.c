@@ -56,8 +56,8 @@ parsec_status parsec_pb_hash_to_c(int pb_hash, uint8_t *out)
 
 /* ---- AsymmetricSignature ---- */
 
-static parsec_status pb_sign_hash_to_c(const PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash *sh,
-                                       uint8_t *out)
+static parsec_status
+pb_sign_hash_to_c(const PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash *sh, uint8_t *out)
 {
     if (sh == NULL)
         return PARSEC_INVALID_ENCODING;
@@ -133,8 +133,8 @@ static int sign_alg_is_representable(const parsec_alg *in)
     return in->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW || in->scheme == PARSEC_SIGN_ECDSA_ANY;
 }
 
-PsaAlgorithm__Algorithm__AsymmetricSignature *parsec_pb_sign_alg_fill(parsec_pb_sign_alg_storage *st,
-                                                                      const parsec_alg *in)
+PsaAlgorithm__Algorithm__AsymmetricSignature *
+parsec_pb_sign_alg_fill(parsec_pb_sign_alg_storage *st, const parsec_alg *in)
 {
     PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash *sh = &st->sign_hash;
 
@@ -392,11 +392,13 @@ PsaAlgorithm__Algorithm__Aead *parsec_pb_aead_alg_fill(parsec_pb_aead_alg_storag
     psa_algorithm__algorithm__aead__init(&st->aead);
     psa_algorithm__algorithm__aead__aead_with_shortened_tag__init(&st->shortened);
     if (in->hash == 0) {
-        st->aead.variant_case = PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_DEFAULT_LENGTH_TAG;
+        st->aead.variant_case =
+            PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_DEFAULT_LENGTH_TAG;
         st->aead.aead_with_default_length_tag =
             (PsaAlgorithm__Algorithm__Aead__AeadWithDefaultLengthTag)in->scheme;
     } else {
-        st->shortened.aead_alg = (PsaAlgorithm__Algorithm__Aead__AeadWithDefaultLengthTag)in->scheme;
+        st->shortened.aead_alg =
+            (PsaAlgorithm__Algorithm__Aead__AeadWithDefaultLengthTag)in->scheme;
         st->shortened.tag_length = in->hash;
         st->aead.variant_case = PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_SHORTENED_TAG;
         st->aead.aead_with_shortened_tag = &st->shortened;

@@ -52,8 +52,8 @@ typedef struct parsec_pb_sign_alg_storage {
     PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash sign_hash;
     PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash__Any any;
 } parsec_pb_sign_alg_storage;
-PsaAlgorithm__Algorithm__AsymmetricSignature *parsec_pb_sign_alg_fill(parsec_pb_sign_alg_storage *st,
-                                                                      const parsec_alg *in);
+PsaAlgorithm__Algorithm__AsymmetricSignature *
+parsec_pb_sign_alg_fill(parsec_pb_sign_alg_storage *st, const parsec_alg *in);
 
 typedef struct parsec_pb_encrypt_alg_storage {
     PsaAlgorithm__Algorithm__AsymmetricEncryption enc;

@@ -40,8 +40,7 @@ static const struct parsec_status_entry parsec_status_table[] = {
      "the authenticator type does not exist"},
     {PARSEC_AUTHENTICATOR_NOT_REGISTERED, "AuthenticatorNotRegistered",
      "the authenticator type is not the one the service uses"},
-    {PARSEC_KEY_INFO_MANAGER_ERROR, "KeyInfoManagerError",
-     "the service's key store failed"},
+    {PARSEC_KEY_INFO_MANAGER_ERROR, "KeyInfoManagerError", "the service's key store failed"},
     {PARSEC_CONNECTION_ERROR, "ConnectionError",
      "the connection broke while the request was being read"},
     {PARSEC_INVALID_ENCODING, "InvalidEncoding",
@@ -52,8 +51,7 @@ static const struct parsec_status_entry parsec_status_table[] = {
      "the operation needs an authenticated application"},
     {PARSEC_BODY_SIZE_EXCEEDS_LIMIT, "BodySizeExceedsLimit",
      "the request body is larger than the service accepts"},
-    {PARSEC_ADMIN_OPERATION, "AdminOperation",
-     "the operation is reserved to administrators"},
+    {PARSEC_ADMIN_OPERATION, "AdminOperation", "the operation is reserved to administrators"},
     {PARSEC_DEPRECATED_PRIMITIVE, "DeprecatedPrimitive",
      "the algorithm or key type is deprecated and not allowed"},
     {PARSEC_PSA_ERROR_GENERIC_ERROR, "PsaErrorGenericError", "an unspecified error occurred"},
@@ -61,15 +59,14 @@ static const struct parsec_status_entry parsec_status_table[] = {
      "the key's policy does not permit this operation"},
     {PARSEC_PSA_ERROR_NOT_SUPPORTED, "PsaErrorNotSupported",
      "the operation or a parameter is not supported"},
-    {PARSEC_PSA_ERROR_INVALID_ARGUMENT, "PsaErrorInvalidArgument",
-     "a parameter is invalid"},
+    {PARSEC_PSA_ERROR_INVALID_ARGUMENT, "PsaErrorInvalidArgument", "a parameter is invalid"},
     {PARSEC_PSA_ERROR_INVALID_HANDLE, "PsaErrorInvalidHandle",
      "the key cannot be used here (it may belong to another provider)"},
     {PARSEC_PSA_ERROR_BAD_STATE, "PsaErrorBadState",
      "the operation is not valid in the current state"},
-    {PARSEC_PSA_ERROR_BUFFER_TOO_SMALL, "PsaErrorBufferTooSmall",
-     "an output buffer is too small"},
-    {PARSEC_PSA_ERROR_ALREADY_EXISTS, "PsaErrorAlreadyExists", "a key with this name already exists"},
+    {PARSEC_PSA_ERROR_BUFFER_TOO_SMALL, "PsaErrorBufferTooSmall", "an output buffer is too small"},
+    {PARSEC_PSA_ERROR_ALREADY_EXISTS, "PsaErrorAlreadyExists",
+     "a key with this name already exists"},
     {PARSEC_PSA_ERROR_DOES_NOT_EXIST, "PsaErrorDoesNotExist", "the key does not exist"},
     {PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY, "PsaErrorInsufficientMemory",
      "the service ran out of memory"},
@@ -150,16 +147,19 @@ static const struct parsec_hash_entry parsec_hash_table[] = {
     {PARSEC_HASH_MD2, 16, "MD2", {"1.2.840.113549.2.2", NULL, NULL, NULL}},
     {PARSEC_HASH_MD4, 16, "MD4", {"1.2.840.113549.2.4", NULL, NULL, NULL}},
     {PARSEC_HASH_MD5, 16, "MD5", {"SSL3-MD5", "1.2.840.113549.2.5", NULL, NULL}},
-    {PARSEC_HASH_RIPEMD160, 20, "RIPEMD160",
-     {"RIPEMD-160", "RIPEMD", "RMD160", "1.3.36.3.2.1"}},
+    {PARSEC_HASH_RIPEMD160, 20, "RIPEMD160", {"RIPEMD-160", "RIPEMD", "RMD160", "1.3.36.3.2.1"}},
     {PARSEC_HASH_SHA_1, 20, "SHA1", {"SHA-1", "SSL3-SHA1", "1.3.14.3.2.26", NULL}},
     {PARSEC_HASH_SHA_224, 28, "SHA224", {"SHA2-224", "SHA-224", "2.16.840.1.101.3.4.2.4", NULL}},
     {PARSEC_HASH_SHA_256, 32, "SHA256", {"SHA2-256", "SHA-256", "2.16.840.1.101.3.4.2.1", NULL}},
     {PARSEC_HASH_SHA_384, 48, "SHA384", {"SHA2-384", "SHA-384", "2.16.840.1.101.3.4.2.2", NULL}},
     {PARSEC_HASH_SHA_512, 64, "SHA512", {"SHA2-512", "SHA-512", "2.16.840.1.101.3.4.2.3", NULL}},
-    {PARSEC_HASH_SHA_512_224, 28, "SHA512-224",
+    {PARSEC_HASH_SHA_512_224,
+     28,
+     "SHA512-224",
      {"SHA2-512/224", "SHA-512/224", "2.16.840.1.101.3.4.2.5", NULL}},
-    {PARSEC_HASH_SHA_512_256, 32, "SHA512-256",
+    {PARSEC_HASH_SHA_512_256,
+     32,
+     "SHA512-256",
      {"SHA2-512/256", "SHA-512/256", "2.16.840.1.101.3.4.2.6", NULL}},
     {PARSEC_HASH_SHA3_224, 28, "SHA3-224", {"2.16.840.1.101.3.4.2.7", NULL, NULL, NULL}},
     {PARSEC_HASH_SHA3_256, 32, "SHA3-256", {"2.16.840.1.101.3.4.2.8", NULL, NULL, NULL}},
@@ -234,8 +234,8 @@ int parsec_alg_permits(const parsec_alg *policy, const parsec_alg *requested)
 
 const char *parsec_provider_short_name(uint8_t id)
 {
-    static const char *const names[] = {"core", "software", "pkcs11", "tpm", "trusted-service",
-                                        "cryptoauthlib"};
+    static const char *const names[] = {"core", "software",        "pkcs11",
+                                        "tpm",  "trusted-service", "cryptoauthlib"};
 
     return id < sizeof(names) / sizeof(names[0]) ? names[id] : "unknown";
 }
@@ -246,8 +246,10 @@ int parsec_provider_parse(const char *text, uint8_t *id)
         const char *name;
         uint8_t id;
     } names[] = {
-        {"software", PARSEC_PROVIDER_MBED_CRYPTO},   {"mbed-crypto", PARSEC_PROVIDER_MBED_CRYPTO},
-        {"mbedcrypto", PARSEC_PROVIDER_MBED_CRYPTO}, {"pkcs11", PARSEC_PROVIDER_PKCS11},
+        {"software", PARSEC_PROVIDER_MBED_CRYPTO},
+        {"mbed-crypto", PARSEC_PROVIDER_MBED_CRYPTO},
+        {"mbedcrypto", PARSEC_PROVIDER_MBED_CRYPTO},
+        {"pkcs11", PARSEC_PROVIDER_PKCS11},
         {"tpm", PARSEC_PROVIDER_TPM},
     };
     char *end = NULL;

@@ -288,8 +288,8 @@ typedef struct parsec_key_attributes {
     uint8_t type;       /* parsec_key_type */
     uint8_t ecc_family; /* parsec_ecc_family, for ECC types */
     uint32_t bits;
-    uint32_t usage;     /* PARSEC_USAGE_* */
-    parsec_alg alg;     /* the one permitted algorithm */
+    uint32_t usage; /* PARSEC_USAGE_* */
+    parsec_alg alg; /* the one permitted algorithm */
 } parsec_key_attributes;
 
 /* Tag length in bytes of an AEAD algorithm (kind AEAD), 0 for other kinds. */

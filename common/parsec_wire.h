@@ -11,7 +11,7 @@
 #include "parsec_types.h"
 
 #define PARSEC_WIRE_MAGIC 0x5EC0A710u
-#define PARSEC_WIRE_HEADER_SIZE 36   /* bytes on the wire */
+#define PARSEC_WIRE_HEADER_SIZE 36    /* bytes on the wire */
 #define PARSEC_WIRE_HDR_SIZE_FIELD 30 /* value of the hdr_size field */
 #define PARSEC_WIRE_VERSION_MAJ 1
 #define PARSEC_WIRE_VERSION_MIN 0

@@ -107,8 +107,8 @@ static int pprov_keyref_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection
     pprov_key *key = NULL;
 
     in = BIO_new_from_core_bio(pprov_libctx(dctx->ctx), cin);
-    if (in == NULL || buf == NULL || !pprov_read_all(in, buf)
-        || !pprov_keyref_decode((const unsigned char *)buf->data, buf->length, &name, &backend, &type))
+    if (in == NULL || buf == NULL || !pprov_read_all(in, buf) ||
+        !pprov_keyref_decode((const unsigned char *)buf->data, buf->length, &name, &backend, &type))
         goto done; /* not a reference */
     if (type != 0 && type != dctx->type)
         goto done; /* a reference for one of our other decoders */

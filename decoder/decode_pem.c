@@ -48,7 +48,8 @@ static int pprov_pem_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     if (in == NULL)
         return 1;
     ERR_set_mark();
-    if (PEM_read_bio(in, &label, &header, &der, &derlen) > 0 && strcmp(label, PPROV_PEM_LABEL) == 0) {
+    if (PEM_read_bio(in, &label, &header, &der, &derlen) > 0 &&
+        strcmp(label, PPROV_PEM_LABEL) == 0) {
         OSSL_PARAM params[3];
         char *name = NULL;
         uint8_t backend = 0;

@@ -30,7 +30,7 @@ static int pprov_keyref_enc_does_selection(void *provctx, int selection)
 }
 
 static int pprov_keyref_write(pprov_ctx *ctx, OSSL_CORE_BIO *cout, const void *obj_raw,
-                               int selection, int pem)
+                              int selection, int pem)
 {
     const pprov_key *key = obj_raw;
     unsigned char *der = NULL;
@@ -38,8 +38,8 @@ static int pprov_keyref_write(pprov_ctx *ctx, OSSL_CORE_BIO *cout, const void *o
     BIO *out = NULL;
     int ok = 0;
 
-    if (key == NULL || !pprov_key_has_private(key)
-        || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0) {
+    if (key == NULL || !pprov_key_has_private(key) ||
+        (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0) {
         PPROV_raise(ctx, PPROV_R_INVALID_ARGUMENT,
                     "only keys held by the Parsec service can be written as key references");
         return 0;

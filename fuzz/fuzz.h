@@ -17,10 +17,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Abort with a message: a broken invariant is a finding, not an error path. */
-#define FUZZ_ASSERT(cond)                                                                   \
-    do {                                                                                    \
-        if (!(cond))                                                                        \
-            parsec_fuzz_fail(__FILE__, __LINE__, #cond);                                    \
+#define FUZZ_ASSERT(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            parsec_fuzz_fail(__FILE__, __LINE__, #cond);                                           \
     } while (0)
 
 __attribute__((noreturn)) static inline void parsec_fuzz_fail(const char *file, int line,

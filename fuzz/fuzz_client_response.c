@@ -210,7 +210,8 @@ int LLVMFuzzerInitialize(int *argc, char **argv[])
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, fuzz_srv.path, strlen(fuzz_srv.path) + 1);
     fuzz_srv.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fuzz_srv.listen_fd < 0 || bind(fuzz_srv.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+    if (fuzz_srv.listen_fd < 0 ||
+        bind(fuzz_srv.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         listen(fuzz_srv.listen_fd, 16) != 0) {
         perror("fuzz_client_response: listening socket");
         abort();
@@ -267,7 +268,6 @@ static const parsec_key_attributes fuzz_ec_attrs = {
     .usage = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
     .alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256},
 };
-
 
 static void fuzz_call(parsec_client *c, unsigned int which)
 {
@@ -421,13 +421,13 @@ static void fuzz_call(parsec_client *c, unsigned int which)
         st = parsec_delete_client(c, "someone");
         break;
     case FUZZ_AEAD_ENCRYPT:
-        st = parsec_aead_encrypt(c, 0, "k", &fuzz_gcm, hash, 12, hash, 5, hash, sizeof(hash),
-                                 &buf, &len);
+        st = parsec_aead_encrypt(c, 0, "k", &fuzz_gcm, hash, 12, hash, 5, hash, sizeof(hash), &buf,
+                                 &len);
         fuzz_check_bytes(st, buf, len, 0);
         break;
     case FUZZ_AEAD_DECRYPT:
-        st = parsec_aead_decrypt(c, 0, "k", &fuzz_gcm, hash, 12, NULL, 0, hash, sizeof(hash),
-                                 &buf, &len);
+        st = parsec_aead_decrypt(c, 0, "k", &fuzz_gcm, hash, 12, NULL, 0, hash, sizeof(hash), &buf,
+                                 &len);
         fuzz_check_bytes(st, buf, len, 1);
         break;
     case FUZZ_SIGN_MESSAGE:
@@ -441,8 +441,8 @@ static void fuzz_call(parsec_client *c, unsigned int which)
         uint8_t *pub = NULL, *ek = NULL;
         size_t publen = 0, eklen = 0;
 
-        st = parsec_prepare_key_attestation(c, 0, "k", NULL, &buf, &len, &pub, &publen, &ek,
-                                            &eklen);
+        st =
+            parsec_prepare_key_attestation(c, 0, "k", NULL, &buf, &len, &pub, &publen, &ek, &eklen);
         fuzz_check_bytes(st, pub, publen, 0);
         fuzz_check_bytes(st, ek, eklen, 0);
         fuzz_check_bytes(st, buf, len, 0);

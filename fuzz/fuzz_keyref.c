@@ -48,8 +48,8 @@ static void fuzz_keyref_decode(pprov_ctx *ctx, const uint8_t *data, size_t size)
     }
     FUZZ_ASSERT(name != NULL && name[0] != '\0');
     FUZZ_ASSERT(backend <= PARSEC_PROVIDER_MAX);
-    FUZZ_ASSERT(type == 0 || type == PPROV_KEY_RSA || type == PPROV_KEY_RSA_PSS
-                || type == PPROV_KEY_EC);
+    FUZZ_ASSERT(type == 0 || type == PPROV_KEY_RSA || type == PPROV_KEY_RSA_PSS ||
+                type == PPROV_KEY_EC);
 
     /* What the encoder writes always has a type; a reference without one loads as the key is. */
     memset(&key, 0, sizeof(key));

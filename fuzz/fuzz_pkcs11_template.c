@@ -35,13 +35,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static const ck_mechanism_type_t fuzz_mechs[] = {
-    CKM_RSA_PKCS, CKM_RSA_PKCS_PSS, CKM_RSA_PKCS_OAEP, CKM_ECDSA, CKM_ECDH1_DERIVE,
-    CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS,
-    CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
-    CKM_ECDSA_SHA512, CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384, CKM_SHA512, CKM_MD5,
-    CKM_AES_CBC, CKM_RSA_X_509,
+    CKM_RSA_PKCS,
+    CKM_RSA_PKCS_PSS,
+    CKM_RSA_PKCS_OAEP,
+    CKM_ECDSA,
+    CKM_ECDH1_DERIVE,
+    CKM_SHA256_RSA_PKCS,
+    CKM_SHA384_RSA_PKCS,
+    CKM_SHA512_RSA_PKCS,
+    CKM_SHA256_RSA_PKCS_PSS,
+    CKM_SHA384_RSA_PKCS_PSS,
+    CKM_SHA512_RSA_PKCS_PSS,
+    CKM_ECDSA_SHA256,
+    CKM_ECDSA_SHA384,
+    CKM_ECDSA_SHA512,
+    CKM_SHA_1,
+    CKM_SHA224,
+    CKM_SHA256,
+    CKM_SHA384,
+    CKM_SHA512,
+    CKM_MD5,
+    CKM_AES_CBC,
+    CKM_RSA_X_509,
 };
-static const ck_flags_t fuzz_ops[] = {CKF_SIGN, CKF_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_DERIVE, CKF_DIGEST};
+static const ck_flags_t fuzz_ops[] = {CKF_SIGN,    CKF_VERIFY, CKF_DECRYPT,
+                                      CKF_ENCRYPT, CKF_DERIVE, CKF_DIGEST};
 
 static uint32_t fuzz_u32(const uint8_t **p, size_t *n)
 {
@@ -49,7 +67,7 @@ static uint32_t fuzz_u32(const uint8_t **p, size_t *n)
     size_t i;
 
     for (i = 0; i < 4 && *n > 0; i++, (*p)++, (*n)--)
-        v |= (uint32_t)**p << (8 * i);
+        v |= (uint32_t) * *p << (8 * i);
     return v;
 }
 
@@ -103,7 +121,8 @@ static void fuzz_mechanism(const uint8_t *p, size_t n)
     case 3:
         oaep = malloc(sizeof(*oaep));
         FUZZ_ASSERT(oaep != NULL);
-        oaep->hash_alg = fuzz_mechs[fuzz_u32(&p, &n) % (sizeof(fuzz_mechs) / sizeof(fuzz_mechs[0]))];
+        oaep->hash_alg =
+            fuzz_mechs[fuzz_u32(&p, &n) % (sizeof(fuzz_mechs) / sizeof(fuzz_mechs[0]))];
         oaep->mgf = fuzz_u32(&p, &n) % 8;
         oaep->source = fuzz_u32(&p, &n) % 3;
         label = fuzz_dup(p, n);
@@ -148,11 +167,11 @@ static void fuzz_mechanism(const uint8_t *p, size_t n)
         if (pss != NULL && out.alg.scheme == PARSEC_SIGN_RSA_PSS)
             FUZZ_ASSERT(pss->s_len == parsec_hash_length(out.alg.hash));
         if (oaep != NULL)
-            FUZZ_ASSERT(out.label_len == oaep->source_data_len
-                        && (out.label_len == 0 || memcmp(out.label, label, out.label_len) == 0));
+            FUZZ_ASSERT(out.label_len == oaep->source_data_len &&
+                        (out.label_len == 0 || memcmp(out.label, label, out.label_len) == 0));
         if (ecdh != NULL)
-            FUZZ_ASSERT(ecdh->kdf == CKD_NULL && out.peer_len > 0 && out.peer[0] == 0x04
-                        && out.peer_len % 2 == 1 && out.peer_len <= ecdh->public_data_len);
+            FUZZ_ASSERT(ecdh->kdf == CKD_NULL && out.peer_len > 0 && out.peer[0] == 0x04 &&
+                        out.peer_len % 2 == 1 && out.peer_len <= ecdh->public_data_len);
         if (out.hash_locally)
             FUZZ_ASSERT(parsec_hash_length(out.alg.hash) > 0);
     }
@@ -187,14 +206,16 @@ static void fuzz_template(const uint8_t *p, size_t n)
         count++;
     }
     rv = pp11_template_check(t, count);
-    FUZZ_ASSERT(rv == CKR_OK || rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_ATTRIBUTE_VALUE_INVALID);
+    FUZZ_ASSERT(rv == CKR_OK || rv == CKR_TEMPLATE_INCONSISTENT ||
+                rv == CKR_ATTRIBUTE_VALUE_INVALID);
     if (rv == CKR_OK) {
         for (i = 0; i < count; i++)
             FUZZ_ASSERT(pp11_attr_find(t, count, t[i].type) == &t[i]);
     }
     rv = pp11_attr_bool(t, count, CKA_TOKEN, &b);
     FUZZ_ASSERT(rv == CKR_OK || rv == CKR_ATTRIBUTE_VALUE_INVALID);
-    FUZZ_ASSERT(b == 0 || b == 1 || (b == 2 && (rv != CKR_OK || pp11_attr_find(t, count, CKA_TOKEN) == NULL)));
+    FUZZ_ASSERT(b == 0 || b == 1 ||
+                (b == 2 && (rv != CKR_OK || pp11_attr_find(t, count, CKA_TOKEN) == NULL)));
     rv = pp11_attr_ulong(t, count, CKA_CLASS, &ul);
     FUZZ_ASSERT(rv == CKR_OK || rv == CKR_ATTRIBUTE_VALUE_INVALID);
     for (i = 0; i < count; i++)

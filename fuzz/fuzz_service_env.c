@@ -45,43 +45,73 @@ typedef struct fuzz_preset {
 /* One key per policy the service checks, so mutated requests reach every backend call. */
 static const fuzz_preset fuzz_presets[] = {
     {"rsa-pss",
-     {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, FUZZ_SIGN,
+     {PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+      0,
+      2048,
+      FUZZ_SIGN,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_ANY}},
      FUZZ_RSA_PRIV},
     {"rsa-pkcs1",
-     {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, FUZZ_SIGN | PARSEC_USAGE_EXPORT,
+     {PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+      0,
+      2048,
+      FUZZ_SIGN | PARSEC_USAGE_EXPORT,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_SHA_256}},
      FUZZ_RSA_PRIV},
     {"rsa-raw",
-     {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, FUZZ_SIGN,
+     {PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+      0,
+      2048,
+      FUZZ_SIGN,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15_RAW, 0}},
      FUZZ_RSA_PRIV},
     {"rsa-oaep",
-     {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, FUZZ_CRYPT,
+     {PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+      0,
+      2048,
+      FUZZ_CRYPT,
       {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_256}},
      FUZZ_RSA_PRIV},
     {"rsa-crypt",
-     {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, FUZZ_CRYPT | PARSEC_USAGE_EXPORT,
+     {PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+      0,
+      2048,
+      FUZZ_CRYPT | PARSEC_USAGE_EXPORT,
       {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_PKCS1V15, 0}},
      FUZZ_RSA_PRIV},
     {"rsa-pub",
-     {PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 0, 2048, PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_ENCRYPT,
+     {PARSEC_KEY_TYPE_RSA_PUBLIC_KEY,
+      0,
+      2048,
+      PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_ENCRYPT,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_ANY}},
      FUZZ_RSA_PUB},
     {"ec-sign",
-     {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256, FUZZ_SIGN | PARSEC_USAGE_EXPORT,
+     {PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+      PARSEC_ECC_FAMILY_SECP_R1,
+      256,
+      FUZZ_SIGN | PARSEC_USAGE_EXPORT,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY}},
      FUZZ_EC_PRIV},
     {"ec-any",
-     {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256, FUZZ_SIGN,
+     {PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+      PARSEC_ECC_FAMILY_SECP_R1,
+      256,
+      FUZZ_SIGN,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA_ANY, 0}},
      FUZZ_EC_PRIV},
     {"ecdh",
-     {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256, PARSEC_USAGE_DERIVE,
+     {PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+      PARSEC_ECC_FAMILY_SECP_R1,
+      256,
+      PARSEC_USAGE_DERIVE,
       {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0}},
      FUZZ_EC_PRIV},
     {"ec-pub",
-     {PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, PARSEC_ECC_FAMILY_SECP_R1, 256, PARSEC_USAGE_VERIFY_HASH,
+     {PARSEC_KEY_TYPE_ECC_PUBLIC_KEY,
+      PARSEC_ECC_FAMILY_SECP_R1,
+      256,
+      PARSEC_USAGE_VERIFY_HASH,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY}},
      FUZZ_EC_PUB},
     {"aes-gcm",
@@ -122,8 +152,7 @@ static void fuzz_env_die(const char *fmt, ...)
     abort();
 }
 
-void parsec_fuzz_service_exchange(const uint8_t *req, size_t len, uint8_t **resp,
-                                  size_t *resp_len)
+void parsec_fuzz_service_exchange(const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len)
 {
     int sv[2], sndbuf = 4 * FUZZ_MAX_REQUEST;
     size_t sent = 0, cap = 0, got = 0;
@@ -436,8 +465,9 @@ static void fuzz_env_make_material(void)
     if (fuzz_env.material[FUZZ_EC_PRIV] == NULL || fuzz_env.material[FUZZ_EC_PUB] == NULL ||
         !EVP_PKEY_get_bn_param(ec, OSSL_PKEY_PARAM_PRIV_KEY, &priv) ||
         BN_bn2binpad(priv, fuzz_env.material[FUZZ_EC_PRIV], 32) != 32 ||
-        !EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, fuzz_env.material[FUZZ_EC_PUB],
-                                         65, &fuzz_env.material_len[FUZZ_EC_PUB]) ||
+        !EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY,
+                                         fuzz_env.material[FUZZ_EC_PUB], 65,
+                                         &fuzz_env.material_len[FUZZ_EC_PUB]) ||
         fuzz_env.material_len[FUZZ_EC_PUB] != 65)
         fuzz_env_die("EC key encoding failed");
     fuzz_env.material_len[FUZZ_EC_PRIV] = 32;
@@ -525,7 +555,8 @@ void parsec_fuzz_service_start(void)
     if (psd_software_backend.init(&p->state, &settings, err, sizeof(err)) != 0)
         fuzz_env_die("software backend: %s", err);
     p->ops = &psd_software_backend;
-    p->n_opcodes = p->ops->opcodes(p->state, p->opcodes, sizeof(p->opcodes) / sizeof(p->opcodes[0]));
+    p->n_opcodes =
+        p->ops->opcodes(p->state, p->opcodes, sizeof(p->opcodes) / sizeof(p->opcodes[0]));
     fuzz_env.svc.n_providers = 1;
     if (psd_keystore_open(&fuzz_env.cfg, NULL, &fuzz_env.svc.store, err, sizeof(err)) != 0)
         fuzz_env_die("%s", err);

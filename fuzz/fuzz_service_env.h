@@ -29,8 +29,7 @@ void parsec_fuzz_service_start(void);
  * write side shut, then the handler runs and the answer is read until the
  * handler closes. *resp is malloc'd (NULL if nothing was answered).
  */
-void parsec_fuzz_service_exchange(const uint8_t *req, size_t len, uint8_t **resp,
-                                  size_t *resp_len);
+void parsec_fuzz_service_exchange(const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len);
 /* One request and its answer on a connection (resp malloc'd, NULL if none). */
 typedef struct fuzz_exchange {
     const uint8_t *req;

@@ -49,8 +49,8 @@ static void fuzz_uri_parse(pprov_ctx *ctx, const char *uri)
     }
     FUZZ_ASSERT(ERR_peek_error() == 0);
     FUZZ_ASSERT(parsed.backend <= PARSEC_PROVIDER_MAX);
-    FUZZ_ASSERT(parsed.type == 0 || parsed.type == PPROV_KEY_RSA
-                || parsed.type == PPROV_KEY_RSA_PSS || parsed.type == PPROV_KEY_EC);
+    FUZZ_ASSERT(parsed.type == 0 || parsed.type == PPROV_KEY_RSA ||
+                parsed.type == PPROV_KEY_RSA_PSS || parsed.type == PPROV_KEY_EC);
     if (parsed.name == NULL)
         return;
     FUZZ_ASSERT(parsed.name[0] != '\0');
@@ -69,8 +69,8 @@ static void fuzz_uri_store(const char *uri)
     OSSL_STORE_CTX *store;
     int loaded = 0;
 
-    store = OSSL_STORE_open_ex(uri, parsec_fuzz_provider_libctx(), NULL, NULL, NULL, NULL, NULL,
-                               NULL);
+    store =
+        OSSL_STORE_open_ex(uri, parsec_fuzz_provider_libctx(), NULL, NULL, NULL, NULL, NULL, NULL);
     if (store != NULL) {
         /* Bounded: a store that never reaches EOF is a finding too (as a timeout). */
         while (!OSSL_STORE_eof(store) && loaded < 16) {

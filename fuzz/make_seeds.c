@@ -265,14 +265,18 @@ static void seed_session(void)
                              PARSEC_HASH_SHA_256};
     const parsec_alg pkcs1 = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_PKCS1V15, 0};
     const parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
-    parsec_key_attributes ec = {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256,
-                                PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
-                                {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                                 PARSEC_HASH_SHA_256}};
-    parsec_key_attributes rsa = {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048,
-                                 PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
-                                 {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP,
-                                  PARSEC_HASH_SHA_384}};
+    parsec_key_attributes ec = {
+        PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+        PARSEC_ECC_FAMILY_SECP_R1,
+        256,
+        PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
+        {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256}};
+    parsec_key_attributes rsa = {
+        PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+        0,
+        2048,
+        PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
+        {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_384}};
     parsec_provider_info *provs = NULL;
     parsec_authenticator_info *auths = NULL;
     parsec_key_info *keys = NULL;
@@ -344,8 +348,8 @@ static void seed_session(void)
     parsec_asymmetric_encrypt(c, 0, "rsa-oaep", &oaep, hash, 16, (const uint8_t *)"label", 5, &ct,
                               &ctlen);
     seed_flush("asymmetric_encrypt-oaep", FUZZ_ASYMMETRIC_ENCRYPT);
-    parsec_asymmetric_decrypt(c, 0, "rsa-oaep", &oaep, ct, ctlen, (const uint8_t *)"label", 5,
-                              &buf, &len);
+    parsec_asymmetric_decrypt(c, 0, "rsa-oaep", &oaep, ct, ctlen, (const uint8_t *)"label", 5, &buf,
+                              &len);
     seed_flush("asymmetric_decrypt-oaep", FUZZ_ASYMMETRIC_DECRYPT);
     parsec_clear_free(buf, len);
     parsec_free(ct);
@@ -411,8 +415,7 @@ static void seed_session(void)
         seed_flush("aead_encrypt-not-permitted", FUZZ_AEAD_ENCRYPT);
         parsec_free(sealed);
         sealed = NULL;
-        parsec_sign_message(c, 0, "rsa-pkcs1", &seed_sign_algs[1], hash, 20, &sealed,
-                            &sealedlen);
+        parsec_sign_message(c, 0, "rsa-pkcs1", &seed_sign_algs[1], hash, 20, &sealed, &sealedlen);
         seed_flush("sign_message-rsa-pkcs1", FUZZ_SIGN_MESSAGE);
         parsec_verify_message(c, 0, "rsa-pkcs1", &seed_sign_algs[1], hash, 20, sealed, sealedlen);
         seed_flush("verify_message-rsa-pkcs1", FUZZ_VERIFY_MESSAGE);
@@ -442,9 +445,11 @@ static void seed_session(void)
     seed_flush("generate_key-rsa", FUZZ_GENERATE_KEY);
     parsec_generate_key(c, 0, "ec-sign", &ec);
     seed_flush("generate_key-exists", FUZZ_GENERATE_KEY);
-    parsec_import_key(c, 0, "new-ec-pub", &(parsec_key_attributes){
-                          PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, PARSEC_ECC_FAMILY_SECP_R1, 256,
-                          PARSEC_USAGE_VERIFY_HASH, seed_sign_algs[3]}, pub, publen);
+    parsec_import_key(c, 0, "new-ec-pub",
+                      &(parsec_key_attributes){PARSEC_KEY_TYPE_ECC_PUBLIC_KEY,
+                                               PARSEC_ECC_FAMILY_SECP_R1, 256,
+                                               PARSEC_USAGE_VERIFY_HASH, seed_sign_algs[3]},
+                      pub, publen);
     seed_flush("import_key-ec-public", FUZZ_IMPORT_KEY);
     parsec_destroy_key(c, 0, "ec-any");
     seed_flush("destroy_key", FUZZ_DESTROY_KEY);
@@ -485,7 +490,8 @@ static void seed_request(const char *name, uint32_t opcode, uint8_t provider, co
     parsec_wire_header_encode(&h, req);
     memcpy(req + PARSEC_WIRE_HEADER_SIZE, body, body_len);
     memcpy(req + PARSEC_WIRE_HEADER_SIZE + body_len, FUZZ_APP, app);
-    seed_write("fuzz_service_request", name, NULL, 0, req, PARSEC_WIRE_HEADER_SIZE + body_len + app);
+    seed_write("fuzz_service_request", name, NULL, 0, req,
+               PARSEC_WIRE_HEADER_SIZE + body_len + app);
 }
 
 /* A success response around body: for the client target. */
@@ -499,9 +505,10 @@ static void seed_response(const char *name, int call, uint32_t opcode, const uin
     if (resp == NULL)
         seed_die("malloc");
 
-    parsec_wire_request_init(&req, opcode == PARSEC_OP_LIST_KEYS || opcode == PARSEC_OP_PING
-                                       ? PARSEC_PROVIDER_CORE
-                                       : PARSEC_PROVIDER_MBED_CRYPTO,
+    parsec_wire_request_init(&req,
+                             opcode == PARSEC_OP_LIST_KEYS || opcode == PARSEC_OP_PING
+                                 ? PARSEC_PROVIDER_CORE
+                                 : PARSEC_PROVIDER_MBED_CRYPTO,
                              opcode, 0, 0, 0);
     parsec_wire_response_init(&h, &req, PARSEC_SUCCESS, (uint32_t)body_len);
     parsec_wire_header_encode(&h, resp);
@@ -577,7 +584,8 @@ static void seed_reference(void)
          "0a016b12150a0252001080101a0c0a042001280112043a020a00"},
         {PARSEC_OP_PSA_GENERATE_KEY, 0, -1, "ref-5.5-generate_key-rsa-none",
          "0a016b120f0a0252001080101a060a0012020a00"},
-        {PARSEC_OP_PSA_SIGN_HASH, 0, -1, "ref-5.5-sign_hash-pkcs1", "0a016b12060a040a0210071a020102"},
+        {PARSEC_OP_PSA_SIGN_HASH, 0, -1, "ref-5.5-sign_hash-pkcs1",
+         "0a016b12060a040a0210071a020102"},
         {PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT, 0, -1, "ref-5.5-asymmetric_encrypt-oaep",
          "0a016b1204120208071a026869"},
         {PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT, 0, -1, "ref-5.5-asymmetric_encrypt-pkcs1",
@@ -597,9 +605,28 @@ static void seed_reference(void)
     };
     /* docs/wire-protocol.md §1.1: PsaSignHash to provider 1, "k", RsaPss(SHA-256), 32 x 00. */
     static const char sign_hash_req[] =
-        "10a7c05e" "1e00" "01" "00" "0000" "01" "0000000000000000" "00" "00" "03" "2d000000"
-        "0400" "04000000" "0000" "00" "00"
-        "0a016b" "1206" "1a04" "0a02" "1007" "1a20"
+        "10a7c05e"
+        "1e00"
+        "01"
+        "00"
+        "0000"
+        "01"
+        "0000000000000000"
+        "00"
+        "00"
+        "03"
+        "2d000000"
+        "0400"
+        "04000000"
+        "0000"
+        "00"
+        "00"
+        "0a016b"
+        "1206"
+        "1a04"
+        "0a02"
+        "1007"
+        "1a20"
         "0000000000000000000000000000000000000000000000000000000000000000"
         "e8030000";
     static const char ping_req[] =
@@ -607,14 +634,28 @@ static void seed_reference(void)
     static const char ping_resp[] =
         "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
     /* ListClients refused with AdminOperation (21). */
-    static const char list_clients_not_admin[] =
-        "10a7c05e" "1e00" "01" "00" "0000" "00" "0000000000000000" "00" "00" "00" "00000000"
-        "0000" "1b000000" "1500" "00" "00";
+    static const char list_clients_not_admin[] = "10a7c05e"
+                                                 "1e00"
+                                                 "01"
+                                                 "00"
+                                                 "0000"
+                                                 "00"
+                                                 "0000000000000000"
+                                                 "00"
+                                                 "00"
+                                                 "00"
+                                                 "00000000"
+                                                 "0000"
+                                                 "1b000000"
+                                                 "1500"
+                                                 "00"
+                                                 "00";
     uint8_t buf[512];
     size_t n;
 
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-        uint8_t b = (uint8_t)(parsec_fuzz_body_index(bodies[i].opcode) | (bodies[i].result ? 0x80 : 0));
+        uint8_t b =
+            (uint8_t)(parsec_fuzz_body_index(bodies[i].opcode) | (bodies[i].result ? 0x80 : 0));
 
         n = seed_hex(bodies[i].hex, buf, sizeof(buf));
         seed_write("fuzz_request_body", bodies[i].name, &b, 1, buf, n);
@@ -733,10 +774,18 @@ static void seed_malformed(void)
         int field;
         uint32_t value;
     } cases[] = {
-        {"bad-magic", 0, 0x5EC0A711}, {"bad-hdr-size", 1, 29},      {"long-hdr-size", 1, 40},
-        {"bad-version", 2, 2},        {"reserved-set", 3, 1},       {"body-over-limit", 4, 0x7FFFFFFF},
-        {"body-truncated", 4, 100},   {"content-type", 5, 1},       {"accept-type", 6, 1},
-        {"auth-type-unknown", 7, 9},  {"opcode-unknown", 8, 0x99}, {"provider-unknown", 9, 7},
+        {"bad-magic", 0, 0x5EC0A711},
+        {"bad-hdr-size", 1, 29},
+        {"long-hdr-size", 1, 40},
+        {"bad-version", 2, 2},
+        {"reserved-set", 3, 1},
+        {"body-over-limit", 4, 0x7FFFFFFF},
+        {"body-truncated", 4, 100},
+        {"content-type", 5, 1},
+        {"accept-type", 6, 1},
+        {"auth-type-unknown", 7, 9},
+        {"opcode-unknown", 8, 0x99},
+        {"provider-unknown", 9, 7},
         {"auth-jwt", 7, PARSEC_AUTH_JWT},
     };
 
@@ -745,16 +794,36 @@ static void seed_malformed(void)
 
         parsec_wire_request_init(&h, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
         switch (cases[i].field) {
-        case 0: h.magic = cases[i].value; break;
-        case 1: h.hdr_size = (uint16_t)cases[i].value; break;
-        case 2: h.version_maj = (uint8_t)cases[i].value; break;
-        case 3: h.reserved1 = (uint8_t)cases[i].value; break;
-        case 4: h.body_len = cases[i].value; break;
-        case 5: h.content_type = (uint8_t)cases[i].value; break;
-        case 6: h.accept_type = (uint8_t)cases[i].value; break;
-        case 7: h.auth_type = (uint8_t)cases[i].value; break;
-        case 8: h.opcode = cases[i].value; break;
-        default: h.provider = (uint8_t)cases[i].value; break;
+        case 0:
+            h.magic = cases[i].value;
+            break;
+        case 1:
+            h.hdr_size = (uint16_t)cases[i].value;
+            break;
+        case 2:
+            h.version_maj = (uint8_t)cases[i].value;
+            break;
+        case 3:
+            h.reserved1 = (uint8_t)cases[i].value;
+            break;
+        case 4:
+            h.body_len = cases[i].value;
+            break;
+        case 5:
+            h.content_type = (uint8_t)cases[i].value;
+            break;
+        case 6:
+            h.accept_type = (uint8_t)cases[i].value;
+            break;
+        case 7:
+            h.auth_type = (uint8_t)cases[i].value;
+            break;
+        case 8:
+            h.opcode = cases[i].value;
+            break;
+        default:
+            h.provider = (uint8_t)cases[i].value;
+            break;
         }
         parsec_wire_header_encode(&h, req);
         snprintf(name, sizeof(name), "header-%s", cases[i].name);
@@ -768,13 +837,15 @@ static void seed_malformed(void)
     seed_write("fuzz_service_request", "header-truncated", NULL, 0, req, 20);
     seed_write("fuzz_service_request", "empty", NULL, 0, req, 0);
     /* Direct auth with an invalid UTF-8 name, and an empty one. */
-    parsec_wire_request_init(&h, PARSEC_PROVIDER_CORE, PARSEC_OP_LIST_KEYS, PARSEC_AUTH_DIRECT, 0, 2);
+    parsec_wire_request_init(&h, PARSEC_PROVIDER_CORE, PARSEC_OP_LIST_KEYS, PARSEC_AUTH_DIRECT, 0,
+                             2);
     parsec_wire_header_encode(&h, req);
     req[PARSEC_WIRE_HEADER_SIZE] = 0xC0;
     req[PARSEC_WIRE_HEADER_SIZE + 1] = 0x80;
     seed_write("fuzz_service_request", "auth-direct-bad-utf8", NULL, 0, req,
                PARSEC_WIRE_HEADER_SIZE + 2);
-    parsec_wire_request_init(&h, PARSEC_PROVIDER_CORE, PARSEC_OP_LIST_KEYS, PARSEC_AUTH_DIRECT, 0, 0);
+    parsec_wire_request_init(&h, PARSEC_PROVIDER_CORE, PARSEC_OP_LIST_KEYS, PARSEC_AUTH_DIRECT, 0,
+                             0);
     parsec_wire_header_encode(&h, req);
     seed_write("fuzz_service_request", "auth-direct-empty", NULL, 0, req, PARSEC_WIRE_HEADER_SIZE);
 }

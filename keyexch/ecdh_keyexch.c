@@ -117,7 +117,8 @@ static int pprov_ecdh_init(void *vctx, void *vkey, const OSSL_PARAM params[])
                     "ECDH needs an EC private key held by the Parsec service");
         return 0;
     }
-    if (key->attrs.alg.kind != PARSEC_ALG_KEY_AGREEMENT || key->attrs.alg.scheme != PARSEC_KA_ECDH) {
+    if (key->attrs.alg.kind != PARSEC_ALG_KEY_AGREEMENT ||
+        key->attrs.alg.scheme != PARSEC_KA_ECDH) {
         pprov_ecdh_describe_policy(&key->attrs.alg, what, sizeof(what));
         PPROV_raise(ectx->provctx, PPROV_R_NOT_PERMITTED,
                     "key '%s' is %s; ECDH needs a key created with the ECDH key-agreement "
@@ -150,10 +151,10 @@ static int pprov_ecdh_peer_point(pprov_ecdh_ctx *ectx, EVP_PKEY *peer)
     int ret = 0;
 
     if (!EVP_PKEY_get_utf8_string_param(peer, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                        NULL)
-        || !EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc,
-                                            sizeof(enc), &enc_len)
-        || enc_len == 0) {
+                                        NULL) ||
+        !EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc, sizeof(enc),
+                                         &enc_len) ||
+        enc_len == 0) {
         PPROV_raise(ectx->provctx, PPROV_R_INVALID_ARGUMENT,
                     "the peer key has no named curve or public point");
         return 0;
@@ -194,11 +195,11 @@ static int pprov_ecdh_set_peer(void *vctx, void *vpeer)
         return 0;
     }
     if (!EVP_PKEY_get_utf8_string_param(ectx->key->pub, OSSL_PKEY_PARAM_GROUP_NAME, ours,
-                                        sizeof(ours), NULL)
-        || !EVP_PKEY_get_utf8_string_param(peer->pub, OSSL_PKEY_PARAM_GROUP_NAME, theirs,
-                                           sizeof(theirs), NULL)
-        || pprov_ecdh_curve_nid(ours) == NID_undef
-        || pprov_ecdh_curve_nid(ours) != pprov_ecdh_curve_nid(theirs)) {
+                                        sizeof(ours), NULL) ||
+        !EVP_PKEY_get_utf8_string_param(peer->pub, OSSL_PKEY_PARAM_GROUP_NAME, theirs,
+                                        sizeof(theirs), NULL) ||
+        pprov_ecdh_curve_nid(ours) == NID_undef ||
+        pprov_ecdh_curve_nid(ours) != pprov_ecdh_curve_nid(theirs)) {
         PPROV_raise(ectx->provctx, PPROV_R_INVALID_ARGUMENT,
                     "the peer key is on curve '%s' but key '%s' is on '%s'", theirs,
                     ectx->key->name, ours);
@@ -235,8 +236,8 @@ static int pprov_ecdh_derive(void *vctx, unsigned char *secret, size_t *secretle
     client = pprov_client(ectx->provctx);
     if (client == NULL)
         return 0;
-    st = parsec_raw_key_agreement(client, ectx->key->provider_id, &alg, ectx->key->name,
-                                  ectx->peer, ectx->peer_len, &shared, &shared_len);
+    st = parsec_raw_key_agreement(client, ectx->key->provider_id, &alg, ectx->key->name, ectx->peer,
+                                  ectx->peer_len, &shared, &shared_len);
     if (st != PARSEC_SUCCESS) {
         PPROV_raise_status(ectx->provctx, st, "ECDH key agreement", ectx->key->name);
         goto done;

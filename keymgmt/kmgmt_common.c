@@ -47,8 +47,8 @@ int pprov_kmgmt_has(const void *keydata, int selection)
     /* The public half is always known: it came with the key from the service. */
     if ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0 && key->pub == NULL)
         return 0;
-    if ((selection & OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS) != 0 && key->type == PPROV_KEY_EC
-        && key->pub == NULL)
+    if ((selection & OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS) != 0 && key->type == PPROV_KEY_EC &&
+        key->pub == NULL)
         return 0;
     return 1;
 }
@@ -87,7 +87,7 @@ static int pprov_kmgmt_adopt(pprov_key *dst, pprov_key *src)
 static int pprov_params_have_private(const OSSL_PARAM params[])
 {
     static const char *const private_names[] = {
-        OSSL_PKEY_PARAM_RSA_D,       OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
+        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2,
         OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_PRIV_KEY,
     };
     size_t i;
@@ -122,8 +122,8 @@ int pprov_kmgmt_import(void *keydata, int selection, const OSSL_PARAM params[], 
             return 0;
         }
         p = OSSL_PARAM_locate_const(params, PPROV_PARAM_BACKEND);
-        if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &backend_text)
-                          || !pprov_backend_parse(backend_text, &backend))) {
+        if (p != NULL && (!OSSL_PARAM_get_utf8_string_ptr(p, &backend_text) ||
+                          !pprov_backend_parse(backend_text, &backend))) {
             PPROV_raise(key->ctx, PPROV_R_INVALID_ARGUMENT, "invalid " PPROV_PARAM_BACKEND " '%s'",
                         backend_text != NULL ? backend_text : "?");
             return 0;
@@ -151,8 +151,8 @@ int pprov_kmgmt_import(void *keydata, int selection, const OSSL_PARAM params[], 
 
     pctx = EVP_PKEY_CTX_new_from_name(pprov_libctx(key->ctx), pprov_key_type_name(type),
                                       PPROV_FETCH_PROPQ);
-    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0
-        || EVP_PKEY_fromdata(pctx, &pub, fromdata_selection, (OSSL_PARAM *)params) <= 0)
+    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) <= 0 ||
+        EVP_PKEY_fromdata(pctx, &pub, fromdata_selection, (OSSL_PARAM *)params) <= 0)
         goto done;
     EVP_PKEY_free(key->pub);
     key->pub = pub;
@@ -212,8 +212,8 @@ static const char *pprov_policy_digest(const pprov_key *key)
 {
     const parsec_alg *alg = &key->attrs.alg;
 
-    if (alg->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE && alg->hash != PARSEC_HASH_ANY
-        && alg->hash != PARSEC_HASH_NONE)
+    if (alg->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE && alg->hash != PARSEC_HASH_ANY &&
+        alg->hash != PARSEC_HASH_NONE)
         return parsec_hash_ossl_name(alg->hash);
     return NULL;
 }

@@ -30,11 +30,11 @@ static int pprov_ec_import(void *keydata, int selection, const OSSL_PARAM params
     return pprov_kmgmt_import(keydata, selection, params, PPROV_KEY_EC);
 }
 
-#define PPROV_EC_PUBLIC_PARAMS                                                     \
-    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),                   \
-    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),                  \
-    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),   \
-    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0)
+#define PPROV_EC_PUBLIC_PARAMS                                                                     \
+    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),                                   \
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, NULL, 0),                              \
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, NULL, 0),               \
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0)
 
 static const OSSL_PARAM pprov_ec_public_params[] = {
     PPROV_EC_PUBLIC_PARAMS,

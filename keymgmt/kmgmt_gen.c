@@ -24,12 +24,12 @@
 typedef struct {
     pprov_ctx *ctx;
     int type;
-    size_t bits;          /* RSA modulus or EC curve size */
-    uint8_t ecc_family;   /* Parsec curve family of EC keys */
+    size_t bits;        /* RSA modulus or EC curve size */
+    uint8_t ecc_family; /* Parsec curve family of EC keys */
     char *name;
     uint8_t backend;
-    char *policy;         /* NULL: the type's default */
-    uint8_t hash;         /* PARSEC_HASH_ANY unless pinned */
+    char *policy; /* NULL: the type's default */
+    uint8_t hash; /* PARSEC_HASH_ANY unless pinned */
 } pprov_gen_ctx;
 
 void *pprov_kmgmt_gen_init(void *provctx, int selection, const OSSL_PARAM params[], int type)
@@ -74,8 +74,8 @@ static int pprov_gen_set_string(pprov_gen_ctx *gctx, const OSSL_PARAM *p, char *
     const char *v = NULL;
 
     if (!OSSL_PARAM_get_utf8_string_ptr(p, &v)) {
-        PPROV_raise(gctx->ctx, PPROV_R_INVALID_ARGUMENT, "key generation parameter '%s' must be a string",
-                    p->key);
+        PPROV_raise(gctx->ctx, PPROV_R_INVALID_ARGUMENT,
+                    "key generation parameter '%s' must be a string", p->key);
         return 0;
     }
     OPENSSL_free(*dst);
@@ -113,8 +113,8 @@ int pprov_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
     if (params == NULL)
         return 1;
     for (p = params; p->key != NULL; p++) {
-        if (strcmp(p->key, PPROV_PARAM_GEN_KEY_NAME) == 0
-            || strcmp(p->key, PPROV_PARAM_KEY_NAME) == 0) {
+        if (strcmp(p->key, PPROV_PARAM_GEN_KEY_NAME) == 0 ||
+            strcmp(p->key, PPROV_PARAM_KEY_NAME) == 0) {
             if (!pprov_gen_set_string(gctx, p, &gctx->name))
                 return 0;
         } else if (strcmp(p->key, PPROV_PARAM_BACKEND) == 0) {
@@ -122,17 +122,18 @@ int pprov_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
 
             if (!OSSL_PARAM_get_utf8_string_ptr(p, &v) || !pprov_backend_parse(v, &gctx->backend)) {
                 PPROV_raise(gctx->ctx, PPROV_R_INVALID_ARGUMENT,
-                            "invalid " PPROV_PARAM_BACKEND " '%s' (use software, pkcs11, tpm or an ID)",
+                            "invalid " PPROV_PARAM_BACKEND
+                            " '%s' (use software, pkcs11, tpm or an ID)",
                             v != NULL ? v : "?");
                 return 0;
             }
         } else if (strcmp(p->key, PPROV_PARAM_GEN_POLICY) == 0) {
             if (!pprov_gen_set_string(gctx, p, &gctx->policy))
                 return 0;
-        } else if (strcmp(p->key, PPROV_PARAM_GEN_HASH) == 0
-                   || (gctx->type == PPROV_KEY_RSA_PSS
-                       && (strcmp(p->key, OSSL_PKEY_PARAM_RSA_DIGEST) == 0
-                           || strcmp(p->key, OSSL_PKEY_PARAM_RSA_MGF1_DIGEST) == 0))) {
+        } else if (strcmp(p->key, PPROV_PARAM_GEN_HASH) == 0 ||
+                   (gctx->type == PPROV_KEY_RSA_PSS &&
+                    (strcmp(p->key, OSSL_PKEY_PARAM_RSA_DIGEST) == 0 ||
+                     strcmp(p->key, OSSL_PKEY_PARAM_RSA_MGF1_DIGEST) == 0))) {
             if (!pprov_gen_set_hash(gctx, p))
                 return 0;
         } else if (gctx->type != PPROV_KEY_EC && strcmp(p->key, OSSL_PKEY_PARAM_RSA_BITS) == 0) {
@@ -145,7 +146,8 @@ int pprov_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
             size_t primes = 0;
 
             if (!OSSL_PARAM_get_size_t(p, &primes) || primes != 2) {
-                PPROV_raise(gctx->ctx, PPROV_R_UNSUPPORTED, "Parsec generates two-prime RSA keys only");
+                PPROV_raise(gctx->ctx, PPROV_R_UNSUPPORTED,
+                            "Parsec generates two-prime RSA keys only");
                 return 0;
             }
         } else if (gctx->type != PPROV_KEY_EC && strcmp(p->key, OSSL_PKEY_PARAM_RSA_E) == 0) {
@@ -180,8 +182,8 @@ int pprov_kmgmt_gen_set_params(void *genctx, const OSSL_PARAM params[])
 static int pprov_gen_policy(pprov_gen_ctx *gctx, parsec_key_attributes *attrs)
 {
     const char *policy = gctx->policy;
-    const uint32_t sign_usage = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH
-                                | PARSEC_USAGE_SIGN_MESSAGE | PARSEC_USAGE_VERIFY_MESSAGE;
+    const uint32_t sign_usage = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH |
+                                PARSEC_USAGE_SIGN_MESSAGE | PARSEC_USAGE_VERIFY_MESSAGE;
 
     if (policy == NULL)
         policy = gctx->type == PPROV_KEY_EC ? "ecdsa" : "pss";
@@ -219,8 +221,8 @@ static int pprov_gen_policy(pprov_gen_ctx *gctx, parsec_key_attributes *attrs)
                     policy);
         return 0;
     }
-    if (strcasecmp(policy, "pkcs1") == 0 || strcasecmp(policy, "pkcs1v15") == 0
-        || strcasecmp(policy, "rsa-pkcs1") == 0) {
+    if (strcasecmp(policy, "pkcs1") == 0 || strcasecmp(policy, "pkcs1v15") == 0 ||
+        strcasecmp(policy, "rsa-pkcs1") == 0) {
         attrs->usage = sign_usage;
         attrs->alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
         attrs->alg.scheme = PARSEC_SIGN_RSA_PKCS1V15;
@@ -235,8 +237,8 @@ static int pprov_gen_policy(pprov_gen_ctx *gctx, parsec_key_attributes *attrs)
         attrs->alg.hash = gctx->hash == PARSEC_HASH_ANY ? PARSEC_HASH_SHA_256 : gctx->hash;
         return 1;
     }
-    if (strcasecmp(policy, "pkcs1-decrypt") == 0 || strcasecmp(policy, "pkcs1-crypt") == 0
-        || strcasecmp(policy, "rsaes-pkcs1") == 0) {
+    if (strcasecmp(policy, "pkcs1-decrypt") == 0 || strcasecmp(policy, "pkcs1-crypt") == 0 ||
+        strcasecmp(policy, "rsaes-pkcs1") == 0) {
         attrs->usage = PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT;
         attrs->alg.kind = PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
         attrs->alg.scheme = PARSEC_ENCRYPT_RSA_PKCS1V15;
@@ -306,11 +308,13 @@ void *pprov_kmgmt_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     }
     if (st == PARSEC_PSA_ERROR_NOT_SUPPORTED) {
         PPROV_raise(gctx->ctx, PPROV_R_UNSUPPORTED,
-                    "the %s backend cannot generate a %zu-bit %s key with policy %s%s", 
+                    "the %s backend cannot generate a %zu-bit %s key with policy %s%s",
                     pprov_backend_name(gctx->backend), gctx->bits,
                     gctx->type == PPROV_KEY_EC ? "EC" : "RSA", desc,
-                    attrs.alg.scheme == PARSEC_SIGN_RSA_PSS && attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE
-                        ? " (try -pkeyopt " PPROV_PARAM_GEN_POLICY ":pkcs1; such a key cannot do TLS 1.3)"
+                    attrs.alg.scheme == PARSEC_SIGN_RSA_PSS &&
+                            attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE
+                        ? " (try -pkeyopt " PPROV_PARAM_GEN_POLICY
+                          ":pkcs1; such a key cannot do TLS 1.3)"
                         : "");
         return NULL;
     }

@@ -28,7 +28,8 @@ const OSSL_PARAM *pprov_kmgmt_rsa_import_types(int selection)
 
 const OSSL_PARAM *pprov_kmgmt_rsa_export_types(int selection)
 {
-    return (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0 ? NULL : pprov_kmgmt_rsa_public_params;
+    return (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0 ? NULL
+                                                              : pprov_kmgmt_rsa_public_params;
 }
 
 const OSSL_PARAM *pprov_kmgmt_rsa_gettable_params(void *provctx)

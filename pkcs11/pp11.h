@@ -50,20 +50,20 @@
 /* ---- logging (stderr, only with $PARSEC_PKCS11_DEBUG or `debug = 1`) ---- */
 extern int pp11_debug_enabled;
 void pp11_log_at(const char *func, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define PP11_log(...)                                \
-    do {                                             \
-        if (pp11_debug_enabled)                      \
-            pp11_log_at(__func__, __VA_ARGS__);      \
+#define PP11_log(...)                                                                              \
+    do {                                                                                           \
+        if (pp11_debug_enabled)                                                                    \
+            pp11_log_at(__func__, __VA_ARGS__);                                                    \
     } while (0)
 
 /* ---- configuration (pp11_config.c) ---- */
 typedef struct pp11_config {
-    char *endpoint;     /* NULL: $PARSEC_SERVICE_ENDPOINT or the default */
-    int auth;           /* PARSEC_AUTH_NONE = discover, DIRECT, UNIX_PEER */
-    char *app_name;     /* direct authentication */
-    char *tokens;       /* comma list of backend names to show, NULL = all */
-    char *cert_dir;     /* where certificates are kept, NULL = default */
-    int keepalive;      /* keep-alive extension (docs/protocol-extensions.md), default on */
+    char *endpoint; /* NULL: $PARSEC_SERVICE_ENDPOINT or the default */
+    int auth;       /* PARSEC_AUTH_NONE = discover, DIRECT, UNIX_PEER */
+    char *app_name; /* direct authentication */
+    char *tokens;   /* comma list of backend names to show, NULL = all */
+    char *cert_dir; /* where certificates are kept, NULL = default */
+    int keepalive;  /* keep-alive extension (docs/protocol-extensions.md), default on */
     int debug;
 } pp11_config;
 
@@ -104,12 +104,12 @@ const EVP_MD *pp11_md(uint8_t hash);
 /* What a mechanism asks of the service, once its parameters are checked. */
 typedef struct pp11_mech {
     ck_mechanism_type_t type;
-    int key_type;          /* CKK_RSA or CKK_EC */
-    parsec_alg alg;        /* kind and scheme; hash 0 when it comes from the input */
-    int hash_locally;      /* the mechanism hashes the data itself (CKM_SHA256_RSA_PKCS...) */
-    unsigned char *label;  /* OAEP source data (owned) */
+    int key_type;         /* CKK_RSA or CKK_EC */
+    parsec_alg alg;       /* kind and scheme; hash 0 when it comes from the input */
+    int hash_locally;     /* the mechanism hashes the data itself (CKM_SHA256_RSA_PKCS...) */
+    unsigned char *label; /* OAEP source data (owned) */
     size_t label_len;
-    unsigned char *peer;   /* ECDH public point, uncompressed (owned) */
+    unsigned char *peer; /* ECDH public point, uncompressed (owned) */
     size_t peer_len;
 } pp11_mech;
 
@@ -130,12 +130,12 @@ int pp11_digest_info_parse(const unsigned char *in, size_t len, uint8_t *hash,
 
 /* ---- keys of the service, as the module presents them (pp11_object.c) ---- */
 typedef struct pp11_key {
-    int refcount;                 /* atomic */
+    int refcount; /* atomic */
     char *name;
     uint8_t provider_id;
     parsec_key_attributes attrs;
     unsigned char id[PP11_ID_LEN];
-    EVP_PKEY *pub;                /* NULL if the service could not export it */
+    EVP_PKEY *pub; /* NULL if the service could not export it */
 } pp11_key;
 
 pp11_key *pp11_key_ref(pp11_key *key);
@@ -149,7 +149,7 @@ enum pp11_object_kind {
     PP11_OBJ_PRIVATE = 1,
     PP11_OBJ_PUBLIC,
     PP11_OBJ_CERT,
-    PP11_OBJ_SECRET,  /* a derived secret, session-only */
+    PP11_OBJ_SECRET, /* a derived secret, session-only */
 };
 
 /* An attribute an object has; sensitive ones have no value (CKR_ATTRIBUTE_SENSITIVE). */
@@ -173,20 +173,27 @@ typedef struct pp11_object {
 } pp11_object;
 
 /* ---- sessions and their operations ---- */
-enum pp11_op_kind { PP11_OP_NONE = 0, PP11_OP_SIGN, PP11_OP_VERIFY, PP11_OP_DECRYPT,
-                    PP11_OP_ENCRYPT, PP11_OP_DIGEST, PP11_OP_FIND };
+enum pp11_op_kind {
+    PP11_OP_NONE = 0,
+    PP11_OP_SIGN,
+    PP11_OP_VERIFY,
+    PP11_OP_DECRYPT,
+    PP11_OP_ENCRYPT,
+    PP11_OP_DIGEST,
+    PP11_OP_FIND
+};
 
 typedef struct pp11_op {
     int kind;
     pp11_mech mech;
     pp11_key *key;
-    EVP_MD_CTX *md;               /* multi-part hashing */
-    int multipart;                /* C_*Update was called */
-    unsigned char *buffered;      /* data of a multi-part op without local hashing */
+    EVP_MD_CTX *md;          /* multi-part hashing */
+    int multipart;           /* C_*Update was called */
+    unsigned char *buffered; /* data of a multi-part op without local hashing */
     size_t buffered_len;
-    unsigned char *result;        /* a decrypted block kept for the second call */
+    unsigned char *result; /* a decrypted block kept for the second call */
     size_t result_len;
-    ck_object_handle_t *found;    /* C_FindObjects results */
+    ck_object_handle_t *found; /* C_FindObjects results */
     size_t nfound, found_pos;
 } pp11_op;
 
@@ -194,15 +201,15 @@ typedef struct pp11_session {
     ck_session_handle_t handle;
     ck_slot_id_t slot;
     ck_flags_t flags;
-    int refcount;                 /* under the module lock */
+    int refcount; /* under the module lock */
     int closed;
-    pthread_mutex_t lock;         /* one operation at a time on a session */
+    pthread_mutex_t lock; /* one operation at a time on a session */
     pp11_op op;
-    pp11_op find;                 /* search runs beside other operations */
+    pp11_op find; /* search runs beside other operations */
 } pp11_session;
 
 typedef struct pp11_slot {
-    ck_slot_id_t id;              /* the Parsec provider ID */
+    ck_slot_id_t id; /* the Parsec provider ID */
     char uuid[37];
     char label[33];
     ck_mechanism_type_t mechs[32];
@@ -214,10 +221,10 @@ typedef struct pp11_slot {
 typedef struct pp11_module {
     int initialized;
     pid_t pid;
-    pthread_mutex_t lock;         /* tables below; never held across a service call */
+    pthread_mutex_t lock; /* tables below; never held across a service call */
     pp11_config cfg;
     parsec_client *client;
-    char identity[96];            /* who we are to the service (IDs, cert file names) */
+    char identity[96]; /* who we are to the service (IDs, cert file names) */
     int discovered;
     pp11_slot slots[PP11_MAX_SLOTS];
     size_t nslots;
@@ -225,7 +232,7 @@ typedef struct pp11_module {
     size_t nsessions;
     ck_session_handle_t next_session;
     int logged_in;
-    pp11_object **objects;        /* handle = index + 1 */
+    pp11_object **objects; /* handle = index + 1 */
     size_t nobjects;
 } pp11_module;
 
@@ -282,7 +289,8 @@ int pp11_add_ulong(pp11_attr **list, size_t *n, ck_attribute_type_t type, unsign
  */
 void pp11_object_kill(pp11_object *obj);
 /* Match an object against a search template. */
-int pp11_object_matches(const pp11_object *obj, const struct ck_attribute *tmpl, unsigned long count);
+int pp11_object_matches(const pp11_object *obj, const struct ck_attribute *tmpl,
+                        unsigned long count);
 /* Mechanisms a key's policy allows (for CKA_ALLOWED_MECHANISMS and checks). */
 size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t max);
 /*
@@ -300,8 +308,8 @@ int pp11_sign_alg(const pp11_key *key, uint8_t scheme, uint8_t hash, parsec_alg 
 /* Certificates of a slot from their directory: new files appear, removed ones go. */
 void pp11_certs_refresh(ck_slot_id_t slot);
 /* Stores a certificate (C_CreateObject, template already checked). */
-ck_rv_t pp11_cert_create(const pp11_session *s, const struct ck_attribute *tmpl, unsigned long count,
-                         ck_object_handle_t *handle);
+ck_rv_t pp11_cert_create(const pp11_session *s, const struct ck_attribute *tmpl,
+                         unsigned long count, ck_object_handle_t *handle);
 
 /* Forget cached keys of a slot so the next refresh asks the service again. */
 void pp11_objects_forget_key(ck_slot_id_t slot, const char *name);

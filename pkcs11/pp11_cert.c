@@ -98,8 +98,10 @@ static pp11_object *pp11_cert_object(ck_slot_id_t slot, const unsigned char *der
     ok = ok && pp11_add_ulong(&obj->attrs, &obj->nattrs, CKA_CERTIFICATE_CATEGORY, 0);
     ok = ok && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_LABEL, label, labellen);
     ok = ok && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_ID, id, idlen);
-    ok = ok && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_SUBJECT, subj, (unsigned long)subjlen);
-    ok = ok && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_ISSUER, iss, (unsigned long)isslen);
+    ok = ok &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_SUBJECT, subj, (unsigned long)subjlen);
+    ok =
+        ok && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_ISSUER, iss, (unsigned long)isslen);
     ok = ok && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_SERIAL_NUMBER, serial,
                                   (unsigned long)seriallen);
     ok = ok && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_VALUE, der, derlen);
@@ -149,8 +151,8 @@ void pp11_certs_refresh(ck_slot_id_t slot)
     for (i = 0; i < pp11_mod.nobjects; i++) {
         pp11_object *obj = pp11_mod.objects[i];
 
-        if (obj->live && obj->kind == PP11_OBJ_CERT && obj->slot == slot && obj->cert_path != NULL
-            && access(obj->cert_path, F_OK) != 0)
+        if (obj->live && obj->kind == PP11_OBJ_CERT && obj->slot == slot &&
+            obj->cert_path != NULL && access(obj->cert_path, F_OK) != 0)
             pp11_object_kill(obj);
     }
     d = opendir(dir);
@@ -164,20 +166,20 @@ void pp11_certs_refresh(ck_slot_id_t slot)
         int idlen, labellen;
         pp11_object *obj;
 
-        if (strncmp(name, prefix, strlen(prefix)) != 0 || namelen < 5
-            || strcmp(name + namelen - 4, ".der") != 0)
+        if (strncmp(name, prefix, strlen(prefix)) != 0 || namelen < 5 ||
+            strcmp(name + namelen - 4, ".der") != 0)
             continue;
         if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
             continue;
         for (i = 0; i < pp11_mod.nobjects && !known; i++)
-            known = pp11_mod.objects[i]->live && pp11_mod.objects[i]->cert_path != NULL
-                    && strcmp(pp11_mod.objects[i]->cert_path, path) == 0;
+            known = pp11_mod.objects[i]->live && pp11_mod.objects[i]->cert_path != NULL &&
+                    strcmp(pp11_mod.objects[i]->cert_path, path) == 0;
         if (known)
             continue;
         name += strlen(prefix);
         dash = strchr(name, '-');
-        if (dash == NULL || (size_t)(dash - name) > 2 * sizeof(id)
-            || strlen(dash + 1) - 4 > 2 * PP11_MAX_LABEL)
+        if (dash == NULL || (size_t)(dash - name) > 2 * sizeof(id) ||
+            strlen(dash + 1) - 4 > 2 * PP11_MAX_LABEL)
             continue;
         {
             char idhex[2 * sizeof(id) + 1], labelhex[2 * PP11_MAX_LABEL + 1];
@@ -210,7 +212,7 @@ void pp11_certs_refresh(ck_slot_id_t slot)
 
 /* Store a certificate (C_CreateObject); with the lock. */
 ck_rv_t pp11_cert_create(const pp11_session *s, const struct ck_attribute *tmpl,
-                                unsigned long count, ck_object_handle_t *handle)
+                         unsigned long count, ck_object_handle_t *handle)
 {
     const struct ck_attribute *value = pp11_attr_find(tmpl, count, CKA_VALUE);
     const struct ck_attribute *label = pp11_attr_find(tmpl, count, CKA_LABEL);
@@ -232,10 +234,10 @@ ck_rv_t pp11_cert_create(const pp11_session *s, const struct ck_attribute *tmpl,
         return CKR_TEMPLATE_INCOMPLETE;
     if ((label != NULL && label->value_len > PP11_MAX_LABEL) || (id != NULL && id->value_len > 256))
         return CKR_ATTRIBUTE_VALUE_INVALID;
-    obj = pp11_cert_object(s->slot, value->value, value->value_len,
-                           id != NULL ? id->value : (const void *)"", id != NULL ? id->value_len : 0,
-                           label != NULL ? label->value : (const void *)"",
-                           label != NULL ? label->value_len : 0);
+    obj = pp11_cert_object(
+        s->slot, value->value, value->value_len, id != NULL ? id->value : (const void *)"",
+        id != NULL ? id->value_len : 0, label != NULL ? label->value : (const void *)"",
+        label != NULL ? label->value_len : 0);
     if (obj == NULL)
         return CKR_ATTRIBUTE_VALUE_INVALID;
     if (!token) {
@@ -280,8 +282,8 @@ ck_rv_t pp11_cert_create(const pp11_session *s, const struct ck_attribute *tmpl,
             size_t i;
 
             for (i = 0; i < pp11_mod.nobjects; i++)
-                if (pp11_mod.objects[i]->live && pp11_mod.objects[i]->cert_path != NULL
-                    && strcmp(pp11_mod.objects[i]->cert_path, path) == 0)
+                if (pp11_mod.objects[i]->live && pp11_mod.objects[i]->cert_path != NULL &&
+                    strcmp(pp11_mod.objects[i]->cert_path, path) == 0)
                     pp11_object_kill(pp11_mod.objects[i]);
         }
         obj->cert_path = OPENSSL_strdup(path);

@@ -29,11 +29,11 @@ static int pp11_set_string(char **field, const char *value)
 
 static int pp11_parse_bool(const char *value, int *out)
 {
-    if (strcmp(value, "1") == 0 || strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0
-        || strcasecmp(value, "on") == 0)
+    if (strcmp(value, "1") == 0 || strcasecmp(value, "yes") == 0 ||
+        strcasecmp(value, "true") == 0 || strcasecmp(value, "on") == 0)
         *out = 1;
-    else if (strcmp(value, "0") == 0 || strcasecmp(value, "no") == 0
-             || strcasecmp(value, "false") == 0 || strcasecmp(value, "off") == 0)
+    else if (strcmp(value, "0") == 0 || strcasecmp(value, "no") == 0 ||
+             strcasecmp(value, "false") == 0 || strcasecmp(value, "off") == 0)
         *out = 0;
     else
         return 0;
@@ -46,7 +46,8 @@ int pp11_config_set(pp11_config *cfg, const char *key, const char *value, char *
         return pp11_set_string(&cfg->endpoint, value);
     if (strcmp(key, "app_name") == 0) {
         if (value[0] == '\0') {
-            snprintf(err, errlen, "app_name is empty: give the direct authenticator's application name");
+            snprintf(err, errlen,
+                     "app_name is empty: give the direct authenticator's application name");
             return 0;
         }
         return pp11_set_string(&cfg->app_name, value);
@@ -78,7 +79,8 @@ int pp11_config_set(pp11_config *cfg, const char *key, const char *value, char *
         return 1;
     }
     snprintf(err, errlen,
-             "unknown setting '%s' (known: endpoint, auth, app_name, tokens, cert_dir, keepalive, debug)",
+             "unknown setting '%s' (known: endpoint, auth, app_name, tokens, cert_dir, keepalive, "
+             "debug)",
              key);
     return 0;
 }
@@ -138,7 +140,9 @@ static ck_rv_t pp11_config_reserved(pp11_config *cfg, const char *reserved)
     for (tok = strtok_r(copy, " \t\n", &save); tok != NULL; tok = strtok_r(NULL, " \t\n", &save)) {
         eq = strchr(tok, '=');
         if (eq == NULL) {
-            PP11_log("module option '%s' is not key=value (x-init-reserved in the p11-kit module file)", tok);
+            PP11_log(
+                "module option '%s' is not key=value (x-init-reserved in the p11-kit module file)",
+                tok);
             rv = CKR_ARGUMENTS_BAD;
             break;
         }

@@ -65,7 +65,7 @@ ck_rv_t C_Decrypt(ck_session_handle_t session, unsigned char *enc, unsigned long
             PP11_log("AsymmetricDecrypt with '%s': %s (%s)", op->key->name,
                      parsec_status_message(st), parsec_status_name(st));
             rv = st == PARSEC_PSA_ERROR_INVALID_ARGUMENT ? CKR_ENCRYPTED_DATA_INVALID
-                                                          : pp11_ckr_from_status(st);
+                                                         : pp11_ckr_from_status(st);
             goto done;
         }
         op->result = OPENSSL_memdup(out, outlen > 0 ? outlen : 1);
@@ -118,15 +118,17 @@ ck_rv_t C_Encrypt(ck_session_handle_t session, unsigned char *data, unsigned lon
     if (ctx == NULL || EVP_PKEY_encrypt_init(ctx) <= 0)
         goto done;
     if (op->mech.alg.scheme == PARSEC_ENCRYPT_RSA_OAEP) {
-        unsigned char *label = op->mech.label_len > 0 ? OPENSSL_memdup(op->mech.label, op->mech.label_len) : NULL;
+        unsigned char *label =
+            op->mech.label_len > 0 ? OPENSSL_memdup(op->mech.label, op->mech.label_len) : NULL;
 
-        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0
-            || EVP_PKEY_CTX_set_rsa_oaep_md(ctx, pp11_md(op->mech.alg.hash)) <= 0
-            || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, pp11_md(op->mech.alg.hash)) <= 0) {
+        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_oaep_md(ctx, pp11_md(op->mech.alg.hash)) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, pp11_md(op->mech.alg.hash)) <= 0) {
             OPENSSL_free(label);
             goto done;
         }
-        if (label != NULL && EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, (int)op->mech.label_len) <= 0) {
+        if (label != NULL &&
+            EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, (int)op->mech.label_len) <= 0) {
             OPENSSL_free(label);
             goto done;
         }
@@ -212,8 +214,8 @@ ck_rv_t C_Digest(ck_session_handle_t session, unsigned char *data, unsigned long
     } else if (s->op.multipart) {
         rv = CKR_OPERATION_ACTIVE;
         keep = 1;
-    } else if (digest == NULL || digest_len == NULL
-               || *digest_len < parsec_hash_length(s->op.mech.alg.hash)) {
+    } else if (digest == NULL || digest_len == NULL ||
+               *digest_len < parsec_hash_length(s->op.mech.alg.hash)) {
         rv = pp11_digest_out(&s->op, digest, digest_len, &keep);
     } else if (!EVP_DigestUpdate(s->op.md, data, data_len)) {
         rv = CKR_FUNCTION_FAILED;
@@ -325,23 +327,23 @@ static ck_rv_t pp11_secret_object(const pp11_session *s, const struct ck_attribu
     obj->kind = PP11_OBJ_SECRET;
     obj->slot = s->slot;
     obj->session = s->handle;
-    ok = pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_CLASS, &cls, sizeof(cls))
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_KEY_TYPE, &ktype, sizeof(ktype))
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_TOKEN, &f, 1)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_PRIVATE, &f, 1)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_MODIFIABLE, &f, 1)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_LOCAL, &f, 1)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_SENSITIVE, sensitive ? &t : &f, 1)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_EXTRACTABLE, extractable ? &t : &f, 1)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_VALUE_LEN, &vlen, sizeof(vlen))
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_VALUE,
-                               sensitive || !extractable ? NULL : secret, vlen)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_LABEL,
-                               label != NULL && label->value != NULL ? label->value : (const void *)"",
-                               label != NULL ? label->value_len : 0)
-         && pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_ID,
-                               id != NULL && id->value != NULL ? id->value : (const void *)"",
-                               id != NULL ? id->value_len : 0);
+    ok = pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_CLASS, &cls, sizeof(cls)) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_KEY_TYPE, &ktype, sizeof(ktype)) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_TOKEN, &f, 1) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_PRIVATE, &f, 1) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_MODIFIABLE, &f, 1) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_LOCAL, &f, 1) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_SENSITIVE, sensitive ? &t : &f, 1) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_EXTRACTABLE, extractable ? &t : &f, 1) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_VALUE_LEN, &vlen, sizeof(vlen)) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_VALUE,
+                            sensitive || !extractable ? NULL : secret, vlen) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_LABEL,
+                            label != NULL && label->value != NULL ? label->value : (const void *)"",
+                            label != NULL ? label->value_len : 0) &&
+         pp11_attr_list_add(&obj->attrs, &obj->nattrs, CKA_ID,
+                            id != NULL && id->value != NULL ? id->value : (const void *)"",
+                            id != NULL ? id->value_len : 0);
     pthread_mutex_lock(&pp11_mod.lock);
     *handle = ok ? pp11_object_add(obj) : CK_INVALID_HANDLE;
     pthread_mutex_unlock(&pp11_mod.lock);
@@ -389,7 +391,7 @@ ck_rv_t C_DeriveKey(ck_session_handle_t session, struct ck_mechanism *mechanism,
         PP11_log("RawKeyAgreement with '%s': %s (%s)", base->name, parsec_status_message(st),
                  parsec_status_name(st));
         rv = st == PARSEC_PSA_ERROR_INVALID_ARGUMENT ? CKR_MECHANISM_PARAM_INVALID
-                                                      : pp11_ckr_from_status(st);
+                                                     : pp11_ckr_from_status(st);
         goto done;
     }
     rv = pp11_secret_object(s, templ, count, secret, secret_len, key);

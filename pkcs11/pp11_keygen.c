@@ -17,8 +17,9 @@
 
 #include "pp11.h"
 
-#define PP11_SIGN_USAGE \
-    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE | PARSEC_USAGE_VERIFY_MESSAGE)
+#define PP11_SIGN_USAGE                                                                            \
+    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |               \
+     PARSEC_USAGE_VERIFY_MESSAGE)
 #define PP11_CRYPT_USAGE (PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT)
 
 /* Policy from CKA_ALLOWED_MECHANISMS; 1 if one was chosen, 0 if none applies, -1 bad value. */
@@ -35,17 +36,18 @@ static int pp11_policy_from_mechs(const struct ck_attribute *a, int rsa, parsec_
         k->alg.kind = PARSEC_ALG_ASYMMETRIC_SIGNATURE;
         k->alg.hash = PARSEC_HASH_ANY;
         k->usage = PP11_SIGN_USAGE;
-        if (rsa && (m == CKM_RSA_PKCS_PSS || m == CKM_SHA256_RSA_PKCS_PSS
-                    || m == CKM_SHA384_RSA_PKCS_PSS || m == CKM_SHA512_RSA_PKCS_PSS)) {
+        if (rsa && (m == CKM_RSA_PKCS_PSS || m == CKM_SHA256_RSA_PKCS_PSS ||
+                    m == CKM_SHA384_RSA_PKCS_PSS || m == CKM_SHA512_RSA_PKCS_PSS)) {
             k->alg.scheme = PARSEC_SIGN_RSA_PSS;
             return 1;
         }
-        if (rsa && (m == CKM_SHA256_RSA_PKCS || m == CKM_SHA384_RSA_PKCS || m == CKM_SHA512_RSA_PKCS)) {
+        if (rsa &&
+            (m == CKM_SHA256_RSA_PKCS || m == CKM_SHA384_RSA_PKCS || m == CKM_SHA512_RSA_PKCS)) {
             k->alg.scheme = PARSEC_SIGN_RSA_PKCS1V15;
             return 1;
         }
-        if (!rsa && (m == CKM_ECDSA || m == CKM_ECDSA_SHA256 || m == CKM_ECDSA_SHA384
-                     || m == CKM_ECDSA_SHA512)) {
+        if (!rsa && (m == CKM_ECDSA || m == CKM_ECDSA_SHA256 || m == CKM_ECDSA_SHA384 ||
+                     m == CKM_ECDSA_SHA512)) {
             k->alg.scheme = PARSEC_SIGN_ECDSA;
             return 1;
         }
@@ -181,8 +183,8 @@ static ck_rv_t pp11_keygen_attrs(const struct ck_mechanism *m, const struct ck_a
 }
 
 /* Handles of the new key's two objects (refreshes the token's objects). */
-static ck_rv_t pp11_keygen_handles(const pp11_session *s, const char *name, ck_object_handle_t *pubh,
-                                   ck_object_handle_t *privh)
+static ck_rv_t pp11_keygen_handles(const pp11_session *s, const char *name,
+                                   ck_object_handle_t *pubh, ck_object_handle_t *privh)
 {
     size_t i;
     ck_rv_t rv = pp11_objects_refresh(s->slot);
@@ -194,7 +196,8 @@ static ck_rv_t pp11_keygen_handles(const pp11_session *s, const char *name, ck_o
     for (i = 0; i < pp11_mod.nobjects; i++) {
         pp11_object *obj = pp11_mod.objects[i];
 
-        if (!obj->live || obj->slot != s->slot || obj->key == NULL || strcmp(obj->key->name, name) != 0)
+        if (!obj->live || obj->slot != s->slot || obj->key == NULL ||
+            strcmp(obj->key->name, name) != 0)
             continue;
         if (obj->kind == PP11_OBJ_PRIVATE)
             *privh = obj->handle;
@@ -223,7 +226,8 @@ ck_rv_t C_GenerateKeyPair(ck_session_handle_t session, struct ck_mechanism *mech
         rv = CKR_ARGUMENTS_BAD;
         goto done;
     }
-    if (mechanism->mechanism != CKM_RSA_PKCS_KEY_PAIR_GEN && mechanism->mechanism != CKM_EC_KEY_PAIR_GEN) {
+    if (mechanism->mechanism != CKM_RSA_PKCS_KEY_PAIR_GEN &&
+        mechanism->mechanism != CKM_EC_KEY_PAIR_GEN) {
         rv = CKR_MECHANISM_INVALID;
         goto done;
     }
@@ -251,7 +255,8 @@ ck_rv_t C_GenerateKeyPair(ck_session_handle_t session, struct ck_mechanism *mech
         PP11_log("GenerateKey '%s': %s (%s)%s", name, parsec_status_message(st),
                  parsec_status_name(st),
                  st == PARSEC_PSA_ERROR_ALREADY_EXISTS ? ": choose another CKA_LABEL" : "");
-        rv = st == PARSEC_PSA_ERROR_NOT_SUPPORTED ? CKR_TEMPLATE_INCONSISTENT : pp11_ckr_from_status(st);
+        rv = st == PARSEC_PSA_ERROR_NOT_SUPPORTED ? CKR_TEMPLATE_INCONSISTENT
+                                                  : pp11_ckr_from_status(st);
         goto done;
     }
     rv = pp11_keygen_handles(s, name, pub_key, priv_key);

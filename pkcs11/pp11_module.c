@@ -125,12 +125,12 @@ ck_rv_t C_Initialize(void *init_args)
     int nfuncs;
 
     pthread_once(&pp11_atfork_once, pp11_atfork_register);
-    if (getenv(PP11_DEBUG_ENV) != NULL && getenv(PP11_DEBUG_ENV)[0] != '\0'
-        && strcmp(getenv(PP11_DEBUG_ENV), "0") != 0)
+    if (getenv(PP11_DEBUG_ENV) != NULL && getenv(PP11_DEBUG_ENV)[0] != '\0' &&
+        strcmp(getenv(PP11_DEBUG_ENV), "0") != 0)
         pp11_debug_enabled = 1;
     if (args != NULL) {
-        nfuncs = (args->create_mutex != NULL) + (args->destroy_mutex != NULL)
-                 + (args->lock_mutex != NULL) + (args->unlock_mutex != NULL);
+        nfuncs = (args->create_mutex != NULL) + (args->destroy_mutex != NULL) +
+                 (args->lock_mutex != NULL) + (args->unlock_mutex != NULL);
         if (nfuncs != 0 && nfuncs != 4)
             return CKR_ARGUMENTS_BAD;
         /* The module locks with pthreads: application mutexes alone cannot be used. */
@@ -158,13 +158,12 @@ ck_rv_t C_Initialize(void *init_args)
     if (pp11_mod.cfg.auth == PARSEC_AUTH_DIRECT)
         snprintf(pp11_mod.identity, sizeof(pp11_mod.identity), "app-%s", pp11_mod.cfg.app_name);
     else
-        snprintf(pp11_mod.identity, sizeof(pp11_mod.identity), "uid-%lu",
-                 (unsigned long)geteuid());
+        snprintf(pp11_mod.identity, sizeof(pp11_mod.identity), "uid-%lu", (unsigned long)geteuid());
     pp11_mod.pid = getpid();
     pp11_mod.next_session = 1;
     pp11_mod.initialized = 1;
-    PP11_log("initialized: endpoint %s, identity %s",
-             parsec_client_get_endpoint(pp11_mod.client), pp11_mod.identity);
+    PP11_log("initialized: endpoint %s, identity %s", parsec_client_get_endpoint(pp11_mod.client),
+             pp11_mod.identity);
 done:
     pthread_mutex_unlock(&pp11_mod.lock);
     return rv;
@@ -213,58 +212,63 @@ ck_rv_t C_GetInfo(struct ck_info *info)
 
 /* ---- functions the module does not offer -------------------------------------- */
 
-#define PP11_UNSUPPORTED(name, args) \
-    ck_rv_t name args                \
-    {                                \
-        ck_rv_t rv = pp11_check_initialized(); \
-        return rv != CKR_OK ? rv : CKR_FUNCTION_NOT_SUPPORTED; \
+#define PP11_UNSUPPORTED(name, args)                                                               \
+    ck_rv_t name args                                                                              \
+    {                                                                                              \
+        ck_rv_t rv = pp11_check_initialized();                                                     \
+        return rv != CKR_OK ? rv : CKR_FUNCTION_NOT_SUPPORTED;                                     \
     }
 
 PP11_UNSUPPORTED(C_InitToken, (ck_slot_id_t slot_id, unsigned char *pin, unsigned long pin_len,
                                unsigned char *label))
-PP11_UNSUPPORTED(C_InitPIN, (ck_session_handle_t session, unsigned char *pin, unsigned long pin_len))
+PP11_UNSUPPORTED(C_InitPIN,
+                 (ck_session_handle_t session, unsigned char *pin, unsigned long pin_len))
 PP11_UNSUPPORTED(C_SetPIN, (ck_session_handle_t session, unsigned char *old_pin,
                             unsigned long old_len, unsigned char *new_pin, unsigned long new_len))
-PP11_UNSUPPORTED(C_GetOperationState, (ck_session_handle_t session, unsigned char *state,
-                                       unsigned long *state_len))
-PP11_UNSUPPORTED(C_SetOperationState, (ck_session_handle_t session, unsigned char *state,
-                                       unsigned long state_len, ck_object_handle_t enc_key,
-                                       ck_object_handle_t auth_key))
-PP11_UNSUPPORTED(C_CopyObject, (ck_session_handle_t session, ck_object_handle_t object,
-                                struct ck_attribute *templ, unsigned long count,
-                                ck_object_handle_t *new_object))
-PP11_UNSUPPORTED(C_EncryptUpdate, (ck_session_handle_t session, unsigned char *part,
-                                   unsigned long part_len, unsigned char *enc, unsigned long *enc_len))
-PP11_UNSUPPORTED(C_EncryptFinal, (ck_session_handle_t session, unsigned char *last,
-                                  unsigned long *last_len))
-PP11_UNSUPPORTED(C_DecryptUpdate, (ck_session_handle_t session, unsigned char *enc,
-                                   unsigned long enc_len, unsigned char *part, unsigned long *part_len))
-PP11_UNSUPPORTED(C_DecryptFinal, (ck_session_handle_t session, unsigned char *last,
-                                  unsigned long *last_len))
+PP11_UNSUPPORTED(C_GetOperationState,
+                 (ck_session_handle_t session, unsigned char *state, unsigned long *state_len))
+PP11_UNSUPPORTED(C_SetOperationState,
+                 (ck_session_handle_t session, unsigned char *state, unsigned long state_len,
+                  ck_object_handle_t enc_key, ck_object_handle_t auth_key))
+PP11_UNSUPPORTED(C_CopyObject,
+                 (ck_session_handle_t session, ck_object_handle_t object,
+                  struct ck_attribute *templ, unsigned long count, ck_object_handle_t *new_object))
+PP11_UNSUPPORTED(C_EncryptUpdate,
+                 (ck_session_handle_t session, unsigned char *part, unsigned long part_len,
+                  unsigned char *enc, unsigned long *enc_len))
+PP11_UNSUPPORTED(C_EncryptFinal,
+                 (ck_session_handle_t session, unsigned char *last, unsigned long *last_len))
+PP11_UNSUPPORTED(C_DecryptUpdate,
+                 (ck_session_handle_t session, unsigned char *enc, unsigned long enc_len,
+                  unsigned char *part, unsigned long *part_len))
+PP11_UNSUPPORTED(C_DecryptFinal,
+                 (ck_session_handle_t session, unsigned char *last, unsigned long *last_len))
 PP11_UNSUPPORTED(C_DigestKey, (ck_session_handle_t session, ck_object_handle_t key))
 PP11_UNSUPPORTED(C_SignRecoverInit, (ck_session_handle_t session, struct ck_mechanism *mechanism,
                                      ck_object_handle_t key))
-PP11_UNSUPPORTED(C_SignRecover, (ck_session_handle_t session, unsigned char *data,
-                                 unsigned long data_len, unsigned char *sig, unsigned long *sig_len))
+PP11_UNSUPPORTED(C_SignRecover,
+                 (ck_session_handle_t session, unsigned char *data, unsigned long data_len,
+                  unsigned char *sig, unsigned long *sig_len))
 PP11_UNSUPPORTED(C_VerifyRecoverInit, (ck_session_handle_t session, struct ck_mechanism *mechanism,
                                        ck_object_handle_t key))
-PP11_UNSUPPORTED(C_VerifyRecover, (ck_session_handle_t session, unsigned char *sig,
-                                   unsigned long sig_len, unsigned char *data, unsigned long *data_len))
-PP11_UNSUPPORTED(C_DigestEncryptUpdate, (ck_session_handle_t session, unsigned char *part,
-                                         unsigned long part_len, unsigned char *enc,
-                                         unsigned long *enc_len))
-PP11_UNSUPPORTED(C_DecryptDigestUpdate, (ck_session_handle_t session, unsigned char *enc,
-                                         unsigned long enc_len, unsigned char *part,
-                                         unsigned long *part_len))
-PP11_UNSUPPORTED(C_SignEncryptUpdate, (ck_session_handle_t session, unsigned char *part,
-                                       unsigned long part_len, unsigned char *enc,
-                                       unsigned long *enc_len))
-PP11_UNSUPPORTED(C_DecryptVerifyUpdate, (ck_session_handle_t session, unsigned char *enc,
-                                         unsigned long enc_len, unsigned char *part,
-                                         unsigned long *part_len))
-PP11_UNSUPPORTED(C_GenerateKey, (ck_session_handle_t session, struct ck_mechanism *mechanism,
-                                 struct ck_attribute *templ, unsigned long count,
-                                 ck_object_handle_t *key))
+PP11_UNSUPPORTED(C_VerifyRecover,
+                 (ck_session_handle_t session, unsigned char *sig, unsigned long sig_len,
+                  unsigned char *data, unsigned long *data_len))
+PP11_UNSUPPORTED(C_DigestEncryptUpdate,
+                 (ck_session_handle_t session, unsigned char *part, unsigned long part_len,
+                  unsigned char *enc, unsigned long *enc_len))
+PP11_UNSUPPORTED(C_DecryptDigestUpdate,
+                 (ck_session_handle_t session, unsigned char *enc, unsigned long enc_len,
+                  unsigned char *part, unsigned long *part_len))
+PP11_UNSUPPORTED(C_SignEncryptUpdate,
+                 (ck_session_handle_t session, unsigned char *part, unsigned long part_len,
+                  unsigned char *enc, unsigned long *enc_len))
+PP11_UNSUPPORTED(C_DecryptVerifyUpdate,
+                 (ck_session_handle_t session, unsigned char *enc, unsigned long enc_len,
+                  unsigned char *part, unsigned long *part_len))
+PP11_UNSUPPORTED(C_GenerateKey,
+                 (ck_session_handle_t session, struct ck_mechanism *mechanism,
+                  struct ck_attribute *templ, unsigned long count, ck_object_handle_t *key))
 PP11_UNSUPPORTED(C_WrapKey, (ck_session_handle_t session, struct ck_mechanism *mechanism,
                              ck_object_handle_t wrapping_key, ck_object_handle_t key,
                              unsigned char *wrapped, unsigned long *wrapped_len))
@@ -298,19 +302,74 @@ ck_rv_t C_CancelFunction(ck_session_handle_t session)
 
 static struct ck_function_list pp11_function_list = {
     {CRYPTOKI_VERSION_MAJOR, CRYPTOKI_VERSION_MINOR},
-    C_Initialize, C_Finalize, C_GetInfo, C_GetFunctionList, C_GetSlotList, C_GetSlotInfo,
-    C_GetTokenInfo, C_GetMechanismList, C_GetMechanismInfo, C_InitToken, C_InitPIN, C_SetPIN,
-    C_OpenSession, C_CloseSession, C_CloseAllSessions, C_GetSessionInfo, C_GetOperationState,
-    C_SetOperationState, C_Login, C_Logout, C_CreateObject, C_CopyObject, C_DestroyObject,
-    C_GetObjectSize, C_GetAttributeValue, C_SetAttributeValue, C_FindObjectsInit, C_FindObjects,
-    C_FindObjectsFinal, C_EncryptInit, C_Encrypt, C_EncryptUpdate, C_EncryptFinal,
-    C_DecryptInit, C_Decrypt, C_DecryptUpdate, C_DecryptFinal, C_DigestInit, C_Digest,
-    C_DigestUpdate, C_DigestKey, C_DigestFinal, C_SignInit, C_Sign, C_SignUpdate, C_SignFinal,
-    C_SignRecoverInit, C_SignRecover, C_VerifyInit, C_Verify, C_VerifyUpdate, C_VerifyFinal,
-    C_VerifyRecoverInit, C_VerifyRecover, C_DigestEncryptUpdate, C_DecryptDigestUpdate,
-    C_SignEncryptUpdate, C_DecryptVerifyUpdate, C_GenerateKey, C_GenerateKeyPair, C_WrapKey,
-    C_UnwrapKey, C_DeriveKey, C_SeedRandom, C_GenerateRandom, C_GetFunctionStatus,
-    C_CancelFunction, C_WaitForSlotEvent,
+    C_Initialize,
+    C_Finalize,
+    C_GetInfo,
+    C_GetFunctionList,
+    C_GetSlotList,
+    C_GetSlotInfo,
+    C_GetTokenInfo,
+    C_GetMechanismList,
+    C_GetMechanismInfo,
+    C_InitToken,
+    C_InitPIN,
+    C_SetPIN,
+    C_OpenSession,
+    C_CloseSession,
+    C_CloseAllSessions,
+    C_GetSessionInfo,
+    C_GetOperationState,
+    C_SetOperationState,
+    C_Login,
+    C_Logout,
+    C_CreateObject,
+    C_CopyObject,
+    C_DestroyObject,
+    C_GetObjectSize,
+    C_GetAttributeValue,
+    C_SetAttributeValue,
+    C_FindObjectsInit,
+    C_FindObjects,
+    C_FindObjectsFinal,
+    C_EncryptInit,
+    C_Encrypt,
+    C_EncryptUpdate,
+    C_EncryptFinal,
+    C_DecryptInit,
+    C_Decrypt,
+    C_DecryptUpdate,
+    C_DecryptFinal,
+    C_DigestInit,
+    C_Digest,
+    C_DigestUpdate,
+    C_DigestKey,
+    C_DigestFinal,
+    C_SignInit,
+    C_Sign,
+    C_SignUpdate,
+    C_SignFinal,
+    C_SignRecoverInit,
+    C_SignRecover,
+    C_VerifyInit,
+    C_Verify,
+    C_VerifyUpdate,
+    C_VerifyFinal,
+    C_VerifyRecoverInit,
+    C_VerifyRecover,
+    C_DigestEncryptUpdate,
+    C_DecryptDigestUpdate,
+    C_SignEncryptUpdate,
+    C_DecryptVerifyUpdate,
+    C_GenerateKey,
+    C_GenerateKeyPair,
+    C_WrapKey,
+    C_UnwrapKey,
+    C_DeriveKey,
+    C_SeedRandom,
+    C_GenerateRandom,
+    C_GetFunctionStatus,
+    C_CancelFunction,
+    C_WaitForSlotEvent,
 };
 
 ck_rv_t C_GetFunctionList(struct ck_function_list **function_list)

@@ -84,10 +84,9 @@ static void pp11_key_id(const char *uuid, const char *name, unsigned char id[PP1
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
     memset(md, 0, sizeof(md));
-    if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)
-        && EVP_DigestUpdate(ctx, pp11_mod.identity, strlen(pp11_mod.identity) + 1)
-        && EVP_DigestUpdate(ctx, uuid, strlen(uuid) + 1)
-        && EVP_DigestUpdate(ctx, name, strlen(name)))
+    if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+        EVP_DigestUpdate(ctx, pp11_mod.identity, strlen(pp11_mod.identity) + 1) &&
+        EVP_DigestUpdate(ctx, uuid, strlen(uuid) + 1) && EVP_DigestUpdate(ctx, name, strlen(name)))
         EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     memcpy(id, md, PP11_ID_LEN);
@@ -173,8 +172,9 @@ void pp11_object_free(pp11_object *obj)
 /* Attributes of a key object; a key whose public half is unknown gets none of its numbers. */
 static int pp11_key_attrs(pp11_object *obj)
 {
-    static const ck_attribute_type_t rsa_secret[] = {CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
-                                                     CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT};
+    static const ck_attribute_type_t rsa_secret[] = {CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
+                                                     CKA_PRIME_2,          CKA_EXPONENT_1,
+                                                     CKA_EXPONENT_2,       CKA_COEFFICIENT};
     ck_mechanism_type_t mechs[24];
     pp11_key *key = obj->key;
     pp11_attr **l = &obj->attrs;
@@ -186,10 +186,10 @@ static int pp11_key_attrs(pp11_object *obj)
     size_t derlen = 0;
     int sign, decrypt, derive;
 
-    sign = priv && (use & (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE))
-           && key->attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE;
-    decrypt = priv && (use & PARSEC_USAGE_DECRYPT)
-              && key->attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
+    sign = priv && (use & (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE)) &&
+           key->attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE;
+    decrypt = priv && (use & PARSEC_USAGE_DECRYPT) &&
+              key->attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION;
     derive = priv && (use & PARSEC_USAGE_DERIVE) && key->attrs.alg.kind == PARSEC_ALG_KEY_AGREEMENT;
     ok = ok && pp11_add_ulong(l, n, CKA_CLASS, priv ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY);
     ok = ok && pp11_add_ulong(l, n, CKA_KEY_TYPE, type);
@@ -235,8 +235,8 @@ static int pp11_key_attrs(pp11_object *obj)
         ok = ok && pp11_add_bool(l, n, CKA_TRUSTED, 0);
     }
     if (type == CKK_EC) {
-        ok = ok && pp11_curve_params(key->attrs.bits, &der, &derlen)
-             && pp11_attr_list_add(l, n, CKA_EC_PARAMS, der, (unsigned long)derlen);
+        ok = ok && pp11_curve_params(key->attrs.bits, &der, &derlen) &&
+             pp11_attr_list_add(l, n, CKA_EC_PARAMS, der, (unsigned long)derlen);
         OPENSSL_free(der);
         der = NULL;
     }
@@ -245,7 +245,8 @@ static int pp11_key_attrs(pp11_object *obj)
     if (type == CKK_RSA) {
         ok = ok && pp11_add_bn(l, n, CKA_MODULUS, key->pub, OSSL_PKEY_PARAM_RSA_N);
         ok = ok && pp11_add_bn(l, n, CKA_PUBLIC_EXPONENT, key->pub, OSSL_PKEY_PARAM_RSA_E);
-        ok = ok && pp11_add_ulong(l, n, CKA_MODULUS_BITS, (unsigned long)EVP_PKEY_get_bits(key->pub));
+        ok = ok &&
+             pp11_add_ulong(l, n, CKA_MODULUS_BITS, (unsigned long)EVP_PKEY_get_bits(key->pub));
     } else if (!priv) {
         unsigned char point[200];
         size_t pointlen = 0;
@@ -253,10 +254,10 @@ static int pp11_key_attrs(pp11_object *obj)
         int len;
 
         /* CKA_EC_POINT: DER OCTET STRING of the uncompressed point (PKCS#11 2.40 2.3.3). */
-        ok = ok && os != NULL
-             && EVP_PKEY_get_octet_string_param(key->pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-                                                sizeof(point), &pointlen)
-             && ASN1_OCTET_STRING_set(os, point, (int)pointlen);
+        ok = ok && os != NULL &&
+             EVP_PKEY_get_octet_string_param(key->pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                             sizeof(point), &pointlen) &&
+             ASN1_OCTET_STRING_set(os, point, (int)pointlen);
         len = ok ? i2d_ASN1_OCTET_STRING(os, &der) : 0;
         ok = ok && len > 0 && pp11_attr_list_add(l, n, CKA_EC_POINT, der, (unsigned long)len);
         ASN1_OCTET_STRING_free(os);
@@ -266,7 +267,8 @@ static int pp11_key_attrs(pp11_object *obj)
     {
         int len = i2d_PUBKEY(key->pub, &der);
 
-        ok = ok && len > 0 && pp11_attr_list_add(l, n, CKA_PUBLIC_KEY_INFO, der, (unsigned long)len);
+        ok =
+            ok && len > 0 && pp11_attr_list_add(l, n, CKA_PUBLIC_KEY_INFO, der, (unsigned long)len);
         OPENSSL_free(der);
     }
     return ok;
@@ -276,8 +278,8 @@ static int pp11_key_attrs(pp11_object *obj)
 
 ck_object_handle_t pp11_object_add(pp11_object *obj)
 {
-    pp11_object **grown = OPENSSL_realloc(pp11_mod.objects,
-                                          sizeof(*grown) * (pp11_mod.nobjects + 1));
+    pp11_object **grown =
+        OPENSSL_realloc(pp11_mod.objects, sizeof(*grown) * (pp11_mod.nobjects + 1));
 
     if (grown == NULL)
         return CK_INVALID_HANDLE;
@@ -356,9 +358,9 @@ ck_rv_t pp11_object_key(const pp11_session *s, ck_object_handle_t h, int kind, p
 
 static int pp11_same_attrs(const parsec_key_attributes *a, const parsec_key_attributes *b)
 {
-    return a->type == b->type && a->ecc_family == b->ecc_family && a->bits == b->bits
-           && a->usage == b->usage && a->alg.kind == b->alg.kind && a->alg.scheme == b->alg.scheme
-           && a->alg.hash == b->alg.hash;
+    return a->type == b->type && a->ecc_family == b->ecc_family && a->bits == b->bits &&
+           a->usage == b->usage && a->alg.kind == b->alg.kind && a->alg.scheme == b->alg.scheme &&
+           a->alg.hash == b->alg.hash;
 }
 
 /* Live key object of a slot by key name and kind (with the lock). */
@@ -369,8 +371,8 @@ static pp11_object *pp11_key_object_find(ck_slot_id_t slot, const char *name, in
     for (i = 0; i < pp11_mod.nobjects; i++) {
         pp11_object *obj = pp11_mod.objects[i];
 
-        if (obj->live && obj->slot == slot && obj->kind == kind && obj->key != NULL
-            && strcmp(obj->key->name, name) == 0)
+        if (obj->live && obj->slot == slot && obj->kind == kind && obj->key != NULL &&
+            strcmp(obj->key->name, name) == 0)
             return obj;
     }
     return NULL;
@@ -445,7 +447,8 @@ ck_rv_t pp11_objects_refresh(ck_slot_id_t slot)
             continue;
         pthread_mutex_lock(&pp11_mod.lock);
         known = pp11_key_object_find(slot, keys[i].name, PP11_OBJ_PRIVATE);
-        known = known != NULL && pp11_same_attrs(&known->key->attrs, &keys[i].attributes) ? known : NULL;
+        known = known != NULL && pp11_same_attrs(&known->key->attrs, &keys[i].attributes) ? known
+                                                                                          : NULL;
         pthread_mutex_unlock(&pp11_mod.lock);
         if (known != NULL)
             continue;
@@ -476,13 +479,14 @@ ck_rv_t pp11_objects_refresh(ck_slot_id_t slot)
         if (!obj->live || obj->slot != slot || obj->key == NULL)
             continue;
         for (j = 0; j < nkeys && !listed; j++)
-            listed = keys[j].provider_id == slot && strcmp(keys[j].name, obj->key->name) == 0
-                     && pp11_same_attrs(&keys[j].attributes, &obj->key->attrs);
+            listed = keys[j].provider_id == slot && strcmp(keys[j].name, obj->key->name) == 0 &&
+                     pp11_same_attrs(&keys[j].attributes, &obj->key->attrs);
         if (!listed)
             pp11_object_kill(obj);
     }
     for (i = 0; i < nkeys && rv == CKR_OK; i++) {
-        if (fresh[i] == NULL || pp11_key_object_find(slot, fresh[i]->name, PP11_OBJ_PRIVATE) != NULL)
+        if (fresh[i] == NULL ||
+            pp11_key_object_find(slot, fresh[i]->name, PP11_OBJ_PRIVATE) != NULL)
             continue; /* another thread added it meanwhile */
         rv = pp11_key_objects_add(slot, fresh[i]);
     }
@@ -498,7 +502,8 @@ done:
 
 /* ---- searching and attributes ------------------------------------------------------- */
 
-int pp11_object_matches(const pp11_object *obj, const struct ck_attribute *tmpl, unsigned long count)
+int pp11_object_matches(const pp11_object *obj, const struct ck_attribute *tmpl,
+                        unsigned long count)
 {
     unsigned long i;
     size_t j;
@@ -511,8 +516,8 @@ int pp11_object_matches(const pp11_object *obj, const struct ck_attribute *tmpl,
 
             if (a->type != tmpl[i].type)
                 continue;
-            if (a->sensitive || a->len != tmpl[i].value_len
-                || (a->len > 0 && memcmp(a->value, tmpl[i].value, a->len) != 0))
+            if (a->sensitive || a->len != tmpl[i].value_len ||
+                (a->len > 0 && memcmp(a->value, tmpl[i].value, a->len) != 0))
                 return 0;
             found = 1;
         }

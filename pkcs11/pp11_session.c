@@ -133,7 +133,8 @@ static void pp11_slot_mechanisms(pp11_slot *slot)
                                                    CKM_SHA512_RSA_PKCS};
     static const ck_mechanism_type_t rsa_pss[] = {CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS,
                                                   CKM_SHA512_RSA_PKCS_PSS};
-    static const ck_mechanism_type_t ecdsa[] = {CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512};
+    static const ck_mechanism_type_t ecdsa[] = {CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
+                                                CKM_ECDSA_SHA512};
     static const ck_mechanism_type_t digests[] = {CKM_SHA_1, CKM_SHA224, CKM_SHA256, CKM_SHA384,
                                                   CKM_SHA512};
     const uint32_t sign_use = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH;
@@ -141,7 +142,8 @@ static void pp11_slot_mechanisms(pp11_slot *slot)
     uint8_t p = (uint8_t)slot->id;
     uint32_t *ops = NULL;
     size_t nops = 0, i;
-    int cando, sign, decrypt, gen, rsa = PARSEC_KEY_TYPE_RSA_KEY_PAIR, ec = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
+    int cando, sign, decrypt, gen, rsa = PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+                                   ec = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
     ck_flags_t sv = CKF_SIGN | CKF_VERIFY;
 
     if (parsec_list_opcodes(pp11_mod.client, p, &ops, &nops) != PARSEC_SUCCESS)
@@ -173,10 +175,11 @@ static void pp11_slot_mechanisms(pp11_slot *slot)
         pp11_mech_add(slot, CKM_RSA_PKCS, PP11_RSA_MIN, PP11_RSA_MAX, CKF_ENCRYPT | CKF_DECRYPT);
     if (decrypt && pp11_can_use(p, cando, rsa, 2048, crypt_use, PARSEC_ALG_ASYMMETRIC_ENCRYPTION,
                                 PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_256, 1))
-        pp11_mech_add(slot, CKM_RSA_PKCS_OAEP, PP11_RSA_MIN, PP11_RSA_MAX, CKF_ENCRYPT | CKF_DECRYPT);
-    if (pp11_has_opcode(ops, nops, PARSEC_OP_PSA_RAW_KEY_AGREEMENT)
-        && pp11_can_use(p, cando, ec, 256, PARSEC_USAGE_DERIVE, PARSEC_ALG_KEY_AGREEMENT,
-                        PARSEC_KA_ECDH, 0, 1))
+        pp11_mech_add(slot, CKM_RSA_PKCS_OAEP, PP11_RSA_MIN, PP11_RSA_MAX,
+                      CKF_ENCRYPT | CKF_DECRYPT);
+    if (pp11_has_opcode(ops, nops, PARSEC_OP_PSA_RAW_KEY_AGREEMENT) &&
+        pp11_can_use(p, cando, ec, 256, PARSEC_USAGE_DERIVE, PARSEC_ALG_KEY_AGREEMENT,
+                     PARSEC_KA_ECDH, 0, 1))
         pp11_mech_add(slot, CKM_ECDH1_DERIVE, PP11_EC_MIN, PP11_EC_MAX, CKF_DERIVE | PP11_EC_FLAGS);
     if (gen && pp11_can_use(p, cando, rsa, 2048, sign_use, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
                             PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_ANY, 2))
@@ -206,8 +209,8 @@ static int pp11_token_wanted(const char *filter, uint8_t id)
         while (*p == ',' || *p == ' ')
             p++;
         len = strcspn(p, ", ");
-        if (len > 0 && ((name != NULL && strlen(name) == len && strncmp(p, name, len) == 0)
-                        || (strlen(idtext) == len && strncmp(p, idtext, len) == 0)))
+        if (len > 0 && ((name != NULL && strlen(name) == len && strncmp(p, name, len) == 0) ||
+                        (strlen(idtext) == len && strncmp(p, idtext, len) == 0)))
             return 1;
         p += len;
     }
@@ -267,7 +270,8 @@ ck_rv_t pp11_discover(void)
         pp11_slot *slot = &slots[nslots];
         const char *name = pp11_backend_name(provs[i].id);
 
-        if (provs[i].id == PARSEC_PROVIDER_CORE || !pp11_token_wanted(pp11_mod.cfg.tokens, provs[i].id))
+        if (provs[i].id == PARSEC_PROVIDER_CORE ||
+            !pp11_token_wanted(pp11_mod.cfg.tokens, provs[i].id))
             continue;
         slot->id = provs[i].id;
         memcpy(slot->uuid, provs[i].uuid, sizeof(slot->uuid));
@@ -580,8 +584,10 @@ ck_rv_t pp11_op_init(ck_session_handle_t session, struct ck_mechanism *mechanism
             rv = CKR_HOST_MEMORY;
     }
     if (rv == CKR_OK) {
-        s->op.kind = op == CKF_SIGN ? PP11_OP_SIGN : op == CKF_VERIFY ? PP11_OP_VERIFY
-                     : op == CKF_DECRYPT ? PP11_OP_DECRYPT : PP11_OP_ENCRYPT;
+        s->op.kind = op == CKF_SIGN      ? PP11_OP_SIGN
+                     : op == CKF_VERIFY  ? PP11_OP_VERIFY
+                     : op == CKF_DECRYPT ? PP11_OP_DECRYPT
+                                         : PP11_OP_ENCRYPT;
     } else {
         PP11_log("mechanism 0x%lx, key handle %lu: CKR 0x%lx", mechanism->mechanism, key, rv);
         pp11_op_clear(&s->op);

@@ -68,18 +68,21 @@ ck_rv_t pp11_key_permits(const pp11_key *key, const pp11_mech *mech, ck_flags_t 
         if (op == CKF_SIGN && !(use & (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE)))
             return CKR_KEY_FUNCTION_NOT_PERMITTED;
         return pp11_sign_alg(key, mech->alg.scheme, mech->alg.hash, &req)
-                   ? CKR_OK : CKR_KEY_FUNCTION_NOT_PERMITTED;
+                   ? CKR_OK
+                   : CKR_KEY_FUNCTION_NOT_PERMITTED;
     case CKF_DECRYPT:
     case CKF_ENCRYPT:
         if (op == CKF_DECRYPT && !(use & PARSEC_USAGE_DECRYPT))
             return CKR_KEY_FUNCTION_NOT_PERMITTED;
-        return policy->kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION && policy->scheme == mech->alg.scheme
-                       && policy->hash == mech->alg.hash
-                   ? CKR_OK : CKR_KEY_FUNCTION_NOT_PERMITTED;
+        return policy->kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION &&
+                       policy->scheme == mech->alg.scheme && policy->hash == mech->alg.hash
+                   ? CKR_OK
+                   : CKR_KEY_FUNCTION_NOT_PERMITTED;
     case CKF_DERIVE:
-        return (use & PARSEC_USAGE_DERIVE) && policy->kind == PARSEC_ALG_KEY_AGREEMENT
-                       && policy->scheme == PARSEC_KA_ECDH
-                   ? CKR_OK : CKR_KEY_FUNCTION_NOT_PERMITTED;
+        return (use & PARSEC_USAGE_DERIVE) && policy->kind == PARSEC_ALG_KEY_AGREEMENT &&
+                       policy->scheme == PARSEC_KA_ECDH
+                   ? CKR_OK
+                   : CKR_KEY_FUNCTION_NOT_PERMITTED;
     default:
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
     }
@@ -89,7 +92,7 @@ size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t
 {
     static const ck_mechanism_type_t sign[] = {
         CKM_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS,
-        CKM_ECDSA, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512,
+        CKM_ECDSA,    CKM_ECDSA_SHA256,    CKM_ECDSA_SHA384,    CKM_ECDSA_SHA512,
     };
     static const ck_mechanism_type_t pss[] = {CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS,
                                               CKM_SHA512_RSA_PKCS_PSS};
@@ -99,7 +102,8 @@ size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t
     for (i = 0; i < sizeof(sign) / sizeof(sign[0]) && n < max; i++) {
         struct ck_mechanism cm = {sign[i], NULL, 0};
 
-        if (pp11_mech_parse(&cm, CKF_SIGN, &m) == CKR_OK && pp11_key_permits(key, &m, CKF_SIGN) == CKR_OK)
+        if (pp11_mech_parse(&cm, CKF_SIGN, &m) == CKR_OK &&
+            pp11_key_permits(key, &m, CKF_SIGN) == CKR_OK)
             out[n++] = sign[i];
         pp11_mech_clear(&m);
     }
@@ -111,7 +115,8 @@ size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t
                                            parsec_hash_length(h)};
         struct ck_mechanism cm = {pss[i], &p, sizeof(p)};
 
-        if (pp11_mech_parse(&cm, CKF_SIGN, &m) == CKR_OK && pp11_key_permits(key, &m, CKF_SIGN) == CKR_OK) {
+        if (pp11_mech_parse(&cm, CKF_SIGN, &m) == CKR_OK &&
+            pp11_key_permits(key, &m, CKF_SIGN) == CKR_OK) {
             if (n == 0 || out[0] != CKM_RSA_PKCS_PSS) {
                 memmove(out + 1, out, sizeof(*out) * n);
                 out[0] = CKM_RSA_PKCS_PSS;
@@ -122,7 +127,8 @@ size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t
         pp11_mech_clear(&m);
     }
     if (key->attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION && n < max)
-        out[n++] = key->attrs.alg.scheme == PARSEC_ENCRYPT_RSA_OAEP ? CKM_RSA_PKCS_OAEP : CKM_RSA_PKCS;
+        out[n++] =
+            key->attrs.alg.scheme == PARSEC_ENCRYPT_RSA_OAEP ? CKM_RSA_PKCS_OAEP : CKM_RSA_PKCS;
     if (key->attrs.alg.kind == PARSEC_ALG_KEY_AGREEMENT && n < max)
         out[n++] = CKM_ECDH1_DERIVE;
     return n;
@@ -130,7 +136,8 @@ size_t pp11_key_mechanisms(const pp11_key *key, ck_mechanism_type_t *out, size_t
 
 /* ---- the operation ---------------------------------------------------------------- */
 
-ck_rv_t C_SignInit(ck_session_handle_t session, struct ck_mechanism *mechanism, ck_object_handle_t key)
+ck_rv_t C_SignInit(ck_session_handle_t session, struct ck_mechanism *mechanism,
+                   ck_object_handle_t key)
 {
     return pp11_op_init(session, mechanism, key, CKF_SIGN);
 }
@@ -188,8 +195,8 @@ static int pp11_digest_info(uint8_t hash, const unsigned char *dig, size_t len, 
     *out = NULL;
     if (sig != NULL && md != NULL) {
         X509_SIG_getm(sig, &alg, &os);
-        if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL)
-            && ASN1_OCTET_STRING_set(os, dig, (int)len))
+        if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL) &&
+            ASN1_OCTET_STRING_set(os, dig, (int)len))
             n = i2d_X509_SIG(sig, out);
     }
     X509_SIG_free(sig);
@@ -216,16 +223,18 @@ static ck_rv_t pp11_sig_prepare(const pp11_op *op, const unsigned char *data, si
     *alloc = NULL;
     if (op->mech.alg.scheme == PARSEC_SIGN_ECDSA && !op->mech.hash_locally)
         hash = pp11_hash_by_length(len);
-    if (op->mech.alg.scheme == PARSEC_SIGN_RSA_PKCS1V15 && !op->mech.hash_locally
-        && key->attrs.alg.scheme != PARSEC_SIGN_RSA_PKCS1V15_RAW) {
+    if (op->mech.alg.scheme == PARSEC_SIGN_RSA_PKCS1V15 && !op->mech.hash_locally &&
+        key->attrs.alg.scheme != PARSEC_SIGN_RSA_PKCS1V15_RAW) {
         /* CKM_RSA_PKCS on a hash policy: the input must be a DigestInfo we can name. */
         if (!pp11_digest_info_parse(data, len, &hash, &dig, &diglen)) {
             PP11_log("key '%s' signs PKCS#1 v1.5 with a named hash: CKM_RSA_PKCS input must be a"
-                     " DigestInfo of SHA-1/224/256/384/512", key->name);
+                     " DigestInfo of SHA-1/224/256/384/512",
+                     key->name);
             return CKR_KEY_FUNCTION_NOT_PERMITTED;
         }
     }
-    if (op->mech.alg.scheme != PARSEC_SIGN_RSA_PKCS1V15 || key->attrs.alg.scheme != PARSEC_SIGN_RSA_PKCS1V15_RAW) {
+    if (op->mech.alg.scheme != PARSEC_SIGN_RSA_PKCS1V15 ||
+        key->attrs.alg.scheme != PARSEC_SIGN_RSA_PKCS1V15_RAW) {
         if (hash == PARSEC_HASH_NONE || diglen != parsec_hash_length(hash))
             return CKR_DATA_LEN_RANGE;
     }
@@ -307,7 +316,8 @@ static int pp11_length_query(const pp11_op *op, unsigned char *buf, unsigned lon
 static ck_rv_t pp11_digest_final(pp11_op *op, unsigned char *md, unsigned int *mdlen)
 {
     EVP_MD_CTX *copy = EVP_MD_CTX_new();
-    int ok = copy != NULL && EVP_MD_CTX_copy_ex(copy, op->md) && EVP_DigestFinal_ex(copy, md, mdlen);
+    int ok =
+        copy != NULL && EVP_MD_CTX_copy_ex(copy, op->md) && EVP_DigestFinal_ex(copy, md, mdlen);
 
     EVP_MD_CTX_free(copy);
     return ok ? CKR_OK : CKR_FUNCTION_FAILED;
@@ -354,7 +364,8 @@ static ck_rv_t pp11_sig_finish(ck_session_handle_t session, int kind, int final,
 
     if (rv != CKR_OK)
         return rv;
-    if ((data == NULL && data_len > 0) || sig_len == NULL || (kind == PP11_OP_VERIFY && sig == NULL)) {
+    if ((data == NULL && data_len > 0) || sig_len == NULL ||
+        (kind == PP11_OP_VERIFY && sig == NULL)) {
         rv = CKR_ARGUMENTS_BAD;
     } else if (!final && s->op.multipart) {
         rv = CKR_OPERATION_ACTIVE; /* a multi-part operation ends with C_*Final only */
@@ -373,8 +384,8 @@ static ck_rv_t pp11_sig_finish(ck_session_handle_t session, int kind, int final,
     return rv;
 }
 
-static ck_rv_t pp11_sig_update_call(ck_session_handle_t session, int kind, const unsigned char *part,
-                                    unsigned long part_len)
+static ck_rv_t pp11_sig_update_call(ck_session_handle_t session, int kind,
+                                    const unsigned char *part, unsigned long part_len)
 {
     pp11_session *s;
     ck_rv_t rv = pp11_session_op(session, kind, &s);
@@ -408,7 +419,8 @@ ck_rv_t C_SignFinal(ck_session_handle_t session, unsigned char *sig, unsigned lo
 static int pp11_ecdsa_der(const unsigned char *sig, size_t len, unsigned char **der, size_t *derlen)
 {
     ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)(len / 2), NULL), *sv = BN_bin2bn(sig + len / 2, (int)(len / 2), NULL);
+    BIGNUM *r = BN_bin2bn(sig, (int)(len / 2), NULL),
+           *sv = BN_bin2bn(sig + len / 2, (int)(len / 2), NULL);
     int n = 0;
 
     *der = NULL;
@@ -450,10 +462,10 @@ static ck_rv_t pp11_verify_run(pp11_op *op, const unsigned char *data, size_t le
             goto done;
         sig = der;
     } else if (op->mech.alg.scheme == PARSEC_SIGN_RSA_PSS) {
-        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0
-            || EVP_PKEY_CTX_set_signature_md(ctx, pp11_md(hash)) <= 0
-            || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, pp11_md(hash)) <= 0
-            || EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, (int)parsec_hash_length(hash)) <= 0)
+        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_signature_md(ctx, pp11_md(hash)) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, pp11_md(hash)) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, (int)parsec_hash_length(hash)) <= 0)
             goto done;
     } else {
         /* Without a digest set, OpenSSL compares the whole recovered block with the input. */

@@ -106,8 +106,8 @@ uint32_t pp11_curve_bits_from_params(const unsigned char *der, size_t len)
         unsigned char *canon = NULL;
         size_t canonlen = 0;
 
-        if (!pp11_curve_params(bits, &canon, &canonlen) || canonlen != len
-            || memcmp(canon, der, len) != 0)
+        if (!pp11_curve_params(bits, &canon, &canonlen) || canonlen != len ||
+            memcmp(canon, der, len) != 0)
             bits = 0;
         OPENSSL_free(canon);
     }
@@ -204,9 +204,9 @@ static ck_rv_t pp11_parse_pss(const struct ck_mechanism *m, uint8_t want_hash, p
         return CKR_MECHANISM_PARAM_INVALID;
     memcpy(&pss, m->parameter, sizeof(pss));
     hash = pp11_hash_from_ckm(pss.hash_alg);
-    if (hash == PARSEC_HASH_NONE || hash == PARSEC_HASH_SHA_1 || hash == PARSEC_HASH_SHA_224
-        || (want_hash != PARSEC_HASH_NONE && hash != want_hash)
-        || pp11_hash_from_mgf(pss.mgf) != hash || pss.s_len != parsec_hash_length(hash))
+    if (hash == PARSEC_HASH_NONE || hash == PARSEC_HASH_SHA_1 || hash == PARSEC_HASH_SHA_224 ||
+        (want_hash != PARSEC_HASH_NONE && hash != want_hash) ||
+        pp11_hash_from_mgf(pss.mgf) != hash || pss.s_len != parsec_hash_length(hash))
         return CKR_MECHANISM_PARAM_INVALID;
     out->alg.hash = hash;
     return CKR_OK;
@@ -226,9 +226,9 @@ static ck_rv_t pp11_parse_oaep(const struct ck_mechanism *m, pp11_mech *out)
     if (oaep.source == 0) {
         if (oaep.source_data_len != 0)
             return CKR_MECHANISM_PARAM_INVALID;
-    } else if (oaep.source != CKZ_DATA_SPECIFIED
-               || (oaep.source_data == NULL && oaep.source_data_len != 0)
-               || oaep.source_data_len > 4096) {
+    } else if (oaep.source != CKZ_DATA_SPECIFIED ||
+               (oaep.source_data == NULL && oaep.source_data_len != 0) ||
+               oaep.source_data_len > 4096) {
         return CKR_MECHANISM_PARAM_INVALID;
     }
     if (oaep.source_data_len > 0) {
@@ -257,8 +257,8 @@ static ck_rv_t pp11_parse_ecdh(const struct ck_mechanism *m, pp11_mech *out)
         return CKR_MECHANISM_PARAM_INVALID;
     memcpy(&ecdh, m->parameter, sizeof(ecdh));
     /* Only the raw shared secret (CKD_NULL): Parsec has no KDF on key agreement. */
-    if (ecdh.kdf != CKD_NULL || ecdh.shared_data_len != 0 || ecdh.public_data == NULL
-        || ecdh.public_data_len == 0 || ecdh.public_data_len > 1024)
+    if (ecdh.kdf != CKD_NULL || ecdh.shared_data_len != 0 || ecdh.public_data == NULL ||
+        ecdh.public_data_len == 0 || ecdh.public_data_len > 1024)
         return CKR_MECHANISM_PARAM_INVALID;
     point = ecdh.public_data;
     len = ecdh.public_data_len;

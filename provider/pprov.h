@@ -64,13 +64,13 @@ enum pprov_key_type { PPROV_KEY_RSA = 1, PPROV_KEY_RSA_PSS = 2, PPROV_KEY_EC = 3
  */
 typedef struct pprov_key {
     pprov_ctx *ctx;
-    int refcount;                 /* atomic */
-    int type;                     /* enum pprov_key_type */
-    char *name;                   /* Parsec key name; NULL for a public-only key */
-    uint8_t provider_id;          /* Parsec provider (backend) that holds it */
-    parsec_key_attributes attrs;  /* policy as the service reports it */
-    EVP_PKEY *pub;                /* the public half, in the child libctx (never parsec) */
-    uint32_t magic;               /* PPROV_KEY_MAGIC: checks keymgmt load references */
+    int refcount;                /* atomic */
+    int type;                    /* enum pprov_key_type */
+    char *name;                  /* Parsec key name; NULL for a public-only key */
+    uint8_t provider_id;         /* Parsec provider (backend) that holds it */
+    parsec_key_attributes attrs; /* policy as the service reports it */
+    EVP_PKEY *pub;               /* the public half, in the child libctx (never parsec) */
+    uint32_t magic;              /* PPROV_KEY_MAGIC: checks keymgmt load references */
 } pprov_key;
 
 #define PPROV_KEY_MAGIC 0x50505256u /* "PPRV" */
@@ -181,7 +181,7 @@ int pprov_reason_from_status(parsec_status st);
 /* ctx is required: the provider context is the only way to the caller's error queue. */
 void pprov_raise_at(pprov_ctx *ctx, const char *file, int line, const char *func, int reason,
                     const char *fmt, ...) __attribute__((format(printf, 6, 7), nonnull(1)));
-#define PPROV_raise(ctx, reason, ...) \
+#define PPROV_raise(ctx, reason, ...)                                                              \
     pprov_raise_at((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (reason), __VA_ARGS__)
 /*
  * What the client library knows beyond the status of this thread's last
@@ -190,13 +190,13 @@ void pprov_raise_at(pprov_ctx *ctx, const char *file, int line, const char *func
  */
 const char *pprov_status_detail(pprov_ctx *ctx, parsec_status st, char *buf, size_t len);
 /* Raise for a failed Parsec call: reason from the status, text names the status, key and cause. */
-#define PPROV_raise_status(ctx, st, what, keyname)                                            \
-    do {                                                                                      \
-        char pprov_detail_[640];                                                              \
-        PPROV_raise((ctx), pprov_reason_from_status(st), "%s of key '%s': %s (%s)%s", (what), \
-                    (keyname) ? (keyname) : "?", parsec_status_message(st),                   \
-                    parsec_status_name(st),                                                   \
-                    pprov_status_detail((ctx), (st), pprov_detail_, sizeof(pprov_detail_)));  \
+#define PPROV_raise_status(ctx, st, what, keyname)                                                 \
+    do {                                                                                           \
+        char pprov_detail_[640];                                                                   \
+        PPROV_raise((ctx), pprov_reason_from_status(st), "%s of key '%s': %s (%s)%s", (what),      \
+                    (keyname) ? (keyname) : "?", parsec_status_message(st),                        \
+                    parsec_status_name(st),                                                        \
+                    pprov_status_detail((ctx), (st), pprov_detail_, sizeof(pprov_detail_)));       \
     } while (0)
 
 /*
@@ -206,10 +206,10 @@ const char *pprov_status_detail(pprov_ctx *ctx, parsec_status st, char *buf, siz
  */
 extern int pprov_debug_level;
 void pprov_debug_at(const char *func, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define PPROV_debug(...)                                  \
-    do {                                                  \
-        if (pprov_debug_level > 0)                        \
-            pprov_debug_at(OPENSSL_FUNC, __VA_ARGS__);    \
+#define PPROV_debug(...)                                                                           \
+    do {                                                                                           \
+        if (pprov_debug_level > 0)                                                                 \
+            pprov_debug_at(OPENSSL_FUNC, __VA_ARGS__);                                             \
     } while (0)
 
 /* Dispatch tables each operation folder provides (one per algorithm family). */

@@ -51,9 +51,9 @@ void pprov_key_free(pprov_key *key)
 
 int pprov_key_has_private(const pprov_key *key)
 {
-    return key != NULL && key->name != NULL
-           && (key->attrs.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR
-               || key->attrs.type == PARSEC_KEY_TYPE_ECC_KEY_PAIR);
+    return key != NULL && key->name != NULL &&
+           (key->attrs.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
+            key->attrs.type == PARSEC_KEY_TYPE_ECC_KEY_PAIR);
 }
 
 int pprov_key_bits(const pprov_key *key)
@@ -224,7 +224,9 @@ void pprov_describe_alg(const parsec_alg *alg, char *buf, size_t len)
         break;
     case PARSEC_ALG_KEY_AGREEMENT:
         snprintf(buf, len, "RawKeyAgreement(%s)",
-                 alg->scheme == PARSEC_KA_ECDH ? "ECDH" : alg->scheme == PARSEC_KA_FFDH ? "FFDH" : "?");
+                 alg->scheme == PARSEC_KA_ECDH   ? "ECDH"
+                 : alg->scheme == PARSEC_KA_FFDH ? "FFDH"
+                                                 : "?");
         return;
     case PARSEC_ALG_HASH:
         snprintf(buf, len, "Hash(%s)", pprov_hash_text(alg->hash));
@@ -241,11 +243,16 @@ void pprov_describe_policy(const parsec_key_attributes *attrs, char *buf, size_t
         uint32_t flag;
         const char *name;
     } flags[] = {
-        {PARSEC_USAGE_SIGN_HASH, "sign_hash"},     {PARSEC_USAGE_VERIFY_HASH, "verify_hash"},
-        {PARSEC_USAGE_SIGN_MESSAGE, "sign_message"}, {PARSEC_USAGE_VERIFY_MESSAGE, "verify_message"},
-        {PARSEC_USAGE_ENCRYPT, "encrypt"},         {PARSEC_USAGE_DECRYPT, "decrypt"},
-        {PARSEC_USAGE_DERIVE, "derive"},           {PARSEC_USAGE_EXPORT, "export"},
-        {PARSEC_USAGE_COPY, "copy"},               {PARSEC_USAGE_CACHE, "cache"},
+        {PARSEC_USAGE_SIGN_HASH, "sign_hash"},
+        {PARSEC_USAGE_VERIFY_HASH, "verify_hash"},
+        {PARSEC_USAGE_SIGN_MESSAGE, "sign_message"},
+        {PARSEC_USAGE_VERIFY_MESSAGE, "verify_message"},
+        {PARSEC_USAGE_ENCRYPT, "encrypt"},
+        {PARSEC_USAGE_DECRYPT, "decrypt"},
+        {PARSEC_USAGE_DERIVE, "derive"},
+        {PARSEC_USAGE_EXPORT, "export"},
+        {PARSEC_USAGE_COPY, "copy"},
+        {PARSEC_USAGE_CACHE, "cache"},
     };
     char alg[96];
     size_t used, i;
@@ -288,8 +295,8 @@ static EVP_PKEY *pprov_pub_as_type(pprov_ctx *ctx, EVP_PKEY *pub, const char *ty
 
 int pprov_key_set_public_from_psa(pprov_key *key, const uint8_t *data, size_t len)
 {
-    EVP_PKEY *pub = parsec_psa_public_key(pprov_libctx(key->ctx), PPROV_FETCH_PROPQ, &key->attrs,
-                                          data, len);
+    EVP_PKEY *pub =
+        parsec_psa_public_key(pprov_libctx(key->ctx), PPROV_FETCH_PROPQ, &key->attrs, data, len);
 
     if (pub != NULL && key->type == PPROV_KEY_RSA_PSS)
         pub = pprov_pub_as_type(key->ctx, pub, pprov_key_type_name(key->type));
@@ -352,9 +359,8 @@ pprov_key *pprov_key_load(pprov_ctx *ctx, const char *name, uint8_t backend, int
         return NULL;
     }
     if (backend != PARSEC_PROVIDER_DEFAULT && backend != provider_id) {
-        PPROV_raise(ctx, PPROV_R_KEY_NOT_FOUND,
-                    "Parsec key '%s' is held by the %s backend, not %s", name,
-                    pprov_backend_name(provider_id), pprov_backend_name(backend));
+        PPROV_raise(ctx, PPROV_R_KEY_NOT_FOUND, "Parsec key '%s' is held by the %s backend, not %s",
+                    name, pprov_backend_name(provider_id), pprov_backend_name(backend));
         return NULL;
     }
     type = pprov_type_from_attrs(&attrs, expected_type);

@@ -30,15 +30,17 @@ typedef struct {
     ASN1_UTF8STRING *description;
 } PPROV_KEYREF;
 
-ASN1_SEQUENCE(PPROV_KEYREF) = {
-    ASN1_SIMPLE(PPROV_KEYREF, version, ASN1_INTEGER),
-    ASN1_SIMPLE(PPROV_KEYREF, name, ASN1_UTF8STRING),
-    ASN1_IMP_OPT(PPROV_KEYREF, backend, ASN1_INTEGER, 0),
-    ASN1_IMP_OPT(PPROV_KEYREF, keytype, ASN1_INTEGER, 1),
-    ASN1_IMP_OPT(PPROV_KEYREF, description, ASN1_UTF8STRING, 2),
+ASN1_SEQUENCE(PPROV_KEYREF) =
+    {
+        ASN1_SIMPLE(PPROV_KEYREF, version, ASN1_INTEGER),
+        ASN1_SIMPLE(PPROV_KEYREF, name, ASN1_UTF8STRING),
+        ASN1_IMP_OPT(PPROV_KEYREF, backend, ASN1_INTEGER, 0),
+        ASN1_IMP_OPT(PPROV_KEYREF, keytype, ASN1_INTEGER, 1),
+        ASN1_IMP_OPT(PPROV_KEYREF, description, ASN1_UTF8STRING, 2),
 } static_ASN1_SEQUENCE_END(PPROV_KEYREF)
 
-static PPROV_KEYREF *pprov_keyref_new(void)
+        static PPROV_KEYREF
+    * pprov_keyref_new(void)
 {
     return (PPROV_KEYREF *)ASN1_item_new(ASN1_ITEM_rptr(PPROV_KEYREF));
 }
@@ -59,14 +61,14 @@ int pprov_keyref_encode(const pprov_key *key, unsigned char **der, size_t *derle
     if (key->name == NULL)
         return 0;
     ref = pprov_keyref_new();
-    if (ref == NULL || (ref->backend = ASN1_INTEGER_new()) == NULL
-        || (ref->keytype = ASN1_INTEGER_new()) == NULL
-        || (ref->description = ASN1_UTF8STRING_new()) == NULL
-        || !ASN1_INTEGER_set(ref->version, PPROV_KEYREF_VERSION)
-        || !ASN1_STRING_set(ref->name, key->name, (int)strlen(key->name))
-        || !ASN1_INTEGER_set(ref->backend, key->provider_id)
-        || !ASN1_INTEGER_set(ref->keytype, key->type)
-        || !ASN1_STRING_set(ref->description, PPROV_KEYREF_DESCRIPTION, -1))
+    if (ref == NULL || (ref->backend = ASN1_INTEGER_new()) == NULL ||
+        (ref->keytype = ASN1_INTEGER_new()) == NULL ||
+        (ref->description = ASN1_UTF8STRING_new()) == NULL ||
+        !ASN1_INTEGER_set(ref->version, PPROV_KEYREF_VERSION) ||
+        !ASN1_STRING_set(ref->name, key->name, (int)strlen(key->name)) ||
+        !ASN1_INTEGER_set(ref->backend, key->provider_id) ||
+        !ASN1_INTEGER_set(ref->keytype, key->type) ||
+        !ASN1_STRING_set(ref->description, PPROV_KEYREF_DESCRIPTION, -1))
         goto done;
     len = ASN1_item_i2d((ASN1_VALUE *)ref, &out, ASN1_ITEM_rptr(PPROV_KEYREF));
     if (len <= 0)
@@ -102,8 +104,8 @@ int pprov_keyref_decode(const unsigned char *der, size_t derlen, char **name, ui
         goto done;
     if (ASN1_INTEGER_get(ref->version) != PPROV_KEYREF_VERSION)
         goto done;
-    if (ASN1_STRING_length(ref->name) <= 0
-        || memchr(ASN1_STRING_get0_data(ref->name), 0, (size_t)ASN1_STRING_length(ref->name)) != NULL)
+    if (ASN1_STRING_length(ref->name) <= 0 ||
+        memchr(ASN1_STRING_get0_data(ref->name), 0, (size_t)ASN1_STRING_length(ref->name)) != NULL)
         goto done;
     if (ref->backend != NULL) {
         v = ASN1_INTEGER_get(ref->backend);

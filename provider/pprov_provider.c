@@ -41,13 +41,13 @@ struct pprov_ctx {
     OSSL_FUNC_core_pop_error_to_mark_fn *core_pop_error_to_mark;
 
     /* Settings, final after init. */
-    char *endpoint;      /* NULL: client default */
+    char *endpoint; /* NULL: client default */
     char *app_name;
-    int auth;            /* -1: discover */
-    uint8_t backend;     /* PARSEC_PROVIDER_DEFAULT: the service's first */
+    int auth;        /* -1: discover */
+    uint8_t backend; /* PARSEC_PROVIDER_DEFAULT: the service's first */
     unsigned int timeout_ms;
-    int keepalive;       /* keep-alive extension (docs/protocol-extensions.md) */
-    char *config_error;  /* reported by every operation that needs the service */
+    int keepalive;      /* keep-alive extension (docs/protocol-extensions.md) */
+    char *config_error; /* reported by every operation that needs the service */
     char identity[160];
 
     pprov_conn *conn;    /* atomic */
@@ -196,8 +196,8 @@ static const char *pprov_client_detail(const parsec_client *client, parsec_statu
         break;
     case PARSEC_CLIENT_ERROR_CONNECT:
         if (detail == NULL)
-            hint = "; check endpoint in the parsec provider's openssl.cnf section or "
-                   PARSEC_ENDPOINT_ENV;
+            hint = "; check endpoint in the parsec provider's openssl.cnf section "
+                   "or " PARSEC_ENDPOINT_ENV;
         break;
     default:
         break;
@@ -402,8 +402,8 @@ static int pprov_parse_auth(const char *text)
         return PARSEC_AUTH_NONE;
     if (strcasecmp(text, "direct") == 0)
         return PARSEC_AUTH_DIRECT;
-    if (strcasecmp(text, "unix") == 0 || strcasecmp(text, "unix-peer-credentials") == 0
-        || strcasecmp(text, "unix-peer") == 0)
+    if (strcasecmp(text, "unix") == 0 || strcasecmp(text, "unix-peer-credentials") == 0 ||
+        strcasecmp(text, "unix-peer") == 0)
         return PARSEC_AUTH_UNIX_PEER;
     if (strcasecmp(text, "auto") == 0 || *text == '\0')
         return -1;
@@ -459,7 +459,8 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
         }
     }
     if (ctx->auth == PARSEC_AUTH_DIRECT && ctx->app_name == NULL)
-        pprov_set_config_error(ctx, "%s", "auth = direct needs app_name (or PARSEC_PROVIDER_APP_NAME)");
+        pprov_set_config_error(ctx, "%s",
+                               "auth = direct needs app_name (or PARSEC_PROVIDER_APP_NAME)");
 
     ctx->backend = PARSEC_PROVIDER_DEFAULT;
     v = pprov_setting("PARSEC_PROVIDER_BACKEND", c_backend);
@@ -541,16 +542,18 @@ static const OSSL_ALGORITHM pprov_store_algorithms[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-#define PPROV_ENCODERS(names)                                                                    \
-    {names, PPROV_PROPS ",output=pem,structure=PrivateKeyInfo",                                  \
-     pprov_keyref_pem_encoder_functions, "Parsec key reference (PEM)"},                          \
-    {names, PPROV_PROPS ",output=der,structure=PrivateKeyInfo",                                  \
-     pprov_keyref_der_encoder_functions, "Parsec key reference (DER)"},                          \
-    {names, PPROV_PROPS ",output=pem,structure=SubjectPublicKeyInfo",                            \
-     pprov_spki_pem_encoder_functions, "public key (PEM)"},                                      \
-    {names, PPROV_PROPS ",output=der,structure=SubjectPublicKeyInfo",                            \
-     pprov_spki_der_encoder_functions, "public key (DER)"},                                      \
-    {names, PPROV_PROPS ",output=text", pprov_text_encoder_functions, "Parsec key description"}
+#define PPROV_ENCODERS(names)                                                                      \
+    {names, PPROV_PROPS ",output=pem,structure=PrivateKeyInfo",                                    \
+     pprov_keyref_pem_encoder_functions, "Parsec key reference (PEM)"},                            \
+        {names, PPROV_PROPS ",output=der,structure=PrivateKeyInfo",                                \
+         pprov_keyref_der_encoder_functions, "Parsec key reference (DER)"},                        \
+        {names, PPROV_PROPS ",output=pem,structure=SubjectPublicKeyInfo",                          \
+         pprov_spki_pem_encoder_functions, "public key (PEM)"},                                    \
+        {names, PPROV_PROPS ",output=der,structure=SubjectPublicKeyInfo",                          \
+         pprov_spki_der_encoder_functions, "public key (DER)"},                                    \
+    {                                                                                              \
+        names, PPROV_PROPS ",output=text", pprov_text_encoder_functions, "Parsec key description"  \
+    }
 
 static const OSSL_ALGORITHM pprov_encoder_algorithms[] = {
     PPROV_ENCODERS(PPROV_NAMES_RSA),
@@ -597,7 +600,8 @@ static void pprov_teardown(void *provctx)
     OPENSSL_free(ctx->config_error);
     OPENSSL_clear_free(ctx, sizeof(*ctx));
     PPROV_debug("provider torn down");
-    if (__atomic_sub_fetch(&pprov_instances, 1, __ATOMIC_ACQ_REL) == 0 && pprov_debug_file != NULL) {
+    if (__atomic_sub_fetch(&pprov_instances, 1, __ATOMIC_ACQ_REL) == 0 &&
+        pprov_debug_file != NULL) {
         fclose(pprov_debug_file);
         pprov_debug_file = NULL;
     }
@@ -626,9 +630,8 @@ static int pprov_get_params(void *provctx, OSSL_PARAM params[])
     if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, PARSEC_PROVIDER_VERSION))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
-    if (p != NULL
-        && !OSSL_PARAM_set_utf8_ptr(p, "parsec-provider " PARSEC_PROVIDER_VERSION
-                                       ", built against " OPENSSL_VERSION_TEXT))
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "parsec-provider " PARSEC_PROVIDER_VERSION
+                                                 ", built against " OPENSSL_VERSION_TEXT))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
     if (p != NULL && !OSSL_PARAM_set_int(p, 1))
@@ -636,8 +639,7 @@ static int pprov_get_params(void *provctx, OSSL_PARAM params[])
     return 1;
 }
 
-static const OSSL_ALGORITHM *pprov_query_operation(void *provctx, int operation_id,
-                                                   int *no_cache)
+static const OSSL_ALGORITHM *pprov_query_operation(void *provctx, int operation_id, int *no_cache)
 {
     *no_cache = 0;
     switch (operation_id) {
@@ -718,8 +720,8 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
             break;
         }
     }
-    if (ctx->core_new_error == NULL || ctx->core_set_error_debug == NULL
-        || ctx->core_vset_error == NULL)
+    if (ctx->core_new_error == NULL || ctx->core_set_error_debug == NULL ||
+        ctx->core_vset_error == NULL)
         ctx->core_new_error = NULL; /* all three or none */
 
     pprov_read_config(ctx, core_get_params);

@@ -35,9 +35,9 @@
 
 typedef struct pprov_rand_ctx {
     pprov_ctx *provctx;
-    int state;                    /* EVP_RAND_STATE_* */
-    atomic_size_t chunk;          /* largest request the service took (halved on refusal) */
-    pthread_mutex_t *lock;        /* EVP_RAND_enable_locking */
+    int state;             /* EVP_RAND_STATE_* */
+    atomic_size_t chunk;   /* largest request the service took (halved on refusal) */
+    pthread_mutex_t *lock; /* EVP_RAND_enable_locking */
 } pprov_rand_ctx;
 
 static OSSL_FUNC_rand_newctx_fn pprov_rand_newctx;
@@ -55,8 +55,7 @@ static OSSL_FUNC_rand_gettable_ctx_params_fn pprov_rand_gettable_ctx_params;
 static OSSL_FUNC_rand_get_ctx_params_fn pprov_rand_get_ctx_params;
 static OSSL_FUNC_rand_verify_zeroization_fn pprov_rand_verify_zeroization;
 
-static void *pprov_rand_newctx(void *provctx, void *parent,
-                               const OSSL_DISPATCH *parent_dispatch)
+static void *pprov_rand_newctx(void *provctx, void *parent, const OSSL_DISPATCH *parent_dispatch)
 {
     pprov_rand_ctx *r = OPENSSL_zalloc(sizeof(*r));
 
@@ -126,8 +125,7 @@ static int pprov_rand_fill(pprov_rand_ctx *r, unsigned char *out, size_t len)
     while (done < len) {
         size_t chunk = atomic_load(&r->chunk), n = len - done < chunk ? len - done : chunk;
         uint8_t *bytes = NULL;
-        parsec_status st =
-            parsec_generate_random(c, pprov_default_backend(r->provctx), n, &bytes);
+        parsec_status st = parsec_generate_random(c, pprov_default_backend(r->provctx), n, &bytes);
 
         if (st == PARSEC_RESPONSE_TOO_LARGE && n > PPROV_RAND_MIN_CHUNK) {
             /* The service's buffer_size_limit is below our request: ask for less. */
@@ -149,9 +147,9 @@ static int pprov_rand_fill(pprov_rand_ctx *r, unsigned char *out, size_t len)
     return 1;
 }
 
-static int pprov_rand_generate(void *vctx, unsigned char *out, size_t outlen,
-                               unsigned int strength, int prediction_resistance,
-                               const unsigned char *addin, size_t addin_len)
+static int pprov_rand_generate(void *vctx, unsigned char *out, size_t outlen, unsigned int strength,
+                               int prediction_resistance, const unsigned char *addin,
+                               size_t addin_len)
 {
     pprov_rand_ctx *r = vctx;
 

@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config meson ninja-build
  libtss2-dev libtss2-tcti-swtpm0 swtpm swtpm-tools tpm2-tools tpm2-openssl
  nginx-light curl procps psmisc python3 bash-completion
  openssh-client openssh-server gnutls-bin libnss3-tools p11-kit-modules
- shellcheck
+ shellcheck clang-format
  cargo rustc librust-parsec-interface-dev librust-zeroize-dev librust-libc-dev
  clang libclang-rt-14-dev zip
  libsystemd-dev systemd scdoc man-db debhelper dpkg-dev fakeroot lintian"

@@ -45,10 +45,10 @@ PSD_API parsec_status psd_buf_set(psd_buf *b, const uint8_t *data, size_t len);
 
 /* A stored key, as the core hands it to a backend. */
 typedef struct psd_key {
-    uint64_t id;                       /* unique and stable for the key's life: cache by it */
-    const char *name;                  /* the client's key name (for labels; never trust for lookup) */
+    uint64_t id;      /* unique and stable for the key's life: cache by it */
+    const char *name; /* the client's key name (for labels; never trust for lookup) */
     const parsec_key_attributes *attrs;
-    const uint8_t *blob;               /* what generate/import returned */
+    const uint8_t *blob; /* what generate/import returned */
     size_t blob_len;
 } psd_key;
 
@@ -84,10 +84,10 @@ typedef struct psd_aead_input {
 } psd_aead_input;
 
 typedef struct psd_backend_ops {
-    uint32_t abi_version;    /* PSD_BACKEND_ABI_VERSION, first so any module can be checked */
-    uint8_t provider_id;     /* 1 software, 2 PKCS#11, 3 TPM */
-    const char *name;        /* config name: "software", "pkcs11", "tpm" */
-    const char *uuid;        /* ListProviders: the reference service's UUID for this ID */
+    uint32_t abi_version; /* PSD_BACKEND_ABI_VERSION, first so any module can be checked */
+    uint8_t provider_id;  /* 1 software, 2 PKCS#11, 3 TPM */
+    const char *name;     /* config name: "software", "pkcs11", "tpm" */
+    const char *uuid;     /* ListProviders: the reference service's UUID for this ID */
     const char *description;
     const char *vendor;
     uint32_t version_maj, version_min, version_rev;
@@ -114,8 +114,8 @@ typedef struct psd_backend_ops {
                                   const parsec_key_attributes *attrs, psd_buf *blob);
     /* Import PSA-format data (RSAPublicKey / RSAPrivateKey DER, EC point / scalar, raw bytes). */
     parsec_status (*import_key)(void *state, uint64_t id, const char *name,
-                                const parsec_key_attributes *attrs, const uint8_t *data,
-                                size_t len, psd_buf *blob);
+                                const parsec_key_attributes *attrs, const uint8_t *data, size_t len,
+                                psd_buf *blob);
     /* PSA format: RSA -> DER RSAPublicKey; ECC -> uncompressed point 04||X||Y. */
     parsec_status (*export_public_key)(void *state, const psd_key *key, psd_buf *out);
     /* NULL when the backend can never export private material. */
@@ -145,11 +145,11 @@ typedef struct psd_backend_ops {
     parsec_status (*hash_compute)(void *state, uint8_t hash, const uint8_t *in, size_t inlen,
                                   psd_buf *out);
     parsec_status (*prepare_key_attestation)(void *state, const psd_key *attested,
-                                             const psd_key *attesting, psd_buf *name,
-                                             psd_buf *pub, psd_buf *attesting_pub);
+                                             const psd_key *attesting, psd_buf *name, psd_buf *pub,
+                                             psd_buf *attesting_pub);
     parsec_status (*attest_key)(void *state, const psd_key *attested, const psd_key *attesting,
-                                const uint8_t *credential_blob, size_t cblen,
-                                const uint8_t *secret, size_t slen, psd_buf *credential);
+                                const uint8_t *credential_blob, size_t cblen, const uint8_t *secret,
+                                size_t slen, psd_buf *credential);
     /*
      * AEAD with a symmetric key (optional). Encrypt: out = ciphertext || tag.
      * Decrypt: data = ciphertext || tag. A nonce length the algorithm does
@@ -199,10 +199,8 @@ typedef struct psd_backend_ops {
      * opaque data the core keeps in a file; unseal_secret fills secret
      * (cleansed by the core) or fails if the data is not this device's.
      */
-    parsec_status (*seal_secret)(void *state, const uint8_t *secret, size_t len,
-                                 psd_buf *sealed);
-    parsec_status (*unseal_secret)(void *state, const uint8_t *sealed, size_t len,
-                                   psd_buf *secret);
+    parsec_status (*seal_secret)(void *state, const uint8_t *secret, size_t len, psd_buf *sealed);
+    parsec_status (*unseal_secret)(void *state, const uint8_t *sealed, size_t len, psd_buf *secret);
 } psd_backend_ops;
 
 /* The built-in backend, and the tables the backend modules export. */

@@ -26,17 +26,17 @@ typedef struct psd_config_parse {
     psd_config *cfg;
     const char *path;
     FILE *file;
-    int line;          /* of the text the handler is called for */
-    int line_done;     /* the last chunk read ended its line */
-    char *errs;        /* "path:line: message" lines, '\n'-separated */
+    int line;      /* of the text the handler is called for */
+    int line_done; /* the last chunk read ended its line */
+    char *errs;    /* "path:line: message" lines, '\n'-separated */
     size_t errs_len, errs_cap;
     int n_errors;
     int first_error_line;
     char bad_section[64]; /* reported once, not for each of its keys */
 } psd_config_parse;
 
-__attribute__((format(printf, 2, 3))) static int psd_conf_fail(psd_config_parse *p,
-                                                               const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int psd_conf_fail(psd_config_parse *p, const char *fmt,
+                                                               ...)
 {
     char msg[512];
     va_list ap;
@@ -50,8 +50,8 @@ __attribute__((format(printf, 2, 3))) static int psd_conf_fail(psd_config_parse 
     n = snprintf(p->errs + p->errs_len, p->errs_cap - p->errs_len, "%s%s:%d: %s",
                  p->errs_len > 0 ? "\n" : "", p->path, p->line, msg);
     if (n > 0)
-        p->errs_len += (size_t)n < p->errs_cap - p->errs_len ? (size_t)n
-                                                             : p->errs_cap - p->errs_len - 1;
+        p->errs_len +=
+            (size_t)n < p->errs_cap - p->errs_len ? (size_t)n : p->errs_cap - p->errs_len - 1;
     return 0;
 }
 
@@ -140,7 +140,8 @@ static int psd_conf_providers(psd_config_parse *p, const char *value)
         for (size_t i = 0; i < PSD_MAX_BACKENDS; i++)
             known |= strcmp(name, psd_backend_names[i]) == 0;
         if (!known) {
-            ok = psd_conf_fail(p, "unknown backend '%s' in providers (known: software, pkcs11, tpm)", name);
+            ok = psd_conf_fail(
+                p, "unknown backend '%s' in providers (known: software, pkcs11, tpm)", name);
             break;
         }
         for (size_t i = 0; i < cfg->n_providers; i++)
@@ -217,13 +218,16 @@ static int psd_conf_listener(psd_config_parse *p, const char *name, const char *
     }
     if (strcmp(name, "keepalive_idle_ms") == 0) {
         if (psd_parse_ulong(value, 10, 1, 86400000, &v) != 0)
-            return psd_conf_fail(p, "keepalive_idle_ms '%s' must be 1..86400000 milliseconds", value);
+            return psd_conf_fail(p, "keepalive_idle_ms '%s' must be 1..86400000 milliseconds",
+                                 value);
         cfg->keepalive_idle_ms = (unsigned int)v;
         return 1;
     }
     if (strcmp(name, "max_connections_per_uid") == 0) {
         if (psd_parse_ulong(value, 10, 0, 1000000, &v) != 0)
-            return psd_conf_fail(p, "max_connections_per_uid '%s' must be 0..1000000 connections (0 = no cap)", value);
+            return psd_conf_fail(
+                p, "max_connections_per_uid '%s' must be 0..1000000 connections (0 = no cap)",
+                value);
         cfg->max_connections_per_uid = (unsigned int)v;
         return 1;
     }
@@ -307,7 +311,8 @@ static int psd_conf_authenticator(psd_config_parse *p, const char *name, const c
         else if (strcmp(value, "direct") == 0)
             cfg->auth_type = PARSEC_AUTH_DIRECT;
         else
-            return psd_conf_fail(p, "authenticator type '%s' is not one of unix-peer-credentials, direct", value);
+            return psd_conf_fail(
+                p, "authenticator type '%s' is not one of unix-peer-credentials, direct", value);
         return 1;
     }
     if (strcmp(name, "admins") == 0)

@@ -92,7 +92,8 @@ int psd_kek_load_file(const char *path, const char *what, psd_kek *kek, char *er
     if (psd_kek_parse(buf, (size_t)n, kek->key) != 0) {
         snprintf(err, errlen,
                  "key-encryption key (%s) %s must hold 32 random bytes or 64 hex digits"
-                 " (openssl rand -out FILE 32)", what, path);
+                 " (openssl rand -out FILE 32)",
+                 what, path);
         goto done;
     }
     if (psd_kek_name(kek) != 0) {
@@ -147,8 +148,8 @@ done:
     return rc;
 }
 
-int psd_kek_load_sealed(const psd_backend_ops *ops, void *state, const char *path,
-                        psd_kek *kek, char *err, size_t errlen)
+int psd_kek_load_sealed(const psd_backend_ops *ops, void *state, const char *path, psd_kek *kek,
+                        char *err, size_t errlen)
 {
     uint8_t buf[PSD_KEK_SEALED_MAX];
     psd_buf plain = {0};
@@ -221,8 +222,8 @@ static void psd_kek_aad(uint64_t key_id, uint8_t aad[9])
         aad[1 + i] = (uint8_t)(key_id >> (56 - 8 * i));
 }
 
-int psd_kek_wrap(const psd_kek *kek, uint64_t key_id, const uint8_t *in, size_t len,
-                 uint8_t **out, size_t *outlen)
+int psd_kek_wrap(const psd_kek *kek, uint64_t key_id, const uint8_t *in, size_t len, uint8_t **out,
+                 size_t *outlen)
 {
     EVP_CIPHER_CTX *ctx = NULL;
     uint8_t aad[9], *buf = NULL;

@@ -30,8 +30,8 @@ int psd_kek_load_file(const char *path, const char *what, psd_kek *kek, char *er
  * and kept in file path; at the first start, when path does not exist, a
  * fresh KEK is made, sealed and written there (0600).
  */
-int psd_kek_load_sealed(const psd_backend_ops *ops, void *state, const char *path,
-                        psd_kek *kek, char *err, size_t errlen);
+int psd_kek_load_sealed(const psd_backend_ops *ops, void *state, const char *path, psd_kek *kek,
+                        char *err, size_t errlen);
 void psd_kek_clear(psd_kek *kek);
 
 /*
@@ -39,8 +39,8 @@ void psd_kek_clear(psd_kek *kek);
  * The key id is authenticated, so a blob copied to another row fails.
  * OPENSSL_malloc'd output; 0 on success.
  */
-int psd_kek_wrap(const psd_kek *kek, uint64_t key_id, const uint8_t *in, size_t len,
-                 uint8_t **out, size_t *outlen);
+int psd_kek_wrap(const psd_kek *kek, uint64_t key_id, const uint8_t *in, size_t len, uint8_t **out,
+                 size_t *outlen);
 /* 0 on success (OPENSSL_clear_free the output); -1 if damaged or another KEK. */
 int psd_kek_unwrap(const psd_kek *kek, uint64_t key_id, const uint8_t *in, size_t len,
                    uint8_t **out, size_t *outlen);

@@ -38,20 +38,20 @@
 
 struct psd_keystore {
     sqlite3 *db;
-    pthread_mutex_t db_lock;    /* SQLite connection and next_id */
-    pthread_rwlock_t lock;      /* the index and entry states */
+    pthread_mutex_t db_lock; /* SQLite connection and next_id */
+    pthread_rwlock_t lock;   /* the index and entry states */
     psd_key_entry **buckets;
     size_t n_buckets;
     size_t count;
     uint64_t next_id;
     uint32_t max_keys_per_app;
-    uint32_t tag;               /* meta 'store_tag': names this store's objects on devices */
-    size_t n_unfinished;        /* rows loaded PENDING or REMOVING */
-    psd_kek kek;                /* wraps every blob written (absent: plaintext) */
-    psd_kek old_kek;            /* --rewrap: a previous KEK rows may still use */
-    size_t n_plain, n_old;      /* rows loaded without a KEK / under old_kek */
+    uint32_t tag;          /* meta 'store_tag': names this store's objects on devices */
+    size_t n_unfinished;   /* rows loaded PENDING or REMOVING */
+    psd_kek kek;           /* wraps every blob written (absent: plaintext) */
+    psd_kek old_kek;       /* --rewrap: a previous KEK rows may still use */
+    size_t n_plain, n_old; /* rows loaded without a KEK / under old_kek */
     char *path;
-    int moved;                  /* db_lock: the file was unlinked or replaced */
+    int moved; /* db_lock: the file was unlinked or replaced */
 };
 
 static const char psd_schema_sql[] =
@@ -338,14 +338,15 @@ static int psd_load_blob(psd_keystore *ks, psd_key_entry *e, const char *kek_id,
             snprintf(err, errlen,
                      "key store %s holds keys encrypted with key-encryption key %s, not with"
                      " the configured one (%s): configure the right KEK, or migrate with"
-                     " parsecd --rewrap --old-kek-file OLD", ks->path, kek_id, ks->kek.id);
+                     " parsecd --rewrap --old-kek-file OLD",
+                     ks->path, kek_id, ks->kek.id);
         return -1;
     }
     if (psd_kek_unwrap(kek, e->key.id, blob, len, &plain, &plain_len) != 0) {
         snprintf(err, errlen,
                  "key store %s: key id %llu does not decrypt with key-encryption key %s:"
-                 " the store is damaged or was altered", ks->path,
-                 (unsigned long long)e->key.id, kek_id);
+                 " the store is damaged or was altered",
+                 ks->path, (unsigned long long)e->key.id, kek_id);
         return -1;
     }
     ks->n_old += kek == &ks->old_kek;
@@ -395,8 +396,8 @@ static int psd_load_keys(psd_keystore *ks, char *err, size_t errlen)
         if (app == NULL || name == NULL)
             continue;
         e = psd_entry_new((uint8_t)sqlite3_column_int(st, 0), app, name,
-                          (uint64_t)sqlite3_column_int64(st, 3),
-                          (uint8_t)sqlite3_column_int(st, 4), &attrs);
+                          (uint64_t)sqlite3_column_int64(st, 3), (uint8_t)sqlite3_column_int(st, 4),
+                          &attrs);
         if (e == NULL) {
             snprintf(err, errlen, "out of memory loading the key store");
             goto done;
@@ -497,8 +498,8 @@ static int psd_load_tag(psd_keystore *ks, char *err, size_t errlen)
 }
 
 /* The configured KEK: [key_store] kek_file, or kek_credential in $CREDENTIALS_DIRECTORY. */
-static int psd_kek_configured(const psd_config *cfg, const psd_kek *preset, psd_kek *kek,
-                              char *err, size_t errlen)
+static int psd_kek_configured(const psd_config *cfg, const psd_kek *preset, psd_kek *kek, char *err,
+                              size_t errlen)
 {
     const char *dir = getenv("CREDENTIALS_DIRECTORY");
     char path[PATH_MAX], what[128];
@@ -580,8 +581,10 @@ static int psd_keystore_open_with(const psd_config *cfg, const psd_kek *preset,
      * instead of both serving diverging copies.
      */
     if (psd_exec(ks, "PRAGMA auto_vacuum = FULL;", err, errlen) != 0 ||
-        psd_exec(ks, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
-                     " PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;", err, errlen) != 0 ||
+        psd_exec(ks,
+                 "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+                 " PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;",
+                 err, errlen) != 0 ||
         psd_exec(ks, "BEGIN IMMEDIATE", err, errlen) != 0) {
         char reason[200];
 
@@ -615,7 +618,8 @@ static int psd_keystore_open_with(const psd_config *cfg, const psd_kek *preset,
     if (ks->kek.present && ks->n_plain > 0 && old_kek_path == NULL)
         psd_log(PSD_LOG_WARN,
                 "key store %s: %zu keys are stored without the key-encryption key; stop"
-                " parsecd and run parsecd -c CONFIG --rewrap to encrypt them", path, ks->n_plain);
+                " parsecd and run parsecd -c CONFIG --rewrap to encrypt them",
+                path, ks->n_plain);
     *out = ks;
     return 0;
 fail:
@@ -689,8 +693,7 @@ static int psd_store_moved(psd_keystore *ks)
 
     if (ks->moved)
         return 1;
-    if (sqlite3_file_control(ks->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
-        !moved)
+    if (sqlite3_file_control(ks->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK || !moved)
         return 0;
     ks->moved = 1;
     psd_log(PSD_LOG_ERROR,
@@ -771,7 +774,8 @@ parsec_status psd_keystore_reserve(psd_keystore *ks, uint8_t auth, const char *a
         psd_entry_free(e);
         psd_log(PSD_LOG_WARN,
                 "application %s has %u keys, the most [key_store] max_keys_per_app allows:"
-                " key refused", app, ks->max_keys_per_app);
+                " key refused",
+                app, ks->max_keys_per_app);
         return PARSEC_PSA_ERROR_INSUFFICIENT_STORAGE;
     }
     atomic_fetch_add(&e->refs, 1); /* the caller's */
@@ -801,8 +805,8 @@ static int psd_bind_blob(psd_keystore *ks, sqlite3_stmt *st, int blob_col, int k
         sqlite3_bind_null(st, kek_col);
         return 0;
     }
-    if (psd_kek_wrap(&ks->kek, e->key.id, e->key.blob, e->key.blob_len, &wrapped,
-                     &wrapped_len) != 0)
+    if (psd_kek_wrap(&ks->kek, e->key.id, e->key.blob, e->key.blob_len, &wrapped, &wrapped_len) !=
+        0)
         return -1;
     sqlite3_bind_blob(st, blob_col, wrapped, (int)wrapped_len, psd_free_wrapped);
     sqlite3_bind_text(st, kek_col, ks->kek.id, -1, SQLITE_TRANSIENT);
@@ -856,12 +860,11 @@ static parsec_status psd_insert_row(psd_keystore *ks, const psd_key_entry *e, in
         goto rollback;
     st = PARSEC_SUCCESS;
     goto done;
-rollback:
-    {
-        char ignored[160];
+rollback : {
+    char ignored[160];
 
-        psd_exec(ks, "ROLLBACK", ignored, sizeof(ignored));
-    }
+    psd_exec(ks, "ROLLBACK", ignored, sizeof(ignored));
+}
 done:
     sqlite3_finalize(ins);
     pthread_mutex_unlock(&ks->db_lock);
@@ -882,8 +885,9 @@ static parsec_status psd_update_row(psd_keystore *ks, const psd_key_entry *e, in
     if (psd_store_moved(ks))
         goto done;
     if (sqlite3_prepare_v2(ks->db,
-                           with_blob ? "UPDATE keys SET state = ?, blob = ?, kek_id = ? WHERE id = ?"
-                                     : "UPDATE keys SET state = ? WHERE id = ?",
+                           with_blob
+                               ? "UPDATE keys SET state = ?, blob = ?, kek_id = ? WHERE id = ?"
+                               : "UPDATE keys SET state = ? WHERE id = ?",
                            -1, &up, NULL) != SQLITE_OK)
         goto done;
     sqlite3_bind_int(up, 1, state);
@@ -927,7 +931,8 @@ parsec_status psd_keystore_commit(psd_keystore *ks, psd_key_entry *e, const uint
         memcpy(copy, blob, blob_len);
     e->key.blob = copy; /* nobody else reads a PENDING entry's blob */
     e->key.blob_len = blob_len;
-    st = e->tracked ? psd_update_row(ks, e, PSD_KEY_READY, 1) : psd_insert_row(ks, e, PSD_KEY_READY);
+    st =
+        e->tracked ? psd_update_row(ks, e, PSD_KEY_READY, 1) : psd_insert_row(ks, e, PSD_KEY_READY);
     if (st != PARSEC_SUCCESS) {
         psd_keystore_abort(ks, e);
         return st;
@@ -1001,8 +1006,7 @@ static parsec_status psd_delete_row(psd_keystore *ks, const psd_key_entry *e)
         pthread_mutex_unlock(&ks->db_lock);
         return st;
     }
-    if (sqlite3_prepare_v2(ks->db, "DELETE FROM keys WHERE id = ?", -1, &del, NULL) ==
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(ks->db, "DELETE FROM keys WHERE id = ?", -1, &del, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(del, 1, (sqlite3_int64)e->key.id);
         if (sqlite3_step(del) == SQLITE_DONE)
             st = PARSEC_SUCCESS;
@@ -1040,12 +1044,12 @@ parsec_status psd_keystore_end_remove(psd_keystore *ks, psd_key_entry *e, int do
 
 /* What a collection of entries takes (psd_collect). */
 typedef struct psd_match {
-    int any_state;          /* else READY only */
-    int unfinished;         /* only rows a crash left PENDING/REMOVING */
+    int any_state;  /* else READY only */
+    int unfinished; /* only rows a crash left PENDING/REMOVING */
     int by_provider;
     uint8_t provider_id;
-    uint8_t auth;           /* when !by_provider */
-    const char *app;        /* when !by_provider; NULL: every app */
+    uint8_t auth;    /* when !by_provider */
+    const char *app; /* when !by_provider; NULL: every app */
 } psd_match;
 
 static int psd_matches(const psd_key_entry *e, const psd_match *m)
@@ -1166,8 +1170,8 @@ parsec_status psd_keystore_all(psd_keystore *ks, uint8_t provider_id, psd_key_en
     return psd_collect(ks, &m, out, n);
 }
 
-parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id,
-                                      psd_key_entry ***out, size_t *n)
+parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id, psd_key_entry ***out,
+                                      size_t *n)
 {
     psd_match m = {.any_state = 1, .unfinished = 1, .by_provider = 1, .provider_id = provider_id};
 
@@ -1209,8 +1213,8 @@ int psd_keystore_rewrap(const psd_config *cfg, const psd_kek *kek, const char *o
 
             if (e->key.blob_len == 0)
                 continue;
-            ok = sqlite3_prepare_v2(ks->db, "UPDATE keys SET blob = ?, kek_id = ? WHERE id = ?",
-                                    -1, &up, NULL) == SQLITE_OK &&
+            ok = sqlite3_prepare_v2(ks->db, "UPDATE keys SET blob = ?, kek_id = ? WHERE id = ?", -1,
+                                    &up, NULL) == SQLITE_OK &&
                  psd_bind_blob(ks, up, 1, 2, e) == 0 &&
                  sqlite3_bind_int64(up, 3, (sqlite3_int64)e->key.id) == SQLITE_OK &&
                  sqlite3_step(up) == SQLITE_DONE;

@@ -68,13 +68,13 @@
 
 enum psd_slot_state {
     PSD_SLOT_FREE = 0,
-    PSD_SLOT_BUSY = 1,    /* owned by the thread serving it (or reserving it) */
-    PSD_SLOT_ARMING = 2,  /* its owner is registering it with epoll */
-    PSD_SLOT_PARKED = 3,  /* in epoll, waiting for (more of) a request */
+    PSD_SLOT_BUSY = 1,   /* owned by the thread serving it (or reserving it) */
+    PSD_SLOT_ARMING = 2, /* its owner is registering it with epoll */
+    PSD_SLOT_PARKED = 3, /* in epoll, waiting for (more of) a request */
 };
 
 #define PSD_SLOT_WORD(gen, state) (((uint64_t)(uint32_t)(gen) << 2) | (uint64_t)(state))
-#define PSD_SLOT_STATE(word) ((unsigned int)((word) & 3u))
+#define PSD_SLOT_STATE(word) ((unsigned int)((word)&3u))
 #define PSD_SLOT_GEN(word) ((uint32_t)((word) >> 2))
 
 /* Descriptors left for everything but client connections (store, backends, logs, threads). */
@@ -90,14 +90,14 @@ enum psd_slot_state {
 #define PSD_LOG_LIMIT_MS 60000
 
 typedef struct psd_slot {
-    _Atomic uint64_t word;  /* PSD_SLOT_WORD(generation, state) */
+    _Atomic uint64_t word; /* PSD_SLOT_WORD(generation, state) */
     int fd;
-    int in_epoll;           /* added once, re-armed with EPOLL_CTL_MOD afterwards */
-    int kept;               /* counted in n_kept (keepalive_max) */
-    _Atomic int idle_kept;  /* kept and between requests: may be given up for a descriptor */
+    int in_epoll;                /* added once, re-armed with EPOLL_CTL_MOD afterwards */
+    int kept;                    /* counted in n_kept (keepalive_max) */
+    _Atomic int idle_kept;       /* kept and between requests: may be given up for a descriptor */
     _Atomic int64_t deadline_ms; /* closed if still waiting then (0: never); set before PARKED */
-    psd_peer peer;          /* credentials, read once per connection */
-    psd_reader rd;          /* the part of a request that has arrived (heap), if any */
+    psd_peer peer;               /* credentials, read once per connection */
+    psd_reader rd;               /* the part of a request that has arrived (heap), if any */
     unsigned int next_free;
 } psd_slot;
 
@@ -109,35 +109,35 @@ typedef struct psd_uid_count {
 
 struct psd_listener {
     int fd;
-    int activated;         /* inherited from systemd: not ours to remove */
+    int activated; /* inherited from systemd: not ours to remove */
     char *path;
-    char *tmp_path;        /* bound here until published (NULL when bound at path) */
+    char *tmp_path; /* bound here until published (NULL when bound at path) */
     int published;
-    dev_t dev;             /* the socket file we created, to remove only that */
+    dev_t dev; /* the socket file we created, to remove only that */
     ino_t ino;
     psd_service *svc;
     const psd_config *cfg;
     pthread_t *workers;
     unsigned int n_workers;
-    pthread_t *keepers;    /* started with the first waiting connection */
+    pthread_t *keepers; /* started with the first waiting connection */
     atomic_uint n_keepers;
     unsigned int max_keepers;
     pthread_mutex_t keepers_mu;
-    atomic_int stopping;   /* stop accepting; finish the request in hand */
+    atomic_int stopping;            /* stop accepting; finish the request in hand */
     atomic_int first_bytes_waiters; /* workers waiting for a new connection's first bytes */
     unsigned int max_first_bytes_waiters;
-    pthread_mutex_t mu;    /* accept failures: wait for a peer to free a descriptor */
+    pthread_mutex_t mu; /* accept failures: wait for a peer to free a descriptor */
     pthread_cond_t freed;
-    int epfd;              /* waiting connections and the stop event */
-    int stop_fd;           /* eventfd, written once at stop: wakes every keeper */
-    int wake_fd;           /* eventfd: a first connection waits, deadlines need a timer */
+    int epfd;    /* waiting connections and the stop event */
+    int stop_fd; /* eventfd, written once at stop: wakes every keeper */
+    int wake_fd; /* eventfd: a first connection waits, deadlines need a timer */
     /* waiting connections: slots, a free list (under slots_mu) and the deadline sweep */
     psd_slot *slots;
     unsigned int n_slots;
-    atomic_uint n_touched;  /* slots past this were never used (their pages never touched) */
-    unsigned int free_head; /* index + 1; 0 = none */
-    atomic_uint n_waiting;  /* slots in use */
-    atomic_uint n_kept;     /* of those, kept by keep-alive */
+    atomic_uint n_touched;      /* slots past this were never used (their pages never touched) */
+    unsigned int free_head;     /* index + 1; 0 = none */
+    atomic_uint n_waiting;      /* slots in use */
+    atomic_uint n_kept;         /* of those, kept by keep-alive */
     unsigned int keepalive_max; /* the setting, capped by RLIMIT_NOFILE */
     pthread_mutex_t slots_mu;
     pthread_mutex_t sweep_mu;
@@ -226,8 +226,7 @@ static int psd_clear_stale(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int psd_socket_owner(const psd_config *cfg, uid_t *uid, gid_t *gid, char *err,
-                            size_t errlen)
+static int psd_socket_owner(const psd_config *cfg, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
     *uid = (uid_t)-1;
     *gid = (gid_t)-1;
@@ -393,11 +392,12 @@ static void psd_listener_limits(psd_listener *l, const psd_config *cfg)
         psd_log(PSD_LOG_WARN,
                 "keepalive_max lowered from %u to %u: the descriptor limit (RLIMIT_NOFILE) is "
                 "%llu; raise it (ulimit -n, or LimitNOFILE= in the systemd unit) to keep more "
-                "connections", cfg->keepalive_max, l->keepalive_max, nofile);
+                "connections",
+                cfg->keepalive_max, l->keepalive_max, nofile);
     psd_log(PSD_LOG_INFO,
             "connections: keepalive_max %u, max_connections_per_uid %u, timeout_ms %u per "
-            "request, RLIMIT_NOFILE %llu", l->keepalive_max, cfg->max_connections_per_uid,
-            cfg->timeout_ms, nofile);
+            "request, RLIMIT_NOFILE %llu",
+            l->keepalive_max, cfg->max_connections_per_uid, cfg->timeout_ms, nofile);
 }
 
 /* The epoll set of waiting connections (with the level-triggered stop event) and their slots. */
@@ -407,7 +407,8 @@ static int psd_listener_setup(psd_listener *l, const psd_config *cfg, char *err,
     unsigned int shortest;
 
     l->cfg = cfg;
-    l->idle_ms = cfg->keepalive_idle_ms > 0 ? cfg->keepalive_idle_ms : PSD_DEFAULT_KEEPALIVE_IDLE_MS;
+    l->idle_ms =
+        cfg->keepalive_idle_ms > 0 ? cfg->keepalive_idle_ms : PSD_DEFAULT_KEEPALIVE_IDLE_MS;
     shortest = cfg->timeout_ms > 0 && cfg->timeout_ms < l->idle_ms ? cfg->timeout_ms : l->idle_ms;
     l->sweep_ms = shortest / 2 > 0 ? shortest / 2 : 1;
     l->refused_log.interval_ms = PSD_LOG_LIMIT_MS;
@@ -686,8 +687,8 @@ static void psd_slot_expire(psd_listener *l, psd_slot *s)
             psd_peer_read_uid(s->fd, &s->peer); /* read at accept only while UIDs are capped */
         psd_log_limited(&l->deadline_log, PSD_LOG_INFO,
                         "closed a connection of uid %u: its request was not complete within "
-                        "timeout_ms (%u ms) of its first byte", (unsigned int)s->peer.uid,
-                        l->cfg->timeout_ms);
+                        "timeout_ms (%u ms) of its first byte",
+                        (unsigned int)s->peer.uid, l->cfg->timeout_ms);
         psd_send_refusal(s->fd, PARSEC_CONNECTION_ERROR);
     } else if (!s->kept) {
         psd_send_refusal(s->fd, PARSEC_CONNECTION_ERROR); /* connected, sent nothing */
@@ -911,9 +912,10 @@ static void psd_accept_failed(psd_listener *l, int err, unsigned int *backoff_ms
     } else {
         psd_log_limited(&l->accept_log, PSD_LOG_WARN, "accept: %s", strerror(err));
     }
-    *backoff_ms = *backoff_ms == 0 ? PSD_ACCEPT_BACKOFF_MIN_MS
-                                   : (*backoff_ms * 2 < PSD_ACCEPT_BACKOFF_MAX_MS
-                                          ? *backoff_ms * 2 : PSD_ACCEPT_BACKOFF_MAX_MS);
+    *backoff_ms = *backoff_ms == 0
+                      ? PSD_ACCEPT_BACKOFF_MIN_MS
+                      : (*backoff_ms * 2 < PSD_ACCEPT_BACKOFF_MAX_MS ? *backoff_ms * 2
+                                                                     : PSD_ACCEPT_BACKOFF_MAX_MS);
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += *backoff_ms / 1000;
     ts.tv_nsec += (long)(*backoff_ms % 1000) * 1000000L;
@@ -932,8 +934,8 @@ static void psd_refuse_over_cap(psd_listener *l, int fd, uid_t uid, unsigned int
 {
     psd_log_limited(&l->refused_log, PSD_LOG_WARN,
                     "refused a connection of uid %u: it has %u open already "
-                    "(max_connections_per_uid = %u in [listener])", (unsigned int)uid, open_now,
-                    l->cfg->max_connections_per_uid);
+                    "(max_connections_per_uid = %u in [listener])",
+                    (unsigned int)uid, open_now, l->cfg->max_connections_per_uid);
     psd_send_refusal(fd, PARSEC_CONNECTION_ERROR);
     close(fd);
 }

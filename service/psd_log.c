@@ -210,8 +210,8 @@ void psd_log_limited(psd_log_limit *lim, int level, const char *fmt, ...)
     if (!psd_log_enabled(level))
         return;
     /* One thread wins the slot; the others only count what they held back. */
-    if (now < next || !atomic_compare_exchange_strong(&lim->next_ms, &next,
-                                                      now + (int64_t)lim->interval_ms)) {
+    if (now < next ||
+        !atomic_compare_exchange_strong(&lim->next_ms, &next, now + (int64_t)lim->interval_ms)) {
         atomic_fetch_add(&lim->held_back, 1);
         return;
     }

@@ -36,8 +36,8 @@ static int sd_notify(int unset_environment, const char *state)
 typedef struct psd_backend_entry {
     const char *name;
     const psd_backend_ops *builtin;
-    const char *module;  /* file in the module directory */
-    const char *symbol;  /* its psd_backend_ops table */
+    const char *module; /* file in the module directory */
+    const char *symbol; /* its psd_backend_ops table */
 } psd_backend_entry;
 
 static const psd_backend_entry psd_backends[] = {
@@ -52,22 +52,21 @@ static const psd_backend_entry psd_backends[] = {
 
 static void psd_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: parsecd -c CONFIG [-f] [--log-level LEVEL]\n"
-            "A Parsec-compatible key service on a Unix socket.\n\n"
-            "  -c, --config FILE      configuration file (see parsecd.conf.example)\n"
-            "  -f, --foreground       stay in the foreground (parsecd never daemonizes;\n"
-            "                         accepted for compatibility)\n"
-            "  -l, --log-level LEVEL  error, warn, info or debug (overrides the file)\n"
-            "      --rewrap           rewrite every stored key under the configured\n"
-            "                         key-encryption key (plaintext if none), then exit;\n"
-            "                         parsecd must be stopped\n"
-            "      --old-kek-file F   with --rewrap: the KEK some keys are still under\n"
-            "  -V, --version          print the version and exit\n"
-            "  -h, --help             print this help and exit\n\n"
-            "Stops cleanly on SIGTERM or SIGINT. SIGHUP reloads the log level and the\n"
-            "admins and reopens the log file. Logs go to stderr unless [core] log_target\n"
-            "says otherwise. See parsecd(8) and parsecd.conf(5).\n");
+    fprintf(out, "Usage: parsecd -c CONFIG [-f] [--log-level LEVEL]\n"
+                 "A Parsec-compatible key service on a Unix socket.\n\n"
+                 "  -c, --config FILE      configuration file (see parsecd.conf.example)\n"
+                 "  -f, --foreground       stay in the foreground (parsecd never daemonizes;\n"
+                 "                         accepted for compatibility)\n"
+                 "  -l, --log-level LEVEL  error, warn, info or debug (overrides the file)\n"
+                 "      --rewrap           rewrite every stored key under the configured\n"
+                 "                         key-encryption key (plaintext if none), then exit;\n"
+                 "                         parsecd must be stopped\n"
+                 "      --old-kek-file F   with --rewrap: the KEK some keys are still under\n"
+                 "  -V, --version          print the version and exit\n"
+                 "  -h, --help             print this help and exit\n\n"
+                 "Stops cleanly on SIGTERM or SIGINT. SIGHUP reloads the log level and the\n"
+                 "admins and reopens the log file. Logs go to stderr unless [core] log_target\n"
+                 "says otherwise. See parsecd(8) and parsecd.conf(5).\n");
 }
 
 static void psd_print_version(void)
@@ -136,7 +135,8 @@ static const psd_backend_ops *psd_find_backend(const char *name, char *err, size
         if (handle == NULL) {
             const char *why = dlerror(); /* names the file */
 
-            snprintf(err, errlen, "cannot load the %s backend: %s", name, why ? why : "dlopen failed");
+            snprintf(err, errlen, "cannot load the %s backend: %s", name,
+                     why ? why : "dlopen failed");
             return NULL;
         }
         ops = dlsym(handle, b->symbol);
@@ -145,10 +145,11 @@ static const psd_backend_ops *psd_find_backend(const char *name, char *err, size
             return NULL;
         }
         if (ops->abi_version != PSD_BACKEND_ABI_VERSION) {
-            snprintf(err, errlen,
-                     "the %s backend module %.300s was built for backend interface %u, this parsecd "
-                     "has interface %u: install the module from the same build as parsecd",
-                     name, path, ops->abi_version, (unsigned)PSD_BACKEND_ABI_VERSION);
+            snprintf(
+                err, errlen,
+                "the %s backend module %.300s was built for backend interface %u, this parsecd "
+                "has interface %u: install the module from the same build as parsecd",
+                name, path, ops->abi_version, (unsigned)PSD_BACKEND_ABI_VERSION);
             return NULL;
         }
         psd_log(PSD_LOG_DEBUG, "backend module %s loaded", path);
@@ -179,8 +180,8 @@ static int psd_start_backends(psd_service *svc, const psd_config *cfg)
             return -1;
         }
         p->ops = ops;
-        p->n_opcodes = ops->opcodes(p->state, p->opcodes,
-                                    sizeof(p->opcodes) / sizeof(p->opcodes[0]));
+        p->n_opcodes =
+            ops->opcodes(p->state, p->opcodes, sizeof(p->opcodes) / sizeof(p->opcodes[0]));
         svc->n_providers++;
         psd_log(PSD_LOG_INFO, "backend %s started (provider id %u, %zu operations)", ops->name,
                 ops->provider_id, p->n_opcodes);
@@ -203,10 +204,9 @@ static int psd_sealed_kek(psd_service *svc, const psd_config *cfg, psd_kek *kek,
     for (size_t i = 0; i < svc->n_providers; i++) {
         const psd_backend_ops *ops = svc->providers[i].ops;
 
-        if (strcmp(ops->name, "tpm") == 0 && ops->seal_secret != NULL &&
-            ops->unseal_secret != NULL)
-            return psd_kek_load_sealed(ops, svc->providers[i].state, cfg->kek_tpm_file, kek,
-                                       err, errlen);
+        if (strcmp(ops->name, "tpm") == 0 && ops->seal_secret != NULL && ops->unseal_secret != NULL)
+            return psd_kek_load_sealed(ops, svc->providers[i].state, cfg->kek_tpm_file, kek, err,
+                                       errlen);
     }
     snprintf(err, errlen, "kek_tpm_file needs the tpm backend: add tpm to [core] providers");
     return -1;
@@ -291,8 +291,8 @@ static void psd_reload(const char *path, psd_config *live, int level_from_comman
     if (psd_config_load(path, &fresh, err, sizeof(err)) != 0) {
         for (char *nl = strchr(err, '\n'); nl != NULL; nl = strchr(nl, '\n'))
             *nl = ';';
-        psd_log(PSD_LOG_ERROR, "SIGHUP: %s not reloaded, the running configuration stays: %s",
-                path, err);
+        psd_log(PSD_LOG_ERROR, "SIGHUP: %s not reloaded, the running configuration stays: %s", path,
+                err);
         goto done;
     }
     if (psd_log_reopen(live, err, sizeof(err)) != 0)
@@ -317,10 +317,14 @@ done:
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
-        {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'}, {"rewrap", no_argument, NULL, 'R'},
-        {"old-kek-file", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"rewrap", no_argument, NULL, 'R'},
+        {"old-kek-file", required_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *log_level = NULL, *old_kek = NULL;
     int rewrap = 0;
@@ -368,8 +372,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (log_level != NULL && psd_log_level_from_name(log_level) < 0) {
-        fprintf(stderr, "parsecd: unknown log level '%s' (error, warn, info, debug)\n",
-                log_level);
+        fprintf(stderr, "parsecd: unknown log level '%s' (error, warn, info, debug)\n", log_level);
         return 2;
     }
     if (psd_config_load(config_path, &cfg, err, sizeof(err)) != 0) {
@@ -440,8 +443,7 @@ int main(int argc, char **argv)
     }
     psd_log(PSD_LOG_INFO, "parsecd %s listening on %s (%s authentication, %u threads)",
             PARSEC_PROVIDER_VERSION, cfg.socket_path,
-            cfg.auth_type == PARSEC_AUTH_DIRECT ? "direct" : "unix-peer-credentials",
-            cfg.threads);
+            cfg.auth_type == PARSEC_AUTH_DIRECT ? "direct" : "unix-peer-credentials", cfg.threads);
     sd_notify(0, "READY=1");
 
     for (;;) {

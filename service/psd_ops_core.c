@@ -36,12 +36,12 @@
 #include "psd_service.h"
 
 #define PSD_CORE_UUID "47049873-2a43-4845-9d72-831eab668784"
-#define PSD_CORE_DESCRIPTION \
+#define PSD_CORE_DESCRIPTION                                                                       \
     "Software provider that implements only administrative (i.e. no cryptographic) operations"
 
 /* What the reference core lists (ListClients/DeleteClient work but are not listed). */
 static const uint32_t psd_core_opcodes[] = {
-    PARSEC_OP_LIST_PROVIDERS, PARSEC_OP_LIST_OPCODES, PARSEC_OP_PING,
+    PARSEC_OP_LIST_PROVIDERS,      PARSEC_OP_LIST_OPCODES, PARSEC_OP_PING,
     PARSEC_OP_LIST_AUTHENTICATORS, PARSEC_OP_LIST_KEYS,
 };
 

@@ -148,7 +148,8 @@ static int psd_signhash_deprecated(const PsaAlgorithm__Algorithm__AsymmetricSign
 
 static int psd_mac_full_deprecated(const PsaAlgorithm__Algorithm__Mac__FullLength *m)
 {
-    return m != NULL && m->variant_case == PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__VARIANT_HMAC &&
+    return m != NULL &&
+           m->variant_case == PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__VARIANT_HMAC &&
            m->hmac != NULL && psd_hash_deprecated(m->hmac->hash_alg);
 }
 
@@ -361,8 +362,8 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
     st = psd_keystore_commit(rq->svc->store, e, blob.data, blob.len);
     if (st != PARSEC_SUCCESS) {
         /* Not stored: take it back out of the device so nothing is left behind. */
-        psd_key key = {.id = e->key.id, .name = name, .attrs = attrs, .blob = blob.data,
-                       .blob_len = blob.len};
+        psd_key key = {
+            .id = e->key.id, .name = name, .attrs = attrs, .blob = blob.data, .blob_len = blob.len};
 
         if (ops->destroy_key != NULL)
             ops->destroy_key(rq->prov->state, &key);
@@ -375,7 +376,8 @@ static parsec_status psd_create_key(const psd_request *rq, const char *name,
 
 static parsec_status psd_op_generate_key(const psd_request *rq, psd_buf *resp)
 {
-    PsaGenerateKey__Operation *op = psa_generate_key__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaGenerateKey__Operation *op =
+        psa_generate_key__operation__unpack(NULL, rq->body_len, rq->body);
     PsaGenerateKey__Result res = PSA_GENERATE_KEY__RESULT__INIT;
     parsec_key_attributes attrs;
     parsec_status st;
@@ -663,8 +665,8 @@ static parsec_status psd_op_verify_hash(const psd_request *rq, psd_buf *resp)
     if (st == PARSEC_SUCCESS && !psd_hash_len_permitted(&alg, op->hash.len))
         st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     if (st == PARSEC_SUCCESS)
-        st = rq->prov->ops->verify_hash(rq->prov->state, &e->key, &alg, op->hash.data,
-                                        op->hash.len, op->signature.data, op->signature.len);
+        st = rq->prov->ops->verify_hash(rq->prov->state, &e->key, &alg, op->hash.data, op->hash.len,
+                                        op->signature.data, op->signature.len);
     if (st == PARSEC_SUCCESS)
         st = psd_pack(&res.base, resp);
     psd_keystore_release(rq->svc->store, e);
@@ -687,10 +689,9 @@ static parsec_status psd_crypt(const psd_request *rq, const char *name,
     st = pb_alg != NULL ? parsec_pb_encrypt_alg_to_c(pb_alg, &alg) : PARSEC_INVALID_ENCODING;
     if (st == PARSEC_SUCCESS)
         st = psd_need_auth(rq);
-    if (st == PARSEC_SUCCESS &&
-        !psd_supports(rq->prov, rq->opcode,
-                      decrypt ? (const void *)ops->asymmetric_decrypt
-                              : (const void *)ops->asymmetric_encrypt))
+    if (st == PARSEC_SUCCESS && !psd_supports(rq->prov, rq->opcode,
+                                              decrypt ? (const void *)ops->asymmetric_decrypt
+                                                      : (const void *)ops->asymmetric_encrypt))
         st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
     if (st == PARSEC_SUCCESS)
         st = psd_lookup(rq, name, &e);
@@ -701,11 +702,11 @@ static parsec_status psd_crypt(const psd_request *rq, const char *name,
         ((alg.scheme == PARSEC_ENCRYPT_RSA_PKCS1V15 && salt->len > 0) || in->len == 0))
         st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     if (st == PARSEC_SUCCESS && decrypt)
-        st = ops->asymmetric_decrypt(rq->prov->state, &e->key, &alg, in->data, in->len,
-                                     salt->data, salt->len, out);
+        st = ops->asymmetric_decrypt(rq->prov->state, &e->key, &alg, in->data, in->len, salt->data,
+                                     salt->len, out);
     else if (st == PARSEC_SUCCESS)
-        st = ops->asymmetric_encrypt(rq->prov->state, &e->key, &alg, in->data, in->len,
-                                     salt->data, salt->len, out);
+        st = ops->asymmetric_encrypt(rq->prov->state, &e->key, &alg, in->data, in->len, salt->data,
+                                     salt->len, out);
     psd_keystore_release(rq->svc->store, e);
     return st;
 }
@@ -806,8 +807,8 @@ static parsec_status psd_message_digest(const parsec_alg *alg, const ProtobufCBi
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     if (name != NULL)
         evp = EVP_MD_fetch(NULL, name, NULL);
-    if (evp != NULL && EVP_Digest(msg->data != NULL ? msg->data : (const uint8_t *)"", msg->len,
-                                  md, &len, evp, NULL) == 1) {
+    if (evp != NULL && EVP_Digest(msg->data != NULL ? msg->data : (const uint8_t *)"", msg->len, md,
+                                  &len, evp, NULL) == 1) {
         *mdlen = len;
         st = PARSEC_SUCCESS;
     }
@@ -890,8 +891,8 @@ static parsec_status psd_op_verify_message(const psd_request *rq, psd_buf *resp)
 /* ---- AEAD (parsec-interface psa_aead_encrypt.rs / psa_aead_decrypt.rs validate) ---- */
 
 static parsec_status psd_aead(const psd_request *rq, const char *name,
-                              const PsaAlgorithm__Algorithm__Aead *pb_alg,
-                              const psd_aead_input *in, int decrypt, psd_buf *out)
+                              const PsaAlgorithm__Algorithm__Aead *pb_alg, const psd_aead_input *in,
+                              int decrypt, psd_buf *out)
 {
     const psd_backend_ops *ops = rq->prov->ops;
     psd_key_entry *e = NULL;
@@ -927,7 +928,7 @@ static parsec_status psd_op_aead_encrypt(const psd_request *rq, psd_buf *resp)
 
     if (op == NULL)
         return PARSEC_DESERIALIZING_BODY_FAILED;
-    in = (psd_aead_input){op->nonce.data, op->nonce.len, op->additional_data.data,
+    in = (psd_aead_input){op->nonce.data,          op->nonce.len,      op->additional_data.data,
                           op->additional_data.len, op->plaintext.data, op->plaintext.len};
     st = psd_aead(rq, op->key_name, op->alg, &in, 0, &out);
     if (st == PARSEC_SUCCESS) {
@@ -952,7 +953,7 @@ static parsec_status psd_op_aead_decrypt(const psd_request *rq, psd_buf *resp)
 
     if (op == NULL)
         return PARSEC_DESERIALIZING_BODY_FAILED;
-    in = (psd_aead_input){op->nonce.data, op->nonce.len, op->additional_data.data,
+    in = (psd_aead_input){op->nonce.data,          op->nonce.len,       op->additional_data.data,
                           op->additional_data.len, op->ciphertext.data, op->ciphertext.len};
     st = psd_aead(rq, op->key_name, op->alg, &in, 1, &out);
     if (st == PARSEC_SUCCESS) {
@@ -1049,8 +1050,7 @@ static parsec_status psd_op_generate_random(const psd_request *rq, psd_buf *resp
     if (op == NULL)
         return PARSEC_DESERIALIZING_BODY_FAILED;
     st = psd_need_auth(rq);
-    if (st == PARSEC_SUCCESS &&
-        !psd_supports(rq->prov, rq->opcode, rq->prov->ops->generate_random))
+    if (st == PARSEC_SUCCESS && !psd_supports(rq->prov, rq->opcode, rq->prov->ops->generate_random))
         st = PARSEC_PSA_ERROR_NOT_SUPPORTED;
     if (st == PARSEC_SUCCESS && op->size > rq->svc->cfg->buffer_size_limit)
         st = PARSEC_RESPONSE_TOO_LARGE;
@@ -1083,7 +1083,8 @@ static parsec_status psd_hash(const psd_request *rq, int pb_hash, const Protobuf
 
 static parsec_status psd_op_hash_compute(const psd_request *rq, psd_buf *resp)
 {
-    PsaHashCompute__Operation *op = psa_hash_compute__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaHashCompute__Operation *op =
+        psa_hash_compute__operation__unpack(NULL, rq->body_len, rq->body);
     PsaHashCompute__Result res = PSA_HASH_COMPUTE__RESULT__INIT;
     psd_buf out = {0};
     parsec_status st;
@@ -1103,7 +1104,8 @@ static parsec_status psd_op_hash_compute(const psd_request *rq, psd_buf *resp)
 
 static parsec_status psd_op_hash_compare(const psd_request *rq, psd_buf *resp)
 {
-    PsaHashCompare__Operation *op = psa_hash_compare__operation__unpack(NULL, rq->body_len, rq->body);
+    PsaHashCompare__Operation *op =
+        psa_hash_compare__operation__unpack(NULL, rq->body_len, rq->body);
     PsaHashCompare__Result res = PSA_HASH_COMPARE__RESULT__INIT;
     psd_buf out = {0};
     parsec_status st;
@@ -1128,9 +1130,9 @@ static parsec_status psd_op_hash_compare(const psd_request *rq, psd_buf *resp)
  */
 static parsec_status psd_can_use(const psd_request *rq, const parsec_key_attributes *a)
 {
-    const uint32_t op_flags = PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
-                              PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE |
-                              PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_VERIFY_MESSAGE;
+    const uint32_t op_flags = PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT | PARSEC_USAGE_SIGN_HASH |
+                              PARSEC_USAGE_SIGN_MESSAGE | PARSEC_USAGE_VERIFY_HASH |
+                              PARSEC_USAGE_VERIFY_MESSAGE;
 
     if (a->alg.kind == PARSEC_ALG_NONE || (a->usage & op_flags) == 0 ||
         !psd_alg_compatible(a, &a->alg))

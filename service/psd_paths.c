@@ -22,8 +22,7 @@ const char *psd_running_user(char *buf, size_t len)
     return buf;
 }
 
-int psd_make_parent_dirs(const char *path, mode_t mode, const char *what, char *err,
-                         size_t errlen)
+int psd_make_parent_dirs(const char *path, mode_t mode, const char *what, char *err, size_t errlen)
 {
     char *copy = strdup(path), user[160];
     struct stat st;

@@ -32,13 +32,16 @@ static void psd_finish_removals(psd_service *svc, psd_provider *prov, psd_key_en
         if (st == PARSEC_SUCCESS)
             st = psd_keystore_drop(svc->store, e);
         if (st == PARSEC_SUCCESS)
-            psd_log(PSD_LOG_WARN, "recovery: finished destroying key '%s' of %s (id %llu) that a"
-                    " crash interrupted", e->key.name, e->app_name,
-                    (unsigned long long)e->key.id);
+            psd_log(PSD_LOG_WARN,
+                    "recovery: finished destroying key '%s' of %s (id %llu) that a"
+                    " crash interrupted",
+                    e->key.name, e->app_name, (unsigned long long)e->key.id);
         else
-            psd_log(PSD_LOG_ERROR, "recovery: cannot finish destroying key '%s' of %s (id %llu):"
-                    " %s; it stays hidden and is retried at the next start", e->key.name,
-                    e->app_name, (unsigned long long)e->key.id, parsec_status_name(st));
+            psd_log(PSD_LOG_ERROR,
+                    "recovery: cannot finish destroying key '%s' of %s (id %llu):"
+                    " %s; it stays hidden and is retried at the next start",
+                    e->key.name, e->app_name, (unsigned long long)e->key.id,
+                    parsec_status_name(st));
     }
 }
 
@@ -50,8 +53,8 @@ static void psd_reconcile_provider(psd_service *svc, psd_provider *prov)
     parsec_status st;
 
     if (psd_keystore_all(svc->store, prov->ops->provider_id, &all, &n_all) != PARSEC_SUCCESS ||
-        psd_keystore_unfinished(svc->store, prov->ops->provider_id, &unfinished,
-                                &n_unfinished) != PARSEC_SUCCESS)
+        psd_keystore_unfinished(svc->store, prov->ops->provider_id, &unfinished, &n_unfinished) !=
+            PARSEC_SUCCESS)
         goto oom;
     psd_finish_removals(svc, prov, unfinished, n_unfinished);
     known = calloc(n_all + 1, sizeof(*known));
@@ -72,12 +75,14 @@ static void psd_reconcile_provider(psd_service *svc, psd_provider *prov)
         if (e->state != PSD_KEY_PENDING)
             continue;
         if (psd_keystore_drop(svc->store, e) == PARSEC_SUCCESS)
-            psd_log(PSD_LOG_WARN, "recovery: rolled back key '%s' of %s (id %llu), whose creation"
-                    " a crash interrupted", e->key.name, e->app_name,
-                    (unsigned long long)e->key.id);
+            psd_log(PSD_LOG_WARN,
+                    "recovery: rolled back key '%s' of %s (id %llu), whose creation"
+                    " a crash interrupted",
+                    e->key.name, e->app_name, (unsigned long long)e->key.id);
     }
     if (st != PARSEC_SUCCESS)
-        psd_log(PSD_LOG_ERROR, "recovery: backend '%s' could not clean up %zu interrupted"
+        psd_log(PSD_LOG_ERROR,
+                "recovery: backend '%s' could not clean up %zu interrupted"
                 " creations (%s); they stay hidden and are retried at the next start",
                 prov->ops->name, n_pending, parsec_status_name(st));
     goto done;

@@ -231,7 +231,7 @@ psd_read_result psd_reader_fill(const psd_config *cfg, int fd, psd_reader *rd)
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return PSD_READ_MORE;
         if (r == 0 && rd->have == 0)
-            return PSD_READ_EOF; /* a probe: connected and left */
+            return PSD_READ_EOF;                       /* a probe: connected and left */
         psd_send_refusal(fd, PARSEC_CONNECTION_ERROR); /* broke off mid-request */
         return PSD_READ_CLOSE;
     }
@@ -260,7 +260,6 @@ void psd_reader_clear(psd_reader *rd)
         OPENSSL_cleanse(rd->buf, rd->have < rd->cap ? rd->have : rd->cap);
     memset(rd, 0, sizeof(*rd));
 }
-
 
 /* Step 8: the configured authenticator turns the auth field into an identity. */
 static parsec_status psd_authenticate(const psd_config *cfg, int fd, psd_peer *peer,
@@ -314,8 +313,8 @@ static parsec_status psd_process(psd_service *svc, int fd, psd_peer *peer,
                                  const parsec_wire_header *h, const uint8_t *body,
                                  const uint8_t *auth, psd_identity *id, psd_buf *resp)
 {
-    psd_request rq = {.svc = svc, .id = id, .opcode = h->opcode, .body = body,
-                      .body_len = h->body_len};
+    psd_request rq = {
+        .svc = svc, .id = id, .opcode = h->opcode, .body = body, .body_len = h->body_len};
     int core_op = parsec_opcode_is_core(h->opcode);
     parsec_status st;
 

@@ -27,7 +27,7 @@
 /* ---- configuration (psd_config.c) ---- */
 
 typedef struct psd_backend_conf {
-    const char *name;       /* "software", "pkcs11", "tpm" */
+    const char *name; /* "software", "pkcs11", "tpm" */
     psd_setting items[PSD_MAX_SETTINGS];
     size_t count;
 } psd_backend_conf;
@@ -40,7 +40,7 @@ typedef struct psd_config {
     char *socket_owner;
     char *socket_group;
     unsigned int timeout_ms;
-    unsigned int keepalive_max;     /* 0: never keep a connection */
+    unsigned int keepalive_max; /* 0: never keep a connection */
     unsigned int keepalive_idle_ms;
     unsigned int max_connections_per_uid; /* 0: no cap */
     /* [core] */
@@ -48,12 +48,12 @@ typedef struct psd_config {
     uint32_t body_len_limit;
     size_t buffer_size_limit;
     int log_level;
-    int log_target;                 /* PSD_LOG_TO_* */
-    char *log_file;                 /* log_target = file */
+    int log_target; /* PSD_LOG_TO_* */
+    char *log_file; /* log_target = file */
     char *providers[PSD_MAX_BACKENDS];
     size_t n_providers;
-    uint32_t min_rsa_bits;          /* smallest RSA key pair generated or imported */
-    int allow_deprecated;           /* templates with deprecated primitives are accepted */
+    uint32_t min_rsa_bits; /* smallest RSA key pair generated or imported */
+    int allow_deprecated;  /* templates with deprecated primitives are accepted */
     /* [authenticator] */
     uint8_t auth_type;
     char **admins;
@@ -61,9 +61,9 @@ typedef struct psd_config {
     /* [key_store] */
     char *key_store_path;
     uint32_t max_keys_per_app;
-    char *kek_file;         /* key-encryption key (docs/security.md) */
-    char *kek_credential;   /* ... or the name of a systemd credential holding it */
-    char *kek_tpm_file;     /* ... or a file with it sealed by the tpm backend */
+    char *kek_file;       /* key-encryption key (docs/security.md) */
+    char *kek_credential; /* ... or the name of a systemd credential holding it */
+    char *kek_tpm_file;   /* ... or a file with it sealed by the tpm backend */
     /* backend sections */
     psd_backend_conf backends[PSD_MAX_BACKENDS];
 } psd_config;
@@ -92,8 +92,7 @@ const char *psd_running_user(char *buf, size_t len);
  * mkdir -p of path's parent folders; folders it creates get exactly mode.
  * what names the setting in messages. 0, or -1 with the reason in err.
  */
-int psd_make_parent_dirs(const char *path, mode_t mode, const char *what, char *err,
-                         size_t errlen);
+int psd_make_parent_dirs(const char *path, mode_t mode, const char *what, char *err, size_t errlen);
 
 /* ---- logging (psd_log.c) ---- */
 void psd_log_set_level(int level);
@@ -109,7 +108,7 @@ void psd_log_stop(void);
  * exhaustion): logged at most once per interval, with how many were held back.
  */
 typedef struct psd_log_limit {
-    _Atomic int64_t next_ms;   /* monotonic time the next line may go out */
+    _Atomic int64_t next_ms; /* monotonic time the next line may go out */
     atomic_uint held_back;
     unsigned int interval_ms;
 } psd_log_limit;
@@ -120,7 +119,7 @@ int64_t psd_monotonic_ms(void);
 /* ---- key-info store (psd_keystore.c) ---- */
 
 enum psd_key_state {
-    PSD_KEY_PENDING = 0,  /* being generated/imported: invisible, name taken */
+    PSD_KEY_PENDING = 0, /* being generated/imported: invisible, name taken */
     PSD_KEY_READY = 1,
     PSD_KEY_REMOVING = 2, /* being destroyed: invisible, name still taken */
 };
@@ -133,12 +132,12 @@ typedef struct psd_key_entry {
     struct psd_key_entry *next; /* hash chain */
     uint32_t hash;
     atomic_int refs;
-    int state;                  /* guarded by the store's lock */
-    int tracked;                /* its row records PENDING/REMOVING before the backend acts */
+    int state;   /* guarded by the store's lock */
+    int tracked; /* its row records PENDING/REMOVING before the backend acts */
     uint8_t auth_type;
     uint8_t provider_id;
     char *app_name;
-    psd_key key;                /* id, name, attrs (-> attrs below), blob */
+    psd_key key; /* id, name, attrs (-> attrs below), blob */
     parsec_key_attributes attrs;
 } psd_key_entry;
 
@@ -157,8 +156,8 @@ void psd_keystore_close(psd_keystore *ks);
  * parsecd --rewrap: rewrite every stored key under the configured KEK (in
  * plaintext if none); rows under old_kek_path's KEK (NULL: none) are read too.
  */
-int psd_keystore_rewrap(const psd_config *cfg, const struct psd_kek *kek,
-                        const char *old_kek_path, char *err, size_t errlen);
+int psd_keystore_rewrap(const psd_config *cfg, const struct psd_kek *kek, const char *old_kek_path,
+                        char *err, size_t errlen);
 /* A READY key with a reference taken, or PARSEC_PSA_ERROR_DOES_NOT_EXIST. */
 parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, const char *name,
                                psd_key_entry **out);
@@ -198,8 +197,8 @@ uint32_t psd_keystore_tag(const psd_keystore *ks);
 parsec_status psd_keystore_all(psd_keystore *ks, uint8_t provider_id, psd_key_entry ***out,
                                size_t *n);
 /* Keys of a provider whose create (PENDING) or destroy (REMOVING) a crash interrupted. */
-parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id,
-                                      psd_key_entry ***out, size_t *n);
+parsec_status psd_keystore_unfinished(psd_keystore *ks, uint8_t provider_id, psd_key_entry ***out,
+                                      size_t *n);
 /* Delete the row and forget the key. */
 parsec_status psd_keystore_drop(psd_keystore *ks, psd_key_entry *e);
 /* Sorted distinct application names owning READY keys under this auth type (malloc'd). */
@@ -237,10 +236,10 @@ void psd_handle_connection(psd_service *svc, int fd);
 
 /* What a connection handler knows about its peer across requests. */
 typedef struct psd_peer {
-    int have_uid;   /* SO_PEERCRED read (it is fixed at connect time) */
+    int have_uid; /* SO_PEERCRED read (it is fixed at connect time) */
     uid_t uid;
-    char app[16];   /* the uid as the application name ("" until first needed) */
-    int admin;      /* that name is in [authenticator] admins */
+    char app[16]; /* the uid as the application name ("" until first needed) */
+    int admin;    /* that name is in [authenticator] admins */
 } psd_peer;
 
 /*
@@ -274,16 +273,16 @@ int psd_peer_read_uid(int fd, psd_peer *peer);
 typedef struct psd_reader {
     uint8_t *buf;
     size_t cap;
-    size_t have;          /* bytes of the connection consumed (may run past this request) */
-    int on_heap;          /* buf is OPENSSL_malloc'd */
-    int64_t deadline_ms;  /* whole request, header and body, from its first byte (0: none) */
+    size_t have;         /* bytes of the connection consumed (may run past this request) */
+    int on_heap;         /* buf is OPENSSL_malloc'd */
+    int64_t deadline_ms; /* whole request, header and body, from its first byte (0: none) */
 } psd_reader;
 
 typedef enum psd_read_result {
-    PSD_READ_DONE = 0,    /* a whole request is in buf */
-    PSD_READ_MORE = 1,    /* incomplete, and nothing more to read for now */
-    PSD_READ_EOF = 2,     /* closed before the first byte of a request */
-    PSD_READ_CLOSE = 3,   /* answered with an error status, or the peer broke off: close */
+    PSD_READ_DONE = 0,  /* a whole request is in buf */
+    PSD_READ_MORE = 1,  /* incomplete, and nothing more to read for now */
+    PSD_READ_EOF = 2,   /* closed before the first byte of a request */
+    PSD_READ_CLOSE = 3, /* answered with an error status, or the peer broke off: close */
 } psd_read_result;
 
 /* Read what is there (never blocks); judge the header as reference steps 1-6 do. */

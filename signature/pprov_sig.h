@@ -15,8 +15,8 @@ typedef struct pprov_sig_ctx pprov_sig_ctx;
 
 /* What differs between RSA and ECDSA. */
 typedef struct pprov_sig_alg {
-    const char *name;   /* for messages */
-    int key_types;      /* bit mask of (1 << PPROV_KEY_*) accepted */
+    const char *name; /* for messages */
+    int key_types;    /* bit mask of (1 << PPROV_KEY_*) accepted */
     /* Called at every (re)init: reset algorithm params from the key's policy. */
     void (*init_defaults)(pprov_sig_ctx *sctx);
     /* Max signature size. */
@@ -37,13 +37,13 @@ struct pprov_sig_ctx {
     const pprov_sig_alg *alg;
     char *propq;
     pprov_key *key;
-    int operation;          /* EVP_PKEY_OP_SIGN or EVP_PKEY_OP_VERIFY */
-    EVP_MD *md;             /* NULL until set or digest-init */
-    EVP_MD_CTX *mdctx;      /* digest-sign/verify running hash */
-    int digest_updated;     /* the digest can no longer change */
+    int operation;      /* EVP_PKEY_OP_SIGN or EVP_PKEY_OP_VERIFY */
+    EVP_MD *md;         /* NULL until set or digest-init */
+    EVP_MD_CTX *mdctx;  /* digest-sign/verify running hash */
+    int digest_updated; /* the digest can no longer change */
 
     /* RSA only. */
-    int pad_mode;           /* RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING, ... */
+    int pad_mode; /* RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING, ... */
     /*
      * The padding is only ours to choose (the key's policy) once the caller
      * set it or asked for it (pad-mode, AlgorithmIdentifier): a caller that
@@ -51,8 +51,8 @@ struct pprov_sig_ctx {
      */
     int pad_explicit;
     int pad_reported;
-    int saltlen;            /* RSA_PSS_SALTLEN_* or a byte count */
-    EVP_MD *mgf1_md;        /* NULL: same as md */
+    int saltlen;     /* RSA_PSS_SALTLEN_* or a byte count */
+    EVP_MD *mgf1_md; /* NULL: same as md */
 };
 
 /* The PARSEC_HASH_* of an OpenSSL digest, PARSEC_HASH_NONE if Parsec has none. */
@@ -77,14 +77,14 @@ size_t pprov_sig_pub_max_size(const pprov_sig_ctx *sctx);
 int pprov_sig_algor_der(const X509_ALGOR *alg, unsigned char **der, size_t *derlen);
 
 /* Context parameters pprov_sig_get_ctx_params / pprov_sig_set_ctx_params handle for all. */
-#define PPROV_SIG_COMMON_GETTABLE                                          \
-    OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),   \
-    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),          \
-    OSSL_PARAM_size_t(OSSL_SIGNATURE_PARAM_DIGEST_SIZE, NULL)
+#define PPROV_SIG_COMMON_GETTABLE                                                                  \
+    OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),                           \
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),                              \
+        OSSL_PARAM_size_t(OSSL_SIGNATURE_PARAM_DIGEST_SIZE, NULL)
 
-#define PPROV_SIG_COMMON_SETTABLE                                          \
-    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),          \
-    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0)
+#define PPROV_SIG_COMMON_SETTABLE                                                                  \
+    OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),                                  \
+        OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0)
 
 /* Generic dispatch functions, parameterised by the context's algorithm. */
 void *pprov_sig_newctx(void *provctx, const char *propq, const pprov_sig_alg *alg);

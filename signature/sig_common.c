@@ -23,12 +23,18 @@ uint8_t pprov_sig_parsec_hash(const EVP_MD *md)
         int nid;
         uint8_t hash;
     } map[] = {
-        {NID_sha1, PARSEC_HASH_SHA_1},           {NID_sha224, PARSEC_HASH_SHA_224},
-        {NID_sha256, PARSEC_HASH_SHA_256},       {NID_sha384, PARSEC_HASH_SHA_384},
-        {NID_sha512, PARSEC_HASH_SHA_512},       {NID_sha512_224, PARSEC_HASH_SHA_512_224},
-        {NID_sha512_256, PARSEC_HASH_SHA_512_256}, {NID_sha3_224, PARSEC_HASH_SHA3_224},
-        {NID_sha3_256, PARSEC_HASH_SHA3_256},    {NID_sha3_384, PARSEC_HASH_SHA3_384},
-        {NID_sha3_512, PARSEC_HASH_SHA3_512},    {NID_ripemd160, PARSEC_HASH_RIPEMD160},
+        {NID_sha1, PARSEC_HASH_SHA_1},
+        {NID_sha224, PARSEC_HASH_SHA_224},
+        {NID_sha256, PARSEC_HASH_SHA_256},
+        {NID_sha384, PARSEC_HASH_SHA_384},
+        {NID_sha512, PARSEC_HASH_SHA_512},
+        {NID_sha512_224, PARSEC_HASH_SHA_512_224},
+        {NID_sha512_256, PARSEC_HASH_SHA_512_256},
+        {NID_sha3_224, PARSEC_HASH_SHA3_224},
+        {NID_sha3_256, PARSEC_HASH_SHA3_256},
+        {NID_sha3_384, PARSEC_HASH_SHA3_384},
+        {NID_sha3_512, PARSEC_HASH_SHA3_512},
+        {NID_ripemd160, PARSEC_HASH_RIPEMD160},
     };
     int nid;
     size_t i;
@@ -88,8 +94,8 @@ uint8_t pprov_sig_hash_for(pprov_sig_ctx *sctx, size_t tbslen)
     if (sctx->md != NULL)
         return pprov_sig_parsec_hash(sctx->md);
     /* A bare hash: the key's own hash if it has that length, else SHA-2 by length. */
-    if (policy_hash != PARSEC_HASH_ANY && policy_hash != PARSEC_HASH_NONE
-        && parsec_hash_length(policy_hash) == tbslen)
+    if (policy_hash != PARSEC_HASH_ANY && policy_hash != PARSEC_HASH_NONE &&
+        parsec_hash_length(policy_hash) == tbslen)
         return policy_hash;
     switch (tbslen) {
     case 20:
@@ -114,7 +120,8 @@ int pprov_sig_check_policy(pprov_sig_ctx *sctx, const parsec_alg *req)
     const pprov_key *key = sctx->key;
     char policy[192], want[96];
 
-    if ((key->attrs.usage & PARSEC_USAGE_SIGN_HASH) != 0 && parsec_alg_permits(&key->attrs.alg, req))
+    if ((key->attrs.usage & PARSEC_USAGE_SIGN_HASH) != 0 &&
+        parsec_alg_permits(&key->attrs.alg, req))
         return 1;
     pprov_describe_policy(&key->attrs, policy, sizeof(policy));
     pprov_describe_alg(req, want, sizeof(want));
@@ -136,8 +143,8 @@ int pprov_sig_service_sign(pprov_sig_ctx *sctx, const parsec_alg *alg, const uns
 
     if (client == NULL)
         return 0;
-    st = parsec_sign_hash(client, sctx->key->provider_id, sctx->key->name, alg, hash, hashlen,
-                          out, outlen);
+    st = parsec_sign_hash(client, sctx->key->provider_id, sctx->key->name, alg, hash, hashlen, out,
+                          outlen);
     if (st != PARSEC_SUCCESS) {
         if (st == PARSEC_PSA_ERROR_NOT_PERMITTED) {
             char want[96];
@@ -217,9 +224,9 @@ void *pprov_sig_dupctx(void *vctx)
     dst->md = NULL;
     dst->mgf1_md = NULL;
     dst->key = pprov_key_ref(src->key);
-    if ((src->propq != NULL && (dst->propq = OPENSSL_strdup(src->propq)) == NULL)
-        || (src->md != NULL && !EVP_MD_up_ref(src->md))
-        || (src->mgf1_md != NULL && !EVP_MD_up_ref(src->mgf1_md)))
+    if ((src->propq != NULL && (dst->propq = OPENSSL_strdup(src->propq)) == NULL) ||
+        (src->md != NULL && !EVP_MD_up_ref(src->md)) ||
+        (src->mgf1_md != NULL && !EVP_MD_up_ref(src->mgf1_md)))
         goto err;
     dst->md = src->md;
     dst->mgf1_md = src->mgf1_md;
@@ -340,8 +347,8 @@ static int pprov_sig_digest_init(pprov_sig_ctx *sctx, const char *mdname, void *
     } else if (sctx->md == NULL) {
         /* No digest named: the key's (the policy's hash or SHA-256). */
         uint8_t h = sctx->key->attrs.alg.hash;
-        const char *name = (h != PARSEC_HASH_ANY && h != PARSEC_HASH_NONE) ? parsec_hash_ossl_name(h)
-                                                                           : NULL;
+        const char *name =
+            (h != PARSEC_HASH_ANY && h != PARSEC_HASH_NONE) ? parsec_hash_ossl_name(h) : NULL;
 
         if (!pprov_sig_set_md(sctx, name != NULL ? name : "SHA256", NULL))
             return 0;
@@ -414,8 +421,8 @@ int pprov_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t
         *siglen = sctx->alg->max_size(sctx);
         return 1;
     }
-    return pprov_sig_digest_update(sctx, tbs, tbslen)
-           && pprov_sig_digest_sign_final(sctx, sig, siglen, sigsize);
+    return pprov_sig_digest_update(sctx, tbs, tbslen) &&
+           pprov_sig_digest_sign_final(sctx, sig, siglen, sigsize);
 }
 
 int pprov_sig_digest_verify_final(void *vctx, const unsigned char *sig, size_t siglen)
@@ -432,8 +439,8 @@ int pprov_sig_digest_verify_final(void *vctx, const unsigned char *sig, size_t s
 int pprov_sig_digest_verify(void *vctx, const unsigned char *sig, size_t siglen,
                             const unsigned char *tbs, size_t tbslen)
 {
-    return pprov_sig_digest_update(vctx, tbs, tbslen)
-           && pprov_sig_digest_verify_final(vctx, sig, siglen);
+    return pprov_sig_digest_update(vctx, tbs, tbslen) &&
+           pprov_sig_digest_verify_final(vctx, sig, siglen);
 }
 
 /* ---- context parameters -------------------------------------------------------------- */
@@ -464,7 +471,8 @@ int pprov_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
     if (p != NULL && sctx->md != NULL && !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(sctx->md)))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST_SIZE);
-    if (p != NULL && sctx->md != NULL && !OSSL_PARAM_set_size_t(p, (size_t)EVP_MD_get_size(sctx->md)))
+    if (p != NULL && sctx->md != NULL &&
+        !OSSL_PARAM_set_size_t(p, (size_t)EVP_MD_get_size(sctx->md)))
         return 0;
     return sctx->alg->get_params(sctx, params);
 }
@@ -483,8 +491,8 @@ int pprov_sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
         const char *mdname = NULL, *props = NULL;
         const OSSL_PARAM *pp = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PROPERTIES);
 
-        if (!OSSL_PARAM_get_utf8_string_ptr(p, &mdname)
-            || (pp != NULL && !OSSL_PARAM_get_utf8_string_ptr(pp, &props)))
+        if (!OSSL_PARAM_get_utf8_string_ptr(p, &mdname) ||
+            (pp != NULL && !OSSL_PARAM_get_utf8_string_ptr(pp, &props)))
             return 0;
         if (!pprov_sig_set_md(sctx, mdname, props))
             return 0;

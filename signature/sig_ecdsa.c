@@ -33,15 +33,17 @@ static int pprov_ecdsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, 
     int ok = 0;
 
     /* Same scheme as the key's policy: plain or deterministic ECDSA. */
-    if (policy->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE
-        && (policy->scheme == PARSEC_SIGN_DETERMINISTIC_ECDSA || policy->scheme == PARSEC_SIGN_ECDSA_ANY))
+    if (policy->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE &&
+        (policy->scheme == PARSEC_SIGN_DETERMINISTIC_ECDSA ||
+         policy->scheme == PARSEC_SIGN_ECDSA_ANY))
         req.scheme = policy->scheme;
     if (req.scheme != PARSEC_SIGN_ECDSA_ANY) {
         req.hash = pprov_sig_hash_for(sctx, tbslen);
         if (req.hash == PARSEC_HASH_NONE || parsec_hash_length(req.hash) != tbslen) {
             PPROV_raise(sctx->ctx, PPROV_R_INVALID_ARGUMENT,
                         "cannot tell which digest a %zu-byte input is: name it"
-                        " (-pkeyopt digest:sha256)", tbslen);
+                        " (-pkeyopt digest:sha256)",
+                        tbslen);
             return 0;
         }
     }
@@ -56,7 +58,8 @@ static int pprov_ecdsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, 
     }
     if (derlen > sigsize) {
         PPROV_raise(sctx->ctx, PPROV_R_BUFFER_TOO_SMALL,
-                    "a %zu-byte ECDSA signature does not fit the caller's %zu bytes", derlen, sigsize);
+                    "a %zu-byte ECDSA signature does not fit the caller's %zu bytes", derlen,
+                    sigsize);
         goto done;
     }
     memcpy(sig, der, derlen);
@@ -78,9 +81,9 @@ static int pprov_ecdsa_algorithm_id(pprov_sig_ctx *sctx, unsigned char **der, si
     X509_ALGOR *alg = X509_ALGOR_new();
     int sig_nid = NID_undef, ok = 0;
 
-    if (alg == NULL || sctx->md == NULL
-        || !OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(sctx->md), NID_X9_62_id_ecPublicKey)
-        || !X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), V_ASN1_UNDEF, NULL))
+    if (alg == NULL || sctx->md == NULL ||
+        !OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(sctx->md), NID_X9_62_id_ecPublicKey) ||
+        !X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), V_ASN1_UNDEF, NULL))
         goto done;
     ok = pprov_sig_algor_der(alg, der, derlen);
 done:

@@ -38,9 +38,9 @@ static const struct {
 
 static int pprov_rsa_policy_is_pss(const pprov_key *key)
 {
-    return key->type == PPROV_KEY_RSA_PSS
-           || (key->attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE
-               && key->attrs.alg.scheme == PARSEC_SIGN_RSA_PSS);
+    return key->type == PPROV_KEY_RSA_PSS ||
+           (key->attrs.alg.kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE &&
+            key->attrs.alg.scheme == PARSEC_SIGN_RSA_PSS);
 }
 
 static void pprov_rsa_init_defaults(pprov_sig_ctx *sctx)
@@ -73,16 +73,17 @@ static int pprov_rsa_check_pss(pprov_sig_ctx *sctx, uint8_t hash)
 {
     size_t hlen = parsec_hash_length(hash);
 
-    if (sctx->saltlen != RSA_PSS_SALTLEN_DIGEST && sctx->saltlen != RSA_PSS_SALTLEN_AUTO
-        && (sctx->saltlen < 0 || (size_t)sctx->saltlen != hlen)) {
+    if (sctx->saltlen != RSA_PSS_SALTLEN_DIGEST && sctx->saltlen != RSA_PSS_SALTLEN_AUTO &&
+        (sctx->saltlen < 0 || (size_t)sctx->saltlen != hlen)) {
         PPROV_raise(sctx->ctx, PPROV_R_UNSUPPORTED,
                     "Parsec RSA-PSS uses a salt as long as the digest (%zu bytes); salt length"
-                    " %s is not possible (use rsa_pss_saltlen:digest)", hlen,
+                    " %s is not possible (use rsa_pss_saltlen:digest)",
+                    hlen,
                     sctx->saltlen == RSA_PSS_SALTLEN_MAX ? "max" : "other than the digest length");
         return 0;
     }
-    if (sctx->mgf1_md != NULL && sctx->md != NULL
-        && EVP_MD_get_type(sctx->mgf1_md) != EVP_MD_get_type(sctx->md)) {
+    if (sctx->mgf1_md != NULL && sctx->md != NULL &&
+        EVP_MD_get_type(sctx->mgf1_md) != EVP_MD_get_type(sctx->md)) {
         PPROV_raise(sctx->ctx, PPROV_R_UNSUPPORTED,
                     "Parsec RSA-PSS uses MGF1 with the signature digest (%s), not %s",
                     EVP_MD_get0_name(sctx->md), EVP_MD_get0_name(sctx->mgf1_md));
@@ -104,8 +105,8 @@ static int pprov_rsa_digest_info(const EVP_MD *md, const unsigned char *tbs, siz
     if (di == NULL)
         goto done;
     X509_SIG_getm(di, &alg, &digest);
-    if (!X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL)
-        || !ASN1_OCTET_STRING_set(digest, tbs, (int)tbslen))
+    if (!X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(md)), V_ASN1_NULL, NULL) ||
+        !ASN1_OCTET_STRING_set(digest, tbs, (int)tbslen))
         goto done;
     len = i2d_X509_SIG(di, der);
     if (len <= 0)
@@ -133,9 +134,9 @@ static int pprov_rsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, si
                     "Parsec keys sign with PKCS#1 v1.5 or PSS padding only");
         return 0;
     }
-    if (sctx->md == NULL && !(pad == RSA_PKCS1_PADDING
-                              && policy->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE
-                              && policy->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW)) {
+    if (sctx->md == NULL &&
+        !(pad == RSA_PKCS1_PADDING && policy->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE &&
+          policy->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW)) {
         PPROV_raise(sctx->ctx, PPROV_R_INVALID_ARGUMENT,
                     "Parsec RSA keys sign digests: name the digest (-pkeyopt digest:sha256 or"
                     " -digest sha256 -rawin)");
@@ -152,8 +153,8 @@ static int pprov_rsa_sign_hash(pprov_sig_ctx *sctx, const unsigned char *tbs, si
         req.scheme = PARSEC_SIGN_RSA_PSS;
         if (!pprov_rsa_check_pss(sctx, req.hash))
             return 0;
-    } else if (policy->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE
-               && policy->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW) {
+    } else if (policy->kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE &&
+               policy->scheme == PARSEC_SIGN_RSA_PKCS1V15_RAW) {
         /* The key signs prepared input: wrap the hash in a DigestInfo ourselves. */
         req.scheme = PARSEC_SIGN_RSA_PKCS1V15_RAW;
         if (sctx->md != NULL) {
@@ -203,7 +204,8 @@ static int pprov_rsa_setup_verify(pprov_sig_ctx *sctx, EVP_PKEY_CTX *vctx)
     if (pad == RSA_PKCS1_PSS_PADDING) {
         if (EVP_PKEY_CTX_set_rsa_pss_saltlen(vctx, sctx->saltlen) <= 0)
             return 0;
-        if (pprov_rsa_mgf1(sctx) != NULL && EVP_PKEY_CTX_set_rsa_mgf1_md(vctx, pprov_rsa_mgf1(sctx)) <= 0)
+        if (pprov_rsa_mgf1(sctx) != NULL &&
+            EVP_PKEY_CTX_set_rsa_mgf1_md(vctx, pprov_rsa_mgf1(sctx)) <= 0)
             return 0;
     }
     return 1;
@@ -219,8 +221,8 @@ static ASN1_STRING *pprov_rsa_pss_params(const EVP_MD *md, const EVP_MD *mgf1md,
     if (pss == NULL)
         goto done;
     if (saltlen != 20) {
-        if ((pss->saltLength = ASN1_INTEGER_new()) == NULL
-            || !ASN1_INTEGER_set(pss->saltLength, saltlen))
+        if ((pss->saltLength = ASN1_INTEGER_new()) == NULL ||
+            !ASN1_INTEGER_set(pss->saltLength, saltlen))
             goto done;
     }
     if (EVP_MD_get_type(md) != NID_sha1) {
@@ -233,9 +235,8 @@ static ASN1_STRING *pprov_rsa_pss_params(const EVP_MD *md, const EVP_MD *mgf1md,
             goto done;
         X509_ALGOR_set_md(mgf1hash, mgf1md);
         packed = ASN1_item_pack(mgf1hash, ASN1_ITEM_rptr(X509_ALGOR), NULL);
-        if (packed == NULL || (pss->maskGenAlgorithm = X509_ALGOR_new()) == NULL
-            || !X509_ALGOR_set0(pss->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE,
-                                packed))
+        if (packed == NULL || (pss->maskGenAlgorithm = X509_ALGOR_new()) == NULL ||
+            !X509_ALGOR_set0(pss->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE, packed))
             goto done;
         packed = NULL;
     }
@@ -258,12 +259,13 @@ static int pprov_rsa_algorithm_id(pprov_sig_ctx *sctx, unsigned char **der, size
     sctx->pad_reported = 1; /* the caller labels the signature with what we say */
     if (sctx->pad_mode == RSA_PKCS1_PSS_PADDING) {
         params = pprov_rsa_pss_params(sctx->md, pprov_rsa_mgf1(sctx), EVP_MD_get_size(sctx->md));
-        if (params == NULL || !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE, params))
+        if (params == NULL ||
+            !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE, params))
             goto done;
         params = NULL;
     } else if (sctx->pad_mode == RSA_PKCS1_PADDING) {
-        if (!OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(sctx->md), NID_rsaEncryption)
-            || !X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), V_ASN1_NULL, NULL))
+        if (!OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(sctx->md), NID_rsaEncryption) ||
+            !X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), V_ASN1_NULL, NULL))
             goto done;
     } else {
         goto done;
@@ -285,8 +287,8 @@ static int pprov_rsa_get_params(pprov_sig_ctx *sctx, OSSL_PARAM params[])
         sctx->pad_reported = 1;
         if (p->data_type == OSSL_PARAM_UTF8_STRING) {
             for (i = 0; i < sizeof(pprov_rsa_pad_modes) / sizeof(pprov_rsa_pad_modes[0]); i++)
-                if (pprov_rsa_pad_modes[i].mode == sctx->pad_mode
-                    && !OSSL_PARAM_set_utf8_string(p, pprov_rsa_pad_modes[i].name))
+                if (pprov_rsa_pad_modes[i].mode == sctx->pad_mode &&
+                    !OSSL_PARAM_set_utf8_string(p, pprov_rsa_pad_modes[i].name))
                     return 0;
         } else if (!OSSL_PARAM_set_int(p, sctx->pad_mode)) {
             return 0;
@@ -297,8 +299,8 @@ static int pprov_rsa_get_params(pprov_sig_ctx *sctx, OSSL_PARAM params[])
         /* Report what the signature really uses: the digest length. */
         int saltlen = sctx->saltlen;
 
-        if ((saltlen == RSA_PSS_SALTLEN_DIGEST || saltlen == RSA_PSS_SALTLEN_AUTO)
-            && sctx->operation == EVP_PKEY_OP_SIGN && sctx->md != NULL)
+        if ((saltlen == RSA_PSS_SALTLEN_DIGEST || saltlen == RSA_PSS_SALTLEN_AUTO) &&
+            sctx->operation == EVP_PKEY_OP_SIGN && sctx->md != NULL)
             saltlen = EVP_MD_get_size(sctx->md);
         if (p->data_type == OSSL_PARAM_UTF8_STRING) {
             char buf[32];
@@ -319,8 +321,8 @@ static int pprov_rsa_get_params(pprov_sig_ctx *sctx, OSSL_PARAM params[])
         }
     }
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
-    if (p != NULL && pprov_rsa_mgf1(sctx) != NULL
-        && !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(pprov_rsa_mgf1(sctx))))
+    if (p != NULL && pprov_rsa_mgf1(sctx) != NULL &&
+        !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(pprov_rsa_mgf1(sctx))))
         return 0;
     return 1;
 }
@@ -341,16 +343,17 @@ static int pprov_rsa_set_params(pprov_sig_ctx *sctx, const OSSL_PARAM params[])
         } else if (!OSSL_PARAM_get_int(p, &mode)) {
             return 0;
         }
-        if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING
-            && !(mode == RSA_NO_PADDING && sctx->operation == EVP_PKEY_OP_VERIFY)) {
+        if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING &&
+            !(mode == RSA_NO_PADDING && sctx->operation == EVP_PKEY_OP_VERIFY)) {
             PPROV_raise(sctx->ctx, PPROV_R_UNSUPPORTED,
                         "padding mode %s is not available with Parsec keys (pkcs1 or pss)",
                         p->data_type == OSSL_PARAM_UTF8_STRING ? (const char *)p->data : "given");
             return 0;
         }
-        if (sctx->key != NULL && sctx->key->type == PPROV_KEY_RSA_PSS
-            && mode != RSA_PKCS1_PSS_PADDING) {
-            PPROV_raise(sctx->ctx, PPROV_R_NOT_PERMITTED, "an RSA-PSS key signs with PSS padding only");
+        if (sctx->key != NULL && sctx->key->type == PPROV_KEY_RSA_PSS &&
+            mode != RSA_PKCS1_PSS_PADDING) {
+            PPROV_raise(sctx->ctx, PPROV_R_NOT_PERMITTED,
+                        "an RSA-PSS key signs with PSS padding only");
             return 0;
         }
         sctx->pad_mode = mode;
@@ -367,8 +370,8 @@ static int pprov_rsa_set_params(pprov_sig_ctx *sctx, const OSSL_PARAM params[])
                 saltlen = RSA_PSS_SALTLEN_DIGEST;
             else if (strcmp(v, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX) == 0)
                 saltlen = RSA_PSS_SALTLEN_MAX;
-            else if (strcmp(v, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO) == 0
-                     || strcmp(v, "auto-digestmax") == 0)
+            else if (strcmp(v, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO) == 0 ||
+                     strcmp(v, "auto-digestmax") == 0)
                 saltlen = RSA_PSS_SALTLEN_AUTO;
             else
                 saltlen = atoi(v);
@@ -379,13 +382,14 @@ static int pprov_rsa_set_params(pprov_sig_ctx *sctx, const OSSL_PARAM params[])
     }
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST);
     if (p != NULL) {
-        const OSSL_PARAM *pp = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES);
+        const OSSL_PARAM *pp =
+            OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES);
         const char *mdname = NULL, *props = NULL;
         EVP_MD *md;
 
-        if (!OSSL_PARAM_get_utf8_string_ptr(p, &mdname)
-            || (pp != NULL && !OSSL_PARAM_get_utf8_string_ptr(pp, &props))
-            || (md = pprov_sig_fetch_md(sctx, mdname, props)) == NULL)
+        if (!OSSL_PARAM_get_utf8_string_ptr(p, &mdname) ||
+            (pp != NULL && !OSSL_PARAM_get_utf8_string_ptr(pp, &props)) ||
+            (md = pprov_sig_fetch_md(sctx, mdname, props)) == NULL)
             return 0;
         EVP_MD_free(sctx->mgf1_md);
         sctx->mgf1_md = md;
@@ -394,14 +398,10 @@ static int pprov_rsa_set_params(pprov_sig_ctx *sctx, const OSSL_PARAM params[])
 }
 
 static const pprov_sig_alg pprov_rsa_sig_alg = {
-    "RSA signature",
-    (1 << PPROV_KEY_RSA) | (1 << PPROV_KEY_RSA_PSS),
-    pprov_rsa_init_defaults,
-    pprov_sig_pub_max_size,
-    pprov_rsa_sign_hash,
-    pprov_rsa_setup_verify,
-    pprov_rsa_algorithm_id,
-    pprov_rsa_get_params,
+    "RSA signature",         (1 << PPROV_KEY_RSA) | (1 << PPROV_KEY_RSA_PSS),
+    pprov_rsa_init_defaults, pprov_sig_pub_max_size,
+    pprov_rsa_sign_hash,     pprov_rsa_setup_verify,
+    pprov_rsa_algorithm_id,  pprov_rsa_get_params,
     pprov_rsa_set_params,
 };
 

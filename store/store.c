@@ -27,12 +27,12 @@
 
 typedef struct {
     pprov_ctx *ctx;
-    char *name;             /* NULL: list */
-    uint8_t backend;        /* PARSEC_PROVIDER_DEFAULT: any */
-    int type;               /* 0: any / natural */
-    int expect;             /* OSSL_STORE_INFO_* or 0 */
-    int done;               /* single key: loaded (or failed) */
-    parsec_key_info *keys;  /* list: ListKeys result */
+    char *name;            /* NULL: list */
+    uint8_t backend;       /* PARSEC_PROVIDER_DEFAULT: any */
+    int type;              /* 0: any / natural */
+    int expect;            /* OSSL_STORE_INFO_* or 0 */
+    int done;              /* single key: loaded (or failed) */
+    parsec_key_info *keys; /* list: ListKeys result */
     size_t nkeys, next;
     int listed;
 } pprov_store_ctx;
@@ -125,7 +125,8 @@ static int pprov_store_parse_query(pprov_ctx *ctx, const char *uri, const char *
         if (!ok)
             PPROV_raise(ctx, PPROV_R_INVALID_ARGUMENT,
                         "bad attribute '%.*s' in '%s' (use backend=software|pkcs11|tpm|ID or"
-                        " type=rsa|rsa-pss|ec)", (int)len, p, uri);
+                        " type=rsa|rsa-pss|ec)",
+                        (int)len, p, uri);
         OPENSSL_free(attr);
         OPENSSL_free(value);
         if (!ok)
@@ -152,9 +153,9 @@ int pprov_store_uri_parse(pprov_ctx *ctx, const char *uri, pprov_store_uri *out)
     if (query > rest) {
         out->name = pprov_uri_decode(rest, (size_t)(query - rest));
         if (out->name == NULL) {
-            PPROV_raise(ctx, PPROV_R_INVALID_ARGUMENT,
-                        "bad key name in '%s' (percent-encode reserved characters, e.g. %%3F for ?)",
-                        uri);
+            PPROV_raise(
+                ctx, PPROV_R_INVALID_ARGUMENT,
+                "bad key name in '%s' (percent-encode reserved characters, e.g. %%3F for ?)", uri);
             return 0;
         }
     }
@@ -215,17 +216,17 @@ static int pprov_store_set_ctx_params(void *loaderctx, const OSSL_PARAM params[]
 
 static int pprov_store_wants_keys(const pprov_store_ctx *sctx)
 {
-    return sctx->expect == 0 || sctx->expect == OSSL_STORE_INFO_PKEY
-           || sctx->expect == OSSL_STORE_INFO_PUBKEY;
+    return sctx->expect == 0 || sctx->expect == OSSL_STORE_INFO_PKEY ||
+           sctx->expect == OSSL_STORE_INFO_PUBKEY;
 }
 
 /* Does a listed key pass the URI's filters and is it one we can present? */
 static int pprov_store_list_match(const pprov_store_ctx *sctx, const parsec_key_info *ki)
 {
-    int rsa = ki->attributes.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR
-              || ki->attributes.type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
-    int ec = ki->attributes.type == PARSEC_KEY_TYPE_ECC_KEY_PAIR
-             || ki->attributes.type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
+    int rsa = ki->attributes.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ||
+              ki->attributes.type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
+    int ec = ki->attributes.type == PARSEC_KEY_TYPE_ECC_KEY_PAIR ||
+             ki->attributes.type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
 
     if (sctx->backend != PARSEC_PROVIDER_DEFAULT && ki->provider_id != sctx->backend)
         return 0;
@@ -268,11 +269,11 @@ static int pprov_store_emit_name(pprov_store_ctx *sctx, const parsec_key_info *k
         return 0;
     pprov_describe_policy(&ki->attributes, policy, sizeof(policy));
     snprintf(desc, sizeof(desc), "%s %u-bit key in the %s backend; policy %s",
-             ki->attributes.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR    ? "RSA"
-             : ki->attributes.type == PARSEC_KEY_TYPE_ECC_KEY_PAIR  ? "EC"
+             ki->attributes.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR     ? "RSA"
+             : ki->attributes.type == PARSEC_KEY_TYPE_ECC_KEY_PAIR   ? "EC"
              : ki->attributes.type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY ? "RSA public"
              : ki->attributes.type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY ? "EC public"
-                                                                      : "non-asymmetric",
+                                                                     : "non-asymmetric",
              ki->attributes.bits, pprov_backend_name(ki->provider_id), policy);
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA, uri, 0);
@@ -298,8 +299,8 @@ static int pprov_store_list_keys(pprov_store_ctx *sctx)
 
         PPROV_raise(sctx->ctx, pprov_reason_from_status(st),
                     "cannot list the keys of %s in the Parsec service at %s: %s (%s)%s",
-                    pprov_identity(sctx->ctx), pprov_endpoint(sctx->ctx),
-                    parsec_status_message(st), parsec_status_name(st),
+                    pprov_identity(sctx->ctx), pprov_endpoint(sctx->ctx), parsec_status_message(st),
+                    parsec_status_name(st),
                     pprov_status_detail(sctx->ctx, st, detail, sizeof(detail)));
         return 0;
     }
@@ -392,8 +393,8 @@ static int pprov_store_export_object(void *loaderctx, const void *reference, siz
 
     if (key == NULL || key->pub == NULL || sctx->expect != OSSL_STORE_INFO_PUBKEY)
         return 0;
-    return EVP_PKEY_export(key->pub, OSSL_KEYMGMT_SELECT_PUBLIC_KEY
-                                          | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS,
+    return EVP_PKEY_export(key->pub,
+                           OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS,
                            export_cb, export_cbarg);
 }
 

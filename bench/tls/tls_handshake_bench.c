@@ -108,10 +108,10 @@ int main(int argc, char **argv)
     sctx = SSL_CTX_new(TLS_server_method());
     cctx = SSL_CTX_new(TLS_client_method());
     key = load_key(argv[1]);
-    if (sctx == NULL || cctx == NULL || key == NULL
-        || SSL_CTX_use_certificate_chain_file(sctx, argv[2]) != 1
-        || SSL_CTX_use_PrivateKey(sctx, key) != 1
-        || SSL_CTX_load_verify_locations(cctx, argv[3], NULL) != 1) {
+    if (sctx == NULL || cctx == NULL || key == NULL ||
+        SSL_CTX_use_certificate_chain_file(sctx, argv[2]) != 1 ||
+        SSL_CTX_use_PrivateKey(sctx, key) != 1 ||
+        SSL_CTX_load_verify_locations(cctx, argv[3], NULL) != 1) {
         fprintf(stderr, "cannot set up the TLS contexts\n");
         ERR_print_errors_fp(stderr);
         goto done;

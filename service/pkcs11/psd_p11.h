@@ -34,16 +34,16 @@
 
 /* ---- configuration ([pkcs11] section) ---- */
 typedef struct psd_p11_config {
-    char *module;        /* resolved path, or a p11-kit registered module name */
+    char *module; /* resolved path, or a p11-kit registered module name */
     int module_is_path;
-    char *token_uri;     /* NULL when slot is used */
+    char *token_uri; /* NULL when slot is used */
     unsigned long slot;
     int have_slot;
-    char *pin;           /* secret: cleansed by psd_p11_config_clear */
+    char *pin; /* secret: cleansed by psd_p11_config_clear */
     size_t pin_len;
     int have_pin;
     unsigned int sessions;
-    int remove_orphans;  /* start-up: remove objects of this store no row names */
+    int remove_orphans; /* start-up: remove objects of this store no row names */
 } psd_p11_config;
 
 int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, size_t errlen);
@@ -51,13 +51,13 @@ void psd_p11_config_clear(psd_p11_config *cfg);
 
 /* ---- hashes the backend maps to PKCS#11 and OpenSSL ---- */
 typedef struct psd_p11_hash {
-    uint8_t parsec;              /* PARSEC_HASH_* */
-    ck_mechanism_type_t ckm;     /* CKM_SHA256, ... */
-    ck_rsa_pkcs_mgf_type_t mgf;  /* CKG_MGF1_SHA256, ... */
-    int nid;                     /* NID_sha256, ... (DigestInfo) */
-    const char *ossl_name;       /* "SHA256", ... */
+    uint8_t parsec;             /* PARSEC_HASH_* */
+    ck_mechanism_type_t ckm;    /* CKM_SHA256, ... */
+    ck_rsa_pkcs_mgf_type_t mgf; /* CKG_MGF1_SHA256, ... */
+    int nid;                    /* NID_sha256, ... (DigestInfo) */
+    const char *ossl_name;      /* "SHA256", ... */
     size_t len;
-    unsigned int bit;            /* index for per-hash capability masks */
+    unsigned int bit; /* index for per-hash capability masks */
 } psd_p11_hash;
 
 const psd_p11_hash *psd_p11_hash_find(uint8_t parsec_hash);
@@ -98,9 +98,9 @@ struct psd_p11_keyent;
 
 typedef struct psd_p11 {
     CK_FUNCTION_LIST *fn;
-    int initialized;              /* C_Initialize succeeded */
-    char *module_name;            /* for messages */
-    P11KitUri *uri;               /* token selection (NULL: fixed slot) */
+    int initialized;   /* C_Initialize succeeded */
+    char *module_name; /* for messages */
+    P11KitUri *uri;    /* token selection (NULL: fixed slot) */
     ck_slot_id_t slot;
     int fixed_slot;
     char token_label[33];
@@ -113,13 +113,13 @@ typedef struct psd_p11 {
     pthread_cond_t pool_cond;
     psd_p11_session *sessions;
     size_t nsessions;
-    int need_login;               /* pool_lock */
-    int login_refused;            /* pool_lock: the token refused the PIN; never retry */
-    unsigned long generation;     /* bumped when object handles may be stale (atomic) */
+    int need_login;           /* pool_lock */
+    int login_refused;        /* pool_lock: the token refused the PIN; never retry */
+    unsigned long generation; /* bumped when object handles may be stale (atomic) */
 
     psd_p11_caps caps;
     /* Bits (psd_p11_hash.bit, +8 with a label) of OAEP parameters the token refused. */
-    unsigned int oaep_refused;    /* atomic */
+    unsigned int oaep_refused; /* atomic */
 
     pthread_mutex_t cache_lock;
     struct psd_p11_keyent *cache[PSD_P11_CACHE_BUCKETS];
@@ -146,8 +146,7 @@ unsigned long psd_p11_generation(psd_p11 *st);
  * the session, login or device was lost, the pool recovers and fn runs once
  * more.
  */
-typedef parsec_status (*psd_p11_op_fn)(psd_p11 *st, ck_session_handle_t s, void *ctx,
-                                       CK_RV *rv);
+typedef parsec_status (*psd_p11_op_fn)(psd_p11 *st, ck_session_handle_t s, void *ctx, CK_RV *rv);
 parsec_status psd_p11_run(psd_p11 *st, psd_p11_op_fn fn, void *ctx);
 /*
  * Same, for operations that create or destroy token objects: one at a time.

@@ -36,8 +36,8 @@ int psd_p11_aes_ok(const psd_p11 *st, const parsec_key_attributes *a)
         return 0;
     if (a->alg.kind == PARSEC_ALG_NONE)
         return 1;
-    return a->alg.kind == PARSEC_ALG_AEAD && a->alg.scheme == PARSEC_AEAD_GCM &&
-           st->caps.aes_gcm && psd_p11_gcm_tag_ok(parsec_aead_tag_length(&a->alg));
+    return a->alg.kind == PARSEC_ALG_AEAD && a->alg.scheme == PARSEC_AEAD_GCM && st->caps.aes_gcm &&
+           psd_p11_gcm_tag_ok(parsec_aead_tag_length(&a->alg));
 }
 
 typedef struct psd_p11_secret_ctx {
@@ -60,7 +60,7 @@ static void psd_p11_secret_add(psd_p11_secret_ctx *c, ck_attribute_type_t type, 
 static parsec_status psd_p11_secret_op(psd_p11 *st, ck_session_handle_t s, void *arg, CK_RV *rv)
 {
     psd_p11_secret_ctx *c = arg;
-    struct ck_mechanism mech = { CKM_AES_KEY_GEN, NULL, 0 };
+    struct ck_mechanism mech = {CKM_AES_KEY_GEN, NULL, 0};
 
     c->obj = CK_INVALID_HANDLE;
     if (c->value != NULL)
@@ -72,8 +72,7 @@ static parsec_status psd_p11_secret_op(psd_p11 *st, ck_session_handle_t s, void 
 
 /* Template shared by generation and import; value_len is CKA_VALUE_LEN or the CKA_VALUE length. */
 static parsec_status psd_p11_secret_create(psd_p11 *st, const parsec_key_attributes *attrs,
-                                           const char *name, const uint8_t *value,
-                                           psd_buf *blob)
+                                           const char *name, const uint8_t *value, psd_buf *blob)
 {
     unsigned long value_len = attrs->bits / 8;
     uint8_t ckid[PSD_P11_ID_LEN];
@@ -140,7 +139,7 @@ typedef struct psd_p11_gcm_ctx {
 static parsec_status psd_p11_gcm_op(psd_p11 *st, ck_session_handle_t s, void *arg, CK_RV *rv)
 {
     psd_p11_gcm_ctx *g = arg;
-    struct ck_mechanism mech = { CKM_AES_GCM, &g->params, sizeof(g->params) };
+    struct ck_mechanism mech = {CKM_AES_GCM, &g->params, sizeof(g->params)};
     psd_p11_objects obj;
     parsec_status status;
 
@@ -163,8 +162,7 @@ static parsec_status psd_p11_gcm_op(psd_p11 *st, ck_session_handle_t s, void *ar
          */
         if (*rv == CKR_ENCRYPTED_DATA_INVALID || *rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
             *rv == CKR_GENERAL_ERROR) {
-            psd_log(PSD_LOG_DEBUG, "pkcs11: AES-GCM tag did not verify (%s)",
-                    psd_p11_rv_name(*rv));
+            psd_log(PSD_LOG_DEBUG, "pkcs11: AES-GCM tag did not verify (%s)", psd_p11_rv_name(*rv));
             return PARSEC_PSA_ERROR_INVALID_SIGNATURE;
         }
     } else {

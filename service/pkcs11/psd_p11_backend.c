@@ -61,7 +61,7 @@ static size_t psd_p11_opcodes(void *state, uint32_t *out, size_t max)
     ops[n++] = PARSEC_OP_PSA_EXPORT_PUBLIC_KEY;
     if (c->rsa_pkcs_sign || c->rsa_pss_sign || c->ecdsa_sign)
         ops[n++] = PARSEC_OP_PSA_SIGN_HASH;
-    ops[n++] = PARSEC_OP_PSA_VERIFY_HASH;       /* OpenSSL, public key */
+    ops[n++] = PARSEC_OP_PSA_VERIFY_HASH;        /* OpenSSL, public key */
     ops[n++] = PARSEC_OP_PSA_ASYMMETRIC_ENCRYPT; /* OpenSSL, public key */
     if (c->rsa_pkcs_decrypt || c->rsa_oaep_decrypt || c->rsa_x509_decrypt)
         ops[n++] = PARSEC_OP_PSA_ASYMMETRIC_DECRYPT;
@@ -105,9 +105,10 @@ static parsec_status psd_p11_check_attributes(void *state, const parsec_key_attr
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         if (a->bits != 0 && c->rsa_gen && c->rsa_max_bits != 0 &&
             (a->bits < c->rsa_min_bits || a->bits > c->rsa_max_bits)) {
-            psd_log(PSD_LOG_INFO, "pkcs11: RSA keys of %u bits refused: the token makes %lu to"
-                    " %lu bits (CKM_RSA_PKCS_KEY_PAIR_GEN)", a->bits,
-                    (unsigned long)c->rsa_min_bits, (unsigned long)c->rsa_max_bits);
+            psd_log(PSD_LOG_INFO,
+                    "pkcs11: RSA keys of %u bits refused: the token makes %lu to"
+                    " %lu bits (CKM_RSA_PKCS_KEY_PAIR_GEN)",
+                    a->bits, (unsigned long)c->rsa_min_bits, (unsigned long)c->rsa_max_bits);
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
         }
         break;
@@ -129,7 +130,7 @@ static parsec_status psd_p11_check_attributes(void *state, const parsec_key_attr
     /* A token key is created CKA_EXTRACTABLE=FALSE: it can never be exported. */
     if (pair && (a->usage & PARSEC_USAGE_EXPORT)) {
         psd_log(PSD_LOG_INFO, "pkcs11: usage 'export' refused: key pairs are created on the"
-                " token with CKA_EXTRACTABLE=FALSE and can never leave it");
+                              " token with CKA_EXTRACTABLE=FALSE and can never leave it");
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
 

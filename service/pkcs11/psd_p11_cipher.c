@@ -170,8 +170,8 @@ static parsec_status psd_p11_oaep_emulated(psd_p11 *st, psd_p11_decrypt_ctx *dc,
         goto done;
     }
     memcpy(em + (k - dc->outlen), dc->out, dc->outlen);
-    n = RSA_padding_check_PKCS1_OAEP_mgf1(plain, (int)k, em, (int)k, (int)k, salt, (int)saltlen,
-                                          md, md);
+    n = RSA_padding_check_PKCS1_OAEP_mgf1(plain, (int)k, em, (int)k, (int)k, salt, (int)saltlen, md,
+                                          md);
     if (n < 0) {
         status = PARSEC_PSA_ERROR_INVALID_PADDING;
         goto done;

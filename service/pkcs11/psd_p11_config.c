@@ -33,8 +33,7 @@ static char *psd_p11_resolve_path(const char *path, const char *dir)
     return out;
 }
 
-static int psd_p11_read_pin_file(psd_p11_config *cfg, const char *path, char *err,
-                                 size_t errlen)
+static int psd_p11_read_pin_file(psd_p11_config *cfg, const char *path, char *err, size_t errlen)
 {
     FILE *f = NULL;
     char *buf = NULL;
@@ -49,10 +48,11 @@ static int psd_p11_read_pin_file(psd_p11_config *cfg, const char *path, char *er
     }
     /* Whoever reads the PIN can use every key on the token, bypassing parsecd. */
     if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)) != 0)
-        psd_log(PSD_LOG_WARN, "pkcs11: pin_file %s is readable by %s (mode %04o): anyone who"
+        psd_log(PSD_LOG_WARN,
+                "pkcs11: pin_file %s is readable by %s (mode %04o): anyone who"
                 " reads it can use the token's keys without parsecd; run chmod 600 %s (owned"
-                " by the service user)", path,
-                (sb.st_mode & S_IROTH) ? "every user" : "its group",
+                " by the service user)",
+                path, (sb.st_mode & S_IROTH) ? "every user" : "its group",
                 (unsigned)(sb.st_mode & 07777), path);
     buf = OPENSSL_zalloc(PSD_P11_PIN_MAX + 2);
     if (buf == NULL) {
@@ -65,8 +65,7 @@ static int psd_p11_read_pin_file(psd_p11_config *cfg, const char *path, char *er
         goto done;
     }
     if (n > PSD_P11_PIN_MAX) {
-        snprintf(err, errlen, "pkcs11: pin_file %s is longer than %d bytes", path,
-                 PSD_P11_PIN_MAX);
+        snprintf(err, errlen, "pkcs11: pin_file %s is longer than %d bytes", path, PSD_P11_PIN_MAX);
         goto done;
     }
     /* The usual `echo PIN > file` leaves a newline that is not part of the PIN. */
@@ -144,8 +143,9 @@ int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, s
     orphans = psd_settings_get(s, "remove_orphans");
 
     if (module == NULL || module[0] == '\0') {
-        snprintf(err, errlen, "pkcs11: 'module' is not set (a PKCS#11 module path or a "
-                              "p11-kit module name)");
+        snprintf(err, errlen,
+                 "pkcs11: 'module' is not set (a PKCS#11 module path or a "
+                 "p11-kit module name)");
         goto done;
     }
     if (strchr(module, '/') != NULL) {
@@ -206,8 +206,8 @@ int psd_p11_config_read(psd_p11_config *cfg, const psd_settings *s, char *err, s
 
     if (sessions != NULL) {
         if (psd_p11_parse_ulong(sessions, PSD_P11_MAX_SESSIONS, &v) != 0 || v == 0) {
-            snprintf(err, errlen, "pkcs11: sessions '%s' must be a number from 1 to %d",
-                     sessions, PSD_P11_MAX_SESSIONS);
+            snprintf(err, errlen, "pkcs11: sessions '%s' must be a number from 1 to %d", sessions,
+                     PSD_P11_MAX_SESSIONS);
             goto done;
         }
         cfg->sessions = (unsigned int)v;

@@ -26,19 +26,19 @@ static parsec_status psd_p11_ecdh_op(psd_p11 *st, ck_session_handle_t s, void *a
 {
     psd_p11_ecdh_ctx *ec = arg;
     struct ck_ecdh1_derive_params params;
-    struct ck_mechanism mech = { CKM_ECDH1_DERIVE, &params, sizeof(params) };
+    struct ck_mechanism mech = {CKM_ECDH1_DERIVE, &params, sizeof(params)};
     ck_object_class_t cls = CKO_SECRET_KEY;
     ck_key_type_t kt = CKK_GENERIC_SECRET;
     unsigned char yes = CK_TRUE, no = CK_FALSE;
     struct ck_attribute tmpl[] = {
-        { CKA_CLASS, &cls, sizeof(cls) },
-        { CKA_KEY_TYPE, &kt, sizeof(kt) },
-        { CKA_TOKEN, &no, sizeof(no) },
-        { CKA_SENSITIVE, &no, sizeof(no) },
-        { CKA_EXTRACTABLE, &yes, sizeof(yes) },
-        { CKA_VALUE_LEN, &ec->secretlen, sizeof(ec->secretlen) },
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_TOKEN, &no, sizeof(no)},
+        {CKA_SENSITIVE, &no, sizeof(no)},
+        {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+        {CKA_VALUE_LEN, &ec->secretlen, sizeof(ec->secretlen)},
     };
-    struct ck_attribute value = { CKA_VALUE, NULL, 0 };
+    struct ck_attribute value = {CKA_VALUE, NULL, 0};
     ck_object_handle_t secret = CK_INVALID_HANDLE;
     psd_p11_objects obj;
     parsec_status status;
@@ -52,7 +52,8 @@ static parsec_status psd_p11_ecdh_op(psd_p11 *st, ck_session_handle_t s, void *a
     params.kdf = CKD_NULL;
     params.public_data = (unsigned char *)ec->peer;
     params.public_data_len = ec->peerlen;
-    *rv = PSD_P11_CALL(st, C_DeriveKey, s, &mech, obj.priv, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &secret);
+    *rv = PSD_P11_CALL(st, C_DeriveKey, s, &mech, obj.priv, tmpl, sizeof(tmpl) / sizeof(tmpl[0]),
+                       &secret);
     if (*rv != CKR_OK)
         return psd_p11_status(*rv);
     value.value = ec->secret;
@@ -143,8 +144,7 @@ static parsec_status psd_p11_random_op(psd_p11 *st, ck_session_handle_t s, void 
         n = rc->len - done < PSD_P11_RANDOM_CHUNK ? rc->len - done : PSD_P11_RANDOM_CHUNK;
         *rv = PSD_P11_CALL(st, C_GenerateRandom, s, rc->buf + done, n);
         if (*rv != CKR_OK)
-            return *rv == CKR_RANDOM_NO_RNG ? PARSEC_PSA_ERROR_NOT_SUPPORTED
-                                            : psd_p11_status(*rv);
+            return *rv == CKR_RANDOM_NO_RNG ? PARSEC_PSA_ERROR_NOT_SUPPORTED : psd_p11_status(*rv);
     }
     return PARSEC_SUCCESS;
 }
@@ -152,7 +152,7 @@ static parsec_status psd_p11_random_op(psd_p11 *st, ck_session_handle_t s, void 
 parsec_status psd_p11_generate_random(void *state, size_t size, psd_buf *out)
 {
     psd_p11 *st = state;
-    psd_p11_random_ctx rc = { NULL, size };
+    psd_p11_random_ctx rc = {NULL, size};
     parsec_status status;
 
     if (!st->caps.rng)

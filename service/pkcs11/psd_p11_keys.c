@@ -24,11 +24,11 @@
 /* ---- hashes and curves ---- */
 
 static const psd_p11_hash psd_p11_hashes[] = {
-    { PARSEC_HASH_SHA_1, CKM_SHA_1, CKG_MGF1_SHA1, NID_sha1, "SHA1", 20, 0 },
-    { PARSEC_HASH_SHA_224, CKM_SHA224, CKG_MGF1_SHA224, NID_sha224, "SHA224", 28, 1 },
-    { PARSEC_HASH_SHA_256, CKM_SHA256, CKG_MGF1_SHA256, NID_sha256, "SHA256", 32, 2 },
-    { PARSEC_HASH_SHA_384, CKM_SHA384, CKG_MGF1_SHA384, NID_sha384, "SHA384", 48, 3 },
-    { PARSEC_HASH_SHA_512, CKM_SHA512, CKG_MGF1_SHA512, NID_sha512, "SHA512", 64, 4 },
+    {PARSEC_HASH_SHA_1, CKM_SHA_1, CKG_MGF1_SHA1, NID_sha1, "SHA1", 20, 0},
+    {PARSEC_HASH_SHA_224, CKM_SHA224, CKG_MGF1_SHA224, NID_sha224, "SHA224", 28, 1},
+    {PARSEC_HASH_SHA_256, CKM_SHA256, CKG_MGF1_SHA256, NID_sha256, "SHA256", 32, 2},
+    {PARSEC_HASH_SHA_384, CKM_SHA384, CKG_MGF1_SHA384, NID_sha384, "SHA384", 48, 3},
+    {PARSEC_HASH_SHA_512, CKM_SHA512, CKG_MGF1_SHA512, NID_sha512, "SHA512", 64, 4},
 };
 
 const psd_p11_hash *psd_p11_hash_find(uint8_t parsec_hash)
@@ -42,9 +42,9 @@ const psd_p11_hash *psd_p11_hash_find(uint8_t parsec_hash)
 }
 
 static const psd_p11_curve psd_p11_curves[] = {
-    { 256, NID_X9_62_prime256v1, 32 },
-    { 384, NID_secp384r1, 48 },
-    { 521, NID_secp521r1, 66 },
+    {256, NID_X9_62_prime256v1, 32},
+    {384, NID_secp384r1, 48},
+    {521, NID_secp521r1, 66},
 };
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits)
@@ -104,7 +104,7 @@ static int psd_p11_is_rsa(uint8_t type)
 
 parsec_status psd_p11_blob_make(psd_buf *blob, int kind, const uint8_t id[PSD_P11_ID_LEN])
 {
-    uint8_t b[PSD_P11_BLOB_LEN] = { 'P', '1', '1', PSD_P11_BLOB_VERSION, 0, 0, PSD_P11_ID_LEN };
+    uint8_t b[PSD_P11_BLOB_LEN] = {'P', '1', '1', PSD_P11_BLOB_VERSION, 0, 0, PSD_P11_ID_LEN};
 
     b[4] = (uint8_t)kind;
     memcpy(b + 7, id, PSD_P11_ID_LEN);
@@ -121,8 +121,7 @@ static parsec_status psd_p11_blob_parse(const psd_key *key, int *kind, const uin
 
     if (b == NULL || key->blob_len != PSD_P11_BLOB_LEN || memcmp(b, "P11", 3) != 0 ||
         b[3] != PSD_P11_BLOB_VERSION || b[6] != PSD_P11_ID_LEN ||
-        (b[4] != PSD_P11_BLOB_PAIR && b[4] != PSD_P11_BLOB_PUBLIC &&
-         b[4] != PSD_P11_BLOB_SECRET)) {
+        (b[4] != PSD_P11_BLOB_PAIR && b[4] != PSD_P11_BLOB_PUBLIC && b[4] != PSD_P11_BLOB_SECRET)) {
         psd_log(PSD_LOG_ERROR, "pkcs11: stored data of key %llu is not a PKCS#11 key reference",
                 (unsigned long long)key->id);
         return PARSEC_PSA_ERROR_DATA_CORRUPT;
@@ -226,9 +225,9 @@ static CK_RV psd_p11_find(psd_p11 *st, ck_session_handle_t s, ck_object_class_t 
 {
     unsigned char yes = CK_TRUE;
     struct ck_attribute tmpl[] = {
-        { CKA_CLASS, &cls, sizeof(cls) },
-        { CKA_ID, (void *)id, PSD_P11_ID_LEN },
-        { CKA_TOKEN, &yes, sizeof(yes) },
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_ID, (void *)id, PSD_P11_ID_LEN},
+        {CKA_TOKEN, &yes, sizeof(yes)},
     };
     ck_object_handle_t found[2];
     unsigned long n = 0;
@@ -357,8 +356,8 @@ static EVP_PKEY *psd_p11_ec_pkey(const psd_p11_curve *c, const uint8_t *point, s
 
     if (len != 1 + 2 * c->bytes || point[0] != 0x04)
         return NULL;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                 (char *)OBJ_nid2sn(c->nid), 0);
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(c->nid), 0);
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len);
     params[2] = OSSL_PARAM_construct_end();
     return psd_p11_pkey_from("EC", params);
@@ -557,7 +556,7 @@ static parsec_status psd_p11_gen_op(psd_p11 *st, ck_session_handle_t s, void *ar
     psd_p11_gen_ctx *g = arg;
 
     *rv = PSD_P11_CALL(st, C_GenerateKeyPair, s, &g->mech, g->pub.a, g->pub.n, g->priv.a, g->priv.n,
-                                    &g->obj.pub, &g->obj.priv);
+                       &g->obj.pub, &g->obj.priv);
     return psd_p11_status(*rv);
 }
 
@@ -565,7 +564,7 @@ parsec_status psd_p11_generate_key(void *state, uint64_t id, const char *name,
                                    const parsec_key_attributes *attrs, psd_buf *blob)
 {
     psd_p11 *st = state;
-    static const uint8_t e65537[] = { 0x01, 0x00, 0x01 };
+    static const uint8_t e65537[] = {0x01, 0x00, 0x01};
     psd_p11_gen_ctx g;
     uint8_t ckid[PSD_P11_ID_LEN];
     uint8_t *params = NULL;
@@ -657,8 +656,8 @@ static EVP_PKEY *psd_p11_decode_rsa(const uint8_t *data, size_t len, int selecti
     const unsigned char *p = data;
     size_t left = len;
 
-    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "type-specific", "RSA", selection, NULL,
-                                         NULL);
+    dctx =
+        OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "type-specific", "RSA", selection, NULL, NULL);
     if (dctx == NULL)
         return NULL;
     /* The whole buffer must be exactly one key. */
@@ -712,8 +711,7 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
     psd_p11_import_ctx ic;
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *chk = NULL;
-    psd_p11_bytes n = { 0 }, e = { 0 }, d = { 0 }, p = { 0 }, q = { 0 }, dp = { 0 }, dq = { 0 },
-                  qi = { 0 };
+    psd_p11_bytes n = {0}, e = {0}, d = {0}, p = {0}, q = {0}, dp = {0}, dq = {0}, qi = {0};
     uint8_t ckid[PSD_P11_ID_LEN];
     uint8_t *params = NULL, *pointder = NULL, *point = NULL;
     size_t paramslen = 0, pointlen = 0;
@@ -740,13 +738,12 @@ parsec_status psd_p11_import_key(void *state, uint64_t id, const char *name,
     switch (attrs->type) {
     case PARSEC_KEY_TYPE_RSA_KEY_PAIR:
     case PARSEC_KEY_TYPE_RSA_PUBLIC_KEY:
-        pkey = psd_p11_decode_rsa(data, len, attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR
-                                                 ? EVP_PKEY_KEYPAIR
-                                                 : EVP_PKEY_PUBLIC_KEY);
+        pkey = psd_p11_decode_rsa(
+            data, len,
+            attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
         if (pkey == NULL) {
             psd_log(PSD_LOG_DEBUG, "pkcs11: import: data is not a DER %s",
-                    attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? "RSAPrivateKey"
-                                                                : "RSAPublicKey");
+                    attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR ? "RSAPrivateKey" : "RSAPublicKey");
             goto done;
         }
         bits = (uint32_t)EVP_PKEY_get_bits(pkey);
@@ -901,7 +898,7 @@ static parsec_status psd_p11_pub_op(psd_p11 *st, ck_session_handle_t s, void *ar
 
 parsec_status psd_p11_public(psd_p11 *st, const psd_key *key, EVP_PKEY **pkey)
 {
-    psd_p11_pub_ctx pc = { key, NULL };
+    psd_p11_pub_ctx pc = {key, NULL};
     parsec_status status;
 
     status = psd_p11_run(st, psd_p11_pub_op, &pc);
@@ -911,7 +908,7 @@ parsec_status psd_p11_public(psd_p11 *st, const psd_key *key, EVP_PKEY **pkey)
 
 parsec_status psd_p11_export_public_key(void *state, const psd_key *key, psd_buf *out)
 {
-    psd_p11_pub_ctx pc = { key, NULL };
+    psd_p11_pub_ctx pc = {key, NULL};
     OSSL_ENCODER_CTX *ectx = NULL;
     unsigned char *der = NULL;
     size_t derlen = 0;
@@ -926,24 +923,24 @@ parsec_status psd_p11_export_public_key(void *state, const psd_key *key, psd_buf
     status = PARSEC_PSA_ERROR_GENERIC_ERROR;
     if (psd_p11_is_rsa(key->attrs->type)) {
         /* "type-specific" DER of an RSA public key is PKCS#1 RSAPublicKey. */
-        ectx = OSSL_ENCODER_CTX_new_for_pkey(pc.pkey, EVP_PKEY_PUBLIC_KEY, "DER",
-                                             "type-specific", NULL);
+        ectx = OSSL_ENCODER_CTX_new_for_pkey(pc.pkey, EVP_PKEY_PUBLIC_KEY, "DER", "type-specific",
+                                             NULL);
         if (ectx == NULL || !OSSL_ENCODER_to_data(ectx, &der, &derlen))
             goto done;
         out->data = der;
         out->len = derlen;
         der = NULL;
     } else {
-        if (!EVP_PKEY_get_octet_string_param(pc.pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL,
-                                             0, &derlen))
+        if (!EVP_PKEY_get_octet_string_param(pc.pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0,
+                                             &derlen))
             goto done;
         out->data = OPENSSL_malloc(derlen);
         if (out->data == NULL) {
             status = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
             goto done;
         }
-        if (!EVP_PKEY_get_octet_string_param(pc.pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                             out->data, derlen, &out->len)) {
+        if (!EVP_PKEY_get_octet_string_param(pc.pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out->data,
+                                             derlen, &out->len)) {
             OPENSSL_free(out->data);
             out->data = NULL;
             out->len = 0;
@@ -971,8 +968,8 @@ static parsec_status psd_p11_destroy_op(psd_p11 *st, ck_session_handle_t s, void
     psd_p11_destroy_ctx *dc = arg;
     unsigned char yes = CK_TRUE;
     struct ck_attribute tmpl[] = {
-        { CKA_ID, (void *)dc->ckid, PSD_P11_ID_LEN },
-        { CKA_TOKEN, &yes, sizeof(yes) },
+        {CKA_ID, (void *)dc->ckid, PSD_P11_ID_LEN},
+        {CKA_TOKEN, &yes, sizeof(yes)},
     };
     ck_object_handle_t found[8];
     unsigned long n = 0, i;
@@ -1000,7 +997,7 @@ static parsec_status psd_p11_destroy_op(psd_p11 *st, ck_session_handle_t s, void
 
 parsec_status psd_p11_destroy_ckid(psd_p11 *st, const uint8_t *ckid, unsigned long *destroyed)
 {
-    psd_p11_destroy_ctx dc = { ckid, 0 };
+    psd_p11_destroy_ctx dc = {ckid, 0};
     parsec_status status = psd_p11_run_exclusive(st, psd_p11_destroy_op, &dc);
 
     *destroyed = dc.destroyed;
@@ -1022,7 +1019,7 @@ int psd_p11_key_ckid(const psd_p11 *st, uint64_t id, uint8_t ckid[PSD_P11_ID_LEN
 parsec_status psd_p11_destroy_key(void *state, const psd_key *key)
 {
     psd_p11 *st = state;
-    psd_p11_destroy_ctx dc = { NULL, 0 };
+    psd_p11_destroy_ctx dc = {NULL, 0};
     parsec_status status;
     int kind;
 

@@ -11,7 +11,7 @@
 
 typedef struct psd_p11_scan_ctx {
     uint32_t tag;
-    uint64_t *ids;  /* key ids found on the token under this store's tag */
+    uint64_t *ids; /* key ids found on the token under this store's tag */
     size_t n, cap;
     ck_object_handle_t *blank; /* objects with neither CKA_ID nor CKA_LABEL */
     size_t n_blank, cap_blank;
@@ -85,8 +85,8 @@ static parsec_status psd_p11_scan_op(psd_p11 *st, ck_session_handle_t s, void *a
         }
         for (unsigned long i = 0; i < n; i++) {
             uint8_t ckid[PSD_P11_ID_LEN];
-            struct ck_attribute a = { CKA_ID, ckid, sizeof(ckid) };
-            struct ck_attribute lens[] = { { CKA_ID, NULL, 0 }, { CKA_LABEL, NULL, 0 } };
+            struct ck_attribute a = {CKA_ID, ckid, sizeof(ckid)};
+            struct ck_attribute lens[] = {{CKA_ID, NULL, 0}, {CKA_LABEL, NULL, 0}};
             uint64_t id;
 
             /*
@@ -132,7 +132,7 @@ parsec_status psd_p11_reconcile(void *state, uint32_t store_tag, const uint64_t 
                                 size_t n_known, const uint64_t *pending, size_t n_pending)
 {
     psd_p11 *st = state;
-    psd_p11_scan_ctx sc = { .tag = store_tag };
+    psd_p11_scan_ctx sc = {.tag = store_tag};
     parsec_status status = PARSEC_SUCCESS, scan;
     uint8_t ckid[PSD_P11_ID_LEN];
     size_t orphans = 0;
@@ -148,9 +148,10 @@ parsec_status psd_p11_reconcile(void *state, uint32_t store_tag, const uint64_t 
         if (one != PARSEC_SUCCESS)
             status = one;
         else if (destroyed > 0)
-            psd_log(PSD_LOG_WARN, "pkcs11: removed %lu objects of key id %llu from token '%s'"
-                    " (its creation was interrupted)", destroyed,
-                    (unsigned long long)pending[i], st->token_label);
+            psd_log(PSD_LOG_WARN,
+                    "pkcs11: removed %lu objects of key id %llu from token '%s'"
+                    " (its creation was interrupted)",
+                    destroyed, (unsigned long long)pending[i], st->token_label);
     }
 
     scan = psd_p11_run_exclusive(st, psd_p11_scan_op, &sc);
@@ -160,11 +161,13 @@ parsec_status psd_p11_reconcile(void *state, uint32_t store_tag, const uint64_t 
         goto done;
     }
     if (sc.removed_blank > 0)
-        psd_log(PSD_LOG_WARN, "pkcs11: removed %lu objects with neither ID nor label from token"
+        psd_log(PSD_LOG_WARN,
+                "pkcs11: removed %lu objects with neither ID nor label from token"
                 " '%s' (left by interrupted object creations; remove_orphans = true)",
                 sc.removed_blank, st->token_label);
     else if (sc.n_blank > 0)
-        psd_log(PSD_LOG_WARN, "pkcs11: token '%s' holds %zu objects with neither ID nor label"
+        psd_log(PSD_LOG_WARN,
+                "pkcs11: token '%s' holds %zu objects with neither ID nor label"
                 " (what an interrupted object creation leaves, e.g. on SoftHSM2); set"
                 " remove_orphans = true in [pkcs11] to remove them at start",
                 st->token_label, sc.n_blank);
@@ -179,7 +182,8 @@ parsec_status psd_p11_reconcile(void *state, uint32_t store_tag, const uint64_t 
             continue;
         orphans++;
         if (!st->remove_orphans) {
-            psd_log(PSD_LOG_WARN, "pkcs11: token '%s' holds objects of key id %llu that the key"
+            psd_log(PSD_LOG_WARN,
+                    "pkcs11: token '%s' holds objects of key id %llu that the key"
                     " store does not record (left by a crash or an older store); set"
                     " remove_orphans = true in [pkcs11] to remove them at start",
                     st->token_label, (unsigned long long)id);
@@ -187,16 +191,19 @@ parsec_status psd_p11_reconcile(void *state, uint32_t store_tag, const uint64_t 
         }
         psd_p11_ckid_of(st, id, ckid);
         if (psd_p11_destroy_ckid(st, ckid, &destroyed) == PARSEC_SUCCESS)
-            psd_log(PSD_LOG_WARN, "pkcs11: removed %lu objects of key id %llu from token '%s':"
+            psd_log(PSD_LOG_WARN,
+                    "pkcs11: removed %lu objects of key id %llu from token '%s':"
                     " the key store does not record them (remove_orphans = true)",
                     destroyed, (unsigned long long)id, st->token_label);
         else
-            psd_log(PSD_LOG_ERROR, "pkcs11: cannot remove the objects of key id %llu from"
-                    " token '%s'", (unsigned long long)id, st->token_label);
+            psd_log(PSD_LOG_ERROR,
+                    "pkcs11: cannot remove the objects of key id %llu from"
+                    " token '%s'",
+                    (unsigned long long)id, st->token_label);
     }
     if (orphans > 0)
-        psd_log(PSD_LOG_WARN, "pkcs11: %zu keys on token '%s' without a key-store row",
-                orphans, st->token_label);
+        psd_log(PSD_LOG_WARN, "pkcs11: %zu keys on token '%s' without a key-store row", orphans,
+                st->token_label);
 done:
     free(sc.ids);
     free(sc.blank);

@@ -116,7 +116,7 @@ static void psd_p11_bump_generation(psd_p11 *st)
 CK_RV psd_p11_get_attr(psd_p11 *st, ck_session_handle_t s, ck_object_handle_t obj,
                        ck_attribute_type_t type, uint8_t **out, size_t *outlen)
 {
-    struct ck_attribute a = { type, NULL, 0 };
+    struct ck_attribute a = {type, NULL, 0};
     uint8_t *buf = NULL;
     CK_RV rv;
 
@@ -176,8 +176,8 @@ static int psd_p11_load_module(psd_p11 *st, const psd_p11_config *cfg, char *err
     for (i = 0; m == NULL && all != NULL && all[i] != NULL; i++) {
         name = p11_kit_module_get_name(all[i]);
         if (name != NULL && used + strlen(name) + 3 < sizeof(names))
-            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-                                     used ? ", " : "", name);
+            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
+                                     name);
         free(name);
     }
     if (all != NULL)
@@ -191,8 +191,8 @@ static int psd_p11_load_module(psd_p11 *st, const psd_p11_config *cfg, char *err
     }
     st->fn = p11_kit_module_load(file, 0);
     if (st->fn == NULL) {
-        snprintf(err, errlen, "pkcs11: cannot load PKCS#11 module '%s' (%s): %s", cfg->module,
-                 file, p11_kit_message() ? p11_kit_message() : "unknown error");
+        snprintf(err, errlen, "pkcs11: cannot load PKCS#11 module '%s' (%s): %s", cfg->module, file,
+                 p11_kit_message() ? p11_kit_message() : "unknown error");
         goto done;
     }
     st->module_name = OPENSSL_strdup(cfg->module);
@@ -244,8 +244,8 @@ static int psd_p11_find_token(psd_p11 *st, char *err, size_t errlen)
     if (st->fixed_slot) {
         rv = st->fn->C_GetSlotInfo(st->slot, &si);
         if (rv != CKR_OK) {
-            snprintf(err, errlen, "pkcs11: no slot %lu in module %s: %s",
-                     (unsigned long)st->slot, st->module_name, psd_p11_rv_name(rv));
+            snprintf(err, errlen, "pkcs11: no slot %lu in module %s: %s", (unsigned long)st->slot,
+                     st->module_name, psd_p11_rv_name(rv));
             goto done;
         }
         if (!(si.flags & CKF_TOKEN_PRESENT)) {
@@ -474,8 +474,8 @@ static CK_RV psd_p11_session_open(psd_p11 *st, psd_p11_session *ps)
     struct ck_session_info info;
     CK_RV rv;
 
-    rv = PSD_P11_CALL(st, C_OpenSession, st->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
-                      NULL, &ps->handle);
+    rv = PSD_P11_CALL(st, C_OpenSession, st->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                      &ps->handle);
     if (rv != CKR_OK)
         return rv;
     ps->open = 1;
@@ -529,8 +529,7 @@ static int psd_p11_session_lost(CK_RV rv)
 
 static int psd_p11_device_lost(CK_RV rv)
 {
-    return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
-           rv == CKR_SLOT_ID_INVALID;
+    return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SLOT_ID_INVALID;
 }
 
 static void psd_p11_release(psd_p11 *st, size_t idx, CK_RV rv)
@@ -550,9 +549,8 @@ static void psd_p11_release(psd_p11 *st, size_t idx, CK_RV rv)
 
 static int psd_p11_recoverable(CK_RV rv)
 {
-    return psd_p11_session_lost(rv) || psd_p11_device_lost(rv) ||
-           rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_KEY_HANDLE_INVALID ||
-           rv == CKR_OBJECT_HANDLE_INVALID;
+    return psd_p11_session_lost(rv) || psd_p11_device_lost(rv) || rv == CKR_USER_NOT_LOGGED_IN ||
+           rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
 }
 
 /* gen: the generation seen when the failing session was taken. */
@@ -655,12 +653,13 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
             snprintf(err, errlen, "pkcs11: out of memory");
             return -1;
         }
-        code = p11_kit_uri_parse(cfg->token_uri, P11_KIT_URI_FOR_TOKEN | P11_KIT_URI_FOR_SLOT |
-                                                     P11_KIT_URI_FOR_MODULE_WITH_VERSION,
+        code = p11_kit_uri_parse(cfg->token_uri,
+                                 P11_KIT_URI_FOR_TOKEN | P11_KIT_URI_FOR_SLOT |
+                                     P11_KIT_URI_FOR_MODULE_WITH_VERSION,
                                  st->uri);
         if (code != P11_KIT_URI_OK) {
-            snprintf(err, errlen, "pkcs11: token_uri '%s' is not a PKCS#11 URI: %s",
-                     cfg->token_uri, p11_kit_uri_message(code));
+            snprintf(err, errlen, "pkcs11: token_uri '%s' is not a PKCS#11 URI: %s", cfg->token_uri,
+                     p11_kit_uri_message(code));
             return -1;
         }
     } else if (cfg->have_slot) {
@@ -675,12 +674,13 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
         /* SoftHSM2 answers CKR_GENERAL_ERROR for an unreadable config or token directory. */
         snprintf(err, errlen, "pkcs11: C_Initialize of module %s failed: %s%s", st->module_name,
                  psd_p11_rv_name(rv),
-                 strstr(st->module_name, "softhsm") == NULL ? ""
-                 : ": SoftHSM2 must read its configuration (SOFTHSM2_CONF, default"
-                   " /etc/softhsm/softhsm2.conf) and read-write its token directory"
-                   " (directories.tokendir, default /var/lib/softhsm/tokens, group 'softhsm'):"
-                   " add the service user to the softhsm group (usermod -aG softhsm USER)"
-                   " and check both paths' permissions");
+                 strstr(st->module_name, "softhsm") == NULL
+                     ? ""
+                     : ": SoftHSM2 must read its configuration (SOFTHSM2_CONF, default"
+                       " /etc/softhsm/softhsm2.conf) and read-write its token directory"
+                       " (directories.tokendir, default /var/lib/softhsm/tokens, group 'softhsm'):"
+                       " add the service user to the softhsm group (usermod -aG softhsm USER)"
+                       " and check both paths' permissions");
         return -1;
     }
     st->initialized = 1;
@@ -704,8 +704,7 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
         return -1;
     }
     st->login_required = (ti.flags & CKF_LOGIN_REQUIRED) != 0;
-    if (st->login_required && !cfg->have_pin &&
-        !(ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH)) {
+    if (st->login_required && !cfg->have_pin && !(ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH)) {
         snprintf(err, errlen, "pkcs11: token '%s' needs a user PIN: set pin_file (or pin)",
                  st->token_label);
         return -1;
@@ -735,8 +734,8 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
     rv = st->fn->C_OpenSession(st->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
                                &st->sessions[0].handle);
     if (rv != CKR_OK) {
-        snprintf(err, errlen, "pkcs11: cannot open a session on token '%s': %s",
-                 st->token_label, psd_p11_rv_name(rv));
+        snprintf(err, errlen, "pkcs11: cannot open a session on token '%s': %s", st->token_label,
+                 psd_p11_rv_name(rv));
         return -1;
     }
     st->sessions[0].open = 1;
@@ -744,9 +743,8 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
     if (st->login_required && psd_p11_first_login(st, st->sessions[0].handle, err, errlen) != 0)
         return -1;
 
-    psd_log(PSD_LOG_INFO,
-            "pkcs11: token '%s' in slot %lu of module %s, %zu sessions%s", st->token_label,
-            (unsigned long)st->slot, st->module_name, st->nsessions,
+    psd_log(PSD_LOG_INFO, "pkcs11: token '%s' in slot %lu of module %s, %zu sessions%s",
+            st->token_label, (unsigned long)st->slot, st->module_name, st->nsessions,
             st->login_required ? ", logged in" : "");
     return 0;
 }

@@ -44,8 +44,8 @@ int psd_sw_is_pair(uint8_t type);
 parsec_status psd_sw_generate_key(void *state, uint64_t id, const char *name,
                                   const parsec_key_attributes *attrs, psd_buf *blob);
 parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
-                                const parsec_key_attributes *attrs, const uint8_t *data,
-                                size_t len, psd_buf *blob);
+                                const parsec_key_attributes *attrs, const uint8_t *data, size_t len,
+                                psd_buf *blob);
 parsec_status psd_sw_export_public_key(void *state, const psd_key *key, psd_buf *out);
 parsec_status psd_sw_export_key(void *state, const psd_key *key, psd_buf *out);
 parsec_status psd_sw_destroy_key(void *state, const psd_key *key);
@@ -62,7 +62,6 @@ parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const p
                                         size_t saltlen, psd_buf *out);
 parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const parsec_alg *alg,
                                        const uint8_t *peer, size_t peerlen, psd_buf *out);
-
 
 /* Symmetric keys and AEAD (psd_sw_aead.c); the blob of a symmetric key is the raw key. */
 int psd_sw_is_symmetric(uint8_t type);

@@ -105,8 +105,7 @@ static parsec_status psd_sw_aead_ctx(const psd_key *key, const parsec_alg *alg,
     parsec_status st = PARSEC_PSA_ERROR_GENERIC_ERROR;
 
     *out = NULL;
-    if (!psd_sw_aead_alg_ok(key->attrs->type, alg) ||
-        key->blob_len * 8 != key->attrs->bits)
+    if (!psd_sw_aead_alg_ok(key->attrs->type, alg) || key->blob_len * 8 != key->attrs->bits)
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     if (!psd_sw_nonce_ok(alg, in->nonce_len))
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
@@ -132,15 +131,14 @@ done:
 }
 
 /* Total length (CCM needs it first), then the additional data. */
-static int psd_sw_aead_prefix(EVP_CIPHER_CTX *ctx, const parsec_alg *alg,
-                              const psd_aead_input *in, size_t datalen)
+static int psd_sw_aead_prefix(EVP_CIPHER_CTX *ctx, const parsec_alg *alg, const psd_aead_input *in,
+                              size_t datalen)
 {
     int n;
 
     if (datalen > INT32_MAX || in->ad_len > INT32_MAX)
         return 0;
-    if (alg->scheme == PARSEC_AEAD_CCM &&
-        EVP_CipherUpdate(ctx, NULL, &n, NULL, (int)datalen) != 1)
+    if (alg->scheme == PARSEC_AEAD_CCM && EVP_CipherUpdate(ctx, NULL, &n, NULL, (int)datalen) != 1)
         return 0;
     return in->ad_len == 0 || EVP_CipherUpdate(ctx, NULL, &n, in->ad, (int)in->ad_len) == 1;
 }
@@ -259,8 +257,8 @@ static parsec_status psd_sw_cipher(const psd_key *key, const parsec_alg *alg, co
                                    uint8_t *out, size_t *outlen)
 {
     int blocked = alg->scheme == PARSEC_CIPHER_ECB_NO_PADDING ||
-                     alg->scheme == PARSEC_CIPHER_CBC_NO_PADDING ||
-                     (!enc && alg->scheme == PARSEC_CIPHER_CBC_PKCS7);
+                  alg->scheme == PARSEC_CIPHER_CBC_NO_PADDING ||
+                  (!enc && alg->scheme == PARSEC_CIPHER_CBC_PKCS7);
     uint8_t full_iv[16] = {0};
     EVP_CIPHER *cipher = NULL;
     EVP_CIPHER_CTX *ctx = NULL;
@@ -298,8 +296,8 @@ done:
 }
 
 /* Encrypt: out = fresh IV || ciphertext. Decrypt: in = IV || ciphertext, out = plaintext. */
-static parsec_status psd_sw_cipher_run(const psd_key *key, const parsec_alg *alg,
-                                       const uint8_t *in, size_t inlen, int enc, psd_buf *out)
+static parsec_status psd_sw_cipher_run(const psd_key *key, const parsec_alg *alg, const uint8_t *in,
+                                       size_t inlen, int enc, psd_buf *out)
 {
     size_t ivlen = 0, len = 0, prefix;
     const uint8_t *iv;

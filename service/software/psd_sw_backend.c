@@ -426,8 +426,8 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
     /* 1024 for deployments that lower [core] min_rsa_bits; the core enforces the minimum. */
     if (a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR && a->bits != 1024 && a->bits != 2048 &&
         a->bits != 3072 && a->bits != 4096) {
-        psd_log(PSD_LOG_INFO, "software: RSA key pairs of %u bits refused (1024, 2048, 3072 or 4096)",
-                a->bits);
+        psd_log(PSD_LOG_INFO,
+                "software: RSA key pairs of %u bits refused (1024, 2048, 3072 or 4096)", a->bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
     if (a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY && (a->bits < 1024 || a->bits > 16384)) {
@@ -494,8 +494,8 @@ static parsec_status psd_sw_generate_random(void *state, size_t size, psd_buf *o
     return PARSEC_PSA_ERROR_INSUFFICIENT_ENTROPY;
 }
 
-static parsec_status psd_sw_hash_compute(void *state, uint8_t hash, const uint8_t *in,
-                                         size_t inlen, psd_buf *out)
+static parsec_status psd_sw_hash_compute(void *state, uint8_t hash, const uint8_t *in, size_t inlen,
+                                         psd_buf *out)
 {
     const EVP_MD *md = psd_sw_md(hash);
     unsigned int len = 0;

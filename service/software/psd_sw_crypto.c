@@ -35,7 +35,8 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
         goto done;
     st = PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* e.g. raw input longer than the modulus allows */
     if (EVP_PKEY_sign(ctx, NULL, &outlen, hash, hashlen) != 1 ||
-        (out = OPENSSL_malloc(outlen)) == NULL || EVP_PKEY_sign(ctx, out, &outlen, hash, hashlen) != 1)
+        (out = OPENSSL_malloc(outlen)) == NULL ||
+        EVP_PKEY_sign(ctx, out, &outlen, hash, hashlen) != 1)
         goto done;
     if (is_rsa) {
         sig->data = out;

@@ -76,9 +76,8 @@ static EVP_PKEY *psd_sw_ec_from_data(const parsec_key_attributes *attrs, const u
     }
     if (len != (pair ? bytes : 1 + 2 * bytes) || (!pair && data[0] != 0x04))
         goto done;
-    group = EC_GROUP_new_by_curve_name(EC_curve_nist2nid(curve) != NID_undef
-                                           ? EC_curve_nist2nid(curve)
-                                           : OBJ_sn2nid(curve));
+    group = EC_GROUP_new_by_curve_name(
+        EC_curve_nist2nid(curve) != NID_undef ? EC_curve_nist2nid(curve) : OBJ_sn2nid(curve));
     bnctx = BN_CTX_new();
     point = group != NULL ? EC_POINT_new(group) : NULL;
     if (point == NULL || bnctx == NULL) {
@@ -156,8 +155,8 @@ static EVP_PKEY *psd_sw_montgomery_from_data(const parsec_key_attributes *attrs,
 }
 
 parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
-                                const parsec_key_attributes *attrs, const uint8_t *data,
-                                size_t len, psd_buf *blob)
+                                const parsec_key_attributes *attrs, const uint8_t *data, size_t len,
+                                psd_buf *blob)
 {
     const unsigned char *p = data;
     parsec_status st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;

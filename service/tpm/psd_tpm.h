@@ -57,7 +57,7 @@ typedef struct psd_tpm {
     TSS2_TCTI_CONTEXT *tcti;
     ESYS_CONTEXT *esys;
     ESYS_TR primary;
-    bool broken;          /* the connection failed: reconnect before the next command */
+    bool broken;           /* the connection failed: reconnect before the next command */
     unsigned object_slots; /* transient slots usable by children (besides the primary) */
     unsigned cache_cap;
     uint64_t tick;
@@ -71,7 +71,7 @@ enum { PSD_TPM_BLOB_KEY = 1, PSD_TPM_BLOB_PUBLIC = 2, PSD_TPM_BLOB_SEALED = 3 };
 
 typedef struct psd_tpm_blob {
     uint8_t kind;
-    TPM2B_AUTH auth;    /* KEY, SEALED: the object's random auth value */
+    TPM2B_AUTH auth; /* KEY, SEALED: the object's random auth value */
     TPM2B_PUBLIC pub;
     TPM2B_PRIVATE priv; /* KEY, SEALED */
 } psd_tpm_blob;
@@ -91,8 +91,7 @@ parsec_status psd_tpm_blob_decode(const psd_key *key, psd_tpm_blob *b);
 void psd_tpm_blob_cleanse(psd_tpm_blob *b);
 
 /* ---- sealed secrets (psd_tpm_seal.c) ---- */
-parsec_status psd_tpm_seal_secret(void *state, const uint8_t *secret, size_t len,
-                                  psd_buf *sealed);
+parsec_status psd_tpm_seal_secret(void *state, const uint8_t *secret, size_t len, psd_buf *sealed);
 parsec_status psd_tpm_unseal_secret(void *state, const uint8_t *sealed, size_t len,
                                     psd_buf *secret);
 
@@ -171,8 +170,8 @@ parsec_status psd_tpm_raw_key_agreement(void *state, const psd_key *key, const p
                                         const uint8_t *peer, size_t peerlen, psd_buf *out);
 parsec_status psd_tpm_generate_random(void *state, size_t size, psd_buf *out);
 parsec_status psd_tpm_prepare_key_attestation(void *state, const psd_key *attested,
-                                              const psd_key *attesting, psd_buf *name,
-                                              psd_buf *pub, psd_buf *attesting_pub);
+                                              const psd_key *attesting, psd_buf *name, psd_buf *pub,
+                                              psd_buf *attesting_pub);
 parsec_status psd_tpm_attest_key(void *state, const psd_key *attested, const psd_key *attesting,
                                  const uint8_t *credential_blob, size_t cblen,
                                  const uint8_t *secret, size_t slen, psd_buf *credential);

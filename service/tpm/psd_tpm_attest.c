@@ -37,9 +37,8 @@ static void psd_tpm_ek_template(TPM2B_PUBLIC *t)
     t->publicArea.type = TPM2_ALG_RSA;
     t->publicArea.nameAlg = TPM2_ALG_SHA256;
     t->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                     TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                     TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED |
-                                     TPMA_OBJECT_DECRYPT;
+                                     TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+                                     TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
     t->publicArea.authPolicy.size = sizeof(psd_tpm_ek_policy);
     memcpy(t->publicArea.authPolicy.buffer, psd_tpm_ek_policy, sizeof(psd_tpm_ek_policy));
     p->symmetric.algorithm = TPM2_ALG_AES;
@@ -105,8 +104,8 @@ static parsec_status psd_tpm_prepare_locked(psd_tpm *st, void *argp)
 }
 
 parsec_status psd_tpm_prepare_key_attestation(void *state, const psd_key *attested,
-                                              const psd_key *attesting, psd_buf *name,
-                                              psd_buf *pub, psd_buf *attesting_pub)
+                                              const psd_key *attesting, psd_buf *name, psd_buf *pub,
+                                              psd_buf *attesting_pub)
 {
     psd_tpm *st = state;
     psd_tpm_blob b;
@@ -185,8 +184,7 @@ static parsec_status psd_tpm_attest_locked(psd_tpm *st, void *argp)
         goto done;
     /* The EK's policy: PolicySecret with the endorsement hierarchy's auth. */
     rc = Esys_StartAuthSession(st->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                               ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
-                               &session);
+                               ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &session);
     if (rc != TSS2_RC_SUCCESS) {
         session = ESYS_TR_NONE;
         status = psd_tpm_fail(st, "starting a policy session", rc);
@@ -236,8 +234,8 @@ parsec_status psd_tpm_attest_key(void *state, const psd_key *attested, const psd
     psd_tpm_blob b;
     TPM2B_ID_OBJECT cred = {0};
     TPM2B_ENCRYPTED_SECRET sec = {0};
-    struct psd_tpm_attest_args arg = {.key = attested, .blob = &b, .cred = &cred, .secret = &sec,
-                                      .out = credential};
+    struct psd_tpm_attest_args arg = {
+        .key = attested, .blob = &b, .cred = &cred, .secret = &sec, .out = credential};
     parsec_status status;
 
     if (attesting)

@@ -62,12 +62,13 @@ static int psd_tpm_parse_settings(psd_tpm *st, const psd_settings *s, char *err,
 
     for (size_t i = 0; i < s->count; i++) {
         bool known = false;
-        for (size_t k = 0;
-             k < sizeof(psd_tpm_known_settings) / sizeof(psd_tpm_known_settings[0]); k++)
+        for (size_t k = 0; k < sizeof(psd_tpm_known_settings) / sizeof(psd_tpm_known_settings[0]);
+             k++)
             known = known || strcmp(s->items[i].key, psd_tpm_known_settings[k]) == 0;
         if (!known) {
-            snprintf(err, errlen, "tpm: unknown setting '%s' in [tpm] (known: tcti, owner_auth, "
-                                  "endorsement_auth, primary_handle, primary_key)",
+            snprintf(err, errlen,
+                     "tpm: unknown setting '%s' in [tpm] (known: tcti, owner_auth, "
+                     "endorsement_auth, primary_handle, primary_key)",
                      s->items[i].key);
             return -1;
         }
@@ -145,8 +146,9 @@ static int psd_tpm_init(void **state, const psd_settings *settings, char *err, s
             "tpm: connected (tcti '%s'); %s storage primary%s; %u object slots for keys; "
             "RSA%s%s%s%s, ECC%s%s%s",
             st->tcti_conf, st->primary_persistent ? "persistent" : "transient",
-            st->primary_persistent ? "" : (st->primary_alg == TPM2_ALG_ECC ? " (ECC P-256)"
-                                                                          : " (RSA 2048)"),
+            st->primary_persistent
+                ? ""
+                : (st->primary_alg == TPM2_ALG_ECC ? " (ECC P-256)" : " (RSA 2048)"),
             st->object_slots, st->caps.rsa1024 ? " 1024" : "", st->caps.rsa2048 ? " 2048" : "",
             st->caps.rsa3072 ? " 3072" : "", st->caps.rsa4096 ? " 4096" : "",
             st->caps.p256 ? " P-256" : "", st->caps.p384 ? " P-384" : "",
@@ -218,8 +220,7 @@ static bool psd_tpm_type_ok(const psd_tpm_caps *c, const parsec_key_attributes *
     case PARSEC_KEY_TYPE_RSA_KEY_PAIR:
         return c->rsa && c->cmd_create && psd_tpm_rsa_bits_supported(c, a->bits);
     case PARSEC_KEY_TYPE_ECC_KEY_PAIR:
-        return c->cmd_create &&
-               psd_tpm_curve_supported(c, psd_tpm_curve(a->ecc_family, a->bits));
+        return c->cmd_create && psd_tpm_curve_supported(c, psd_tpm_curve(a->ecc_family, a->bits));
     case PARSEC_KEY_TYPE_RSA_PUBLIC_KEY:
         /* Public keys are used in software: any size the blob can hold. */
         return a->bits == 0 || (a->bits % 8 == 0 && a->bits >= 1024 && a->bits <= 4096);
@@ -276,20 +277,23 @@ static parsec_status psd_tpm_check_attributes(void *state, const parsec_key_attr
 
     if (!psd_tpm_type_ok(c, attrs)) {
         if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR)
-            psd_log(PSD_LOG_INFO, "tpm: RSA keys of %u bits are not supported: this TPM creates"
-                    " RSA keys of%s%s%s%s bits (TPM2_GetCapability)", attrs->bits,
-                    c->rsa1024 ? " 1024" : "", c->rsa2048 ? " 2048" : "",
+            psd_log(PSD_LOG_INFO,
+                    "tpm: RSA keys of %u bits are not supported: this TPM creates"
+                    " RSA keys of%s%s%s%s bits (TPM2_GetCapability)",
+                    attrs->bits, c->rsa1024 ? " 1024" : "", c->rsa2048 ? " 2048" : "",
                     c->rsa3072 ? " 3072" : "", c->rsa4096 ? " 4096" : "");
         else
-            psd_log(PSD_LOG_INFO, "tpm: key type %u with %u bits is not supported by this TPM"
+            psd_log(PSD_LOG_INFO,
+                    "tpm: key type %u with %u bits is not supported by this TPM"
                     " (NIST P-256/384/521 as the TPM reports, RSA key pairs, public keys)",
                     attrs->type, attrs->bits);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
     if (!psd_tpm_alg_ok(c, attrs)) {
-        psd_log(PSD_LOG_INFO, "tpm: the key's algorithm (kind %u, scheme %u, hash %u) is not"
-                " supported by this TPM for that key type", attrs->alg.kind, attrs->alg.scheme,
-                attrs->alg.hash);
+        psd_log(PSD_LOG_INFO,
+                "tpm: the key's algorithm (kind %u, scheme %u, hash %u) is not"
+                " supported by this TPM for that key type",
+                attrs->alg.kind, attrs->alg.scheme, attrs->alg.hash);
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     }
     return PARSEC_SUCCESS;

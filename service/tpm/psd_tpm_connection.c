@@ -178,8 +178,8 @@ static int psd_tpm_probe_network(const char *conf, char *err, size_t errlen)
             }
             errno = soerr ? soerr : ETIMEDOUT;
         }
-        snprintf(err, errlen, "tpm: cannot reach the TPM at %s port %s (tcti '%s'): %s", host,
-                 port, conf, strerror(errno));
+        snprintf(err, errlen, "tpm: cannot reach the TPM at %s port %s (tcti '%s'): %s", host, port,
+                 conf, strerror(errno));
         close(fd);
         fd = -1;
     }
@@ -327,9 +327,9 @@ static void psd_tpm_flush_leftovers(psd_tpm *st)
     for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
         TPMS_CAPABILITY_DATA *cap = NULL;
         TPMI_YES_NO more = TPM2_NO;
-        TSS2_RC rc = Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                        TPM2_CAP_HANDLES, ranges[r], TPM2_MAX_CAP_HANDLES, &more,
-                                        &cap);
+        TSS2_RC rc =
+            Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
+                               ranges[r], TPM2_MAX_CAP_HANDLES, &more, &cap);
         if (rc != TSS2_RC_SUCCESS) {
             Esys_Free(cap);
             continue;
@@ -337,8 +337,8 @@ static void psd_tpm_flush_leftovers(psd_tpm *st)
         for (UINT32 i = 0; i < cap->data.handles.count; i++) {
             TPM2_HANDLE h = cap->data.handles.handle[i];
             ESYS_TR tr = ESYS_TR_NONE;
-            if (Esys_TR_FromTPMPublic(st->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                      &tr) != TSS2_RC_SUCCESS)
+            if (Esys_TR_FromTPMPublic(st->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr) !=
+                TSS2_RC_SUCCESS)
                 continue;
             if (Esys_FlushContext(st->esys, tr) == TSS2_RC_SUCCESS)
                 psd_log(PSD_LOG_INFO, "tpm: flushed handle 0x%08x left loaded by an earlier user",
@@ -368,19 +368,44 @@ static void psd_tpm_read_algs(psd_tpm *st)
         for (UINT32 i = 0; i < cap->data.algorithms.count; i++) {
             TPM2_ALG_ID a = cap->data.algorithms.algProperties[i].alg;
             switch (a) {
-            case TPM2_ALG_RSA: c->rsa = true; break;
-            case TPM2_ALG_ECC: c->ecc = true; break;
-            case TPM2_ALG_RSASSA: c->rsassa = true; break;
-            case TPM2_ALG_RSAPSS: c->rsapss = true; break;
-            case TPM2_ALG_RSAES: c->rsaes = true; break;
-            case TPM2_ALG_OAEP: c->oaep = true; break;
-            case TPM2_ALG_ECDSA: c->ecdsa = true; break;
-            case TPM2_ALG_ECDH: c->ecdh = true; break;
-            case TPM2_ALG_SHA1: c->sha1 = true; break;
-            case TPM2_ALG_SHA256: c->sha256 = true; break;
-            case TPM2_ALG_SHA384: c->sha384 = true; break;
-            case TPM2_ALG_SHA512: c->sha512 = true; break;
-            default: break;
+            case TPM2_ALG_RSA:
+                c->rsa = true;
+                break;
+            case TPM2_ALG_ECC:
+                c->ecc = true;
+                break;
+            case TPM2_ALG_RSASSA:
+                c->rsassa = true;
+                break;
+            case TPM2_ALG_RSAPSS:
+                c->rsapss = true;
+                break;
+            case TPM2_ALG_RSAES:
+                c->rsaes = true;
+                break;
+            case TPM2_ALG_OAEP:
+                c->oaep = true;
+                break;
+            case TPM2_ALG_ECDSA:
+                c->ecdsa = true;
+                break;
+            case TPM2_ALG_ECDH:
+                c->ecdh = true;
+                break;
+            case TPM2_ALG_SHA1:
+                c->sha1 = true;
+                break;
+            case TPM2_ALG_SHA256:
+                c->sha256 = true;
+                break;
+            case TPM2_ALG_SHA384:
+                c->sha384 = true;
+                break;
+            case TPM2_ALG_SHA512:
+                c->sha512 = true;
+                break;
+            default:
+                break;
             }
             next = a + 1;
         }
@@ -407,15 +432,32 @@ static void psd_tpm_read_commands(psd_tpm *st)
         for (UINT32 i = 0; i < cap->data.command.count; i++) {
             TPM2_CC cc = cap->data.command.commandAttributes[i] & TPMA_CC_COMMANDINDEX_MASK;
             switch (cc) {
-            case TPM2_CC_Create: c->cmd_create = true; break;
-            case TPM2_CC_Load: c->cmd_load = true; break;
-            case TPM2_CC_Sign: c->cmd_sign = true; break;
-            case TPM2_CC_RSA_Decrypt: c->cmd_rsa_decrypt = true; break;
-            case TPM2_CC_ECDH_ZGen: c->cmd_ecdh_zgen = true; break;
-            case TPM2_CC_GetRandom: c->cmd_get_random = true; break;
-            case TPM2_CC_ActivateCredential: c->cmd_activate_credential = true; break;
-            case TPM2_CC_PolicySecret: c->cmd_policy_secret = true; break;
-            default: break;
+            case TPM2_CC_Create:
+                c->cmd_create = true;
+                break;
+            case TPM2_CC_Load:
+                c->cmd_load = true;
+                break;
+            case TPM2_CC_Sign:
+                c->cmd_sign = true;
+                break;
+            case TPM2_CC_RSA_Decrypt:
+                c->cmd_rsa_decrypt = true;
+                break;
+            case TPM2_CC_ECDH_ZGen:
+                c->cmd_ecdh_zgen = true;
+                break;
+            case TPM2_CC_GetRandom:
+                c->cmd_get_random = true;
+                break;
+            case TPM2_CC_ActivateCredential:
+                c->cmd_activate_credential = true;
+                break;
+            case TPM2_CC_PolicySecret:
+                c->cmd_policy_secret = true;
+                break;
+            default:
+                break;
             }
             next = cc + 1;
         }
@@ -430,15 +472,21 @@ static void psd_tpm_read_curves(psd_tpm *st)
     TPMS_CAPABILITY_DATA *cap = NULL;
     TPMI_YES_NO more = TPM2_NO;
 
-    if (Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                           TPM2_CAP_ECC_CURVES, TPM2_ECC_NONE, TPM2_MAX_ECC_CURVES, &more,
-                           &cap) == TSS2_RC_SUCCESS) {
+    if (Esys_GetCapability(st->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_ECC_CURVES,
+                           TPM2_ECC_NONE, TPM2_MAX_ECC_CURVES, &more, &cap) == TSS2_RC_SUCCESS) {
         for (UINT32 i = 0; i < cap->data.eccCurves.count; i++) {
             switch (cap->data.eccCurves.eccCurves[i]) {
-            case TPM2_ECC_NIST_P256: st->caps.p256 = true; break;
-            case TPM2_ECC_NIST_P384: st->caps.p384 = true; break;
-            case TPM2_ECC_NIST_P521: st->caps.p521 = true; break;
-            default: break;
+            case TPM2_ECC_NIST_P256:
+                st->caps.p256 = true;
+                break;
+            case TPM2_ECC_NIST_P384:
+                st->caps.p384 = true;
+                break;
+            case TPM2_ECC_NIST_P521:
+                st->caps.p521 = true;
+                break;
+            default:
+                break;
             }
         }
     }
@@ -495,10 +543,9 @@ static void psd_tpm_srk_template(TPM2_ALG_ID alg, TPM2B_PUBLIC *t)
     memset(t, 0, sizeof(*t));
     t->publicArea.type = alg;
     t->publicArea.nameAlg = TPM2_ALG_SHA256;
-    t->publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                     TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                     TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA |
-                                     TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+    t->publicArea.objectAttributes =
+        TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+        TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
     if (alg == TPM2_ALG_ECC) {
         TPMS_ECC_PARMS *p = &t->publicArea.parameters.eccDetail;
         p->symmetric.algorithm = TPM2_ALG_AES;
@@ -535,8 +582,8 @@ static int psd_tpm_load_primary(psd_tpm *st, char *err, size_t errlen)
                      (unsigned)st->primary_persistent, Tss2_RC_Decode(rc));
             return -1;
         }
-        rc = Esys_ReadPublic(st->esys, st->primary, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                             &pub, NULL, NULL);
+        rc = Esys_ReadPublic(st->esys, st->primary, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
+                             NULL, NULL);
         if (rc != TSS2_RC_SUCCESS ||
             (pub->publicArea.objectAttributes & (want | TPMA_OBJECT_SIGN_ENCRYPT)) != want) {
             snprintf(err, errlen,
@@ -559,16 +606,16 @@ static int psd_tpm_load_primary(psd_tpm *st, char *err, size_t errlen)
         rc = Esys_TR_SetAuth(st->esys, ESYS_TR_RH_OWNER, &st->owner_auth);
         if (rc == TSS2_RC_SUCCESS)
             rc = Esys_CreatePrimary(st->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                    ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &st->primary,
-                                    NULL, NULL, NULL, NULL);
+                                    ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &st->primary, NULL,
+                                    NULL, NULL, NULL);
         if (rc != TSS2_RC_SUCCESS) {
             TSS2_RC base = psd_tpm_rc_base(rc);
-            snprintf(err, errlen, "tpm: creating the storage primary key in the owner hierarchy "
-                                  "failed: %s%s",
+            snprintf(err, errlen,
+                     "tpm: creating the storage primary key in the owner hierarchy "
+                     "failed: %s%s",
                      Tss2_RC_Decode(rc),
-                     base == TPM2_RC_BAD_AUTH || base == TPM2_RC_AUTH_FAIL
-                         ? " (check owner_auth)"
-                         : "");
+                     base == TPM2_RC_BAD_AUTH || base == TPM2_RC_AUTH_FAIL ? " (check owner_auth)"
+                                                                           : "");
             st->primary = ESYS_TR_NONE;
             return -1;
         }
@@ -619,24 +666,27 @@ static int psd_tpm_probe_device(const char *conf, char *err, size_t errlen)
 
         if (stat(path, &sb) != 0 || getgrgid_r(sb.st_gid, &grp, buf, sizeof(buf), &found) != 0)
             found = NULL;
-        snprintf(hint, sizeof(hint), ": add the service user to the device's group '%s'"
-                 " (usermod -aG %s USER; Debian's is tss)", found ? found->gr_name : "tss",
-                 found ? found->gr_name : "tss");
+        snprintf(hint, sizeof(hint),
+                 ": add the service user to the device's group '%s'"
+                 " (usermod -aG %s USER; Debian's is tss)",
+                 found ? found->gr_name : "tss", found ? found->gr_name : "tss");
         break;
     }
     case ENOENT:
-        snprintf(hint, sizeof(hint), ": is the TPM enabled (ls /dev/tpm*)? prefer"
+        snprintf(hint, sizeof(hint),
+                 ": is the TPM enabled (ls /dev/tpm*)? prefer"
                  " device:/dev/tpmrm0; without a TPM use swtpm (docs/tpm.md)");
         break;
     case EBUSY:
-        snprintf(hint, sizeof(hint), ": another program holds it; use device:/dev/tpmrm0,"
+        snprintf(hint, sizeof(hint),
+                 ": another program holds it; use device:/dev/tpmrm0,"
                  " the kernel resource manager");
         break;
     default:
         break;
     }
-    snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s)%s", conf, path,
-             strerror(saved), strerrorname_np(saved), hint);
+    snprintf(err, errlen, "tpm: cannot open TCTI '%s': %s: %s (%s)%s", conf, path, strerror(saved),
+             strerrorname_np(saved), hint);
     return -1;
 }
 

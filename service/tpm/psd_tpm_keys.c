@@ -15,15 +15,14 @@ static TPMA_OBJECT psd_tpm_object_attributes(const parsec_key_attributes *a)
 {
     const uint32_t sign_usage = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_SIGN_MESSAGE |
                                 PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_VERIFY_MESSAGE;
-    const uint32_t decrypt_usage = PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
-                                   PARSEC_USAGE_DERIVE;
+    const uint32_t decrypt_usage =
+        PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT | PARSEC_USAGE_DERIVE;
     /*
      * noDA: the auth value is 32 random bytes nobody can guess, so dictionary
      * attack protection would only let a wrong caller lock the TPM out.
      */
     TPMA_OBJECT o = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-                    TPMA_OBJECT_NODA;
+                    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA;
     bool sign = (a->usage & sign_usage) || a->alg.kind == PARSEC_ALG_ASYMMETRIC_SIGNATURE;
     bool decrypt = (a->usage & decrypt_usage) || a->alg.kind == PARSEC_ALG_ASYMMETRIC_ENCRYPTION ||
                    a->alg.kind == PARSEC_ALG_KEY_AGREEMENT;
@@ -107,8 +106,7 @@ parsec_status psd_tpm_generate_key(void *state, uint64_t id, const char *name,
 /* ---- ImportKey (public keys) ---- */
 
 static parsec_status psd_tpm_import_rsa_public(const parsec_key_attributes *attrs,
-                                               const uint8_t *data, size_t len,
-                                               TPM2B_PUBLIC *pub)
+                                               const uint8_t *data, size_t len, TPM2B_PUBLIC *pub)
 {
     const unsigned char *p = data;
     EVP_PKEY *pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
@@ -118,15 +116,13 @@ static parsec_status psd_tpm_import_rsa_public(const parsec_key_attributes *attr
     BN_ULONG ev;
 
     if (!pkey || p != data + len || !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
-        !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) || BN_is_zero(n) ||
-        !BN_is_odd(e))
+        !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) || BN_is_zero(n) || !BN_is_odd(e))
         goto done; /* not a DER RSAPublicKey */
     nbytes = BN_num_bytes(n);
     if (attrs->bits && attrs->bits != (uint32_t)BN_num_bits(n))
         goto done; /* PSA: bits, when given, must match the data */
     ev = BN_get_word(e);
-    if (BN_num_bits(n) % 8 || nbytes > TPM2_MAX_RSA_KEY_BYTES || BN_num_bits(e) > 32 ||
-        ev < 3) {
+    if (BN_num_bits(n) % 8 || nbytes > TPM2_MAX_RSA_KEY_BYTES || BN_num_bits(e) > 32 || ev < 3) {
         status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
         goto done;
     }
@@ -144,8 +140,7 @@ done:
 }
 
 static parsec_status psd_tpm_import_ecc_public(const parsec_key_attributes *attrs,
-                                               const uint8_t *data, size_t len,
-                                               TPM2B_PUBLIC *pub)
+                                               const uint8_t *data, size_t len, TPM2B_PUBLIC *pub)
 {
     TPMI_ECC_CURVE curve;
     size_t cb;

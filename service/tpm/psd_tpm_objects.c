@@ -73,8 +73,8 @@ parsec_status psd_tpm_create(psd_tpm *st, TPM2B_SENSITIVE_CREATE *sens, const TP
     if (st->broken)
         return PARSEC_PSA_ERROR_COMMUNICATION_FAILURE; /* psd_tpm_run reconnects */
     for (;;) {
-        rc = Esys_Create(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                         sens, tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+        rc = Esys_Create(st->esys, st->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, sens,
+                         tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
         /* Slots taken by something we did not count: free one of ours and retry. */
         if (psd_tpm_rc_base(rc) == TPM2_RC_OBJECT_MEMORY && psd_tpm_evict_lru(st))
             continue;
@@ -165,8 +165,7 @@ parsec_status psd_tpm_blob_decode(const psd_key *key, psd_tpm_blob *b)
             goto corrupt;
     } else if (psd_tpm_type_is_ecc(a->type)) {
         size_t n = psd_tpm_curve_bytes(p->parameters.eccDetail.curveID);
-        if (p->type != TPM2_ALG_ECC || !n || p->unique.ecc.x.size > n ||
-            p->unique.ecc.y.size > n ||
+        if (p->type != TPM2_ALG_ECC || !n || p->unique.ecc.x.size > n || p->unique.ecc.y.size > n ||
             (a->bits && psd_tpm_curve(a->ecc_family, a->bits) != p->parameters.eccDetail.curveID))
             goto corrupt;
     } else {
@@ -323,33 +322,48 @@ void psd_tpm_key_release(psd_tpm *st, ESYS_TR handle)
 TPMI_ALG_HASH psd_tpm_hash_alg(const psd_tpm_caps *caps, uint8_t parsec_hash)
 {
     switch (parsec_hash) {
-    case PARSEC_HASH_SHA_1: return caps->sha1 ? TPM2_ALG_SHA1 : TPM2_ALG_ERROR;
-    case PARSEC_HASH_SHA_256: return caps->sha256 ? TPM2_ALG_SHA256 : TPM2_ALG_ERROR;
-    case PARSEC_HASH_SHA_384: return caps->sha384 ? TPM2_ALG_SHA384 : TPM2_ALG_ERROR;
-    case PARSEC_HASH_SHA_512: return caps->sha512 ? TPM2_ALG_SHA512 : TPM2_ALG_ERROR;
-    default: return TPM2_ALG_ERROR;
+    case PARSEC_HASH_SHA_1:
+        return caps->sha1 ? TPM2_ALG_SHA1 : TPM2_ALG_ERROR;
+    case PARSEC_HASH_SHA_256:
+        return caps->sha256 ? TPM2_ALG_SHA256 : TPM2_ALG_ERROR;
+    case PARSEC_HASH_SHA_384:
+        return caps->sha384 ? TPM2_ALG_SHA384 : TPM2_ALG_ERROR;
+    case PARSEC_HASH_SHA_512:
+        return caps->sha512 ? TPM2_ALG_SHA512 : TPM2_ALG_ERROR;
+    default:
+        return TPM2_ALG_ERROR;
     }
 }
 
 size_t psd_tpm_hash_size(TPMI_ALG_HASH alg)
 {
     switch (alg) {
-    case TPM2_ALG_SHA1: return 20;
-    case TPM2_ALG_SHA256: return 32;
-    case TPM2_ALG_SHA384: return 48;
-    case TPM2_ALG_SHA512: return 64;
-    default: return 0;
+    case TPM2_ALG_SHA1:
+        return 20;
+    case TPM2_ALG_SHA256:
+        return 32;
+    case TPM2_ALG_SHA384:
+        return 48;
+    case TPM2_ALG_SHA512:
+        return 64;
+    default:
+        return 0;
     }
 }
 
 const char *psd_tpm_hash_ossl_name(TPMI_ALG_HASH alg)
 {
     switch (alg) {
-    case TPM2_ALG_SHA1: return "SHA1";
-    case TPM2_ALG_SHA256: return "SHA256";
-    case TPM2_ALG_SHA384: return "SHA384";
-    case TPM2_ALG_SHA512: return "SHA512";
-    default: return NULL;
+    case TPM2_ALG_SHA1:
+        return "SHA1";
+    case TPM2_ALG_SHA256:
+        return "SHA256";
+    case TPM2_ALG_SHA384:
+        return "SHA384";
+    case TPM2_ALG_SHA512:
+        return "SHA512";
+    default:
+        return NULL;
     }
 }
 
@@ -358,51 +372,72 @@ TPMI_ECC_CURVE psd_tpm_curve(uint8_t family, uint32_t bits)
     if (family != PARSEC_ECC_FAMILY_SECP_R1)
         return TPM2_ECC_NONE;
     switch (bits) {
-    case 256: return TPM2_ECC_NIST_P256;
-    case 384: return TPM2_ECC_NIST_P384;
-    case 521: return TPM2_ECC_NIST_P521;
-    default: return TPM2_ECC_NONE;
+    case 256:
+        return TPM2_ECC_NIST_P256;
+    case 384:
+        return TPM2_ECC_NIST_P384;
+    case 521:
+        return TPM2_ECC_NIST_P521;
+    default:
+        return TPM2_ECC_NONE;
     }
 }
 
 size_t psd_tpm_curve_bytes(TPMI_ECC_CURVE curve)
 {
     switch (curve) {
-    case TPM2_ECC_NIST_P256: return 32;
-    case TPM2_ECC_NIST_P384: return 48;
-    case TPM2_ECC_NIST_P521: return 66;
-    default: return 0;
+    case TPM2_ECC_NIST_P256:
+        return 32;
+    case TPM2_ECC_NIST_P384:
+        return 48;
+    case TPM2_ECC_NIST_P521:
+        return 66;
+    default:
+        return 0;
     }
 }
 
 const char *psd_tpm_curve_ossl_name(TPMI_ECC_CURVE curve)
 {
     switch (curve) {
-    case TPM2_ECC_NIST_P256: return "prime256v1";
-    case TPM2_ECC_NIST_P384: return "secp384r1";
-    case TPM2_ECC_NIST_P521: return "secp521r1";
-    default: return NULL;
+    case TPM2_ECC_NIST_P256:
+        return "prime256v1";
+    case TPM2_ECC_NIST_P384:
+        return "secp384r1";
+    case TPM2_ECC_NIST_P521:
+        return "secp521r1";
+    default:
+        return NULL;
     }
 }
 
 bool psd_tpm_curve_supported(const psd_tpm_caps *caps, TPMI_ECC_CURVE curve)
 {
     switch (curve) {
-    case TPM2_ECC_NIST_P256: return caps->ecc && caps->p256;
-    case TPM2_ECC_NIST_P384: return caps->ecc && caps->p384;
-    case TPM2_ECC_NIST_P521: return caps->ecc && caps->p521;
-    default: return false;
+    case TPM2_ECC_NIST_P256:
+        return caps->ecc && caps->p256;
+    case TPM2_ECC_NIST_P384:
+        return caps->ecc && caps->p384;
+    case TPM2_ECC_NIST_P521:
+        return caps->ecc && caps->p521;
+    default:
+        return false;
     }
 }
 
 bool psd_tpm_rsa_bits_supported(const psd_tpm_caps *caps, uint32_t bits)
 {
     switch (bits) {
-    case 1024: return caps->rsa1024;
-    case 2048: return caps->rsa2048;
-    case 3072: return caps->rsa3072;
-    case 4096: return caps->rsa4096;
-    default: return false;
+    case 1024:
+        return caps->rsa1024;
+    case 2048:
+        return caps->rsa2048;
+    case 3072:
+        return caps->rsa3072;
+    case 4096:
+        return caps->rsa4096;
+    default:
+        return false;
     }
 }
 

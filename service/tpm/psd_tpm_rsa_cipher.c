@@ -127,8 +127,7 @@ static parsec_status psd_tpm_decrypt_locked(psd_tpm *st, void *argp)
         TSS2_RC base = psd_tpm_rc_base(rc);
         /* libtpms answers a padding check failure with VALUE or FAILURE. */
         if (base == TPM2_RC_VALUE || base == TPM2_RC_FAILURE) {
-            psd_log(PSD_LOG_INFO, "tpm: RSA decryption rejected the padding (0x%x)",
-                    (unsigned)rc);
+            psd_log(PSD_LOG_INFO, "tpm: RSA decryption rejected the padding (0x%x)", (unsigned)rc);
             return PARSEC_PSA_ERROR_INVALID_PADDING;
         }
         return psd_tpm_fail(st, "decrypting (TPM2_RSA_Decrypt)", rc);
@@ -149,8 +148,8 @@ parsec_status psd_tpm_asymmetric_decrypt(void *state, const psd_key *key, const 
     TPM2B_PUBLIC_KEY_RSA cipher = {0};
     TPMT_RSA_DECRYPT scheme = {0};
     TPM2B_DATA label = {0};
-    struct psd_tpm_decrypt_args arg = {.key = key, .blob = &b, .cipher = &cipher, .scheme = &scheme,
-                                       .label = &label, .out = out};
+    struct psd_tpm_decrypt_args arg = {
+        .key = key, .blob = &b, .cipher = &cipher, .scheme = &scheme, .label = &label, .out = out};
     parsec_status status = psd_tpm_blob_decode(key, &b);
 
     if (status != PARSEC_SUCCESS)
@@ -167,8 +166,9 @@ parsec_status psd_tpm_asymmetric_decrypt(void *state, const psd_key *key, const 
         goto done;
     }
     if (saltlen && (salt[saltlen - 1] != 0 || saltlen > sizeof(label.buffer))) {
-        psd_log(PSD_LOG_INFO, "tpm: an OAEP label must end with a zero byte and be at most %zu "
-                              "bytes for a TPM",
+        psd_log(PSD_LOG_INFO,
+                "tpm: an OAEP label must end with a zero byte and be at most %zu "
+                "bytes for a TPM",
                 sizeof(label.buffer));
         status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
         goto done;

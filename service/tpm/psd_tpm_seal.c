@@ -31,14 +31,13 @@ static parsec_status psd_tpm_seal_locked(psd_tpm *st, void *argp)
     tmpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
     sens.sensitive.data.size = (UINT16)arg->len;
     memcpy(sens.sensitive.data.buffer, arg->in, arg->len);
-    status = psd_tpm_create(st, &sens, &tmpl, PSD_TPM_BLOB_SEALED,
-                            "sealing a secret (TPM2_Create)", arg->out);
+    status = psd_tpm_create(st, &sens, &tmpl, PSD_TPM_BLOB_SEALED, "sealing a secret (TPM2_Create)",
+                            arg->out);
     OPENSSL_cleanse(&sens, sizeof(sens));
     return status;
 }
 
-parsec_status psd_tpm_seal_secret(void *state, const uint8_t *secret, size_t len,
-                                  psd_buf *sealed)
+parsec_status psd_tpm_seal_secret(void *state, const uint8_t *secret, size_t len, psd_buf *sealed)
 {
     struct psd_tpm_seal_args arg = {secret, len, sealed};
 
@@ -81,8 +80,7 @@ static parsec_status psd_tpm_unseal_locked(psd_tpm *st, void *argp)
     return status;
 }
 
-parsec_status psd_tpm_unseal_secret(void *state, const uint8_t *sealed, size_t len,
-                                    psd_buf *secret)
+parsec_status psd_tpm_unseal_secret(void *state, const uint8_t *sealed, size_t len, psd_buf *secret)
 {
     psd_tpm_blob blob;
     struct psd_tpm_unseal_args arg = {&blob, secret};

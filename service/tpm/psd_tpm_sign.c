@@ -34,8 +34,8 @@ static parsec_status psd_tpm_sign_scheme(const psd_tpm_caps *caps, const TPMT_PU
             return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
         if (alg->scheme == PARSEC_SIGN_RSA_PKCS1V15 ? !caps->rsassa : !caps->rsapss)
             return PARSEC_PSA_ERROR_NOT_SUPPORTED;
-        scheme->scheme = alg->scheme == PARSEC_SIGN_RSA_PKCS1V15 ? TPM2_ALG_RSASSA
-                                                                 : TPM2_ALG_RSAPSS;
+        scheme->scheme =
+            alg->scheme == PARSEC_SIGN_RSA_PKCS1V15 ? TPM2_ALG_RSASSA : TPM2_ALG_RSAPSS;
         h = psd_tpm_hash_alg(caps, alg->hash);
         break;
     case PARSEC_SIGN_ECDSA:
@@ -161,8 +161,8 @@ parsec_status psd_tpm_sign_hash(void *state, const psd_key *key, const parsec_al
     psd_tpm_blob blob;
     TPMT_SIG_SCHEME scheme = {0};
     TPM2B_DIGEST digest = {0};
-    struct psd_tpm_sign_args arg = {.key = key, .blob = &blob, .scheme = &scheme, .digest = &digest,
-                                    .sig = sig};
+    struct psd_tpm_sign_args arg = {
+        .key = key, .blob = &blob, .scheme = &scheme, .digest = &digest, .sig = sig};
     parsec_status status = psd_tpm_blob_decode(key, &blob);
 
     if (status != PARSEC_SUCCESS)

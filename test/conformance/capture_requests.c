@@ -11,8 +11,8 @@
 #include "fake_server.h"
 #include "parsec_client.h"
 
-#define SIGN_USAGE                                                                        \
-    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |      \
+#define SIGN_USAGE                                                                                 \
+    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |               \
      PARSEC_USAGE_VERIFY_MESSAGE)
 
 /* One client call per capture, in this order. */
@@ -83,19 +83,26 @@ static void run_calls(parsec_client *c)
     parsec_string_list_free(clients, n);
     parsec_delete_client(c, "victim");
     {
-        parsec_key_attributes rsa = {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, SIGN_USAGE,
-                                     {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,
-                                      PARSEC_HASH_SHA_256}};
-        parsec_key_attributes ec = {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 384,
-                                    SIGN_USAGE | PARSEC_USAGE_EXPORT,
-                                    {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                                     PARSEC_HASH_ANY}};
-        parsec_key_attributes none = {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, 0,
-                                      {PARSEC_ALG_NONE, 0, 0}};
-        parsec_key_attributes pub = {PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 0, 0,
-                                     PARSEC_USAGE_VERIFY_HASH,
-                                     {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
-                                      PARSEC_HASH_SHA_384}};
+        parsec_key_attributes rsa = {
+            PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+            0,
+            2048,
+            SIGN_USAGE,
+            {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256}};
+        parsec_key_attributes ec = {
+            PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+            PARSEC_ECC_FAMILY_SECP_R1,
+            384,
+            SIGN_USAGE | PARSEC_USAGE_EXPORT,
+            {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY}};
+        parsec_key_attributes none = {
+            PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, 0, {PARSEC_ALG_NONE, 0, 0}};
+        parsec_key_attributes pub = {
+            PARSEC_KEY_TYPE_RSA_PUBLIC_KEY,
+            0,
+            0,
+            PARSEC_USAGE_VERIFY_HASH,
+            {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_SHA_384}};
         uint8_t data[16];
         fill(data, sizeof(data), 1);
         parsec_generate_key(c, PARSEC_PROVIDER_DEFAULT, "rsa-pss", &rsa);
@@ -137,8 +144,8 @@ static void run_calls(parsec_client *c)
         parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
         fill(buf, sizeof(buf), 4);
         buf[0] = 0x04;
-        parsec_raw_key_agreement(c, PARSEC_PROVIDER_DEFAULT, &ecdh, "ec-dh", buf, sizeof(buf),
-                                 &out, &outlen);
+        parsec_raw_key_agreement(c, PARSEC_PROVIDER_DEFAULT, &ecdh, "ec-dh", buf, sizeof(buf), &out,
+                                 &outlen);
         parsec_clear_free(out, outlen);
     }
     parsec_generate_random(c, PARSEC_PROVIDER_DEFAULT, 48, &out);
@@ -151,13 +158,17 @@ static void run_calls(parsec_client *c)
     parsec_hash_compare(c, PARSEC_PROVIDER_DEFAULT, PARSEC_HASH_SHA_256, (const uint8_t *)"abc", 3,
                         hash, sizeof(hash));
     {
-        parsec_key_attributes ecdh_key = {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1,
-                                          256, PARSEC_USAGE_DERIVE,
+        parsec_key_attributes ecdh_key = {PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+                                          PARSEC_ECC_FAMILY_SECP_R1,
+                                          256,
+                                          PARSEC_USAGE_DERIVE,
                                           {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0}};
         parsec_can_do_crypto(c, PARSEC_PROVIDER_DEFAULT, 2, &ecdh_key);
     }
     {
-        parsec_key_attributes aes = {PARSEC_KEY_TYPE_AES, 0, 256,
+        parsec_key_attributes aes = {PARSEC_KEY_TYPE_AES,
+                                     0,
+                                     256,
                                      PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
                                      {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0}};
         parsec_alg ccm8 = {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 8};

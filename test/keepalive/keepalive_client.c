@@ -175,7 +175,8 @@ done:
  */
 static int ka_fallback(void)
 {
-    static const char ping_resp[] = "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
+    static const char ping_resp[] =
+        "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
     uint8_t resp[64];
     fake_reply reply = {0};
     fake_server *srv;
@@ -276,7 +277,8 @@ static int ka_raw_call(int fd, const parsec_wire_header *req, const uint8_t *bod
 
     parsec_wire_header_encode(req, hdr);
     if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr) ||
-        (req->body_len > 0 && send(fd, body, req->body_len, MSG_NOSIGNAL) != (ssize_t)req->body_len) ||
+        (req->body_len > 0 &&
+         send(fd, body, req->body_len, MSG_NOSIGNAL) != (ssize_t)req->body_len) ||
         !ka_read_exact(fd, hdr, sizeof(hdr)))
         return 0;
     parsec_wire_header_decode(hdr, resp);
@@ -312,7 +314,8 @@ typedef struct ka_stall_server {
 
 static void *ka_stall_serve(void *arg)
 {
-    static const char ping_resp[] = "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
+    static const char ping_resp[] =
+        "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
     ka_stall_server *srv = arg;
     uint8_t resp[64], req[PARSEC_WIRE_HEADER_SIZE + 64];
     size_t resp_len = hex_decode(ping_resp, resp, sizeof(resp));
@@ -403,7 +406,8 @@ static int ka_stall(void)
     st = parsec_destroy_key(c, 1, "stalled");
     if (st != PARSEC_CLIENT_ERROR_TIMEOUT || atomic_load(&srv.conns) != 3) {
         ka_fail("DestroyKey on a stalled kept connection: %s after %d connections (want a "
-                "timeout, no resend)", parsec_status_name(st), atomic_load(&srv.conns));
+                "timeout, no resend)",
+                parsec_status_name(st), atomic_load(&srv.conns));
         goto done;
     }
     printf("DestroyKey on a stalled kept connection: %s, not resent\n", parsec_status_name(st));
@@ -427,8 +431,10 @@ done:
 static int ka_wire(void)
 {
     /* PsaSignHash body (docs/wire-protocol.md §1.1): key "none", RsaPss(SHA-256), 32-byte hash. */
-    static const char sign_body[] = "0a046e6f6e65" "12061a040a021007"
-                                    "1a200000000000000000000000000000000000000000000000000000000000000000";
+    static const char sign_body[] =
+        "0a046e6f6e65"
+        "12061a040a021007"
+        "1a200000000000000000000000000000000000000000000000000000000000000000";
     uint8_t body[128];
     parsec_wire_header req, resp;
     int fd, rc = 1;
@@ -463,8 +469,8 @@ static int ka_wire(void)
     }
     /* Unauthenticated PsaSignHash: an error status, the connection still kept. */
     parsec_wire_request_init(&req, PARSEC_PROVIDER_MBED_CRYPTO, PARSEC_OP_PSA_SIGN_HASH,
-                             PARSEC_AUTH_NONE,
-                             (uint32_t)hex_decode(sign_body, body, sizeof(body)), 0);
+                             PARSEC_AUTH_NONE, (uint32_t)hex_decode(sign_body, body, sizeof(body)),
+                             0);
     req.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
     if (!ka_raw_call(fd, &req, body, &resp) || resp.status == 0 ||
         resp.flags != PARSEC_WIRE_FLAG_KEEPALIVE) {
@@ -524,14 +530,16 @@ static int ka_fork(void)
         n = ka_sockets(s, KA_MAX_SOCKETS);
         for (int i = 0; i < n; i++)
             if (s[i] == parent_sock)
-                _exit(ka_fail("the child still holds (or used) its parent's socket %lu", parent_sock));
+                _exit(ka_fail("the child still holds (or used) its parent's socket %lu",
+                              parent_sock));
         if (n != 1)
             _exit(ka_fail("child: %d sockets open, expected its own kept one", n));
         if (ka_ping(c) != 0 || ka_one_socket("child, second Ping") != s[0])
             _exit(1);
         _exit(0);
     }
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
         ka_fail("the child's requests failed");
         goto done;
     }
@@ -682,7 +690,8 @@ int main(int argc, char **argv)
         return ka_threads(atoi(argv[2]), atoi(argv[3]), argc == 5 ? atoi(argv[4]) : atoi(argv[2]));
     if (strcmp(cmd, "pause") == 0 && argc == 4)
         return ka_pause(argv[2], argv[3]);
-    fprintf(stderr, "usage: keepalive_client reuse N | off N | fallback | wire | stall | fork | idle MS | "
-                    "threads T N [K] | pause READY GO\n");
+    fprintf(stderr,
+            "usage: keepalive_client reuse N | off N | fallback | wire | stall | fork | idle MS | "
+            "threads T N [K] | pause READY GO\n");
     return 2;
 }

@@ -58,12 +58,12 @@ static void report(int cond, const char *desc)
 }
 
 #define CHECK(desc, cond) report((cond) != 0, desc)
-#define CKR(desc, call, want)                                                          \
-    do {                                                                               \
-        ck_rv_t r_ = (call);                                                           \
-        report(r_ == (ck_rv_t)(want), desc);                                           \
-        if (r_ != (ck_rv_t)(want))                                                     \
-            printf("#   %s returned 0x%lx, expected 0x%lx\n", #call, r_, (ck_rv_t)(want)); \
+#define CKR(desc, call, want)                                                                      \
+    do {                                                                                           \
+        ck_rv_t r_ = (call);                                                                       \
+        report(r_ == (ck_rv_t)(want), desc);                                                       \
+        if (r_ != (ck_rv_t)(want))                                                                 \
+            printf("#   %s returned 0x%lx, expected 0x%lx\n", #call, r_, (ck_rv_t)(want));         \
     } while (0)
 
 static unsigned char ck_true = CK_TRUE, ck_false = CK_FALSE;
@@ -113,8 +113,8 @@ static ck_object_handle_t find1(ck_session_handle_t s, unsigned long cls, const 
 }
 
 /* An attribute's value (malloc'ed), through the two-call convention. */
-static unsigned char *get_attr(ck_session_handle_t s, ck_object_handle_t o, ck_attribute_type_t type,
-                               unsigned long *len)
+static unsigned char *get_attr(ck_session_handle_t s, ck_object_handle_t o,
+                               ck_attribute_type_t type, unsigned long *len)
 {
     struct ck_attribute a = {type, NULL, 0};
     unsigned char *buf;
@@ -163,8 +163,8 @@ static ck_rv_t sign(ck_session_handle_t s, ck_mechanism_type_t mt, void *param, 
 }
 
 /* OpenSSL verification of a PKCS#11 signature (ECDSA r||s converted to DER). */
-static int ossl_verify(EVP_PKEY *pk, const char *md, int pss, const unsigned char *msg, size_t msglen,
-                       const unsigned char *sig, size_t siglen)
+static int ossl_verify(EVP_PKEY *pk, const char *md, int pss, const unsigned char *msg,
+                       size_t msglen, const unsigned char *sig, size_t siglen)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
@@ -181,17 +181,18 @@ static int ossl_verify(EVP_PKEY *pk, const char *md, int pss, const unsigned cha
         sig = der;
         siglen = n > 0 ? (size_t)n : 0;
     }
-    if (ctx != NULL && EVP_DigestVerifyInit(ctx, &pctx, EVP_get_digestbyname(md), NULL, pk) == 1
-        && (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
-                     && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)))
+    if (ctx != NULL && EVP_DigestVerifyInit(ctx, &pctx, EVP_get_digestbyname(md), NULL, pk) == 1 &&
+        (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                  EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)))
         ok = EVP_DigestVerify(ctx, sig, siglen, msg, msglen) == 1;
     EVP_MD_CTX_free(ctx);
     OPENSSL_free(der);
     return ok;
 }
 
-static ck_rv_t gen_keypair(ck_session_handle_t s, int rsa, const char *label, const unsigned char *curve,
-                           size_t curvelen, ck_mechanism_type_t *allowed, size_t nallowed, int sign_attr,
+static ck_rv_t gen_keypair(ck_session_handle_t s, int rsa, const char *label,
+                           const unsigned char *curve, size_t curvelen,
+                           ck_mechanism_type_t *allowed, size_t nallowed, int sign_attr,
                            ck_object_handle_t *pub, ck_object_handle_t *priv)
 {
     unsigned long bits = 2048;
@@ -209,7 +210,8 @@ static ck_rv_t gen_keypair(ck_session_handle_t s, int rsa, const char *label, co
     }
     privt[npriv++] = (struct ck_attribute){CKA_TOKEN, &ck_true, 1};
     if (allowed != NULL)
-        privt[npriv++] = (struct ck_attribute){CKA_ALLOWED_MECHANISMS, allowed, sizeof(*allowed) * nallowed};
+        privt[npriv++] =
+            (struct ck_attribute){CKA_ALLOWED_MECHANISMS, allowed, sizeof(*allowed) * nallowed};
     if (sign_attr >= 0)
         privt[npriv++] = (struct ck_attribute){CKA_SIGN, sign_attr ? &ck_true : &ck_false, 1};
     if (sign_attr == 0)
@@ -246,18 +248,21 @@ static void test_init_and_slots(void)
     CKR("a second C_Initialize: CKR_CRYPTOKI_ALREADY_INITIALIZED", init_as(APP_ALICE),
         CKR_CRYPTOKI_ALREADY_INITIALIZED);
     CKR("C_GetInfo", f->C_GetInfo(&info), CKR_OK);
-    CHECK("  ... says PKCS#11 2.40", info.cryptoki_version.major == 2 && info.cryptoki_version.minor == 40);
+    CHECK("  ... says PKCS#11 2.40",
+          info.cryptoki_version.major == 2 && info.cryptoki_version.minor == 40);
     CKR("C_GetSlotList(NULL) gives the count", f->C_GetSlotList(CK_TRUE, NULL, &n), CKR_OK);
     CHECK("  ... one token for the one provider parsecd runs", n == 1);
     mn = 0;
-    CKR("C_GetSlotList with a too small buffer: CKR_BUFFER_TOO_SMALL", f->C_GetSlotList(CK_TRUE, slots, &mn),
-        CKR_BUFFER_TOO_SMALL);
+    CKR("C_GetSlotList with a too small buffer: CKR_BUFFER_TOO_SMALL",
+        f->C_GetSlotList(CK_TRUE, slots, &mn), CKR_BUFFER_TOO_SMALL);
     CHECK("  ... and the needed count", mn == 1);
     n = 8;
     CKR("C_GetSlotList", f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
     slot = slots[0];
     CHECK("  ... the slot ID is the Parsec provider ID",
-          slot == (strcmp(backend, "software") == 0 ? 1u : strcmp(backend, "pkcs11") == 0 ? 2u : 3u));
+          slot == (strcmp(backend, "software") == 0 ? 1u
+                   : strcmp(backend, "pkcs11") == 0 ? 2u
+                                                    : 3u));
     CKR("C_GetSlotInfo", f->C_GetSlotInfo(slot, &si), CKR_OK);
     CHECK("  ... a token is present", si.flags & CKF_TOKEN_PRESENT);
     CKR("C_GetTokenInfo", f->C_GetTokenInfo(slot, &ti), CKR_OK);
@@ -268,12 +273,15 @@ static void test_init_and_slots(void)
     CHECK("  ... the label is 'parsec <backend>'", memcmp(label, expect, 32) == 0);
     CHECK("  ... no login required", !(ti.flags & CKF_LOGIN_REQUIRED));
     CHECK("  ... token has an RNG", ti.flags & CKF_RNG);
-    CKR("C_GetTokenInfo of slot 99: CKR_SLOT_ID_INVALID", f->C_GetTokenInfo(99, &ti2), CKR_SLOT_ID_INVALID);
-    CKR("C_GetTokenInfo(NULL): CKR_ARGUMENTS_BAD", f->C_GetTokenInfo(slot, NULL), CKR_ARGUMENTS_BAD);
+    CKR("C_GetTokenInfo of slot 99: CKR_SLOT_ID_INVALID", f->C_GetTokenInfo(99, &ti2),
+        CKR_SLOT_ID_INVALID);
+    CKR("C_GetTokenInfo(NULL): CKR_ARGUMENTS_BAD", f->C_GetTokenInfo(slot, NULL),
+        CKR_ARGUMENTS_BAD);
     memcpy(serial, ti.serial_number, 16);
     serial[16] = '\0';
     CKR("C_Finalize", f->C_Finalize(NULL), CKR_OK);
-    CKR("C_Finalize again: CKR_CRYPTOKI_NOT_INITIALIZED", f->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+    CKR("C_Finalize again: CKR_CRYPTOKI_NOT_INITIALIZED", f->C_Finalize(NULL),
+        CKR_CRYPTOKI_NOT_INITIALIZED);
     CKR("C_Initialize after C_Finalize", init_as(APP_ALICE), CKR_OK);
     n = 8;
     f->C_GetSlotList(CK_TRUE, slots, &n);
@@ -294,9 +302,11 @@ static void test_mechanisms(void)
     CHECK("  ... and the needed count", small == n);
     n = 64;
     CKR("C_GetMechanismList", f->C_GetMechanismList(slot, list, &n), CKR_OK);
-    CKR("C_GetMechanismInfo(CKM_ECDSA_SHA256)", f->C_GetMechanismInfo(slot, CKM_ECDSA_SHA256, &info), CKR_OK);
+    CKR("C_GetMechanismInfo(CKM_ECDSA_SHA256)",
+        f->C_GetMechanismInfo(slot, CKM_ECDSA_SHA256, &info), CKR_OK);
     CHECK("  ... signs and verifies", (info.flags & CKF_SIGN) && (info.flags & CKF_VERIFY));
-    CKR("C_GetMechanismInfo(CKM_SHA256_RSA_PKCS)", f->C_GetMechanismInfo(slot, CKM_SHA256_RSA_PKCS, &info), CKR_OK);
+    CKR("C_GetMechanismInfo(CKM_SHA256_RSA_PKCS)",
+        f->C_GetMechanismInfo(slot, CKM_SHA256_RSA_PKCS, &info), CKR_OK);
     CHECK("  ... for 2048-bit keys", info.min_key_size <= 2048 && info.max_key_size >= 2048);
     CKR("C_GetMechanismInfo(CKM_AES_CBC): CKR_MECHANISM_INVALID",
         f->C_GetMechanismInfo(slot, CKM_AES_CBC, &info), CKR_MECHANISM_INVALID);
@@ -313,7 +323,8 @@ static void test_sessions(void)
         f->C_OpenSession(slot, 0, NULL, NULL, &s), CKR_SESSION_PARALLEL_NOT_SUPPORTED);
     CKR("C_OpenSession on slot 99: CKR_SLOT_ID_INVALID",
         f->C_OpenSession(99, CKF_SERIAL_SESSION, NULL, NULL, &s), CKR_SLOT_ID_INVALID);
-    CKR("C_OpenSession read-only", f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro), CKR_OK);
+    CKR("C_OpenSession read-only", f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro),
+        CKR_OK);
     s = open_rw();
     CHECK("C_OpenSession read-write", s != 0);
     CKR("C_GetSessionInfo", f->C_GetSessionInfo(s, &si), CKR_OK);
@@ -326,9 +337,10 @@ static void test_sessions(void)
     CKR("C_Login as SO: CKR_USER_TYPE_INVALID", f->C_Login(s, 7, NULL, 0), CKR_USER_TYPE_INVALID);
     CKR("C_Logout", f->C_Logout(s), CKR_OK);
     CKR("C_Logout again: CKR_USER_NOT_LOGGED_IN", f->C_Logout(s), CKR_USER_NOT_LOGGED_IN);
-    CKR("C_GetFunctionStatus: CKR_FUNCTION_NOT_PARALLEL", f->C_GetFunctionStatus(s), CKR_FUNCTION_NOT_PARALLEL);
-    CKR("C_WaitForSlotEvent: CKR_FUNCTION_NOT_SUPPORTED", f->C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL),
-        CKR_FUNCTION_NOT_SUPPORTED);
+    CKR("C_GetFunctionStatus: CKR_FUNCTION_NOT_PARALLEL", f->C_GetFunctionStatus(s),
+        CKR_FUNCTION_NOT_PARALLEL);
+    CKR("C_WaitForSlotEvent: CKR_FUNCTION_NOT_SUPPORTED",
+        f->C_WaitForSlotEvent(CKF_DONT_BLOCK, NULL, NULL), CKR_FUNCTION_NOT_SUPPORTED);
     CKR("C_CloseSession", f->C_CloseSession(ro), CKR_OK);
     CKR("C_CloseSession of a closed session: CKR_SESSION_HANDLE_INVALID", f->C_CloseSession(ro),
         CKR_SESSION_HANDLE_INVALID);
@@ -336,7 +348,8 @@ static void test_sessions(void)
         CKR_SESSION_HANDLE_INVALID);
     f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro);
     CKR("C_CloseAllSessions", f->C_CloseAllSessions(slot), CKR_OK);
-    CKR("  ... closed every session of the slot", f->C_GetSessionInfo(ro, &si), CKR_SESSION_HANDLE_INVALID);
+    CKR("  ... closed every session of the slot", f->C_GetSessionInfo(ro, &si),
+        CKR_SESSION_HANDLE_INVALID);
     CKR("  ... the first one too", f->C_GetSessionInfo(s, &si), CKR_SESSION_HANDLE_INVALID);
 }
 
@@ -353,41 +366,49 @@ static void test_keygen(ck_session_handle_t s, keys *k)
     ck_mechanism_type_t pss[] = {CKM_RSA_PKCS_PSS}, oaep[] = {CKM_RSA_PKCS_OAEP};
     struct ck_mechanism m = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
     unsigned long small = 512;
-    struct ck_attribute pubt[2] = {{CKA_LABEL, "p11t-small", 10}, {CKA_MODULUS_BITS, &small, sizeof(small)}};
+    struct ck_attribute pubt[2] = {{CKA_LABEL, "p11t-small", 10},
+                                   {CKA_MODULUS_BITS, &small, sizeof(small)}};
 
     CKR("C_GenerateKeyPair RSA-2048 'p11t-rsa'",
         gen_keypair(s, 1, "p11t-rsa", NULL, 0, NULL, 0, -1, &k->rsa_pub, &k->rsa_priv), CKR_OK);
     CKR("C_GenerateKeyPair EC P-256 'p11t-ec'",
-        gen_keypair(s, 0, "p11t-ec", p256, sizeof(p256), NULL, 0, -1, &k->ec_pub, &k->ec_priv), CKR_OK);
+        gen_keypair(s, 0, "p11t-ec", p256, sizeof(p256), NULL, 0, -1, &k->ec_pub, &k->ec_priv),
+        CKR_OK);
     CKR("C_GenerateKeyPair EC P-384 'p11t-ec384'",
-        gen_keypair(s, 0, "p11t-ec384", p384, sizeof(p384), NULL, 0, -1, &k->ec384_pub, &k->ec384_priv), CKR_OK);
+        gen_keypair(s, 0, "p11t-ec384", p384, sizeof(p384), NULL, 0, -1, &k->ec384_pub,
+                    &k->ec384_priv),
+        CKR_OK);
     if (has_mech(CKM_RSA_PKCS_PSS))
         CKR("C_GenerateKeyPair RSA PSS key (CKA_ALLOWED_MECHANISMS = CKM_RSA_PKCS_PSS)",
             gen_keypair(s, 1, "p11t-pss", NULL, 0, pss, 1, -1, &k->pss_pub, &k->pss_priv), CKR_OK);
     if (has_mech(CKM_RSA_PKCS_OAEP))
         CKR("C_GenerateKeyPair RSA OAEP key (CKA_ALLOWED_MECHANISMS = CKM_RSA_PKCS_OAEP)",
-            gen_keypair(s, 1, "p11t-oaep", NULL, 0, oaep, 1, -1, &k->oaep_pub, &k->oaep_priv), CKR_OK);
+            gen_keypair(s, 1, "p11t-oaep", NULL, 0, oaep, 1, -1, &k->oaep_pub, &k->oaep_priv),
+            CKR_OK);
     CKR("C_GenerateKeyPair RSA decryption key (CKA_SIGN false, CKA_DECRYPT true)",
         gen_keypair(s, 1, "p11t-dec", NULL, 0, NULL, 0, 0, &k->dec_pub, &k->dec_priv), CKR_OK);
     if (has_mech(CKM_ECDH1_DERIVE))
         CKR("C_GenerateKeyPair ECDH key (CKA_SIGN false, CKA_DERIVE true)",
-            gen_keypair(s, 0, "p11t-dh", p256, sizeof(p256), NULL, 0, 0, &k->dh_pub, &k->dh_priv), CKR_OK);
+            gen_keypair(s, 0, "p11t-dh", p256, sizeof(p256), NULL, 0, 0, &k->dh_pub, &k->dh_priv),
+            CKR_OK);
     CKR("C_GenerateKeyPair with a taken label: CKR_ATTRIBUTE_VALUE_INVALID",
-        gen_keypair(s, 0, "p11t-ec", p256, sizeof(p256), NULL, 0, -1, &pub, &priv), CKR_ATTRIBUTE_VALUE_INVALID);
+        gen_keypair(s, 0, "p11t-ec", p256, sizeof(p256), NULL, 0, -1, &pub, &priv),
+        CKR_ATTRIBUTE_VALUE_INVALID);
     CKR("C_GenerateKeyPair on secp256k1: CKR_CURVE_NOT_SUPPORTED",
         gen_keypair(s, 0, "p11t-k1", secp256k1, sizeof(secp256k1), NULL, 0, -1, &pub, &priv),
         CKR_CURVE_NOT_SUPPORTED);
-    CKR("C_GenerateKeyPair RSA-512: CKR_KEY_SIZE_RANGE", f->C_GenerateKeyPair(s, &m, pubt, 2, NULL, 0, &pub, &priv),
-        CKR_KEY_SIZE_RANGE);
+    CKR("C_GenerateKeyPair RSA-512: CKR_KEY_SIZE_RANGE",
+        f->C_GenerateKeyPair(s, &m, pubt, 2, NULL, 0, &pub, &priv), CKR_KEY_SIZE_RANGE);
     small = 2048;
     CKR("C_GenerateKeyPair without CKA_LABEL: CKR_TEMPLATE_INCOMPLETE",
         f->C_GenerateKeyPair(s, &m, pubt + 1, 1, NULL, 0, &pub, &priv), CKR_TEMPLATE_INCOMPLETE);
     m.mechanism = CKM_DSA_KEY_PAIR_GEN;
-    CKR("C_GenerateKeyPair DSA: CKR_MECHANISM_INVALID", f->C_GenerateKeyPair(s, &m, pubt, 2, NULL, 0, &pub, &priv),
-        CKR_MECHANISM_INVALID);
+    CKR("C_GenerateKeyPair DSA: CKR_MECHANISM_INVALID",
+        f->C_GenerateKeyPair(s, &m, pubt, 2, NULL, 0, &pub, &priv), CKR_MECHANISM_INVALID);
     f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro);
     CKR("C_GenerateKeyPair on a read-only session: CKR_SESSION_READ_ONLY",
-        gen_keypair(ro, 0, "p11t-ro", p256, sizeof(p256), NULL, 0, -1, &pub, &priv), CKR_SESSION_READ_ONLY);
+        gen_keypair(ro, 0, "p11t-ro", p256, sizeof(p256), NULL, 0, -1, &pub, &priv),
+        CKR_SESSION_READ_ONLY);
     f->C_CloseSession(ro);
     k->rsa = pubkey(s, k->rsa_pub);
     k->ec = pubkey(s, k->ec_pub);
@@ -397,8 +418,8 @@ static void test_keygen(ck_session_handle_t s, keys *k)
     k->dec = pubkey(s, k->dec_pub);
     k->dh = k->dh_pub ? pubkey(s, k->dh_pub) : NULL;
     CHECK("CKA_PUBLIC_KEY_INFO of each new key is a public key OpenSSL reads",
-          k->rsa && k->ec && k->ec384 && k->dec && (!k->pss_pub || k->pss) && (!k->oaep_pub || k->oaep)
-              && (!k->dh_pub || k->dh));
+          k->rsa && k->ec && k->ec384 && k->dec && (!k->pss_pub || k->pss) &&
+              (!k->oaep_pub || k->oaep) && (!k->dh_pub || k->dh));
 }
 
 static void test_objects(ck_session_handle_t s, keys *k)
@@ -407,7 +428,8 @@ static void test_objects(ck_session_handle_t s, keys *k)
     unsigned long n, len = 0, len2 = 0, cls = CKO_PRIVATE_KEY, kt = 0;
     unsigned char *id1, *id2, *v, buf[4];
     unsigned char sensitive = 0, extractable = 1, always_auth = 1;
-    struct ck_attribute a[3] = {{CKA_SENSITIVE, &sensitive, 1}, {CKA_EXTRACTABLE, &extractable, 1},
+    struct ck_attribute a[3] = {{CKA_SENSITIVE, &sensitive, 1},
+                                {CKA_EXTRACTABLE, &extractable, 1},
                                 {CKA_ALWAYS_AUTHENTICATE, &always_auth, 1}};
     struct ck_attribute kta = {CKA_KEY_TYPE, &kt, sizeof(kt)};
     struct ck_attribute secret = {CKA_PRIVATE_EXPONENT, NULL, 0}, unknown = {0x7777, NULL, 0};
@@ -415,43 +437,48 @@ static void test_objects(ck_session_handle_t s, keys *k)
     struct ck_attribute bycls = {CKA_CLASS, &cls, sizeof(cls)};
     BIGNUM *nbn = NULL;
 
-    CHECK("C_FindObjects by class and label finds the private key", find1(s, CKO_PRIVATE_KEY, "p11t-rsa") == k->rsa_priv);
+    CHECK("C_FindObjects by class and label finds the private key",
+          find1(s, CKO_PRIVATE_KEY, "p11t-rsa") == k->rsa_priv);
     CHECK("  ... and the public key", find1(s, CKO_PUBLIC_KEY, "p11t-rsa") == k->rsa_pub);
-    CHECK("  ... handles are the same in another search", find1(s, CKO_PRIVATE_KEY, "p11t-rsa") == k->rsa_priv);
-    CHECK("a label that no key has finds nothing", find(s, CKO_PRIVATE_KEY, "p11t-none", h, 16) == 0);
+    CHECK("  ... handles are the same in another search",
+          find1(s, CKO_PRIVATE_KEY, "p11t-rsa") == k->rsa_priv);
+    CHECK("a label that no key has finds nothing",
+          find(s, CKO_PRIVATE_KEY, "p11t-none", h, 16) == 0);
     CKR("C_FindObjectsInit(all private keys)", f->C_FindObjectsInit(s, &bycls, 1), CKR_OK);
-    CKR("  ... a second C_FindObjectsInit: CKR_OPERATION_ACTIVE", f->C_FindObjectsInit(s, &bycls, 1),
-        CKR_OPERATION_ACTIVE);
+    CKR("  ... a second C_FindObjectsInit: CKR_OPERATION_ACTIVE",
+        f->C_FindObjectsInit(s, &bycls, 1), CKR_OPERATION_ACTIVE);
     n = 0;
     f->C_FindObjects(s, h, 1, &n);
     CHECK("  ... C_FindObjects returns at most max_count", n == 1);
     f->C_FindObjects(s, h, 16, &n);
     CHECK("  ... and the rest on the next call", n >= 3);
     CKR("  ... C_FindObjectsFinal", f->C_FindObjectsFinal(s), CKR_OK);
-    CKR("C_FindObjects after C_FindObjectsFinal: CKR_OPERATION_NOT_INITIALIZED", f->C_FindObjects(s, h, 16, &n),
-        CKR_OPERATION_NOT_INITIALIZED);
+    CKR("C_FindObjects after C_FindObjectsFinal: CKR_OPERATION_NOT_INITIALIZED",
+        f->C_FindObjects(s, h, 16, &n), CKR_OPERATION_NOT_INITIALIZED);
     id1 = get_attr(s, k->rsa_priv, CKA_ID, &len);
     id2 = get_attr(s, k->rsa_pub, CKA_ID, &len2);
-    CHECK("CKA_ID of the private and the public key are equal", id1 && id2 && len == len2 && len > 0
-                                                                  && memcmp(id1, id2, len) == 0);
+    CHECK("CKA_ID of the private and the public key are equal",
+          id1 && id2 && len == len2 && len > 0 && memcmp(id1, id2, len) == 0);
     free(id1);
     free(id2);
     CKR("CKA_KEY_TYPE of the RSA key", f->C_GetAttributeValue(s, k->rsa_priv, &kta, 1), CKR_OK);
     CHECK("  ... is CKK_RSA", kt == CKK_RSA);
     CKR("CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_ALWAYS_AUTHENTICATE of the private key",
         f->C_GetAttributeValue(s, k->rsa_priv, a, 3), CKR_OK);
-    CHECK("  ... sensitive, not extractable, no re-authentication", sensitive && !extractable && !always_auth);
-    CKR("CKA_PRIVATE_EXPONENT: CKR_ATTRIBUTE_SENSITIVE", f->C_GetAttributeValue(s, k->rsa_priv, &secret, 1),
-        CKR_ATTRIBUTE_SENSITIVE);
-    CHECK("  ... with the length CK_UNAVAILABLE_INFORMATION", secret.value_len == CK_UNAVAILABLE_INFORMATION);
+    CHECK("  ... sensitive, not extractable, no re-authentication",
+          sensitive && !extractable && !always_auth);
+    CKR("CKA_PRIVATE_EXPONENT: CKR_ATTRIBUTE_SENSITIVE",
+        f->C_GetAttributeValue(s, k->rsa_priv, &secret, 1), CKR_ATTRIBUTE_SENSITIVE);
+    CHECK("  ... with the length CK_UNAVAILABLE_INFORMATION",
+          secret.value_len == CK_UNAVAILABLE_INFORMATION);
     CKR("an attribute the object does not have: CKR_ATTRIBUTE_TYPE_INVALID",
         f->C_GetAttributeValue(s, k->rsa_pub, &unknown, 1), CKR_ATTRIBUTE_TYPE_INVALID);
-    CKR("CKA_LABEL into a 4-byte buffer: CKR_BUFFER_TOO_SMALL", f->C_GetAttributeValue(s, k->rsa_pub, &small, 1),
-        CKR_BUFFER_TOO_SMALL);
+    CKR("CKA_LABEL into a 4-byte buffer: CKR_BUFFER_TOO_SMALL",
+        f->C_GetAttributeValue(s, k->rsa_pub, &small, 1), CKR_BUFFER_TOO_SMALL);
     v = get_attr(s, k->rsa_pub, CKA_MODULUS, &len);
     EVP_PKEY_get_bn_param(k->rsa, OSSL_PKEY_PARAM_RSA_N, &nbn);
-    CHECK("CKA_MODULUS is the modulus of CKA_PUBLIC_KEY_INFO", v && nbn && len == 256
-                                                               && BN_cmp(BN_bin2bn(v, (int)len, nbn), nbn) == 0);
+    CHECK("CKA_MODULUS is the modulus of CKA_PUBLIC_KEY_INFO",
+          v && nbn && len == 256 && BN_cmp(BN_bin2bn(v, (int)len, nbn), nbn) == 0);
     BN_free(nbn);
     free(v);
     v = get_attr(s, k->rsa_pub, CKA_PUBLIC_EXPONENT, &len);
@@ -461,8 +488,8 @@ static void test_objects(ck_session_handle_t s, keys *k)
     CHECK("CKA_EC_PARAMS is the P-256 OID", v && len == sizeof(p256) && memcmp(v, p256, len) == 0);
     free(v);
     v = get_attr(s, k->ec_pub, CKA_EC_POINT, &len);
-    CHECK("CKA_EC_POINT is a DER OCTET STRING of the uncompressed point", v && len == 67 && v[0] == 0x04
-                                                                          && v[1] == 65 && v[2] == 0x04);
+    CHECK("CKA_EC_POINT is a DER OCTET STRING of the uncompressed point",
+          v && len == 67 && v[0] == 0x04 && v[1] == 65 && v[2] == 0x04);
     free(v);
     v = get_attr(s, k->dec_priv, CKA_SIGN, &len);
     CHECK("the decryption key has CKA_SIGN false", v && len == 1 && v[0] == CK_FALSE);
@@ -471,9 +498,10 @@ static void test_objects(ck_session_handle_t s, keys *k)
     CHECK("  ... and CKA_DECRYPT true", v && len == 1 && v[0] == CK_TRUE);
     free(v);
     CKR("C_GetObjectSize", f->C_GetObjectSize(s, k->rsa_pub, &len), CKR_OK);
-    CHECK("  ... CK_UNAVAILABLE_INFORMATION (the service keeps the key)", len == CK_UNAVAILABLE_INFORMATION);
-    CKR("C_SetAttributeValue: CKR_ACTION_PROHIBITED", f->C_SetAttributeValue(s, k->rsa_pub, &small, 1),
-        CKR_ACTION_PROHIBITED);
+    CHECK("  ... CK_UNAVAILABLE_INFORMATION (the service keeps the key)",
+          len == CK_UNAVAILABLE_INFORMATION);
+    CKR("C_SetAttributeValue: CKR_ACTION_PROHIBITED",
+        f->C_SetAttributeValue(s, k->rsa_pub, &small, 1), CKR_ACTION_PROHIBITED);
     CKR("C_GetAttributeValue of handle 999999: CKR_OBJECT_HANDLE_INVALID",
         f->C_GetAttributeValue(s, 999999, &small, 1), CKR_OBJECT_HANDLE_INVALID);
 }
@@ -509,7 +537,9 @@ static void test_sign(ck_session_handle_t s, keys *k)
     int dilen;
 
     for (i = 0; i < sizeof(hashed) / sizeof(hashed[0]); i++) {
-        ck_object_handle_t key = hashed[i].ec ? k->ec_priv : hashed[i].pss ? k->pss_priv : k->rsa_priv;
+        ck_object_handle_t key = hashed[i].ec    ? k->ec_priv
+                                 : hashed[i].pss ? k->pss_priv
+                                                 : k->rsa_priv;
         ck_object_handle_t pub = hashed[i].ec ? k->ec_pub : hashed[i].pss ? k->pss_pub : k->rsa_pub;
         EVP_PKEY *pk = hashed[i].ec ? k->ec : hashed[i].pss ? k->pss : k->rsa;
         struct ck_rsa_pkcs_pss_params p = {CKM_SHA256, CKG_MGF1_SHA256, 32};
@@ -520,46 +550,65 @@ static void test_sign(ck_session_handle_t s, keys *k)
                 printf("# skip %s: the %s token does not offer RSA-PSS\n", hashed[i].name, backend);
                 continue;
             }
-            p.hash_alg = hashed[i].md[3] == '2' ? CKM_SHA256 : hashed[i].md[3] == '3' ? CKM_SHA384 : CKM_SHA512;
-            p.mgf = hashed[i].md[3] == '2' ? CKG_MGF1_SHA256 : hashed[i].md[3] == '3' ? CKG_MGF1_SHA384 : CKG_MGF1_SHA512;
+            p.hash_alg = hashed[i].md[3] == '2'   ? CKM_SHA256
+                         : hashed[i].md[3] == '3' ? CKM_SHA384
+                                                  : CKM_SHA512;
+            p.mgf = hashed[i].md[3] == '2'   ? CKG_MGF1_SHA256
+                    : hashed[i].md[3] == '3' ? CKG_MGF1_SHA384
+                                             : CKG_MGF1_SHA512;
             p.s_len = (unsigned long)EVP_MD_get_size(EVP_get_digestbyname(hashed[i].md));
             vm.parameter = &p;
             vm.parameter_len = sizeof(p);
         }
         siglen = sizeof(sig);
         snprintf(desc, sizeof(desc), "C_Sign %s", hashed[i].name);
-        CKR(desc, sign(s, hashed[i].m, vm.parameter, vm.parameter_len, key, msg, sizeof(msg), sig, &siglen), CKR_OK);
+        CKR(desc,
+            sign(s, hashed[i].m, vm.parameter, vm.parameter_len, key, msg, sizeof(msg), sig,
+                 &siglen),
+            CKR_OK);
         snprintf(desc, sizeof(desc), "  ... OpenSSL verifies the %s signature", hashed[i].name);
         CHECK(desc, ossl_verify(pk, hashed[i].md, hashed[i].pss, msg, sizeof(msg), sig, siglen));
         snprintf(desc, sizeof(desc), "  ... C_Verify %s accepts it", hashed[i].name);
-        CKR(desc, f->C_VerifyInit(s, &vm, pub) == CKR_OK ? f->C_Verify(s, (unsigned char *)msg, sizeof(msg), sig, siglen)
-                                                       : CKR_GENERAL_ERROR, CKR_OK);
+        CKR(desc,
+            f->C_VerifyInit(s, &vm, pub) == CKR_OK
+                ? f->C_Verify(s, (unsigned char *)msg, sizeof(msg), sig, siglen)
+                : CKR_GENERAL_ERROR,
+            CKR_OK);
         sig[siglen / 2] ^= 1;
-        snprintf(desc, sizeof(desc), "  ... C_Verify %s of a changed signature: CKR_SIGNATURE_INVALID", hashed[i].name);
-        CKR(desc, f->C_VerifyInit(s, &vm, pub) == CKR_OK ? f->C_Verify(s, (unsigned char *)msg, sizeof(msg), sig, siglen)
-                                                       : CKR_GENERAL_ERROR, CKR_SIGNATURE_INVALID);
+        snprintf(desc, sizeof(desc),
+                 "  ... C_Verify %s of a changed signature: CKR_SIGNATURE_INVALID", hashed[i].name);
+        CKR(desc,
+            f->C_VerifyInit(s, &vm, pub) == CKR_OK
+                ? f->C_Verify(s, (unsigned char *)msg, sizeof(msg), sig, siglen)
+                : CKR_GENERAL_ERROR,
+            CKR_SIGNATURE_INVALID);
     }
 
     /* Two-call convention and multi-part. */
     CKR("C_SignInit CKM_SHA256_RSA_PKCS", f->C_SignInit(s, &m, k->rsa_priv), CKR_OK);
-    CKR("  ... C_SignInit again: CKR_OPERATION_ACTIVE", f->C_SignInit(s, &m, k->rsa_priv), CKR_OPERATION_ACTIVE);
+    CKR("  ... C_SignInit again: CKR_OPERATION_ACTIVE", f->C_SignInit(s, &m, k->rsa_priv),
+        CKR_OPERATION_ACTIVE);
     need = 0;
-    CKR("  ... C_Sign(NULL) gives the length", f->C_Sign(s, (unsigned char *)msg, sizeof(msg), NULL, &need), CKR_OK);
+    CKR("  ... C_Sign(NULL) gives the length",
+        f->C_Sign(s, (unsigned char *)msg, sizeof(msg), NULL, &need), CKR_OK);
     CHECK("  ... 256 bytes for RSA-2048", need == 256);
     siglen = 10;
-    CKR("  ... C_Sign into 10 bytes: CKR_BUFFER_TOO_SMALL", f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen),
-        CKR_BUFFER_TOO_SMALL);
+    CKR("  ... C_Sign into 10 bytes: CKR_BUFFER_TOO_SMALL",
+        f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen), CKR_BUFFER_TOO_SMALL);
     CHECK("  ... with the needed length", siglen == 256);
     siglen = sizeof(sig);
-    CKR("  ... C_Sign with room: the operation was still active", f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen),
-        CKR_OK);
-    CHECK("  ... OpenSSL verifies it", ossl_verify(k->rsa, "SHA256", 0, msg, sizeof(msg), sig, siglen));
+    CKR("  ... C_Sign with room: the operation was still active",
+        f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen), CKR_OK);
+    CHECK("  ... OpenSSL verifies it",
+          ossl_verify(k->rsa, "SHA256", 0, msg, sizeof(msg), sig, siglen));
     CKR("C_Sign without C_SignInit: CKR_OPERATION_NOT_INITIALIZED",
-        f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen), CKR_OPERATION_NOT_INITIALIZED);
+        f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen),
+        CKR_OPERATION_NOT_INITIALIZED);
     m.mechanism = CKM_ECDSA_SHA384;
     f->C_SignInit(s, &m, k->ec_priv);
     CKR("multi-part C_SignUpdate (1)", f->C_SignUpdate(s, (unsigned char *)msg, 10), CKR_OK);
-    CKR("multi-part C_SignUpdate (2)", f->C_SignUpdate(s, (unsigned char *)msg + 10, sizeof(msg) - 10), CKR_OK);
+    CKR("multi-part C_SignUpdate (2)",
+        f->C_SignUpdate(s, (unsigned char *)msg + 10, sizeof(msg) - 10), CKR_OK);
     need = 0;
     CKR("  ... C_SignFinal(NULL) gives the length", f->C_SignFinal(s, NULL, &need), CKR_OK);
     CHECK("  ... 64 bytes for P-256", need == 64);
@@ -572,8 +621,10 @@ static void test_sign(ck_session_handle_t s, keys *k)
     f->C_VerifyUpdate(s, (unsigned char *)msg + 7, sizeof(msg) - 7);
     CKR("  ... C_VerifyFinal accepts it", f->C_VerifyFinal(s, sig, siglen), CKR_OK);
     CKR("C_Sign after C_SignUpdate: CKR_OPERATION_ACTIVE",
-        f->C_SignInit(s, &m, k->ec_priv) == CKR_OK && f->C_SignUpdate(s, (unsigned char *)msg, 3) == CKR_OK
-            ? f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen) : CKR_GENERAL_ERROR,
+        f->C_SignInit(s, &m, k->ec_priv) == CKR_OK &&
+                f->C_SignUpdate(s, (unsigned char *)msg, 3) == CKR_OK
+            ? f->C_Sign(s, (unsigned char *)msg, sizeof(msg), sig, &siglen)
+            : CKR_GENERAL_ERROR,
         CKR_OPERATION_ACTIVE);
     siglen = sizeof(sig);
     CKR("  ... C_SignFinal still ends it", f->C_SignFinal(s, sig, &siglen), CKR_OK);
@@ -581,9 +632,10 @@ static void test_sign(ck_session_handle_t s, keys *k)
     /* Raw mechanisms: CKM_ECDSA on a hash, CKM_RSA_PKCS on a DigestInfo. */
     EVP_Digest(msg, sizeof(msg), hash, &hlen, EVP_sha256(), NULL);
     siglen = sizeof(sig);
-    CKR("C_Sign CKM_ECDSA of a SHA-256 hash (P-384 key)", sign(s, CKM_ECDSA, NULL, 0, k->ec384_priv, hash, hlen, sig, &siglen),
-        CKR_OK);
-    CHECK("  ... 96 bytes, OpenSSL verifies it", siglen == 96 && ossl_verify(k->ec384, "SHA256", 0, msg, sizeof(msg), sig, siglen));
+    CKR("C_Sign CKM_ECDSA of a SHA-256 hash (P-384 key)",
+        sign(s, CKM_ECDSA, NULL, 0, k->ec384_priv, hash, hlen, sig, &siglen), CKR_OK);
+    CHECK("  ... 96 bytes, OpenSSL verifies it",
+          siglen == 96 && ossl_verify(k->ec384, "SHA256", 0, msg, sizeof(msg), sig, siglen));
     xs = X509_SIG_new();
     X509_SIG_getm(xs, &alg, &os);
     X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL);
@@ -592,20 +644,29 @@ static void test_sign(ck_session_handle_t s, keys *k)
     dilen = i2d_X509_SIG(xs, &dip);
     X509_SIG_free(xs);
     siglen = sizeof(sig);
-    CKR("C_Sign CKM_RSA_PKCS of a SHA-256 DigestInfo", sign(s, CKM_RSA_PKCS, NULL, 0, k->rsa_priv, di, (unsigned long)dilen, sig, &siglen),
+    CKR("C_Sign CKM_RSA_PKCS of a SHA-256 DigestInfo",
+        sign(s, CKM_RSA_PKCS, NULL, 0, k->rsa_priv, di, (unsigned long)dilen, sig, &siglen),
         CKR_OK);
-    CHECK("  ... OpenSSL verifies it as SHA256withRSA", ossl_verify(k->rsa, "SHA256", 0, msg, sizeof(msg), sig, siglen));
+    CHECK("  ... OpenSSL verifies it as SHA256withRSA",
+          ossl_verify(k->rsa, "SHA256", 0, msg, sizeof(msg), sig, siglen));
     m.mechanism = CKM_RSA_PKCS;
-    CKR("  ... C_Verify CKM_RSA_PKCS accepts it", f->C_VerifyInit(s, &m, k->rsa_pub) == CKR_OK
-                                                   ? f->C_Verify(s, di, (unsigned long)dilen, sig, siglen) : CKR_GENERAL_ERROR, CKR_OK);
+    CKR("  ... C_Verify CKM_RSA_PKCS accepts it",
+        f->C_VerifyInit(s, &m, k->rsa_pub) == CKR_OK
+            ? f->C_Verify(s, di, (unsigned long)dilen, sig, siglen)
+            : CKR_GENERAL_ERROR,
+        CKR_OK);
     CKR("  ... C_Verify with a 100-byte signature: CKR_SIGNATURE_LEN_RANGE",
-        f->C_VerifyInit(s, &m, k->rsa_pub) == CKR_OK ? f->C_Verify(s, di, (unsigned long)dilen, sig, 100) : CKR_GENERAL_ERROR,
+        f->C_VerifyInit(s, &m, k->rsa_pub) == CKR_OK
+            ? f->C_Verify(s, di, (unsigned long)dilen, sig, 100)
+            : CKR_GENERAL_ERROR,
         CKR_SIGNATURE_LEN_RANGE);
     if (k->pss_priv) {
         siglen = sizeof(sig);
         CKR("C_Sign CKM_RSA_PKCS_PSS of a SHA-256 hash",
-            sign(s, CKM_RSA_PKCS_PSS, &pssp, sizeof(pssp), k->pss_priv, hash, hlen, sig, &siglen), CKR_OK);
-        CHECK("  ... OpenSSL verifies it", ossl_verify(k->pss, "SHA256", 1, msg, sizeof(msg), sig, siglen));
+            sign(s, CKM_RSA_PKCS_PSS, &pssp, sizeof(pssp), k->pss_priv, hash, hlen, sig, &siglen),
+            CKR_OK);
+        CHECK("  ... OpenSSL verifies it",
+              ossl_verify(k->pss, "SHA256", 1, msg, sizeof(msg), sig, siglen));
         pssp.s_len = 20;
         CKR("CKM_RSA_PKCS_PSS with salt 20 for SHA-256: CKR_MECHANISM_PARAM_INVALID",
             sign(s, CKM_RSA_PKCS_PSS, &pssp, sizeof(pssp), k->pss_priv, hash, hlen, sig, &siglen),
@@ -618,23 +679,30 @@ static void test_sign(ck_session_handle_t s, keys *k)
 
     /* What the key's policy or type does not allow is refused, never signed otherwise. */
     CKR("CKM_SHA256_RSA_PKCS_PSS on the PKCS#1 v1.5 key: CKR_KEY_FUNCTION_NOT_PERMITTED",
-        sign(s, CKM_SHA256_RSA_PKCS_PSS, &pssp, sizeof(pssp), k->rsa_priv, msg, sizeof(msg), sig, &siglen),
+        sign(s, CKM_SHA256_RSA_PKCS_PSS, &pssp, sizeof(pssp), k->rsa_priv, msg, sizeof(msg), sig,
+             &siglen),
         CKR_KEY_FUNCTION_NOT_PERMITTED);
     siglen = sizeof(sig);
     CKR("CKM_RSA_PKCS of bytes that are no DigestInfo: CKR_KEY_FUNCTION_NOT_PERMITTED",
-        sign(s, CKM_RSA_PKCS, NULL, 0, k->rsa_priv, msg, 20, sig, &siglen), CKR_KEY_FUNCTION_NOT_PERMITTED);
+        sign(s, CKM_RSA_PKCS, NULL, 0, k->rsa_priv, msg, 20, sig, &siglen),
+        CKR_KEY_FUNCTION_NOT_PERMITTED);
     CKR("  ... and the operation has ended", f->C_Sign(s, (unsigned char *)msg, 20, sig, &siglen),
         CKR_OPERATION_NOT_INITIALIZED);
     CKR("CKM_ECDSA_SHA256 with the RSA key: CKR_KEY_TYPE_INCONSISTENT",
-        sign(s, CKM_ECDSA_SHA256, NULL, 0, k->rsa_priv, msg, sizeof(msg), sig, &siglen), CKR_KEY_TYPE_INCONSISTENT);
+        sign(s, CKM_ECDSA_SHA256, NULL, 0, k->rsa_priv, msg, sizeof(msg), sig, &siglen),
+        CKR_KEY_TYPE_INCONSISTENT);
     CKR("C_SignInit with the public key: CKR_KEY_FUNCTION_NOT_PERMITTED",
-        sign(s, CKM_ECDSA_SHA256, NULL, 0, k->ec_pub, msg, sizeof(msg), sig, &siglen), CKR_KEY_FUNCTION_NOT_PERMITTED);
+        sign(s, CKM_ECDSA_SHA256, NULL, 0, k->ec_pub, msg, sizeof(msg), sig, &siglen),
+        CKR_KEY_FUNCTION_NOT_PERMITTED);
     CKR("C_SignInit with the decryption key: CKR_KEY_FUNCTION_NOT_PERMITTED",
-        sign(s, CKM_SHA256_RSA_PKCS, NULL, 0, k->dec_priv, msg, sizeof(msg), sig, &siglen), CKR_KEY_FUNCTION_NOT_PERMITTED);
+        sign(s, CKM_SHA256_RSA_PKCS, NULL, 0, k->dec_priv, msg, sizeof(msg), sig, &siglen),
+        CKR_KEY_FUNCTION_NOT_PERMITTED);
     CKR("C_SignInit CKM_MD5_RSA_PKCS: CKR_MECHANISM_INVALID",
-        sign(s, CKM_MD5_RSA_PKCS, NULL, 0, k->rsa_priv, msg, sizeof(msg), sig, &siglen), CKR_MECHANISM_INVALID);
+        sign(s, CKM_MD5_RSA_PKCS, NULL, 0, k->rsa_priv, msg, sizeof(msg), sig, &siglen),
+        CKR_MECHANISM_INVALID);
     CKR("C_SignInit CKM_ECDSA with parameters: CKR_MECHANISM_PARAM_INVALID",
-        sign(s, CKM_ECDSA, &pssp, sizeof(pssp), k->ec_priv, hash, hlen, sig, &siglen), CKR_MECHANISM_PARAM_INVALID);
+        sign(s, CKM_ECDSA, &pssp, sizeof(pssp), k->ec_priv, hash, hlen, sig, &siglen),
+        CKR_MECHANISM_PARAM_INVALID);
     CKR("C_SignInit with handle 999999: CKR_KEY_HANDLE_INVALID",
         sign(s, CKM_ECDSA, NULL, 0, 999999, hash, hlen, sig, &siglen), CKR_KEY_HANDLE_INVALID);
     siglen = sizeof(sig);
@@ -650,7 +718,8 @@ static void test_decrypt(ck_session_handle_t s, keys *k)
     unsigned char enc[512], out[512];
     size_t enclen = sizeof(enc);
     unsigned long outlen, need;
-    struct ck_rsa_pkcs_oaep_params op = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, (void *)label, sizeof(label)};
+    struct ck_rsa_pkcs_oaep_params op = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED,
+                                         (void *)label, sizeof(label)};
     struct ck_mechanism m = {CKM_RSA_PKCS, NULL, 0};
     EVP_PKEY_CTX *ctx;
 
@@ -662,24 +731,28 @@ static void test_decrypt(ck_session_handle_t s, keys *k)
     EVP_PKEY_CTX_free(ctx);
     CKR("C_DecryptInit CKM_RSA_PKCS", f->C_DecryptInit(s, &m, k->dec_priv), CKR_OK);
     need = 0;
-    CKR("  ... C_Decrypt(NULL) gives a length", f->C_Decrypt(s, enc, (unsigned long)enclen, NULL, &need), CKR_OK);
+    CKR("  ... C_Decrypt(NULL) gives a length",
+        f->C_Decrypt(s, enc, (unsigned long)enclen, NULL, &need), CKR_OK);
     CHECK("  ... the modulus size, an upper bound", need == 256);
     outlen = 5;
-    CKR("  ... C_Decrypt into 5 bytes: CKR_BUFFER_TOO_SMALL", f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen),
-        CKR_BUFFER_TOO_SMALL);
+    CKR("  ... C_Decrypt into 5 bytes: CKR_BUFFER_TOO_SMALL",
+        f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen), CKR_BUFFER_TOO_SMALL);
     CHECK("  ... with the exact length", outlen == sizeof(secret));
     outlen = sizeof(out);
     CKR("  ... C_Decrypt", f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen), CKR_OK);
-    CHECK("  ... gives back the block", outlen == sizeof(secret) && memcmp(out, secret, outlen) == 0);
+    CHECK("  ... gives back the block",
+          outlen == sizeof(secret) && memcmp(out, secret, outlen) == 0);
     f->C_DecryptInit(s, &m, k->dec_priv);
     outlen = sizeof(out);
-    CKR("C_Decrypt of 100 bytes: CKR_ENCRYPTED_DATA_LEN_RANGE", f->C_Decrypt(s, enc, 100, out, &outlen),
-        CKR_ENCRYPTED_DATA_LEN_RANGE);
+    CKR("C_Decrypt of 100 bytes: CKR_ENCRYPTED_DATA_LEN_RANGE",
+        f->C_Decrypt(s, enc, 100, out, &outlen), CKR_ENCRYPTED_DATA_LEN_RANGE);
     CKR("C_DecryptInit CKM_RSA_PKCS with the signing key: CKR_KEY_FUNCTION_NOT_PERMITTED",
         f->C_DecryptInit(s, &m, k->rsa_priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
-    CKR("C_EncryptInit CKM_RSA_PKCS with the public key", f->C_EncryptInit(s, &m, k->dec_pub), CKR_OK);
+    CKR("C_EncryptInit CKM_RSA_PKCS with the public key", f->C_EncryptInit(s, &m, k->dec_pub),
+        CKR_OK);
     outlen = sizeof(enc);
-    CKR("  ... C_Encrypt (in software)", f->C_Encrypt(s, (unsigned char *)secret, sizeof(secret), enc, &outlen), CKR_OK);
+    CKR("  ... C_Encrypt (in software)",
+        f->C_Encrypt(s, (unsigned char *)secret, sizeof(secret), enc, &outlen), CKR_OK);
     f->C_DecryptInit(s, &m, k->dec_priv);
     enclen = outlen;
     outlen = sizeof(out);
@@ -696,18 +769,23 @@ static void test_decrypt(ck_session_handle_t s, keys *k)
     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256());
     EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup(label, sizeof(label)), sizeof(label));
     enclen = sizeof(enc);
-    CHECK("OpenSSL encrypts with OAEP-SHA256 and a label", EVP_PKEY_encrypt(ctx, enc, &enclen, secret, sizeof(secret)) == 1);
+    CHECK("OpenSSL encrypts with OAEP-SHA256 and a label",
+          EVP_PKEY_encrypt(ctx, enc, &enclen, secret, sizeof(secret)) == 1);
     EVP_PKEY_CTX_free(ctx);
     m.mechanism = CKM_RSA_PKCS_OAEP;
     m.parameter = &op;
     m.parameter_len = sizeof(op);
-    CKR("C_DecryptInit CKM_RSA_PKCS_OAEP (SHA-256, label)", f->C_DecryptInit(s, &m, k->oaep_priv), CKR_OK);
+    CKR("C_DecryptInit CKM_RSA_PKCS_OAEP (SHA-256, label)", f->C_DecryptInit(s, &m, k->oaep_priv),
+        CKR_OK);
     outlen = sizeof(out);
     CKR("  ... C_Decrypt", f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen), CKR_OK);
-    CHECK("  ... gives back the block", outlen == sizeof(secret) && memcmp(out, secret, outlen) == 0);
-    CKR("C_EncryptInit CKM_RSA_PKCS_OAEP with the public key", f->C_EncryptInit(s, &m, k->oaep_pub), CKR_OK);
+    CHECK("  ... gives back the block",
+          outlen == sizeof(secret) && memcmp(out, secret, outlen) == 0);
+    CKR("C_EncryptInit CKM_RSA_PKCS_OAEP with the public key", f->C_EncryptInit(s, &m, k->oaep_pub),
+        CKR_OK);
     outlen = sizeof(enc);
-    CKR("  ... C_Encrypt (in software)", f->C_Encrypt(s, (unsigned char *)secret, sizeof(secret), enc, &outlen), CKR_OK);
+    CKR("  ... C_Encrypt (in software)",
+        f->C_Encrypt(s, (unsigned char *)secret, sizeof(secret), enc, &outlen), CKR_OK);
     enclen = outlen;
     f->C_DecryptInit(s, &m, k->oaep_priv);
     outlen = sizeof(out);
@@ -716,7 +794,8 @@ static void test_decrypt(ck_session_handle_t s, keys *k)
     op.source_data_len = 3;
     f->C_DecryptInit(s, &m, k->oaep_priv);
     outlen = sizeof(out);
-    CHECK("  ... with another label it fails", f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen) != CKR_OK);
+    CHECK("  ... with another label it fails",
+          f->C_Decrypt(s, enc, (unsigned long)enclen, out, &outlen) != CKR_OK);
     op.hash_alg = CKM_SHA384;
     CKR("C_DecryptInit OAEP with SHA-256 but MGF1-SHA-384: CKR_MECHANISM_PARAM_INVALID",
         f->C_DecryptInit(s, &m, k->oaep_priv), CKR_MECHANISM_PARAM_INVALID);
@@ -734,8 +813,10 @@ static void test_derive(ck_session_handle_t s, keys *k)
     unsigned long len = 0, cls = CKO_SECRET_KEY, kt = CKK_GENERIC_SECRET;
     struct ck_ecdh1_derive_params p;
     struct ck_mechanism m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
-    struct ck_attribute t[4] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)},
-                                {CKA_TOKEN, &ck_false, 1}, {CKA_EXTRACTABLE, &ck_true, 1}};
+    struct ck_attribute t[4] = {{CKA_CLASS, &cls, sizeof(cls)},
+                                {CKA_KEY_TYPE, &kt, sizeof(kt)},
+                                {CKA_TOKEN, &ck_false, 1},
+                                {CKA_EXTRACTABLE, &ck_true, 1}};
     ck_object_handle_t secret = 0;
 
     if (k->dh_priv == 0) {
@@ -743,11 +824,13 @@ static void test_derive(ck_session_handle_t s, keys *k)
         return;
     }
     peer = EVP_EC_gen("P-256");
-    EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &pointlen);
+    EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point),
+                                    &pointlen);
     ctx = EVP_PKEY_CTX_new(peer, NULL);
     EVP_PKEY_derive_init(ctx);
     EVP_PKEY_derive_set_peer(ctx, k->dh);
-    CHECK("OpenSSL computes the ECDH secret on the peer side", EVP_PKEY_derive(ctx, expect, &expectlen) == 1);
+    CHECK("OpenSSL computes the ECDH secret on the peer side",
+          EVP_PKEY_derive(ctx, expect, &expectlen) == 1);
     EVP_PKEY_CTX_free(ctx);
     memset(&p, 0, sizeof(p));
     p.kdf = CKD_NULL;
@@ -760,11 +843,11 @@ static void test_derive(ck_session_handle_t s, keys *k)
     free(value);
     CKR("  ... C_DestroyObject of the secret", f->C_DestroyObject(s, secret), CKR_OK);
     p.kdf = CKD_SHA256_KDF;
-    CKR("C_DeriveKey with CKD_SHA256_KDF: CKR_MECHANISM_PARAM_INVALID", f->C_DeriveKey(s, &m, k->dh_priv, t, 4, &secret),
-        CKR_MECHANISM_PARAM_INVALID);
+    CKR("C_DeriveKey with CKD_SHA256_KDF: CKR_MECHANISM_PARAM_INVALID",
+        f->C_DeriveKey(s, &m, k->dh_priv, t, 4, &secret), CKR_MECHANISM_PARAM_INVALID);
     p.kdf = CKD_NULL;
-    CKR("C_DeriveKey with the ECDSA key: CKR_KEY_FUNCTION_NOT_PERMITTED", f->C_DeriveKey(s, &m, k->ec_priv, t, 4, &secret),
-        CKR_KEY_FUNCTION_NOT_PERMITTED);
+    CKR("C_DeriveKey with the ECDSA key: CKR_KEY_FUNCTION_NOT_PERMITTED",
+        f->C_DeriveKey(s, &m, k->ec_priv, t, 4, &secret), CKR_KEY_FUNCTION_NOT_PERMITTED);
     EVP_PKEY_free(peer);
 }
 
@@ -780,7 +863,8 @@ static void test_digest_random(ck_session_handle_t s)
     EVP_Digest(data, sizeof(data), expect, &elen, EVP_sha384(), NULL);
     CKR("C_DigestInit CKM_SHA384", f->C_DigestInit(s, &m), CKR_OK);
     len = 0;
-    CKR("  ... C_Digest(NULL) gives the length", f->C_Digest(s, (unsigned char *)data, sizeof(data), NULL, &len), CKR_OK);
+    CKR("  ... C_Digest(NULL) gives the length",
+        f->C_Digest(s, (unsigned char *)data, sizeof(data), NULL, &len), CKR_OK);
     CHECK("  ... 48", len == 48);
     len = sizeof(md);
     CKR("  ... C_Digest", f->C_Digest(s, (unsigned char *)data, sizeof(data), md, &len), CKR_OK);
@@ -792,17 +876,20 @@ static void test_digest_random(ck_session_handle_t s)
     CKR("multi-part C_DigestFinal", f->C_DigestFinal(s, md, &len), CKR_OK);
     CHECK("  ... equals OpenSSL's SHA-384", len == elen && memcmp(md, expect, len) == 0);
     m.mechanism = CKM_MD5;
-    CKR("C_DigestInit CKM_MD5: CKR_MECHANISM_INVALID", f->C_DigestInit(s, &m), CKR_MECHANISM_INVALID);
+    CKR("C_DigestInit CKM_MD5: CKR_MECHANISM_INVALID", f->C_DigestInit(s, &m),
+        CKR_MECHANISM_INVALID);
     CKR("C_GenerateRandom 100 bytes", f->C_GenerateRandom(s, r1, sizeof(r1)), CKR_OK);
     f->C_GenerateRandom(s, r2, sizeof(r2));
     CHECK("  ... two draws differ", memcmp(r1, r2, sizeof(r1)) != 0);
     big = calloc(1, 10000);
-    CKR("C_GenerateRandom 10000 bytes (more than one request)", f->C_GenerateRandom(s, big, 10000), CKR_OK);
+    CKR("C_GenerateRandom 10000 bytes (more than one request)", f->C_GenerateRandom(s, big, 10000),
+        CKR_OK);
     for (i = 9000; i < 10000; i++)
         zeros += big[i] == 0;
     CHECK("  ... its last 1000 bytes are filled", zeros < 50);
     free(big);
-    CKR("C_SeedRandom: CKR_RANDOM_SEED_NOT_SUPPORTED", f->C_SeedRandom(s, r1, 4), CKR_RANDOM_SEED_NOT_SUPPORTED);
+    CKR("C_SeedRandom: CKR_RANDOM_SEED_NOT_SUPPORTED", f->C_SeedRandom(s, r1, 4),
+        CKR_RANDOM_SEED_NOT_SUPPORTED);
 }
 
 /* A self-signed certificate for the test (its key is OpenSSL's own). */
@@ -815,7 +902,8 @@ static int make_cert(unsigned char **der)
     ASN1_INTEGER_set(X509_get_serialNumber(x), 42);
     X509_gmtime_adj(X509_getm_notBefore(x), 0);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (unsigned char *)"p11t cert", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (unsigned char *)"p11t cert", -1, -1, 0);
     X509_set_issuer_name(x, X509_get_subject_name(x));
     X509_set_pubkey(x, pk);
     if (X509_sign(x, pk, EVP_sha256()) > 0)
@@ -842,33 +930,38 @@ static void test_certificates(ck_session_handle_t s, keys *k)
     t[3] = (struct ck_attribute){CKA_LABEL, "p11t-ec", 7};
     t[4] = (struct ck_attribute){CKA_ID, id, idlen};
     t[5] = (struct ck_attribute){CKA_VALUE, der, (unsigned long)derlen};
-    CKR("C_CreateObject of an X.509 certificate with the EC key's CKA_ID", f->C_CreateObject(s, t, 6, &cert), CKR_OK);
+    CKR("C_CreateObject of an X.509 certificate with the EC key's CKA_ID",
+        f->C_CreateObject(s, t, 6, &cert), CKR_OK);
     f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro);
-    CKR("  ... on a read-only session: CKR_SESSION_READ_ONLY", f->C_CreateObject(ro, t, 6, &found[0]),
-        CKR_SESSION_READ_ONLY);
+    CKR("  ... on a read-only session: CKR_SESSION_READ_ONLY",
+        f->C_CreateObject(ro, t, 6, &found[0]), CKR_SESSION_READ_ONLY);
     f->C_CloseSession(ro);
     t[0].value = &pcls;
-    CKR("C_CreateObject of a private key: CKR_ATTRIBUTE_VALUE_INVALID (keys are made in the service)",
+    CKR("C_CreateObject of a private key: CKR_ATTRIBUTE_VALUE_INVALID (keys are made in the "
+        "service)",
         f->C_CreateObject(s, t, 6, &found[0]), CKR_ATTRIBUTE_VALUE_INVALID);
     t[0].value = &cls;
     t[5].value_len = 10;
-    CKR("C_CreateObject of a broken certificate: CKR_ATTRIBUTE_VALUE_INVALID", f->C_CreateObject(s, t, 6, &found[0]),
-        CKR_ATTRIBUTE_VALUE_INVALID);
+    CKR("C_CreateObject of a broken certificate: CKR_ATTRIBUTE_VALUE_INVALID",
+        f->C_CreateObject(s, t, 6, &found[0]), CKR_ATTRIBUTE_VALUE_INVALID);
     CKR("C_Finalize", f->C_Finalize(NULL), CKR_OK);
     CKR("C_Initialize", init_as(APP_ALICE), CKR_OK);
     s = open_rw();
     t[1] = t[4];
-    CKR("C_FindObjectsInit(certificate with the key's CKA_ID) in a new module instance", f->C_FindObjectsInit(s, t, 2), CKR_OK);
+    CKR("C_FindObjectsInit(certificate with the key's CKA_ID) in a new module instance",
+        f->C_FindObjectsInit(s, t, 2), CKR_OK);
     f->C_FindObjects(s, found, 4, &n);
     f->C_FindObjectsFinal(s);
     CHECK("  ... the stored certificate is found", n == 1);
     value = n == 1 ? get_attr(s, found[0], CKA_VALUE, &len) : NULL;
-    CHECK("  ... CKA_VALUE is the certificate", value && len == (unsigned long)derlen && memcmp(value, der, len) == 0);
+    CHECK("  ... CKA_VALUE is the certificate",
+          value && len == (unsigned long)derlen && memcmp(value, der, len) == 0);
     free(value);
     value = n == 1 ? get_attr(s, found[0], CKA_SUBJECT, &len) : NULL;
     CHECK("  ... CKA_SUBJECT is filled from it", value && len > 10);
     free(value);
-    CKR("C_DestroyObject of the certificate", n == 1 ? f->C_DestroyObject(s, found[0]) : CKR_GENERAL_ERROR, CKR_OK);
+    CKR("C_DestroyObject of the certificate",
+        n == 1 ? f->C_DestroyObject(s, found[0]) : CKR_GENERAL_ERROR, CKR_OK);
     CKR("C_FindObjectsInit again", f->C_FindObjectsInit(s, t, 2), CKR_OK);
     f->C_FindObjects(s, found, 4, &n);
     f->C_FindObjectsFinal(s);
@@ -902,8 +995,8 @@ static void *worker_run(void *arg)
     while (time(NULL) < end) {
         RAND_bytes(msg, sizeof(msg));
         siglen = sizeof(sig);
-        if (sign(s, CKM_ECDSA_SHA256, NULL, 0, w->key, msg, sizeof(msg), sig, &siglen) != CKR_OK
-            || !ossl_verify(w->pub, "SHA256", 0, msg, sizeof(msg), sig, siglen))
+        if (sign(s, CKM_ECDSA_SHA256, NULL, 0, w->key, msg, sizeof(msg), sig, &siglen) != CKR_OK ||
+            !ossl_verify(w->pub, "SHA256", 0, msg, sizeof(msg), sig, siglen))
             w->bad++;
         w->signatures++;
     }
@@ -918,10 +1011,11 @@ static void relookup(keys *k)
     struct {
         const char *label;
         ck_object_handle_t *pub, *priv;
-    } all[] = {{"p11t-rsa", &k->rsa_pub, &k->rsa_priv}, {"p11t-ec", &k->ec_pub, &k->ec_priv},
-               {"p11t-ec384", &k->ec384_pub, &k->ec384_priv}, {"p11t-pss", &k->pss_pub, &k->pss_priv},
-               {"p11t-oaep", &k->oaep_pub, &k->oaep_priv}, {"p11t-dec", &k->dec_pub, &k->dec_priv},
-               {"p11t-dh", &k->dh_pub, &k->dh_priv}};
+    } all[] = {
+        {"p11t-rsa", &k->rsa_pub, &k->rsa_priv},       {"p11t-ec", &k->ec_pub, &k->ec_priv},
+        {"p11t-ec384", &k->ec384_pub, &k->ec384_priv}, {"p11t-pss", &k->pss_pub, &k->pss_priv},
+        {"p11t-oaep", &k->oaep_pub, &k->oaep_priv},    {"p11t-dec", &k->dec_pub, &k->dec_priv},
+        {"p11t-dh", &k->dh_pub, &k->dh_priv}};
     size_t i;
 
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
@@ -930,7 +1024,8 @@ static void relookup(keys *k)
         *all[i].priv = find1(s, CKO_PRIVATE_KEY, all[i].label);
         *all[i].pub = find1(s, CKO_PUBLIC_KEY, all[i].label);
     }
-    CHECK("every key is found again by label in the new module instance", k->rsa_priv && k->ec_priv && k->dec_priv);
+    CHECK("every key is found again by label in the new module instance",
+          k->rsa_priv && k->ec_priv && k->dec_priv);
     f->C_CloseSession(s);
 }
 
@@ -951,7 +1046,8 @@ static void test_threads(keys *k)
         total += w[i].signatures;
         bad += w[i].bad;
     }
-    snprintf(desc, sizeof(desc), "8 threads, one session each, signed for 3 s: %d signatures, %d failed", total, bad);
+    snprintf(desc, sizeof(desc),
+             "8 threads, one session each, signed for 3 s: %d signatures, %d failed", total, bad);
     CHECK(desc, total >= 8 && bad == 0);
 }
 
@@ -982,14 +1078,17 @@ static int child_signs(keys *k)
     int fails = 0;
 
     if (f->C_GetSlotList(CK_TRUE, NULL, &n) != CKR_CRYPTOKI_NOT_INITIALIZED) {
-        printf("# child: C_GetSlotList before C_Initialize did not answer CKR_CRYPTOKI_NOT_INITIALIZED\n");
+        printf("# child: C_GetSlotList before C_Initialize did not answer "
+               "CKR_CRYPTOKI_NOT_INITIALIZED\n");
         fails++;
     }
     if (init_as(APP_ALICE) != CKR_OK)
         return fails + 1;
     s = open_rw();
-    if (s == 0 || sign(s, CKM_ECDSA_SHA256, NULL, 0, find1(s, CKO_PRIVATE_KEY, "p11t-ec"), msg, sizeof(msg), sig, &siglen) != CKR_OK
-        || !ossl_verify(k->ec, "SHA256", 0, msg, sizeof(msg), sig, siglen))
+    if (s == 0 ||
+        sign(s, CKM_ECDSA_SHA256, NULL, 0, find1(s, CKO_PRIVATE_KEY, "p11t-ec"), msg, sizeof(msg),
+             sig, &siglen) != CKR_OK ||
+        !ossl_verify(k->ec, "SHA256", 0, msg, sizeof(msg), sig, siglen))
         fails++;
     f->C_Finalize(NULL);
     return fails;
@@ -1008,8 +1107,8 @@ static int child_as_bob(keys *k)
         printf("# bob sees alice's key p11t-ec\n");
         fails++;
     }
-    if (gen_keypair(s, 0, "p11t-bob", p256, sizeof(p256), NULL, 0, -1, &pub, &priv) != CKR_OK
-        || find1(s, CKO_PRIVATE_KEY, "p11t-bob") != priv) {
+    if (gen_keypair(s, 0, "p11t-bob", p256, sizeof(p256), NULL, 0, -1, &pub, &priv) != CKR_OK ||
+        find1(s, CKO_PRIVATE_KEY, "p11t-bob") != priv) {
         printf("# bob cannot make and find his own key\n");
         fails++;
     }
@@ -1039,18 +1138,22 @@ static void test_fork_isolation(keys *k)
     unsigned long siglen = sizeof(sig);
     static const unsigned char msg[] = "parent after the child";
 
-    CKR("a fork()ed child re-initialises and signs (exit status = failures)", in_child(child_signs, k), 0);
+    CKR("a fork()ed child re-initialises and signs (exit status = failures)",
+        in_child(child_signs, k), 0);
     s = open_rw();
     CKR("the parent still signs after the child finalized",
         sign(s, CKM_ECDSA_SHA256, NULL, 0, k->ec_priv, msg, sizeof(msg), sig, &siglen), CKR_OK);
-    CKR("a child as application 'p11t-bob' sees none of alice's keys and has its own", in_child(child_as_bob, k), 0);
-    CHECK("alice does not see bob's key", find1(s, CKO_PRIVATE_KEY, "p11t-bob") == CK_INVALID_HANDLE);
+    CKR("a child as application 'p11t-bob' sees none of alice's keys and has its own",
+        in_child(child_as_bob, k), 0);
+    CHECK("alice does not see bob's key",
+          find1(s, CKO_PRIVATE_KEY, "p11t-bob") == CK_INVALID_HANDLE);
     f->C_CloseSession(s);
 }
 
 static void test_destroy(keys *k)
 {
-    ck_object_handle_t all[] = {k->rsa_priv, k->ec_pub, k->ec384_priv, k->pss_priv, k->oaep_priv, k->dec_priv, k->dh_priv};
+    ck_object_handle_t all[] = {k->rsa_priv,  k->ec_pub,   k->ec384_priv, k->pss_priv,
+                                k->oaep_priv, k->dec_priv, k->dh_priv};
     ck_session_handle_t s = open_rw(), ro = 0;
     unsigned long cls = CKO_PRIVATE_KEY;
     struct ck_attribute t = {CKA_CLASS, &cls, sizeof(cls)};
@@ -1058,16 +1161,17 @@ static void test_destroy(keys *k)
     int ok = 1;
 
     f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro);
-    CKR("C_DestroyObject on a read-only session: CKR_SESSION_READ_ONLY", f->C_DestroyObject(ro, k->rsa_priv),
-        CKR_SESSION_READ_ONLY);
+    CKR("C_DestroyObject on a read-only session: CKR_SESSION_READ_ONLY",
+        f->C_DestroyObject(ro, k->rsa_priv), CKR_SESSION_READ_ONLY);
     f->C_CloseSession(ro);
     for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         if (all[i] != 0 && f->C_DestroyObject(s, all[i]) != CKR_OK)
             ok = 0;
     CHECK("C_DestroyObject of every test key (a public key handle destroys the pair)", ok);
-    CHECK("  ... the EC private key is gone too", find1(s, CKO_PRIVATE_KEY, "p11t-ec") == CK_INVALID_HANDLE);
-    CKR("  ... its old handle: CKR_OBJECT_HANDLE_INVALID", f->C_GetAttributeValue(s, k->ec_priv, &t, 1),
-        CKR_OBJECT_HANDLE_INVALID);
+    CHECK("  ... the EC private key is gone too",
+          find1(s, CKO_PRIVATE_KEY, "p11t-ec") == CK_INVALID_HANDLE);
+    CKR("  ... its old handle: CKR_OBJECT_HANDLE_INVALID",
+        f->C_GetAttributeValue(s, k->ec_priv, &t, 1), CKR_OBJECT_HANDLE_INVALID);
     f->C_CloseSession(s);
 }
 
@@ -1120,11 +1224,12 @@ static int run_restart(void)
     f->C_GetSlotList(CK_TRUE, slots, &n);
     slot = slots[0];
     s = open_rw();
-    CKR("C_GenerateKeyPair 'p11t-restart'", gen_keypair(s, 0, "p11t-restart", p256, sizeof(p256), NULL, 0, -1, &pub, &priv),
-        CKR_OK);
+    CKR("C_GenerateKeyPair 'p11t-restart'",
+        gen_keypair(s, 0, "p11t-restart", p256, sizeof(p256), NULL, 0, -1, &pub, &priv), CKR_OK);
     pk = pubkey(s, pub);
     siglen = sizeof(sig);
-    CKR("C_Sign before the restart", sign(s, CKM_ECDSA_SHA256, NULL, 0, priv, msg, sizeof(msg), sig, &siglen), CKR_OK);
+    CKR("C_Sign before the restart",
+        sign(s, CKM_ECDSA_SHA256, NULL, 0, priv, msg, sizeof(msg), sig, &siglen), CKR_OK);
     printf("READY\n");
     fflush(stdout);
     if (fgets((char *)line, sizeof(line), stdin) == NULL)
@@ -1132,8 +1237,10 @@ static int run_restart(void)
     siglen = sizeof(sig);
     CKR("C_Sign on the same session and handle after parsecd restarted",
         sign(s, CKM_ECDSA_SHA256, NULL, 0, priv, msg, sizeof(msg), sig, &siglen), CKR_OK);
-    CHECK("  ... OpenSSL verifies it", pk && ossl_verify(pk, "SHA256", 0, msg, sizeof(msg), sig, siglen));
-    CHECK("  ... the key is still found by label", find1(s, CKO_PRIVATE_KEY, "p11t-restart") == priv);
+    CHECK("  ... OpenSSL verifies it",
+          pk && ossl_verify(pk, "SHA256", 0, msg, sizeof(msg), sig, siglen));
+    CHECK("  ... the key is still found by label",
+          find1(s, CKO_PRIVATE_KEY, "p11t-restart") == priv);
     CKR("C_DestroyObject", f->C_DestroyObject(s, priv), CKR_OK);
     CKR("C_Finalize", f->C_Finalize(NULL), CKR_OK);
     EVP_PKEY_free(pk);

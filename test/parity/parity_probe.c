@@ -76,8 +76,8 @@ static const parsec_alg alg_pss = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_
                                    PARSEC_HASH_SHA_256};
 static const parsec_alg alg_pkcs1 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
                                      PARSEC_HASH_SHA_256};
-static const parsec_alg alg_oaep_sha1 = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION,
-                                         PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_1};
+static const parsec_alg alg_oaep_sha1 = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP,
+                                         PARSEC_HASH_SHA_1};
 
 /* RSAPublicKey DER of a fresh key of `bits` (OpenSSL generates it locally). */
 static int rsa_public_der(unsigned bits, uint8_t **der, size_t *len)
@@ -143,13 +143,12 @@ static int c_cando_use_incompatible(void)
 static int c_cando_generate_public(void)
 {
     /* mbed_crypto/capability_discovery.rs: generate_check_internal lists key pairs only */
-    return cando("Generate, RSA public key", 2,
-                 attrs_of(PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 2048, PARSEC_USAGE_VERIFY_HASH,
-                          alg_pkcs1),
-                 PARSEC_PSA_ERROR_NOT_SUPPORTED) |
+    return cando(
+               "Generate, RSA public key", 2,
+               attrs_of(PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 2048, PARSEC_USAGE_VERIFY_HASH, alg_pkcs1),
+               PARSEC_PSA_ERROR_NOT_SUPPORTED) |
            cando("Generate, ECC public key", 2,
-                 attrs_of(PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, 256, PARSEC_USAGE_VERIFY_HASH,
-                          alg_ecdsa),
+                 attrs_of(PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, 256, PARSEC_USAGE_VERIFY_HASH, alg_ecdsa),
                  PARSEC_PSA_ERROR_NOT_SUPPORTED);
 }
 
@@ -183,10 +182,10 @@ static int c_cando_import_no_flags(void)
 
 static int c_cando_import_public_ok(void)
 {
-    return cando("Import, RSA public key for verification", 3,
-                 attrs_of(PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 2048, PARSEC_USAGE_VERIFY_HASH,
-                          alg_pkcs1),
-                 PARSEC_SUCCESS);
+    return cando(
+        "Import, RSA public key for verification", 3,
+        attrs_of(PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 2048, PARSEC_USAGE_VERIFY_HASH, alg_pkcs1),
+        PARSEC_SUCCESS);
 }
 
 static int c_cando_derive(void)
@@ -244,8 +243,8 @@ static int c_implied_flags(void)
     size_t len = 0;
     int fail = 1, found = 0;
 
-    if (require("GenerateKey PSS sign-hash/verify-hash",
-                parsec_generate_key(g_client, 0, name, &a), PARSEC_SUCCESS) != 0)
+    if (require("GenerateKey PSS sign-hash/verify-hash", parsec_generate_key(g_client, 0, name, &a),
+                PARSEC_SUCCESS) != 0)
         return 1;
     if (require("ListKeys",
                 parsec_call(g_client, PARSEC_PROVIDER_CORE, PARSEC_OP_LIST_KEYS, &op.base, 0,
@@ -295,10 +294,10 @@ static int c_rsa1024_generate(void)
         uint8_t *sig = NULL;
         size_t siglen = 0;
 
-        fail |= require("SignHash with the RSA-1024 key",
-                        parsec_sign_hash(g_client, 0, name, &alg_pkcs1, hash, sizeof(hash), &sig,
-                                         &siglen),
-                        PARSEC_SUCCESS);
+        fail |= require(
+            "SignHash with the RSA-1024 key",
+            parsec_sign_hash(g_client, 0, name, &alg_pkcs1, hash, sizeof(hash), &sig, &siglen),
+            PARSEC_SUCCESS);
         if (sig != NULL && siglen != 128) {
             fprintf(stderr, "RSA-1024 signature is %zu bytes, expected 128\n", siglen);
             fail = 1;
@@ -341,8 +340,7 @@ static int import_public(unsigned bits, parsec_status want)
 /* Public keys for verification are taken from 1024 bits whatever min_rsa_bits says. */
 static int c_rsa1024_public_import(void)
 {
-    return import_public(1024, PARSEC_SUCCESS) |
-           import_public(512, PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    return import_public(1024, PARSEC_SUCCESS) | import_public(512, PARSEC_PSA_ERROR_NOT_SUPPORTED);
 }
 
 /* ---- 5: allow_deprecated ---- */
@@ -384,9 +382,9 @@ static int c_deprecated_oaep_sha1(void)
 static int c_sign_message(void)
 {
     /* only sign-hash/verify-hash: the message flags are implied */
-    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048,
-                                       PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
-                                       alg_pkcs1);
+    parsec_key_attributes a =
+        attrs_of(PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048,
+                 PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH, alg_pkcs1);
     static const uint8_t msg[] = "a message the service hashes with SHA-256";
     const char *name = key_name("sign-message");
     uint8_t *sig = NULL, *pub = NULL;
@@ -398,8 +396,8 @@ static int c_sign_message(void)
 
     if (require("GenerateKey", parsec_generate_key(g_client, 0, name, &a), PARSEC_SUCCESS) != 0)
         return 1;
-    if (require("SignMessage", parsec_sign_message(g_client, 0, name, &alg_pkcs1, msg,
-                                                   sizeof(msg), &sig, &siglen),
+    if (require("SignMessage",
+                parsec_sign_message(g_client, 0, name, &alg_pkcs1, msg, sizeof(msg), &sig, &siglen),
                 PARSEC_SUCCESS) != 0 ||
         require("ExportPublicKey", parsec_export_public_key(g_client, 0, name, &pub, &publen),
                 PARSEC_SUCCESS) != 0)
@@ -413,13 +411,13 @@ static int c_sign_message(void)
         fprintf(stderr, "OpenSSL does not verify parsecd's message signature\n");
         goto done;
     }
-    if (require("VerifyMessage", parsec_verify_message(g_client, 0, name, &alg_pkcs1, msg,
-                                                       sizeof(msg), sig, siglen),
+    if (require("VerifyMessage",
+                parsec_verify_message(g_client, 0, name, &alg_pkcs1, msg, sizeof(msg), sig, siglen),
                 PARSEC_SUCCESS) != 0 ||
-        require("VerifyMessage of another message",
-                parsec_verify_message(g_client, 0, name, &alg_pkcs1, msg, sizeof(msg) - 2, sig,
-                                      siglen),
-                PARSEC_PSA_ERROR_INVALID_SIGNATURE) != 0)
+        require(
+            "VerifyMessage of another message",
+            parsec_verify_message(g_client, 0, name, &alg_pkcs1, msg, sizeof(msg) - 2, sig, siglen),
+            PARSEC_PSA_ERROR_INVALID_SIGNATURE) != 0)
         goto done;
     fail = 0;
 done:
@@ -456,25 +454,40 @@ typedef struct aead_vector {
 
 static const aead_vector vectors[] = {
     /* The Galois/Counter Mode of Operation (McGrew, Viega), test case 4 (NIST GCM validation) */
-    {"AES-128-GCM (GCM spec test case 4)", PARSEC_KEY_TYPE_AES,
-     {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0}, "feffe9928665731c6d6a8f9467308308",
-     "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
-     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
-     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091"
+    {"AES-128-GCM (GCM spec test case 4)",
+     PARSEC_KEY_TYPE_AES,
+     {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0},
+     "feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888",
+     "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b"
+     "525b16aedf5aa0de657ba637b39",
+     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84a"
+     "a051ba30b396a0aac973d58e091"
      "5bc94fbc3221a5db94fae95ae7121a47"},
     /* RFC 3610 packet vector #1 (AES-128-CCM, 8-byte tag) */
-    {"AES-128-CCM, 8-byte tag (RFC 3610 packet vector 1)", PARSEC_KEY_TYPE_AES,
-     {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 8}, "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf",
-     "00000003020100a0a1a2a3a4a5", "0001020304050607",
+    {"AES-128-CCM, 8-byte tag (RFC 3610 packet vector 1)",
+     PARSEC_KEY_TYPE_AES,
+     {PARSEC_ALG_AEAD, PARSEC_AEAD_CCM, 8},
+     "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf",
+     "00000003020100a0a1a2a3a4a5",
+     "0001020304050607",
      "08090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
-     "588c979a61c663d2f066d0c2c0f989806d5f6b61dac384" "17e8d12cfdf926e0"},
+     "588c979a61c663d2f066d0c2c0f989806d5f6b61dac384"
+     "17e8d12cfdf926e0"},
     /* RFC 8439 §2.8.2 */
-    {"ChaCha20-Poly1305 (RFC 8439 2.8.2)", PARSEC_KEY_TYPE_CHACHA20,
+    {"ChaCha20-Poly1305 (RFC 8439 2.8.2)",
+     PARSEC_KEY_TYPE_CHACHA20,
      {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0},
      "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
-     "070000004041424344454647", "50515253c0c1c2c3c4c5c6c7",
-     "4c616469657320616e642047656e746c656d656e206f662074686520636c617373206f66202739393a204966204920636f756c64206f6666657220796f75206f6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73637265656e20776f756c642062652069742e",
-     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116"
+     "070000004041424344454647",
+     "50515253c0c1c2c3c4c5c6c7",
+     "4c616469657320616e642047656e746c656d656e206f662074686520636c617373206f66202739393a20496620492"
+     "0636f756c64206f6666657220796f75206f6e6c79206f6e652074697020666f7220746865206675747572652c2073"
+     "756e73637265656e20776f756c642062652069742e",
+     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da927"
+     "28b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b48"
+     "31d7bc3ff4def08e4b7a9de576d26586cec64b6116"
      "1ae10b594f09e26a7e902ecbd0600691"},
 };
 
@@ -497,19 +510,20 @@ static int aead_vector_check(const aead_vector *v)
         size_t keylen = unhex(v->key, key, sizeof(key)), noncelen = unhex(v->nonce, nonce, 16);
         size_t adlen = unhex(v->ad, ad, sizeof(ad)), ptlen = unhex(v->pt, pt, sizeof(pt));
         size_t ctlen = unhex(v->ct_tag, ct, sizeof(ct)), outlen = 0;
-        parsec_key_attributes a = attrs_of(v->type, 0, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
-                                           v->alg);
+        parsec_key_attributes a =
+            attrs_of(v->type, 0, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, v->alg);
         const char *name = key_name("vector");
         uint8_t *out = NULL;
         char what[160];
 
         snprintf(what, sizeof(what), "%s: ImportKey", v->what);
-        if (require(what, parsec_import_key(g_client, 0, name, &a, key, keylen),
-                    PARSEC_SUCCESS) != 0)
+        if (require(what, parsec_import_key(g_client, 0, name, &a, key, keylen), PARSEC_SUCCESS) !=
+            0)
             return 1;
         snprintf(what, sizeof(what), "%s: AeadDecrypt", v->what);
-        if (require(what, parsec_aead_decrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad,
-                                              adlen, ct, ctlen, &out, &outlen),
+        if (require(what,
+                    parsec_aead_decrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad, adlen, ct,
+                                        ctlen, &out, &outlen),
                     PARSEC_SUCCESS) == 0)
             fail |= same(what, out, outlen, pt, ptlen);
         else
@@ -517,8 +531,9 @@ static int aead_vector_check(const aead_vector *v)
         parsec_clear_free(out, outlen);
         out = NULL;
         snprintf(what, sizeof(what), "%s: AeadEncrypt", v->what);
-        if (require(what, parsec_aead_encrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad,
-                                              adlen, pt, ptlen, &out, &outlen),
+        if (require(what,
+                    parsec_aead_encrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad, adlen, pt,
+                                        ptlen, &out, &outlen),
                     PARSEC_SUCCESS) == 0)
             fail |= same(what, out, outlen, ct, ctlen);
         else
@@ -528,8 +543,9 @@ static int aead_vector_check(const aead_vector *v)
         ct[ctlen - 1] ^= 1;
         out = NULL;
         snprintf(what, sizeof(what), "%s: AeadDecrypt with a modified tag", v->what);
-        fail |= require(what, parsec_aead_decrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad,
-                                                  adlen, ct, ctlen, &out, &outlen),
+        fail |= require(what,
+                        parsec_aead_decrypt(g_client, 0, name, &v->alg, nonce, noncelen, ad, adlen,
+                                            ct, ctlen, &out, &outlen),
                         PARSEC_PSA_ERROR_INVALID_SIGNATURE);
         if (out != NULL) {
             fprintf(stderr, "%s returned data\n", what);
@@ -540,9 +556,18 @@ static int aead_vector_check(const aead_vector *v)
     return fail;
 }
 
-static int c_aead_vector_gcm(void) { return aead_vector_check(&vectors[0]); }
-static int c_aead_vector_ccm(void) { return aead_vector_check(&vectors[1]); }
-static int c_aead_vector_chacha20(void) { return aead_vector_check(&vectors[2]); }
+static int c_aead_vector_gcm(void)
+{
+    return aead_vector_check(&vectors[0]);
+}
+static int c_aead_vector_ccm(void)
+{
+    return aead_vector_check(&vectors[1]);
+}
+static int c_aead_vector_chacha20(void)
+{
+    return aead_vector_check(&vectors[2]);
+}
 
 /* OpenSSL's EVP AEAD on the other side: the exported key decrypts what parsecd encrypted. */
 static int evp_aead(int enc, const parsec_alg *alg, const uint8_t *key, size_t keylen,
@@ -592,10 +617,9 @@ done:
 static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t noncelen,
                           int generated)
 {
-    parsec_key_attributes a = attrs_of(type, bits,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
-                                           (generated ? PARSEC_USAGE_EXPORT : 0),
-                                       alg);
+    parsec_key_attributes a = attrs_of(
+        type, bits,
+        PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT | (generated ? PARSEC_USAGE_EXPORT : 0), alg);
     static const uint8_t msg[] = "round trip through parsecd and OpenSSL's EVP AEAD";
     uint8_t nonce[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
     uint8_t local[sizeof(msg) + 16], back[sizeof(msg) + 16];
@@ -621,8 +645,9 @@ static int aead_roundtrip(uint8_t type, uint32_t bits, parsec_alg alg, size_t no
             return 1;
         }
     }
-    if (require("AeadEncrypt", parsec_aead_encrypt(g_client, 0, name, &alg, nonce, noncelen,
-                                                   NULL, 0, msg, sizeof(msg), &ct, &ctlen),
+    if (require("AeadEncrypt",
+                parsec_aead_encrypt(g_client, 0, name, &alg, nonce, noncelen, NULL, 0, msg,
+                                    sizeof(msg), &ct, &ctlen),
                 PARSEC_SUCCESS) != 0 ||
         ctlen != sizeof(msg) + taglen)
         goto done;
@@ -710,29 +735,29 @@ static int c_aead_errors_gcm(void)
         require("GenerateKey AES-256-GCM", parsec_generate_key(g_client, 0, dec, &d),
                 PARSEC_SUCCESS))
         fail = 1;
-    fail |= expect("AeadEncrypt with an empty plaintext",
-                   parsec_aead_encrypt(g_client, 0, aes, &gcm, nonce, 12, NULL, 0, NULL, 0, &out,
-                                       &outlen),
-                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect(
+        "AeadEncrypt with an empty plaintext",
+        parsec_aead_encrypt(g_client, 0, aes, &gcm, nonce, 12, NULL, 0, NULL, 0, &out, &outlen),
+        PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     fail |= expect("AeadEncrypt with an empty nonce",
                    parsec_aead_encrypt(g_client, 0, aes, &gcm, NULL, 0, NULL, 0, msg, sizeof(msg),
                                        &out, &outlen),
                    PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     fail |= expect("AeadDecrypt with a key lacking the decrypt flag",
-                   parsec_aead_decrypt(g_client, 0, aes, &gcm, nonce, 12, NULL, 0, msg,
-                                       sizeof(msg), &out, &outlen),
+                   parsec_aead_decrypt(g_client, 0, aes, &gcm, nonce, 12, NULL, 0, msg, sizeof(msg),
+                                       &out, &outlen),
                    PARSEC_PSA_ERROR_NOT_PERMITTED);
     fail |= expect("AeadEncrypt CCM with a GCM key",
-                   parsec_aead_encrypt(g_client, 0, aes, &ccm, nonce, 13, NULL, 0, msg,
-                                       sizeof(msg), &out, &outlen),
+                   parsec_aead_encrypt(g_client, 0, aes, &ccm, nonce, 13, NULL, 0, msg, sizeof(msg),
+                                       &out, &outlen),
                    PARSEC_PSA_ERROR_NOT_PERMITTED);
-    fail |= expect("AeadDecrypt shorter than the tag",
-                   parsec_aead_decrypt(g_client, 0, dec, &gcm, nonce, 12, NULL, 0, msg, 8, &out,
-                                       &outlen),
-                   PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+    fail |= expect(
+        "AeadDecrypt shorter than the tag",
+        parsec_aead_decrypt(g_client, 0, dec, &gcm, nonce, 12, NULL, 0, msg, 8, &out, &outlen),
+        PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     fail |= expect("AeadDecrypt of data no key encrypted",
-                   parsec_aead_decrypt(g_client, 0, dec, &gcm, nonce, 12, NULL, 0, msg,
-                                       sizeof(msg), &out, &outlen),
+                   parsec_aead_decrypt(g_client, 0, dec, &gcm, nonce, 12, NULL, 0, msg, sizeof(msg),
+                                       &out, &outlen),
                    PARSEC_PSA_ERROR_INVALID_SIGNATURE);
     fail |= expect("ExportPublicKey of an AES key",
                    parsec_export_public_key(g_client, 0, aes, &pub, &publen),
@@ -756,8 +781,8 @@ static int c_aead_errors_nonce(void)
     const parsec_alg chacha = {PARSEC_ALG_AEAD, PARSEC_AEAD_CHACHA20_POLY1305, 0};
     parsec_key_attributes c = attrs_of(PARSEC_KEY_TYPE_CHACHA20, 256,
                                        PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, chacha);
-    parsec_key_attributes m = attrs_of(PARSEC_KEY_TYPE_AES, 128,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, ccm);
+    parsec_key_attributes m =
+        attrs_of(PARSEC_KEY_TYPE_AES, 128, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, ccm);
     static const uint8_t nonce[16] = {1}, msg[32] = {2};
     uint8_t *out = NULL;
     size_t outlen = 0;
@@ -766,8 +791,7 @@ static int c_aead_errors_nonce(void)
 
     snprintf(cc, sizeof(cc), "%s", key_name("chacha"));
     snprintf(cm, sizeof(cm), "%s", key_name("ccm"));
-    if (require("GenerateKey ChaCha20", parsec_generate_key(g_client, 0, cc, &c),
-                PARSEC_SUCCESS) |
+    if (require("GenerateKey ChaCha20", parsec_generate_key(g_client, 0, cc, &c), PARSEC_SUCCESS) |
         require("GenerateKey AES-128-CCM", parsec_generate_key(g_client, 0, cm, &m),
                 PARSEC_SUCCESS))
         fail = 1;
@@ -780,8 +804,8 @@ static int c_aead_errors_nonce(void)
                                        &out, &outlen),
                    PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     fail |= expect("AeadEncrypt CCM with a 14-byte nonce",
-                   parsec_aead_encrypt(g_client, 0, cm, &ccm, nonce, 14, NULL, 0, msg,
-                                       sizeof(msg), &out, &outlen),
+                   parsec_aead_encrypt(g_client, 0, cm, &ccm, nonce, 14, NULL, 0, msg, sizeof(msg),
+                                       &out, &outlen),
                    PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     parsec_free(out);
     parsec_destroy_key(g_client, 0, cc);
@@ -793,10 +817,10 @@ static int c_aead_errors_nonce(void)
 static int c_aead_key_and_opcodes(void)
 {
     const parsec_alg gcm = {PARSEC_ALG_AEAD, PARSEC_AEAD_GCM, 0};
-    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 256,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, gcm);
-    parsec_key_attributes bad = attrs_of(PARSEC_KEY_TYPE_AES, 100,
-                                         PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, gcm);
+    parsec_key_attributes a =
+        attrs_of(PARSEC_KEY_TYPE_AES, 256, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, gcm);
+    parsec_key_attributes bad =
+        attrs_of(PARSEC_KEY_TYPE_AES, 100, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, gcm);
     const char *name = key_name("aes256gcm");
     int fail;
 
@@ -827,8 +851,8 @@ typedef struct cipher_vector {
 
 /* NIST SP 800-38A, appendix F, AES-128 (key 2b7e1516...), first block of each mode. */
 static const cipher_vector cipher_vectors[] = {
-    {"ECB (SP 800-38A F.1.1)", PARSEC_CIPHER_ECB_NO_PADDING, "",
-     "6bc1bee22e409f96e93d7e117393172a", "3ad77bb40d7a3660a89ecaf32466ef97"},
+    {"ECB (SP 800-38A F.1.1)", PARSEC_CIPHER_ECB_NO_PADDING, "", "6bc1bee22e409f96e93d7e117393172a",
+     "3ad77bb40d7a3660a89ecaf32466ef97"},
     {"CBC (SP 800-38A F.2.1)", PARSEC_CIPHER_CBC_NO_PADDING, "000102030405060708090a0b0c0d0e0f",
      "6bc1bee22e409f96e93d7e117393172a", "7649abac8119b246cee98e9b12e9197d"},
     {"CTR (SP 800-38A F.5.1)", PARSEC_CIPHER_CTR, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
@@ -842,8 +866,8 @@ static int c_cipher_vectors(void)
     for (size_t i = 0; i < sizeof(cipher_vectors) / sizeof(cipher_vectors[0]); i++) {
         const cipher_vector *v = &cipher_vectors[i];
         const parsec_alg alg = {PARSEC_ALG_CIPHER, v->mode, 0};
-        parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 128,
-                                           PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, alg);
+        parsec_key_attributes a =
+            attrs_of(PARSEC_KEY_TYPE_AES, 128, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, alg);
         uint8_t key[16], in[64], pt[16], *out = NULL, *back = NULL;
         size_t ivlen = unhex(v->iv, in, 16), outlen = 0, backlen = 0;
         char what[96];
@@ -858,20 +882,23 @@ static int c_cipher_vectors(void)
             continue;
         }
         snprintf(what, sizeof(what), "%s: CipherDecrypt of IV || ciphertext", v->what);
-        if (require(what, parsec_cipher_decrypt(g_client, 0, key_name("cipher"), &alg, in,
-                                                ivlen + 16, &out, &outlen),
+        if (require(what,
+                    parsec_cipher_decrypt(g_client, 0, key_name("cipher"), &alg, in, ivlen + 16,
+                                          &out, &outlen),
                     PARSEC_SUCCESS) == 0)
             fail |= same(what, out, outlen, pt, 16);
         else
             fail = 1;
         parsec_clear_free(out, outlen);
         snprintf(what, sizeof(what), "%s: CipherEncrypt, then CipherDecrypt", v->what);
-        if (require(what, parsec_cipher_encrypt(g_client, 0, key_name("cipher"), &alg, pt, 16,
-                                                &out, &outlen),
-                    PARSEC_SUCCESS) == 0 &&
+        if (require(
+                what,
+                parsec_cipher_encrypt(g_client, 0, key_name("cipher"), &alg, pt, 16, &out, &outlen),
+                PARSEC_SUCCESS) == 0 &&
             outlen == ivlen + 16 &&
-            require(what, parsec_cipher_decrypt(g_client, 0, key_name("cipher"), &alg, out,
-                                                outlen, &back, &backlen),
+            require(what,
+                    parsec_cipher_decrypt(g_client, 0, key_name("cipher"), &alg, out, outlen, &back,
+                                          &backlen),
                     PARSEC_SUCCESS) == 0)
             fail |= same(what, back, backlen, pt, 16);
         else
@@ -897,13 +924,11 @@ static int c_cipher_modes(void)
     for (size_t i = 0; i < sizeof(modes); i++) {
         const parsec_alg alg = {PARSEC_ALG_CIPHER, modes[i], 0};
         int chacha = modes[i] == PARSEC_CIPHER_STREAM;
-        parsec_key_attributes a = attrs_of(chacha ? PARSEC_KEY_TYPE_CHACHA20 : PARSEC_KEY_TYPE_AES,
-                                           256,
-                                           PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT |
-                                               PARSEC_USAGE_EXPORT,
-                                           alg);
-        static const char *const names[] = {"", "ChaCha20", "AES-256-CTR", "AES-256-CFB",
-                                            "AES-256-OFB", "", "", "", "AES-256-CBC"};
+        parsec_key_attributes a =
+            attrs_of(chacha ? PARSEC_KEY_TYPE_CHACHA20 : PARSEC_KEY_TYPE_AES, 256,
+                     PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT | PARSEC_USAGE_EXPORT, alg);
+        static const char *const names[] = {
+            "", "ChaCha20", "AES-256-CTR", "AES-256-CFB", "AES-256-OFB", "", "", "", "AES-256-CBC"};
         size_t ivlen = chacha ? 12 : 16, outlen = 0, keylen = 0, backlen = 0;
         uint8_t *out = NULL, *key = NULL, *back = NULL, local[64], iv[16] = {0};
         EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -915,8 +940,9 @@ static int c_cipher_modes(void)
                     PARSEC_SUCCESS) != 0 ||
             require("ExportKey", parsec_export_key(g_client, 0, key_name("mode"), &key, &keylen),
                     PARSEC_SUCCESS) != 0 ||
-            require(what, parsec_cipher_encrypt(g_client, 0, key_name("mode"), &alg, msg,
-                                                sizeof(msg), &out, &outlen),
+            require(what,
+                    parsec_cipher_encrypt(g_client, 0, key_name("mode"), &alg, msg, sizeof(msg),
+                                          &out, &outlen),
                     PARSEC_SUCCESS) != 0 ||
             outlen < ivlen) {
             fail = 1;
@@ -926,15 +952,16 @@ static int c_cipher_modes(void)
         if (ctx == NULL ||
             EVP_DecryptInit_ex2(ctx, EVP_get_cipherbyname(names[modes[i]]), key, iv, NULL) != 1 ||
             EVP_DecryptUpdate(ctx, local, &n, out + ivlen, (int)(outlen - ivlen)) != 1 ||
-            EVP_DecryptFinal_ex(ctx, local + n, &fin) != 1 ||
-            (size_t)(n + fin) != sizeof(msg) || memcmp(local, msg, sizeof(msg)) != 0) {
+            EVP_DecryptFinal_ex(ctx, local + n, &fin) != 1 || (size_t)(n + fin) != sizeof(msg) ||
+            memcmp(local, msg, sizeof(msg)) != 0) {
             fprintf(stderr, "%s: OpenSSL could not decrypt the service's ciphertext\n",
                     names[modes[i]]);
             fail = 1;
             goto next;
         }
-        if (require(what, parsec_cipher_decrypt(g_client, 0, key_name("mode"), &alg, out, outlen,
-                                                &back, &backlen),
+        if (require(what,
+                    parsec_cipher_decrypt(g_client, 0, key_name("mode"), &alg, out, outlen, &back,
+                                          &backlen),
                     PARSEC_SUCCESS) == 0)
             fail |= same(what, back, backlen, msg, sizeof(msg));
         else
@@ -954,12 +981,12 @@ static int c_cipher_errors(void)
     const parsec_alg cbc = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_NO_PADDING, 0};
     const parsec_alg pkcs7 = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_CBC_PKCS7, 0};
     const parsec_alg xts = {PARSEC_ALG_CIPHER, PARSEC_CIPHER_XTS, 0};
-    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_AES, 128,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, cbc);
-    parsec_key_attributes p = attrs_of(PARSEC_KEY_TYPE_AES, 128,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, pkcs7);
-    parsec_key_attributes x = attrs_of(PARSEC_KEY_TYPE_AES, 256,
-                                       PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, xts);
+    parsec_key_attributes a =
+        attrs_of(PARSEC_KEY_TYPE_AES, 128, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, cbc);
+    parsec_key_attributes p =
+        attrs_of(PARSEC_KEY_TYPE_AES, 128, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, pkcs7);
+    parsec_key_attributes x =
+        attrs_of(PARSEC_KEY_TYPE_AES, 256, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, xts);
     uint8_t data[48] = {1}, *out = NULL;
     size_t outlen = 0;
     char cbc_key[128], pad_key[128];
@@ -1058,9 +1085,9 @@ done:
 
 static int curve_ecdsa(const curve_case *cc)
 {
-    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, cc->bits,
-                                       PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
-                                       alg_ecdsa);
+    parsec_key_attributes a =
+        attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, cc->bits,
+                 PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH, alg_ecdsa);
     static const uint8_t hash[32] = {0x5a, 1, 2, 3};
     uint8_t *sig = NULL, *pub = NULL;
     size_t siglen = 0, publen = 0, n = (cc->bits + 7) / 8;
@@ -1073,11 +1100,12 @@ static int curve_ecdsa(const curve_case *cc)
     if (require(what, parsec_generate_key(g_client, 0, key_name("curve"), &a), PARSEC_SUCCESS))
         return 1;
     snprintf(what, sizeof(what), "SignHash %s", cc->ossl);
-    if (require(what, parsec_sign_hash(g_client, 0, key_name("curve"), &alg_ecdsa, hash,
-                                       sizeof(hash), &sig, &siglen),
+    if (require(what,
+                parsec_sign_hash(g_client, 0, key_name("curve"), &alg_ecdsa, hash, sizeof(hash),
+                                 &sig, &siglen),
                 PARSEC_SUCCESS) != 0 ||
-        require("ExportPublicKey", parsec_export_public_key(g_client, 0, key_name("curve"), &pub,
-                                                            &publen),
+        require("ExportPublicKey",
+                parsec_export_public_key(g_client, 0, key_name("curve"), &pub, &publen),
                 PARSEC_SUCCESS) != 0)
         goto done;
     if (siglen != 2 * n || publen != 1 + 2 * n) {
@@ -1091,8 +1119,9 @@ static int curve_ecdsa(const curve_case *cc)
         goto done;
     }
     snprintf(what, sizeof(what), "VerifyHash %s", cc->ossl);
-    fail = require(what, parsec_verify_hash(g_client, 0, key_name("curve"), &alg_ecdsa, hash,
-                                            sizeof(hash), sig, siglen),
+    fail = require(what,
+                   parsec_verify_hash(g_client, 0, key_name("curve"), &alg_ecdsa, hash,
+                                      sizeof(hash), sig, siglen),
                    PARSEC_SUCCESS);
 done:
     EVP_PKEY_free(local);
@@ -1106,8 +1135,8 @@ done:
 static int curve_ecdh(const char *group, uint8_t family, uint32_t bits)
 {
     const parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
-    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, bits, PARSEC_USAGE_DERIVE,
-                                       ecdh);
+    parsec_key_attributes a =
+        attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, bits, PARSEC_USAGE_DERIVE, ecdh);
     int montgomery = family == PARSEC_ECC_FAMILY_MONTGOMERY;
     EVP_PKEY *peer = montgomery ? EVP_PKEY_Q_keygen(NULL, NULL, group)
                                 : EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
@@ -1135,11 +1164,12 @@ static int curve_ecdh(const char *group, uint8_t family, uint32_t bits)
         return 1;
     }
     snprintf(what, sizeof(what), "RawKeyAgreement %s", group);
-    if (require(what, parsec_raw_key_agreement(g_client, 0, &ecdh, key_name("ecdh"), peer_pub,
-                                               peer_publen, &secret, &secretlen),
+    if (require(what,
+                parsec_raw_key_agreement(g_client, 0, &ecdh, key_name("ecdh"), peer_pub,
+                                         peer_publen, &secret, &secretlen),
                 PARSEC_SUCCESS) != 0 ||
-        require("ExportPublicKey", parsec_export_public_key(g_client, 0, key_name("ecdh"), &pub,
-                                                            &publen),
+        require("ExportPublicKey",
+                parsec_export_public_key(g_client, 0, key_name("ecdh"), &pub, &publen),
                 PARSEC_SUCCESS) != 0)
         goto done;
     svc_pub = local_public(group, pub, publen);
@@ -1185,10 +1215,9 @@ static int c_curves_ecdh(void)
 static int c_x25519_vector(void)
 {
     const parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
-    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, 0, PARSEC_USAGE_DERIVE,
-                                       ecdh);
-    parsec_key_attributes sig = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, 255,
-                                         PARSEC_USAGE_SIGN_HASH, alg_ecdsa);
+    parsec_key_attributes a = attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, 0, PARSEC_USAGE_DERIVE, ecdh);
+    parsec_key_attributes sig =
+        attrs_of(PARSEC_KEY_TYPE_ECC_KEY_PAIR, 255, PARSEC_USAGE_SIGN_HASH, alg_ecdsa);
     uint8_t priv[32], bob[32], want[32], alice_pub[32], *secret = NULL, *pub = NULL;
     size_t secretlen = 0, publen = 0;
     int fail;
@@ -1212,9 +1241,8 @@ static int c_x25519_vector(void)
                     PARSEC_SUCCESS);
     if (!fail)
         fail |= same("X25519 shared secret (RFC 7748 6.1)", secret, secretlen, want, 32);
-    fail |= require("CanDoCrypto ECDSA with an X25519 key", parsec_can_do_crypto(g_client, 0, 2,
-                                                                                  &sig),
-                    PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    fail |= require("CanDoCrypto ECDSA with an X25519 key",
+                    parsec_can_do_crypto(g_client, 0, 2, &sig), PARSEC_PSA_ERROR_NOT_SUPPORTED);
     parsec_clear_free(secret, secretlen);
     parsec_free(pub);
     parsec_destroy_key(g_client, 0, key_name("x25519"));
@@ -1242,8 +1270,7 @@ static int c_ripemd160(void)
 /* Backends without an algorithm say NotSupported, never a wrong answer. */
 static int not_offered(const char *what, uint8_t type, parsec_alg alg)
 {
-    parsec_key_attributes a = attrs_of(type, 256, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
-                                       alg);
+    parsec_key_attributes a = attrs_of(type, 256, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, alg);
     static const uint8_t key[32] = {7};
     char w[128];
     int fail;
@@ -1278,9 +1305,9 @@ static int c_aead_not_offered(void)
     int fail;
 
     fail = not_offered("AES-256-GCM", PARSEC_KEY_TYPE_AES, gcm) | c_aead_ccm_chacha_not_offered();
-    fail |= require("AeadEncrypt", parsec_aead_encrypt(g_client, 0, key_name("none"), &gcm,
-                                                       nonce, 12, NULL, 0, msg, sizeof(msg),
-                                                       &out, &outlen),
+    fail |= require("AeadEncrypt",
+                    parsec_aead_encrypt(g_client, 0, key_name("none"), &gcm, nonce, 12, NULL, 0,
+                                        msg, sizeof(msg), &out, &outlen),
                     PARSEC_PSA_ERROR_NOT_SUPPORTED);
     parsec_free(out);
     if (provider_offers(PARSEC_OP_PSA_AEAD_ENCRYPT) ||

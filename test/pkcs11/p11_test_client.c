@@ -135,8 +135,8 @@ int main(int argc, char **argv)
         a.ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
         a.bits = 256;
         a.usage = PARSEC_USAGE_EXPORT | PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH;
-        a.alg = (parsec_alg){ PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                              PARSEC_HASH_SHA_256 };
+        a.alg =
+            (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
         st = parsec_generate_key(c, PARSEC_PROVIDER_DEFAULT, argv[2], &a);
         rc = st == PARSEC_SUCCESS ? 0 : service_error(st);
     } else if ((strcmp(argv[1], "import-rsa") == 0 || strcmp(argv[1], "import-ecc") == 0) &&
@@ -147,13 +147,13 @@ int main(int argc, char **argv)
         k = read_pem(argv[3], 1);
         if (k == NULL)
             goto done;
-        a.usage = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH |
-                  PARSEC_USAGE_SIGN_MESSAGE | PARSEC_USAGE_VERIFY_MESSAGE;
+        a.usage = PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |
+                  PARSEC_USAGE_VERIFY_MESSAGE;
         if (rsa) {
             /* PSA import format: DER RSAPrivateKey. */
             a.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
-            a.alg = (parsec_alg){ PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
-                                  PARSEC_HASH_SHA_256 };
+            a.alg = (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
+                                 PARSEC_HASH_SHA_256};
             e = OSSL_ENCODER_CTX_new_for_pkey(k, EVP_PKEY_KEYPAIR, "DER", "type-specific", NULL);
             if (e == NULL || !OSSL_ENCODER_to_data(e, &in, &inlen)) {
                 OSSL_ENCODER_CTX_free(e);
@@ -167,8 +167,8 @@ int main(int argc, char **argv)
             a.type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
             a.ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
             a.bits = (uint32_t)EVP_PKEY_get_bits(k);
-            a.alg = (parsec_alg){ PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                                  PARSEC_HASH_SHA_256 };
+            a.alg = (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
+                                 PARSEC_HASH_SHA_256};
             inlen = (a.bits + 7) / 8;
             in = OPENSSL_malloc(inlen);
             if (in == NULL || !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, &d) ||
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
         st = parsec_import_key(c, PARSEC_PROVIDER_DEFAULT, argv[2], &a, in, inlen);
         rc = st == PARSEC_SUCCESS ? 0 : service_error(st);
     } else if (strcmp(argv[1], "ecdh") == 0 && argc == 5) {
-        parsec_alg alg = { PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0 };
+        parsec_alg alg = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
         uint8_t point[256];
         size_t plen = 0;
 
@@ -189,8 +189,8 @@ int main(int argc, char **argv)
         if (k == NULL || !EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
                                                           point, sizeof(point), &plen))
             goto done;
-        st = parsec_raw_key_agreement(c, PARSEC_PROVIDER_DEFAULT, &alg, argv[2], point, plen,
-                                      &out, &outlen);
+        st = parsec_raw_key_agreement(c, PARSEC_PROVIDER_DEFAULT, &alg, argv[2], point, plen, &out,
+                                      &outlen);
         if (st != PARSEC_SUCCESS) {
             rc = service_error(st);
             goto done;
@@ -199,8 +199,8 @@ int main(int argc, char **argv)
         parsec_clear_free(out, outlen);
         out = NULL;
     } else if (strcmp(argv[1], "decrypt-oaep") == 0 && argc == 6) {
-        parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP,
-                           PARSEC_HASH_SHA_256 };
+        parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP,
+                          PARSEC_HASH_SHA_256};
 
         if (read_file(argv[4], &in, &inlen) != 0)
             goto done;

@@ -15,7 +15,7 @@ char p11_test_log[4096];
 
 void psd_log(int level, const char *fmt, ...)
 {
-    static const char *const names[] = { "error", "warn", "info", "debug" };
+    static const char *const names[] = {"error", "warn", "info", "debug"};
     va_list ap;
 
     fprintf(stderr, "[%s] ", level >= 0 && level <= 3 ? names[level] : "?");

@@ -100,7 +100,7 @@ static int group_teardown(void **state)
 
 static int init_with(void **st, char *err, size_t errlen, const psd_setting *items, size_t n)
 {
-    psd_settings s = { items, n, g_dir };
+    psd_settings s = {items, n, g_dir};
 
     err[0] = '\0';
     return B->init(st, &s, err, errlen);
@@ -109,10 +109,10 @@ static int init_with(void **st, char *err, size_t errlen, const psd_setting *ite
 static void *init_ok(void)
 {
     const psd_setting items[] = {
-        { "module", SOFTHSM_MODULE },
-        { "token_uri", "pkcs11:token=parsec" },
-        { "pin_file", "pin" }, /* relative to the config directory */
-        { "sessions", "4" },
+        {"module", SOFTHSM_MODULE},
+        {"token_uri", "pkcs11:token=parsec"},
+        {"pin_file", "pin"}, /* relative to the config directory */
+        {"sessions", "4"},
     };
     char err[512];
     void *st = NULL;
@@ -139,10 +139,10 @@ static void tkey_attrs(tkey *t, uint8_t type, uint32_t bits, uint32_t usage, uin
 {
     memset(t, 0, sizeof(*t));
     t->a.type = type;
-    t->a.ecc_family = (type == PARSEC_KEY_TYPE_ECC_KEY_PAIR ||
-                       type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY)
-                          ? PARSEC_ECC_FAMILY_SECP_R1
-                          : 0;
+    t->a.ecc_family =
+        (type == PARSEC_KEY_TYPE_ECC_KEY_PAIR || type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY)
+            ? PARSEC_ECC_FAMILY_SECP_R1
+            : 0;
     t->a.bits = bits;
     t->a.usage = usage;
     t->a.alg.kind = kind;
@@ -189,8 +189,8 @@ static EVP_PKEY *pub_from_export(const tkey *t, const psd_buf *pub)
     if (t->a.type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || t->a.type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY) {
         const unsigned char *p = pub->data;
         size_t left = pub->len;
-        OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(
-            &pkey, "DER", "type-specific", "RSA", EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+        OSSL_DECODER_CTX *d = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "type-specific", "RSA",
+                                                            EVP_PKEY_PUBLIC_KEY, NULL, NULL);
 
         assert_non_null(d);
         assert_true(OSSL_DECODER_from_data(d, &p, &left));
@@ -216,7 +216,7 @@ static EVP_PKEY *pub_from_export(const tkey *t, const psd_buf *pub)
 
 static EVP_PKEY *export_pub(void *st, const tkey *t)
 {
-    psd_buf pub = { 0 };
+    psd_buf pub = {0};
     EVP_PKEY *pkey;
 
     assert_int_equal(B->export_public_key(st, &t->k, &pub), PARSEC_SUCCESS);
@@ -287,54 +287,50 @@ static void test_init_errors(void **unused)
     (void)unused;
 
     {
-        const psd_setting items[] = { { "module", "/nonexistent/libnothing.so" },
-                                      { "pin_file", "pin" } };
+        const psd_setting items[] = {{"module", "/nonexistent/libnothing.so"}, {"pin_file", "pin"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 2), 0);
         assert_non_null(strstr(err, "not found"));
         assert_non_null(strstr(err, "/nonexistent/libnothing.so"));
     }
     {
-        const psd_setting items[] = { { "module", "no-such-registered-module" },
-                                      { "pin_file", "pin" } };
+        const psd_setting items[] = {{"module", "no-such-registered-module"}, {"pin_file", "pin"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 2), 0);
         assert_non_null(strstr(err, "not found"));
     }
     {
-        const psd_setting items[] = { { "module", SOFTHSM_MODULE },
-                                      { "token_uri", "pkcs11:token=missing" },
-                                      { "pin_file", "pin" } };
+        const psd_setting items[] = {
+            {"module", SOFTHSM_MODULE}, {"token_uri", "pkcs11:token=missing"}, {"pin_file", "pin"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 3), 0);
         assert_non_null(strstr(err, "no token"));
         assert_non_null(strstr(err, "'parsec'")); /* lists what is there */
     }
     {
         /* Two tokens and no selection: ambiguous. */
-        const psd_setting items[] = { { "module", SOFTHSM_MODULE }, { "pin_file", "pin" } };
+        const psd_setting items[] = {{"module", SOFTHSM_MODULE}, {"pin_file", "pin"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 2), 0);
         assert_non_null(strstr(err, "token_uri"));
     }
     {
-        const psd_setting items[] = { { "module", SOFTHSM_MODULE },
-                                      { "token_uri", "not a uri" },
-                                      { "pin_file", "pin" } };
+        const psd_setting items[] = {
+            {"module", SOFTHSM_MODULE}, {"token_uri", "not a uri"}, {"pin_file", "pin"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 3), 0);
         assert_non_null(strstr(err, "token_uri"));
     }
     {
-        const psd_setting items[] = { { "module", SOFTHSM_MODULE },
-                                      { "token_uri", "pkcs11:token=parsec" } };
+        const psd_setting items[] = {{"module", SOFTHSM_MODULE},
+                                     {"token_uri", "pkcs11:token=parsec"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 2), 0);
         assert_non_null(strstr(err, "PIN"));
     }
     {
-        const psd_setting items[] = { { "module", SOFTHSM_MODULE },
-                                      { "token_uri", "pkcs11:token=parsec" },
-                                      { "pin_file", "no-such-pin-file" } };
+        const psd_setting items[] = {{"module", SOFTHSM_MODULE},
+                                     {"token_uri", "pkcs11:token=parsec"},
+                                     {"pin_file", "no-such-pin-file"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 3), 0);
         assert_non_null(strstr(err, "no-such-pin-file"));
     }
     {
-        const psd_setting items[] = { { "module", SOFTHSM_MODULE }, { "tokn_uri", "x" } };
+        const psd_setting items[] = {{"module", SOFTHSM_MODULE}, {"tokn_uri", "x"}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), items, 2), 0);
         assert_non_null(strstr(err, "tokn_uri"));
     }
@@ -343,9 +339,9 @@ static void test_init_errors(void **unused)
 
 static void test_wrong_pin_does_not_lock(void **unused)
 {
-    const psd_setting bad[] = { { "module", SOFTHSM_MODULE },
-                                { "token_uri", "pkcs11:token=parsec" },
-                                { "pin_file", g_bad_pin_file } };
+    const psd_setting bad[] = {{"module", SOFTHSM_MODULE},
+                               {"token_uri", "pkcs11:token=parsec"},
+                               {"pin_file", g_bad_pin_file}};
     char err[512];
     void *st = NULL;
     int i;
@@ -363,9 +359,9 @@ static void test_wrong_pin_does_not_lock(void **unused)
 static void test_module_by_name_and_slot(void **unused)
 {
     const psd_setting byname[] = {
-        { "module", "softhsm2" },
-        { "token_uri", "pkcs11:token=parsec;manufacturer=SoftHSM%20project" },
-        { "pin", USER_PIN },
+        {"module", "softhsm2"},
+        {"token_uri", "pkcs11:token=parsec;manufacturer=SoftHSM%20project"},
+        {"pin", USER_PIN},
     };
     char err[512], slot[32];
     void *st = NULL;
@@ -380,18 +376,16 @@ static void test_module_by_name_and_slot(void **unused)
     B->fini(st);
 
     {
-        const psd_setting byslot[] = { { "module", SOFTHSM_MODULE },
-                                       { "slot", slot },
-                                       { "pin", USER_PIN } };
+        const psd_setting byslot[] = {
+            {"module", SOFTHSM_MODULE}, {"slot", slot}, {"pin", USER_PIN}};
         if (init_with(&st, err, sizeof(err), byslot, 3) != 0)
             fail_msg("init by slot: %s", err);
         assert_string_equal(((psd_p11 *)st)->token_label, "parsec");
         B->fini(st);
     }
     {
-        const psd_setting noslot[] = { { "module", SOFTHSM_MODULE },
-                                       { "slot", "987654" },
-                                       { "pin", USER_PIN } };
+        const psd_setting noslot[] = {
+            {"module", SOFTHSM_MODULE}, {"slot", "987654"}, {"pin", USER_PIN}};
         assert_int_not_equal(init_with(&st, err, sizeof(err), noslot, 3), 0);
         assert_non_null(strstr(err, "987654"));
     }
@@ -430,7 +424,7 @@ static void test_opcodes_and_capabilities(void **unused)
     a.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
     a.bits = 2048;
     a.usage = SIGN_VERIFY;
-    a.alg = (parsec_alg){ PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_ANY };
+    a.alg = (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_ANY};
     assert_int_equal(B->check_attributes(st, &a), PARSEC_SUCCESS);
     a.bits = 1000;
     assert_int_equal(B->check_attributes(st, &a), PARSEC_PSA_ERROR_NOT_SUPPORTED);
@@ -440,18 +434,18 @@ static void test_opcodes_and_capabilities(void **unused)
     a.usage = SIGN_VERIFY;
     a.alg.hash = PARSEC_HASH_SHA3_256;
     assert_int_equal(B->check_attributes(st, &a), PARSEC_PSA_ERROR_NOT_SUPPORTED);
-    a.alg = (parsec_alg){ PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    a.alg = (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     assert_int_equal(B->check_attributes(st, &a), PARSEC_PSA_ERROR_NOT_SUPPORTED);
 
     a.type = PARSEC_KEY_TYPE_ECC_KEY_PAIR;
     a.ecc_family = PARSEC_ECC_FAMILY_SECP_R1;
     a.bits = 384;
     assert_int_equal(B->check_attributes(st, &a), PARSEC_SUCCESS);
-    a.alg = (parsec_alg){ PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_DETERMINISTIC_ECDSA,
-                          PARSEC_HASH_SHA_256 };
+    a.alg = (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_DETERMINISTIC_ECDSA,
+                         PARSEC_HASH_SHA_256};
     assert_int_equal(B->check_attributes(st, &a), PARSEC_PSA_ERROR_NOT_SUPPORTED);
     a.ecc_family = PARSEC_ECC_FAMILY_SECP_K1;
-    a.alg = (parsec_alg){ PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    a.alg = (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     assert_int_equal(B->check_attributes(st, &a), PARSEC_PSA_ERROR_NOT_SUPPORTED);
     a.type = PARSEC_KEY_TYPE_AES;
     a.bits = 128;
@@ -465,11 +459,11 @@ static void sign_roundtrip(void *st, uint8_t type, uint32_t bits, uint8_t scheme
                            const char *mdname)
 {
     tkey t;
-    psd_buf sig = { 0 };
+    psd_buf sig = {0};
     uint8_t h[64];
     size_t hlen = 0;
     EVP_PKEY *pub;
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, scheme, hash };
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, scheme, hash};
 
     tkey_attrs(&t, type, bits, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE, scheme, hash);
     assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
@@ -506,10 +500,10 @@ static void test_sign_rsa(void **unused)
                    PARSEC_HASH_SHA_256, "SHA256");
     sign_roundtrip(st, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, PARSEC_SIGN_RSA_PKCS1V15,
                    PARSEC_HASH_SHA_512, "SHA512");
-    sign_roundtrip(st, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 3072, PARSEC_SIGN_RSA_PSS,
-                   PARSEC_HASH_SHA_256, "SHA256");
-    sign_roundtrip(st, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, PARSEC_SIGN_RSA_PSS,
-                   PARSEC_HASH_SHA_384, "SHA384");
+    sign_roundtrip(st, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 3072, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256,
+                   "SHA256");
+    sign_roundtrip(st, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_384,
+                   "SHA384");
     B->fini(st);
 }
 
@@ -541,9 +535,9 @@ static void test_sign_refused_without_usage(void **unused)
 {
     void *st = init_ok();
     tkey t;
-    psd_buf sig = { 0 };
-    uint8_t h[32] = { 1 };
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    psd_buf sig = {0};
+    uint8_t h[32] = {1};
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     (void)unused;
 
     /* The core checks policy first; the token refuses too (CKA_SIGN=FALSE). */
@@ -584,15 +578,15 @@ static void crypt_roundtrip(void *st, uint8_t scheme, uint8_t hash, const EVP_MD
 {
     tkey t;
     const char *msg = "a secret message";
-    psd_buf ct = { 0 }, pt = { 0 };
+    psd_buf ct = {0}, pt = {0};
     uint8_t buf[512];
     size_t buflen = sizeof(buf);
     size_t llen = label ? strlen(label) : 0;
     EVP_PKEY *pub;
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_ENCRYPTION, scheme, hash };
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, scheme, hash};
 
-    tkey_attrs(&t, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, ENC_DEC,
-               PARSEC_ALG_ASYMMETRIC_ENCRYPTION, scheme, hash);
+    tkey_attrs(&t, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, ENC_DEC, PARSEC_ALG_ASYMMETRIC_ENCRYPTION,
+               scheme, hash);
     assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
 
     /* Backend encrypts, backend decrypts. */
@@ -600,9 +594,9 @@ static void crypt_roundtrip(void *st, uint8_t scheme, uint8_t hash, const EVP_MD
                                            (const uint8_t *)label, llen, &ct),
                      PARSEC_SUCCESS);
     assert_int_equal(ct.len, 256);
-    assert_int_equal(B->asymmetric_decrypt(st, &t.k, &alg, ct.data, ct.len,
-                                           (const uint8_t *)label, llen, &pt),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        B->asymmetric_decrypt(st, &t.k, &alg, ct.data, ct.len, (const uint8_t *)label, llen, &pt),
+        PARSEC_SUCCESS);
     assert_int_equal(pt.len, strlen(msg));
     assert_memory_equal(pt.data, msg, pt.len);
     psd_buf_clear(&pt);
@@ -610,17 +604,17 @@ static void crypt_roundtrip(void *st, uint8_t scheme, uint8_t hash, const EVP_MD
     /* OpenSSL encrypts to the exported key, the token decrypts. */
     pub = export_pub(st, &t);
     ossl_encrypt(pub, scheme == PARSEC_ENCRYPT_RSA_OAEP, md, label, msg, buf, &buflen);
-    assert_int_equal(B->asymmetric_decrypt(st, &t.k, &alg, buf, buflen, (const uint8_t *)label,
-                                           llen, &pt),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        B->asymmetric_decrypt(st, &t.k, &alg, buf, buflen, (const uint8_t *)label, llen, &pt),
+        PARSEC_SUCCESS);
     assert_memory_equal(pt.data, msg, strlen(msg));
     psd_buf_clear(&pt);
 
     /* Corrupted ciphertext: a padding error, nothing returned. */
     buf[10] ^= 0x40;
-    assert_int_not_equal(B->asymmetric_decrypt(st, &t.k, &alg, buf, buflen,
-                                               (const uint8_t *)label, llen, &pt),
-                         PARSEC_SUCCESS);
+    assert_int_not_equal(
+        B->asymmetric_decrypt(st, &t.k, &alg, buf, buflen, (const uint8_t *)label, llen, &pt),
+        PARSEC_SUCCESS);
     assert_null(pt.data);
     if (label != NULL) {
         buf[10] ^= 0x40;
@@ -653,8 +647,10 @@ static void test_encrypt_decrypt(void **unused)
 static void test_ecdh(void **unused)
 {
     void *st = init_ok();
-    static const struct { uint32_t bits; const char *group; } curves[] = {
-        { 256, "P-256" }, { 384, "P-384" }, { 521, "P-521" } };
+    static const struct {
+        uint32_t bits;
+        const char *group;
+    } curves[] = {{256, "P-256"}, {384, "P-384"}, {521, "P-521"}};
     size_t i;
     (void)unused;
 
@@ -664,8 +660,8 @@ static void test_ecdh(void **unused)
         EVP_PKEY_CTX *c;
         uint8_t peerpt[200], expect[100];
         size_t peerlen = 0, elen = sizeof(expect);
-        psd_buf secret = { 0 };
-        parsec_alg alg = { PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0 };
+        psd_buf secret = {0};
+        parsec_alg alg = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
 
         assert_non_null(peer);
         tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, curves[i].bits, PARSEC_USAGE_DERIVE,
@@ -716,9 +712,9 @@ static void test_import_rsa(void **unused)
     tkey t, tp;
     uint8_t h[32];
     size_t hlen;
-    psd_buf sig = { 0 }, exported = { 0 };
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
-                       PARSEC_HASH_SHA_256 };
+    psd_buf sig = {0}, exported = {0};
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
+                      PARSEC_HASH_SHA_256};
     (void)unused;
 
     assert_non_null(ref);
@@ -731,8 +727,7 @@ static void test_import_rsa(void **unused)
 
     tkey_attrs(&t, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
                PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_ANY);
-    assert_int_equal(B->import_key(st, t.k.id, t.name, &t.a, der, derlen, &t.blob),
-                     PARSEC_SUCCESS);
+    assert_int_equal(B->import_key(st, t.k.id, t.name, &t.a, der, derlen, &t.blob), PARSEC_SUCCESS);
     tkey_done(&t);
     /* The public key comes back as the same DER RSAPublicKey. */
     assert_int_equal(B->export_public_key(st, &t.k, &exported), PARSEC_SUCCESS);
@@ -750,8 +745,7 @@ static void test_import_rsa(void **unused)
     assert_int_equal(B->import_key(st, tp.k.id, tp.name, &tp.a, pubder, pubderlen, &tp.blob),
                      PARSEC_SUCCESS);
     tkey_done(&tp);
-    assert_int_equal(B->verify_hash(st, &tp.k, &alg, h, hlen, sig.data, sig.len),
-                     PARSEC_SUCCESS);
+    assert_int_equal(B->verify_hash(st, &tp.k, &alg, h, hlen, sig.data, sig.len), PARSEC_SUCCESS);
     psd_buf_clear(&sig);
     /* ... and cannot sign. */
     assert_int_not_equal(B->sign_hash(st, &tp.k, &alg, h, hlen, &sig), PARSEC_SUCCESS);
@@ -768,15 +762,15 @@ static void test_import_rsa(void **unused)
         longer[derlen] = 0;
         tkey_attrs(&bad, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, SIGN_VERIFY,
                    PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_ANY);
-        assert_int_equal(B->import_key(st, bad.k.id, bad.name, &bad.a, (const uint8_t *)"junk", 4,
-                                       &bad.blob),
-                         PARSEC_PSA_ERROR_INVALID_ARGUMENT);
-        assert_int_equal(B->import_key(st, bad.k.id, bad.name, &bad.a, longer, derlen + 1,
-                                       &bad.blob),
-                         PARSEC_PSA_ERROR_INVALID_ARGUMENT);
-        assert_int_equal(B->import_key(st, bad.k.id, bad.name, &bad.a, pubder, pubderlen,
-                                       &bad.blob),
-                         PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(
+            B->import_key(st, bad.k.id, bad.name, &bad.a, (const uint8_t *)"junk", 4, &bad.blob),
+            PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(
+            B->import_key(st, bad.k.id, bad.name, &bad.a, longer, derlen + 1, &bad.blob),
+            PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(
+            B->import_key(st, bad.k.id, bad.name, &bad.a, pubder, pubderlen, &bad.blob),
+            PARSEC_PSA_ERROR_INVALID_ARGUMENT);
         bad.a.bits = 3072;
         assert_int_equal(B->import_key(st, bad.k.id, bad.name, &bad.a, der, derlen, &bad.blob),
                          PARSEC_PSA_ERROR_INVALID_ARGUMENT);
@@ -802,16 +796,16 @@ static void test_import_ecc(void **unused)
     uint8_t scalar[48], point[97], h[48];
     size_t pointlen = 0, hlen = 0;
     tkey t, tp;
-    psd_buf exported = { 0 }, sig = { 0 };
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_384 };
+    psd_buf exported = {0}, sig = {0};
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_384};
     (void)unused;
 
     assert_non_null(ref);
     assert_int_equal(EVP_PKEY_get_bn_param(ref, OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
     assert_int_equal(BN_bn2binpad(d, scalar, sizeof(scalar)), (int)sizeof(scalar));
     BN_clear_free(d);
-    assert_int_equal(EVP_PKEY_get_octet_string_param(ref, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                                     point, sizeof(point), &pointlen),
+    assert_int_equal(EVP_PKEY_get_octet_string_param(ref, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                                     sizeof(point), &pointlen),
                      1);
 
     tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 0, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
@@ -834,14 +828,13 @@ static void test_import_ecc(void **unused)
     assert_int_equal(B->import_key(st, tp.k.id, tp.name, &tp.a, point, pointlen, &tp.blob),
                      PARSEC_SUCCESS);
     tkey_done(&tp);
-    assert_int_equal(B->verify_hash(st, &tp.k, &alg, h, hlen, sig.data, sig.len),
-                     PARSEC_SUCCESS);
+    assert_int_equal(B->verify_hash(st, &tp.k, &alg, h, hlen, sig.data, sig.len), PARSEC_SUCCESS);
     psd_buf_clear(&sig);
 
     /* Bad input: zero scalar, wrong length, a point off the curve, bits that disagree. */
     {
         tkey bad;
-        uint8_t zero[48] = { 0 };
+        uint8_t zero[48] = {0};
 
         tkey_attrs(&bad, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 0, SIGN_VERIFY,
                    PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_384);
@@ -877,22 +870,21 @@ static void test_token_objects(void **unused)
     tkey t;
     ck_session_handle_t s;
     ck_object_class_t cls = CKO_PRIVATE_KEY;
-    struct ck_attribute find[] = { { CKA_CLASS, &cls, sizeof(cls) },
-                                   { CKA_LABEL, NULL, 0 } };
+    struct ck_attribute find[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, NULL, 0}};
     ck_object_handle_t objs[4];
     unsigned long n = 0;
     unsigned char sensitive = 0, extractable = 1, token = 0, priv = 0, sign = 0, decrypt = 1;
     uint8_t id[32];
     struct ck_attribute get[] = {
-        { CKA_SENSITIVE, &sensitive, 1 }, { CKA_EXTRACTABLE, &extractable, 1 },
-        { CKA_TOKEN, &token, 1 },         { CKA_PRIVATE, &priv, 1 },
-        { CKA_SIGN, &sign, 1 },           { CKA_DECRYPT, &decrypt, 1 },
-        { CKA_ID, id, sizeof(id) },
+        {CKA_SENSITIVE, &sensitive, 1}, {CKA_EXTRACTABLE, &extractable, 1},
+        {CKA_TOKEN, &token, 1},         {CKA_PRIVATE, &priv, 1},
+        {CKA_SIGN, &sign, 1},           {CKA_DECRYPT, &decrypt, 1},
+        {CKA_ID, id, sizeof(id)},
     };
     (void)unused;
 
-    tkey_attrs(&t, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, SIGN_VERIFY,
-               PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256);
+    tkey_attrs(&t, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256);
     assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
 
     assert_int_equal(st->fn->C_OpenSession(st->slot, CKF_SERIAL_SESSION, NULL, NULL, &s), CKR_OK);
@@ -915,18 +907,18 @@ static void test_token_objects(void **unused)
 
     /* The private value cannot be read. */
     {
-        struct ck_attribute a = { CKA_PRIVATE_EXPONENT, NULL, 0 };
+        struct ck_attribute a = {CKA_PRIVATE_EXPONENT, NULL, 0};
         assert_int_equal(st->fn->C_GetAttributeValue(s, objs[0], &a, 1), CKR_ATTRIBUTE_SENSITIVE);
     }
     st->fn->C_CloseSession(s);
 
     assert_int_equal(B->destroy_key(st, &t.k), PARSEC_SUCCESS);
     {
-        psd_buf pub = { 0 };
-        psd_buf sig = { 0 };
-        uint8_t h[32] = { 0 };
-        parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,
-                           PARSEC_HASH_SHA_256 };
+        psd_buf pub = {0};
+        psd_buf sig = {0};
+        uint8_t h[32] = {0};
+        parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,
+                          PARSEC_HASH_SHA_256};
 
         assert_int_equal(B->export_public_key(st, &t.k, &pub), PARSEC_PSA_ERROR_DOES_NOT_EXIST);
         assert_int_equal(B->sign_hash(st, &t.k, &alg, h, 32, &sig),
@@ -939,7 +931,7 @@ static void test_token_objects(void **unused)
     t.k.blob = (const uint8_t *)"not a blob";
     t.k.blob_len = 10;
     {
-        psd_buf pub = { 0 };
+        psd_buf pub = {0};
         assert_int_equal(B->export_public_key(st, &t.k, &pub), PARSEC_PSA_ERROR_DATA_CORRUPT);
     }
     tkey_free(&t);
@@ -951,7 +943,7 @@ static void test_token_objects(void **unused)
 static void test_random(void **unused)
 {
     void *st = init_ok();
-    psd_buf a = { 0 }, b = { 0 };
+    psd_buf a = {0}, b = {0};
     (void)unused;
 
     assert_int_equal(B->generate_random(st, 32, &a), PARSEC_SUCCESS);
@@ -973,14 +965,14 @@ static void test_persistence(void **unused)
 {
     void *st = init_ok();
     tkey t;
-    psd_buf sig = { 0 }, pub1 = { 0 }, pub2 = { 0 };
+    psd_buf sig = {0}, pub1 = {0}, pub2 = {0};
     uint8_t h[32];
     size_t hlen;
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     (void)unused;
 
-    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY,
-               PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
     assert_int_equal(B->export_public_key(st, &t.k, &pub1), PARSEC_SUCCESS);
     B->fini(st);
@@ -1005,15 +997,15 @@ static void test_session_recovery(void **unused)
 {
     psd_p11 *st = init_ok();
     tkey t;
-    psd_buf sig = { 0 };
-    uint8_t h[32] = { 7 };
+    psd_buf sig = {0};
+    uint8_t h[32] = {7};
     struct ck_session_info info;
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     int round;
     (void)unused;
 
-    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY,
-               PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
 
     for (round = 0; round < 2; round++) {
@@ -1023,8 +1015,7 @@ static void test_session_recovery(void **unused)
         else
             assert_int_equal(st->fn->C_CloseSession(st->sessions[0].handle), CKR_OK);
         assert_int_equal(B->sign_hash(st, &t.k, &alg, h, 32, &sig), PARSEC_SUCCESS);
-        assert_int_equal(B->verify_hash(st, &t.k, &alg, h, 32, sig.data, sig.len),
-                         PARSEC_SUCCESS);
+        assert_int_equal(B->verify_hash(st, &t.k, &alg, h, 32, sig.data, sig.len), PARSEC_SUCCESS);
         psd_buf_clear(&sig);
     }
     assert_int_equal(st->fn->C_GetSessionInfo(st->sessions[0].handle, &info), CKR_OK);
@@ -1060,14 +1051,14 @@ static void test_device_removed_recovery(void **unused)
 {
     psd_p11 *st = init_ok();
     tkey t;
-    psd_buf sig = { 0 };
-    uint8_t h[32] = { 9 };
+    psd_buf sig = {0};
+    uint8_t h[32] = {9};
     unsigned long gen;
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     (void)unused;
 
-    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY,
-               PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
     g_real = st->fn;
     g_faulty = *g_real;
@@ -1113,12 +1104,12 @@ typedef struct worker {
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    parsec_alg alg = { PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256 };
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     uint8_t h[32];
     int i;
 
     for (i = 0; i < 25; i++) {
-        psd_buf sig = { 0 };
+        psd_buf sig = {0};
 
         memset(h, i, sizeof(h));
         if (B->sign_hash(w->st, &w->t->k, &alg, h, 32, &sig) != PARSEC_SUCCESS ||
@@ -1138,12 +1129,12 @@ static void test_concurrency(void **unused)
     int i;
     (void)unused;
 
-    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY,
-               PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
     /* More threads than the 4 pooled sessions: they wait their turn. */
     for (i = 0; i < 12; i++) {
-        w[i] = (worker){ st, &t, 0 };
+        w[i] = (worker){st, &t, 0};
         assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
     }
     for (i = 0; i < 12; i++) {

@@ -27,16 +27,16 @@
 
 static int failures;
 
-#define CHECK(cond, what)                                                     \
-    do {                                                                      \
-        if (cond) {                                                           \
-            printf("#   ok: %s\n", what);                                    \
-        } else {                                                              \
-            printf("#   FAILED: %s (%s:%d)\n", what, __FILE__, __LINE__);    \
-            ERR_print_errors_fp(stdout);                                      \
-            failures++;                                                       \
-        }                                                                     \
-        ERR_clear_error();                                                    \
+#define CHECK(cond, what)                                                                          \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            printf("#   ok: %s\n", what);                                                          \
+        } else {                                                                                   \
+            printf("#   FAILED: %s (%s:%d)\n", what, __FILE__, __LINE__);                          \
+            ERR_print_errors_fp(stdout);                                                           \
+            failures++;                                                                            \
+        }                                                                                          \
+        ERR_clear_error();                                                                         \
     } while (0)
 
 static EVP_PKEY *load_by_uri(const char *uri)
@@ -118,11 +118,12 @@ static int verify(EVP_PKEY *pub, int pad, const unsigned char *msg, size_t msgle
     EVP_PKEY_CTX *pctx = NULL;
     int ok;
 
-    ok = md != NULL && EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL, "provider=default", pub, NULL) == 1;
+    ok = md != NULL &&
+         EVP_DigestVerifyInit_ex(md, &pctx, "SHA256", NULL, "provider=default", pub, NULL) == 1;
     if (ok && pad > 0) {
-        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, pad) > 0
-             && (pad != RSA_PKCS1_PSS_PADDING
-                 || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0);
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, pad) > 0 &&
+             (pad != RSA_PKCS1_PSS_PADDING ||
+              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0);
     }
     ok = ok && EVP_DigestVerify(md, sig, siglen, msg, msglen) == 1;
     EVP_MD_CTX_free(md);
@@ -149,15 +150,16 @@ static void *sign_thread(void *arg)
 
 static EVP_PKEY *from_key_name(EVP_PKEY *like, const char *name)
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, EVP_PKEY_get0_type_name(like), "provider=parsec");
+    EVP_PKEY_CTX *ctx =
+        EVP_PKEY_CTX_new_from_name(NULL, EVP_PKEY_get0_type_name(like), "provider=parsec");
     EVP_PKEY *pkey = NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_string("parsec_provider_key_name", (char *)name, 0),
         OSSL_PARAM_END,
     };
 
-    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
-        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0) {
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0) {
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
@@ -194,15 +196,17 @@ int main(int argc, char **argv)
     certkey = X509_get0_pubkey(cert);
     otherkey = X509_get0_pubkey(other);
 
-    CHECK(EVP_PKEY_get_bits(k_uri) > 0 && EVP_PKEY_get_security_bits(k_uri) > 0
-              && EVP_PKEY_get_size(k_uri) > 0,
+    CHECK(EVP_PKEY_get_bits(k_uri) > 0 && EVP_PKEY_get_security_bits(k_uri) > 0 &&
+              EVP_PKEY_get_size(k_uri) > 0,
           "bits, security bits and size are known");
     CHECK(EVP_PKEY_eq(k_uri, k_pem) == 1, "URI and reference file give the same key");
     CHECK(EVP_PKEY_eq(certkey, k_uri) == 1, "EVP_PKEY_eq(certificate key, parsec key) == 1");
     CHECK(EVP_PKEY_eq(k_uri, certkey) == 1, "EVP_PKEY_eq(parsec key, certificate key) == 1");
     CHECK(EVP_PKEY_eq(otherkey, k_uri) != 1, "another certificate's key does not match");
-    CHECK(X509_check_private_key(cert, k_uri) == 1, "X509_check_private_key with the matching certificate");
-    CHECK(X509_check_private_key(other, k_uri) != 1, "X509_check_private_key rejects another certificate");
+    CHECK(X509_check_private_key(cert, k_uri) == 1,
+          "X509_check_private_key with the matching certificate");
+    CHECK(X509_check_private_key(other, k_uri) != 1,
+          "X509_check_private_key rejects another certificate");
 
     CHECK(EVP_PKEY_todata(k_uri, EVP_PKEY_KEYPAIR, &exported) != 1,
           "the private key cannot be exported (EVP_PKEY_todata KEYPAIR)");
@@ -223,14 +227,15 @@ int main(int argc, char **argv)
 
     sslctx = SSL_CTX_new(TLS_server_method());
     CHECK(sslctx != NULL && SSL_CTX_use_certificate(sslctx, cert) == 1, "SSL_CTX_use_certificate");
-    CHECK(SSL_CTX_use_PrivateKey(sslctx, k_uri) == 1, "SSL_CTX_use_PrivateKey with the certificate set");
+    CHECK(SSL_CTX_use_PrivateKey(sslctx, k_uri) == 1,
+          "SSL_CTX_use_PrivateKey with the certificate set");
     CHECK(SSL_CTX_check_private_key(sslctx) == 1, "SSL_CTX_check_private_key");
     CHECK(SSL_CTX_use_PrivateKey_file(sslctx, argv[2], SSL_FILETYPE_PEM) == 1,
           "SSL_CTX_use_PrivateKey_file with the reference file");
     SSL_CTX_free(sslctx);
     sslctx = SSL_CTX_new(TLS_server_method());
-    CHECK(sslctx != NULL && SSL_CTX_use_certificate(sslctx, other) == 1
-              && SSL_CTX_use_PrivateKey(sslctx, k_uri) != 1,
+    CHECK(sslctx != NULL && SSL_CTX_use_certificate(sslctx, other) == 1 &&
+              SSL_CTX_use_PrivateKey(sslctx, k_uri) != 1,
           "SSL_CTX_use_PrivateKey refuses a key that does not match the certificate");
     SSL_CTX_free(sslctx);
 
@@ -271,7 +276,8 @@ int main(int argc, char **argv)
                 ERR_print_errors_fp(stdout);
                 _exit(3);
             }
-            if (!verify(certkey, signers[t].pad, msg, sizeof(msg), signers[t].sig, signers[t].siglen))
+            if (!verify(certkey, signers[t].pad, msg, sizeof(msg), signers[t].sig,
+                        signers[t].siglen))
                 _exit(6);
         }
         if (write(pipefd[1], signers[0].sig, signers[0].siglen) != (ssize_t)signers[0].siglen)
@@ -287,12 +293,13 @@ int main(int argc, char **argv)
     }
     close(pipefd[0]);
     waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && childlen > 0, "a forked child signs from four threads at once, each signature valid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && childlen > 0,
+          "a forked child signs from four threads at once, each signature valid");
     CHECK(verify(certkey, pad, msg, sizeof(msg), childsig, childlen),
           "the child's signature verifies with the certificate key");
     siglen = sizeof(sig);
-    CHECK(sign(k_uri, msg, sizeof(msg), sig, &siglen) != 0
-              && verify(certkey, pad, msg, sizeof(msg), sig, siglen),
+    CHECK(sign(k_uri, msg, sizeof(msg), sig, &siglen) != 0 &&
+              verify(certkey, pad, msg, sizeof(msg), sig, siglen),
           "the parent still signs after the fork");
 
     EVP_PKEY_free(k_uri);

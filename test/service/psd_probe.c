@@ -245,8 +245,8 @@ static parsec_key_attributes probe_ecc_attrs(uint32_t usage, uint8_t scheme, uin
 
 static parsec_key_attributes probe_rsa_attrs(uint32_t bits, uint32_t usage, parsec_alg alg)
 {
-    parsec_key_attributes a = {.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR, .bits = bits, .usage = usage,
-                               .alg = alg};
+    parsec_key_attributes a = {
+        .type = PARSEC_KEY_TYPE_RSA_KEY_PAIR, .bits = bits, .usage = usage, .alg = alg};
     return a;
 }
 
@@ -299,56 +299,212 @@ static void probe_sign(uint8_t provider, const char *name, const parsec_alg *alg
 
 /* ---- cases: wire (steps 1-7) ---- */
 
-static void m_magic(parsec_wire_header *h) { h->magic = 0x5EC0A711; }
-static void m_hdr_size(parsec_wire_header *h) { h->hdr_size = 31; }
-static void m_version_maj(parsec_wire_header *h) { h->version_maj = 2; }
-static void m_version_min(parsec_wire_header *h) { h->version_min = 1; }
-static void m_reserved1(parsec_wire_header *h) { h->reserved1 = 1; }
-static void m_reserved2(parsec_wire_header *h) { h->reserved2 = 0x80; }
-static void m_flags(parsec_wire_header *h) { h->flags = 0xFFFF; }
-static void m_status(parsec_wire_header *h) { h->status = 1133; }
-static void m_content(parsec_wire_header *h) { h->content_type = 1; }
-static void m_accept(parsec_wire_header *h) { h->accept_type = 2; }
-static void m_auth_type(parsec_wire_header *h) { h->auth_type = 5; }
-static void m_opcode_mac(parsec_wire_header *h) { h->opcode = 0x16; }
-static void m_opcode_zero(parsec_wire_header *h) { h->opcode = 0; }
-static void m_opcode_big(parsec_wire_header *h) { h->opcode = 0x10001; }
-static void m_provider(parsec_wire_header *h) { h->provider = 6; }
-static void m_body_huge(parsec_wire_header *h) { h->body_len = 0xFFFFFFFF; }
-static void m_body_limit(parsec_wire_header *h) { h->body_len = (1u << 20) + 1; }
+static void m_magic(parsec_wire_header *h)
+{
+    h->magic = 0x5EC0A711;
+}
+static void m_hdr_size(parsec_wire_header *h)
+{
+    h->hdr_size = 31;
+}
+static void m_version_maj(parsec_wire_header *h)
+{
+    h->version_maj = 2;
+}
+static void m_version_min(parsec_wire_header *h)
+{
+    h->version_min = 1;
+}
+static void m_reserved1(parsec_wire_header *h)
+{
+    h->reserved1 = 1;
+}
+static void m_reserved2(parsec_wire_header *h)
+{
+    h->reserved2 = 0x80;
+}
+static void m_flags(parsec_wire_header *h)
+{
+    h->flags = 0xFFFF;
+}
+static void m_status(parsec_wire_header *h)
+{
+    h->status = 1133;
+}
+static void m_content(parsec_wire_header *h)
+{
+    h->content_type = 1;
+}
+static void m_accept(parsec_wire_header *h)
+{
+    h->accept_type = 2;
+}
+static void m_auth_type(parsec_wire_header *h)
+{
+    h->auth_type = 5;
+}
+static void m_opcode_mac(parsec_wire_header *h)
+{
+    h->opcode = 0x16;
+}
+static void m_opcode_zero(parsec_wire_header *h)
+{
+    h->opcode = 0;
+}
+static void m_opcode_big(parsec_wire_header *h)
+{
+    h->opcode = 0x10001;
+}
+static void m_provider(parsec_wire_header *h)
+{
+    h->provider = 6;
+}
+static void m_body_huge(parsec_wire_header *h)
+{
+    h->body_len = 0xFFFFFFFF;
+}
+static void m_body_limit(parsec_wire_header *h)
+{
+    h->body_len = (1u << 20) + 1;
+}
 /* Two faults: the earlier check in the reference order must win. */
-static void m_version_reserved(parsec_wire_header *h) { h->version_maj = 0; h->reserved1 = 1; }
-static void m_reserved_body(parsec_wire_header *h) { h->reserved2 = 1; h->body_len = 0xFFFFFFFF; }
-static void m_body_content(parsec_wire_header *h) { h->body_len = 0xFFFFFFFF; h->content_type = 9; }
-static void m_content_accept(parsec_wire_header *h) { h->content_type = 1; h->accept_type = 1; }
-static void m_accept_auth(parsec_wire_header *h) { h->accept_type = 1; h->auth_type = 9; }
-static void m_auth_opcode(parsec_wire_header *h) { h->auth_type = 9; h->opcode = 0x17; }
-static void m_opcode_provider(parsec_wire_header *h) { h->opcode = 0x1D; h->provider = 7; }
+static void m_version_reserved(parsec_wire_header *h)
+{
+    h->version_maj = 0;
+    h->reserved1 = 1;
+}
+static void m_reserved_body(parsec_wire_header *h)
+{
+    h->reserved2 = 1;
+    h->body_len = 0xFFFFFFFF;
+}
+static void m_body_content(parsec_wire_header *h)
+{
+    h->body_len = 0xFFFFFFFF;
+    h->content_type = 9;
+}
+static void m_content_accept(parsec_wire_header *h)
+{
+    h->content_type = 1;
+    h->accept_type = 1;
+}
+static void m_accept_auth(parsec_wire_header *h)
+{
+    h->accept_type = 1;
+    h->auth_type = 9;
+}
+static void m_auth_opcode(parsec_wire_header *h)
+{
+    h->auth_type = 9;
+    h->opcode = 0x17;
+}
+static void m_opcode_provider(parsec_wire_header *h)
+{
+    h->opcode = 0x1D;
+    h->provider = 7;
+}
 
-static int c_bad_magic(void) { return probe_header_case("bad magic", m_magic, PARSEC_INVALID_HEADER); }
-static int c_version_major(void) { return probe_header_case("version 2.0", m_version_maj, PARSEC_WIRE_PROTOCOL_VERSION_NOT_SUPPORTED); }
-static int c_version_minor(void) { return probe_header_case("version 1.1", m_version_min, PARSEC_WIRE_PROTOCOL_VERSION_NOT_SUPPORTED); }
-static int c_reserved1(void) { return probe_header_case("reserved1", m_reserved1, PARSEC_INVALID_HEADER); }
-static int c_reserved2(void) { return probe_header_case("reserved2", m_reserved2, PARSEC_INVALID_HEADER); }
-static int c_flags_ignored(void) { return probe_header_case("flags", m_flags, PARSEC_SUCCESS); }
-static int c_status_ignored(void) { return probe_header_case("status", m_status, PARSEC_SUCCESS); }
-static int c_content_type(void) { return probe_header_case("content type", m_content, PARSEC_CONTENT_TYPE_NOT_SUPPORTED); }
-static int c_accept_type(void) { return probe_header_case("accept type", m_accept, PARSEC_ACCEPT_TYPE_NOT_SUPPORTED); }
-static int c_auth_type(void) { return probe_header_case("auth type 5", m_auth_type, PARSEC_AUTHENTICATOR_DOES_NOT_EXIST); }
-static int c_opcode_mac(void) { return probe_header_case("opcode 0x16", m_opcode_mac, PARSEC_OPCODE_DOES_NOT_EXIST); }
-static int c_opcode_zero(void) { return probe_header_case("opcode 0", m_opcode_zero, PARSEC_OPCODE_DOES_NOT_EXIST); }
-static int c_opcode_big(void) { return probe_header_case("opcode 0x10001", m_opcode_big, PARSEC_OPCODE_DOES_NOT_EXIST); }
-static int c_provider_unknown(void) { return probe_header_case("provider 6", m_provider, PARSEC_PROVIDER_DOES_NOT_EXIST); }
+static int c_bad_magic(void)
+{
+    return probe_header_case("bad magic", m_magic, PARSEC_INVALID_HEADER);
+}
+static int c_version_major(void)
+{
+    return probe_header_case("version 2.0", m_version_maj,
+                             PARSEC_WIRE_PROTOCOL_VERSION_NOT_SUPPORTED);
+}
+static int c_version_minor(void)
+{
+    return probe_header_case("version 1.1", m_version_min,
+                             PARSEC_WIRE_PROTOCOL_VERSION_NOT_SUPPORTED);
+}
+static int c_reserved1(void)
+{
+    return probe_header_case("reserved1", m_reserved1, PARSEC_INVALID_HEADER);
+}
+static int c_reserved2(void)
+{
+    return probe_header_case("reserved2", m_reserved2, PARSEC_INVALID_HEADER);
+}
+static int c_flags_ignored(void)
+{
+    return probe_header_case("flags", m_flags, PARSEC_SUCCESS);
+}
+static int c_status_ignored(void)
+{
+    return probe_header_case("status", m_status, PARSEC_SUCCESS);
+}
+static int c_content_type(void)
+{
+    return probe_header_case("content type", m_content, PARSEC_CONTENT_TYPE_NOT_SUPPORTED);
+}
+static int c_accept_type(void)
+{
+    return probe_header_case("accept type", m_accept, PARSEC_ACCEPT_TYPE_NOT_SUPPORTED);
+}
+static int c_auth_type(void)
+{
+    return probe_header_case("auth type 5", m_auth_type, PARSEC_AUTHENTICATOR_DOES_NOT_EXIST);
+}
+static int c_opcode_mac(void)
+{
+    return probe_header_case("opcode 0x16", m_opcode_mac, PARSEC_OPCODE_DOES_NOT_EXIST);
+}
+static int c_opcode_zero(void)
+{
+    return probe_header_case("opcode 0", m_opcode_zero, PARSEC_OPCODE_DOES_NOT_EXIST);
+}
+static int c_opcode_big(void)
+{
+    return probe_header_case("opcode 0x10001", m_opcode_big, PARSEC_OPCODE_DOES_NOT_EXIST);
+}
+static int c_provider_unknown(void)
+{
+    return probe_header_case("provider 6", m_provider, PARSEC_PROVIDER_DOES_NOT_EXIST);
+}
 /* Only the header is sent: an answer of 20 proves the body was never waited for. */
-static int c_body_huge(void) { return probe_header_case("body_len 4 GiB", m_body_huge, PARSEC_BODY_SIZE_EXCEEDS_LIMIT); }
-static int c_body_limit(void) { return probe_header_case("body_len limit+1", m_body_limit, PARSEC_BODY_SIZE_EXCEEDS_LIMIT); }
-static int c_order_version(void) { return probe_header_case("version before reserved", m_version_reserved, PARSEC_WIRE_PROTOCOL_VERSION_NOT_SUPPORTED); }
-static int c_order_reserved(void) { return probe_header_case("reserved before body_len", m_reserved_body, PARSEC_INVALID_HEADER); }
-static int c_order_body(void) { return probe_header_case("body_len before content type", m_body_content, PARSEC_BODY_SIZE_EXCEEDS_LIMIT); }
-static int c_order_content(void) { return probe_header_case("content before accept", m_content_accept, PARSEC_CONTENT_TYPE_NOT_SUPPORTED); }
-static int c_order_accept(void) { return probe_header_case("accept before auth type", m_accept_auth, PARSEC_ACCEPT_TYPE_NOT_SUPPORTED); }
-static int c_order_auth(void) { return probe_header_case("auth type before opcode", m_auth_opcode, PARSEC_AUTHENTICATOR_DOES_NOT_EXIST); }
-static int c_order_opcode(void) { return probe_header_case("opcode before provider", m_opcode_provider, PARSEC_OPCODE_DOES_NOT_EXIST); }
+static int c_body_huge(void)
+{
+    return probe_header_case("body_len 4 GiB", m_body_huge, PARSEC_BODY_SIZE_EXCEEDS_LIMIT);
+}
+static int c_body_limit(void)
+{
+    return probe_header_case("body_len limit+1", m_body_limit, PARSEC_BODY_SIZE_EXCEEDS_LIMIT);
+}
+static int c_order_version(void)
+{
+    return probe_header_case("version before reserved", m_version_reserved,
+                             PARSEC_WIRE_PROTOCOL_VERSION_NOT_SUPPORTED);
+}
+static int c_order_reserved(void)
+{
+    return probe_header_case("reserved before body_len", m_reserved_body, PARSEC_INVALID_HEADER);
+}
+static int c_order_body(void)
+{
+    return probe_header_case("body_len before content type", m_body_content,
+                             PARSEC_BODY_SIZE_EXCEEDS_LIMIT);
+}
+static int c_order_content(void)
+{
+    return probe_header_case("content before accept", m_content_accept,
+                             PARSEC_CONTENT_TYPE_NOT_SUPPORTED);
+}
+static int c_order_accept(void)
+{
+    return probe_header_case("accept before auth type", m_accept_auth,
+                             PARSEC_ACCEPT_TYPE_NOT_SUPPORTED);
+}
+static int c_order_auth(void)
+{
+    return probe_header_case("auth type before opcode", m_auth_opcode,
+                             PARSEC_AUTHENTICATOR_DOES_NOT_EXIST);
+}
+static int c_order_opcode(void)
+{
+    return probe_header_case("opcode before provider", m_opcode_provider,
+                             PARSEC_OPCODE_DOES_NOT_EXIST);
+}
 
 static int c_hdr_size(void)
 {
@@ -475,7 +631,8 @@ static int c_mirror(void)
     probe_resp r;
     int fail;
 
-    parsec_wire_request_init(&h, PARSEC_PROVIDER_MBED_CRYPTO, PARSEC_OP_PSA_GENERATE_RANDOM, 0, 2, 0);
+    parsec_wire_request_init(&h, PARSEC_PROVIDER_MBED_CRYPTO, PARSEC_OP_PSA_GENERATE_RANDOM, 0, 2,
+                             0);
     h.session = 0x1122334455667788ull;
     probe_raw(&h, (const uint8_t *)"\x08\x10", 2, 0, &r);
     fail = probe_expect("GenerateRandom 16", &r, PARSEC_SUCCESS);
@@ -514,8 +671,10 @@ static int c_auth_other(void)
     if (g_auth_type == PARSEC_AUTH_DIRECT)
         probe_request(0, PARSEC_OP_PING, PARSEC_AUTH_UNIX_PEER, uid, 4, NULL, 0, &r);
     else
-        probe_request(0, PARSEC_OP_PING, PARSEC_AUTH_DIRECT, (const uint8_t *)"app", 3, NULL, 0, &r);
-    fail = probe_expect("the authenticator not configured", &r, PARSEC_AUTHENTICATOR_NOT_REGISTERED);
+        probe_request(0, PARSEC_OP_PING, PARSEC_AUTH_DIRECT, (const uint8_t *)"app", 3, NULL, 0,
+                      &r);
+    fail =
+        probe_expect("the authenticator not configured", &r, PARSEC_AUTHENTICATOR_NOT_REGISTERED);
     probe_free(&r);
     return fail;
 }
@@ -575,7 +734,8 @@ static int c_direct_utf8(void)
     probe_resp r;
     int fail;
 
-    probe_request(0, PARSEC_OP_PING, PARSEC_AUTH_DIRECT, (const uint8_t *)"ab\xC3\x28", 4, NULL, 0, &r);
+    probe_request(0, PARSEC_OP_PING, PARSEC_AUTH_DIRECT, (const uint8_t *)"ab\xC3\x28", 4, NULL, 0,
+                  &r);
     fail = probe_expect("invalid UTF-8 name", &r, PARSEC_AUTHENTICATION_ERROR);
     probe_free(&r);
     return fail;
@@ -608,7 +768,8 @@ static int c_provider_not_registered(void)
     probe_resp r;
     int fail;
 
-    probe_me(PARSEC_PROVIDER_TRUSTED_SERVICE, PARSEC_OP_PSA_GENERATE_RANDOM, (const uint8_t *)"\x08\x01", 2, &r);
+    probe_me(PARSEC_PROVIDER_TRUSTED_SERVICE, PARSEC_OP_PSA_GENERATE_RANDOM,
+             (const uint8_t *)"\x08\x01", 2, &r);
     fail = probe_expect("provider 4", &r, PARSEC_PROVIDER_NOT_REGISTERED);
     probe_free(&r);
     return fail;
@@ -642,7 +803,8 @@ static int c_crypto_op_to_core(void)
     probe_resp r;
     int fail;
 
-    probe_me(PARSEC_PROVIDER_CORE, PARSEC_OP_PSA_GENERATE_RANDOM, (const uint8_t *)"\x08\x01", 2, &r);
+    probe_me(PARSEC_PROVIDER_CORE, PARSEC_OP_PSA_GENERATE_RANDOM, (const uint8_t *)"\x08\x01", 2,
+             &r);
     fail = probe_expect("GenerateRandom to the core", &r, PARSEC_PSA_ERROR_NOT_SUPPORTED);
     probe_free(&r);
     return fail;
@@ -673,7 +835,8 @@ static int c_decode_before_auth(void)
 
 static int c_not_authenticated(void)
 {
-    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    parsec_key_attributes a =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
     probe_body b;
     probe_resp r;
@@ -702,7 +865,10 @@ static int c_anonymous_keyless(void)
     probe_request(1, PARSEC_OP_PSA_GENERATE_RANDOM, 0, NULL, 0, (const uint8_t *)"\x08\x20", 2, &r);
     fail = probe_expect("anonymous GenerateRandom", &r, PARSEC_SUCCESS);
     probe_free(&r);
-    probe_request(1, PARSEC_OP_PSA_HASH_COMPUTE, 0, NULL, 0, (const uint8_t *)"\x08\x07\x12\x03" "abc", 7, &r);
+    probe_request(1, PARSEC_OP_PSA_HASH_COMPUTE, 0, NULL, 0,
+                  (const uint8_t *)"\x08\x07\x12\x03"
+                                   "abc",
+                  7, &r);
     fail |= probe_expect("anonymous HashCompute", &r, PARSEC_SUCCESS);
     /* SHA-256("abc") starts ba 78 16 bf */
     if (!fail && (r.h.body_len != 34 || r.body[2] != 0xba || r.body[3] != 0x78)) {
@@ -815,9 +981,9 @@ static int c_admin_allowed(void)
 
 /* ---- cases: keys and policy ---- */
 
-static const uint8_t probe_hash48[48] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                         17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
-                                         33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48};
+static const uint8_t probe_hash48[48] = {
+    1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+    25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48};
 /* The first 32 bytes serve as a SHA-256-sized hash. */
 #define probe_hash32 probe_hash48
 
@@ -837,8 +1003,10 @@ static int c_key_unknown(void)
 
 static int c_key_exists(void)
 {
-    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
-    parsec_key_attributes dep = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_1);
+    parsec_key_attributes a =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    parsec_key_attributes dep =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_1);
     char name[96];
     uint16_t st1, st2, st3;
 
@@ -856,11 +1024,14 @@ static int c_key_exists(void)
 
 static int c_key_deprecated(void)
 {
-    parsec_key_attributes sha1 = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_1);
-    parsec_key_attributes md5 = probe_rsa_attrs(2048, PARSEC_USAGE_SIGN_HASH,
-                                                (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_MD5});
-    parsec_key_attributes oaep = probe_rsa_attrs(2048, PARSEC_USAGE_DECRYPT,
-                                                 (parsec_alg){PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_1});
+    parsec_key_attributes sha1 =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_1);
+    parsec_key_attributes md5 = probe_rsa_attrs(
+        2048, PARSEC_USAGE_SIGN_HASH,
+        (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_MD5});
+    parsec_key_attributes oaep = probe_rsa_attrs(
+        2048, PARSEC_USAGE_DECRYPT,
+        (parsec_alg){PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_1});
     char name[96];
     uint16_t s1, s2, s3;
 
@@ -870,7 +1041,8 @@ static int c_key_deprecated(void)
     s3 = probe_generate(1, name, &oaep);
     if (s1 != PARSEC_DEPRECATED_PRIMITIVE || s2 != PARSEC_DEPRECATED_PRIMITIVE ||
         s3 != PARSEC_DEPRECATED_PRIMITIVE) {
-        fprintf(stderr, "deprecated: ECDSA-SHA1 %u, RSA-MD5 %u, OAEP-SHA1 %u (want 22)\n", s1, s2, s3);
+        fprintf(stderr, "deprecated: ECDSA-SHA1 %u, RSA-MD5 %u, OAEP-SHA1 %u (want 22)\n", s1, s2,
+                s3);
         probe_destroy(name);
         return 1;
     }
@@ -879,9 +1051,11 @@ static int c_key_deprecated(void)
 
 static int c_key_unsupported(void)
 {
-    parsec_key_attributes rsa1024 = probe_rsa_attrs(1024, PARSEC_USAGE_SIGN_HASH,
-                                                    (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256});
-    parsec_key_attributes mismatch = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256);
+    parsec_key_attributes rsa1024 = probe_rsa_attrs(
+        1024, PARSEC_USAGE_SIGN_HASH,
+        (parsec_alg){PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256});
+    parsec_key_attributes mismatch =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256);
     char name[96];
     uint16_t s1, s2;
 
@@ -922,9 +1096,11 @@ static int c_key_policy(void)
 {
     parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH,
                                               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
-    parsec_key_attributes vo = probe_ecc_attrs(PARSEC_USAGE_VERIFY_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    parsec_key_attributes vo =
+        probe_ecc_attrs(PARSEC_USAGE_VERIFY_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     parsec_alg ok = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
-    parsec_alg other_hash = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_384};
+    parsec_alg other_hash = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
+                             PARSEC_HASH_SHA_384};
     parsec_alg pss = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256};
     parsec_alg any = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY};
     PsaExportKey__Operation ex = PSA_EXPORT_KEY__OPERATION__INIT;
@@ -983,7 +1159,8 @@ done:
 
 static int c_key_wildcard(void)
 {
-    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY);
+    parsec_key_attributes a =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY);
     parsec_alg s384 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_384};
     uint8_t h48[48] = {0};
     char name[96];
@@ -1049,7 +1226,8 @@ static int c_key_verify_bad(void)
 static int c_key_encrypt_args(void)
 {
     parsec_alg v15 = {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_PKCS1V15, 0};
-    parsec_key_attributes a = probe_rsa_attrs(2048, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, v15);
+    parsec_key_attributes a =
+        probe_rsa_attrs(2048, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT, v15);
     PsaAsymmetricEncrypt__Operation op = PSA_ASYMMETRIC_ENCRYPT__OPERATION__INIT;
     parsec_pb_encrypt_alg_storage storage;
     char name[96];
@@ -1110,9 +1288,10 @@ static int c_random_limit(void)
 static int c_hash_compare(void)
 {
     PsaHashCompare__Operation op = PSA_HASH_COMPARE__OPERATION__INIT;
-    static const uint8_t abc256[32] = {
-        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    static const uint8_t abc256[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                       0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                       0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                       0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
     uint8_t wrong[32];
     probe_body b;
     probe_resp r;
@@ -1169,8 +1348,8 @@ static int c_list_keys(void)
                 got.type == a.type && got.ecc_family == a.ecc_family && got.bits == a.bits &&
                 /* sign-hash/verify-hash imply the message flags (PSA 1.0.1) */
                 got.usage == (a.usage | PARSEC_USAGE_SIGN_MESSAGE | PARSEC_USAGE_VERIFY_MESSAGE) &&
-                got.alg.kind == a.alg.kind &&
-                got.alg.scheme == a.alg.scheme && got.alg.hash == a.alg.hash;
+                got.alg.kind == a.alg.kind && got.alg.scheme == a.alg.scheme &&
+                got.alg.hash == a.alg.hash;
     }
     if (!fail && !found) {
         fprintf(stderr, "ListKeys: key missing or attributes differ\n");
@@ -1262,7 +1441,8 @@ static int probe_listed(const char *name, size_t len)
 /* DestroyKey("K\0zzz") must not destroy "K" (the name used to be cut at the NUL). */
 static int c_key_name_nul(void)
 {
-    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    parsec_key_attributes a =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     PsaDestroyKey__Operation op = PSA_DESTROY_KEY__OPERATION__INIT;
     char name[96], longer[128];
     int fail;
@@ -1274,8 +1454,9 @@ static int c_key_name_nul(void)
     }
     snprintf(longer, sizeof(longer), "%sXzzz", name);
     op.key_name = longer;
-    fail = probe_patched_expect("DestroyKey with a NUL inside the name", PARSEC_OP_PSA_DESTROY_KEY,
-                                &op.base, longer, strlen(name), 0, PARSEC_DESERIALIZING_BODY_FAILED);
+    fail =
+        probe_patched_expect("DestroyKey with a NUL inside the name", PARSEC_OP_PSA_DESTROY_KEY,
+                             &op.base, longer, strlen(name), 0, PARSEC_DESERIALIZING_BODY_FAILED);
     if (!probe_key_usable(name)) {
         fprintf(stderr, "the key before the NUL was destroyed\n");
         fail = 1;
@@ -1286,7 +1467,8 @@ static int c_key_name_nul(void)
 
 static int c_key_name_utf8(void)
 {
-    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    parsec_key_attributes a =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
     char name[96];
     int fail;
@@ -1294,8 +1476,8 @@ static int c_key_name_utf8(void)
     probe_key_name(name, sizeof(name), "utf8-X");
     op.key_name = name;
     op.attributes = parsec_pb_key_attributes_from_c(&a);
-    fail = probe_patched_expect("GenerateKey with an invalid UTF-8 name", PARSEC_OP_PSA_GENERATE_KEY,
-                                &op.base, name, strlen(name) - 1, 0xFF,
+    fail = probe_patched_expect("GenerateKey with an invalid UTF-8 name",
+                                PARSEC_OP_PSA_GENERATE_KEY, &op.base, name, strlen(name) - 1, 0xFF,
                                 PARSEC_DESERIALIZING_BODY_FAILED);
     psa_key_attributes__key_attributes__free_unpacked(op.attributes, NULL);
     name[strlen(name) - 1] = (char)0xFF;
@@ -1315,7 +1497,8 @@ static int c_key_name_utf8(void)
 
 static int c_key_name_long(void)
 {
-    parsec_key_attributes a = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    parsec_key_attributes a =
+        probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     char name[258];
     size_t plen;
     uint16_t st;
@@ -1335,7 +1518,8 @@ static int c_key_name_long(void)
     name[256] = '\0';
     st = probe_generate(1, name, &a);
     if (st != PARSEC_SUCCESS || !probe_key_usable(name)) {
-        fprintf(stderr, "256-byte name: got %s (%u), expected Success\n", parsec_status_name(st), st);
+        fprintf(stderr, "256-byte name: got %s (%u), expected Success\n", parsec_status_name(st),
+                st);
         fail = 1;
     }
     probe_destroy(name);
@@ -1415,7 +1599,8 @@ static int probe_sign_body(const probe_resp *r, uint8_t *sig, size_t *siglen)
 /* The public half as a DER RSAPublicKey: the service verifies sig (made over probe_hash32) with it. */
 static int probe_import_rsa_public(EVP_PKEY *pkey, const uint8_t *sig, size_t siglen)
 {
-    parsec_alg pkcs1 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_SHA_256};
+    parsec_alg pkcs1 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
+                        PARSEC_HASH_SHA_256};
     parsec_key_attributes a = probe_rsa_attrs(2048, PARSEC_USAGE_VERIFY_HASH, pkcs1);
     PsaVerifyHash__Operation op = PSA_VERIFY_HASH__OPERATION__INIT;
     parsec_pb_sign_alg_storage storage;
@@ -1458,8 +1643,10 @@ static int probe_import_rsa_public(EVP_PKEY *pkey, const uint8_t *sig, size_t si
 /* An RSA key made by OpenSSL, imported as PKCS#1 DER: signatures verify with OpenSSL, export round-trips. */
 static int c_import_rsa(void)
 {
-    parsec_alg pkcs1 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_SHA_256};
-    parsec_key_attributes a = probe_rsa_attrs(0, PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_EXPORT, pkcs1);
+    parsec_alg pkcs1 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
+                        PARSEC_HASH_SHA_256};
+    parsec_key_attributes a =
+        probe_rsa_attrs(0, PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_EXPORT, pkcs1);
     parsec_key_attributes wrong = probe_rsa_attrs(3072, PARSEC_USAGE_SIGN_HASH, pkcs1);
     EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
     unsigned char *der = NULL;
@@ -1482,7 +1669,8 @@ static int c_import_rsa(void)
         fprintf(stderr, "import with key_bits 3072 of a 2048-bit key was not refused with 1135\n");
         fail = 1;
     }
-    if (probe_import(name, &a, (const uint8_t *)"\x30\x03\x02\x01\x01", 5) != PARSEC_PSA_ERROR_INVALID_ARGUMENT) {
+    if (probe_import(name, &a, (const uint8_t *)"\x30\x03\x02\x01\x01", 5) !=
+        PARSEC_PSA_ERROR_INVALID_ARGUMENT) {
         fprintf(stderr, "import of a malformed RSAPrivateKey was not refused with 1135\n");
         fail = 1;
     }
@@ -1512,8 +1700,10 @@ static int c_import_rsa(void)
         ListKeys__Result *res = list_keys__result__unpack(NULL, r.h.body_len, r.body);
 
         for (size_t i = 0; res != NULL && i < res->n_keys; i++)
-            if (strcmp(res->keys[i]->name, name) == 0 && res->keys[i]->attributes->key_bits != 2048) {
-                fprintf(stderr, "imported key listed with %u bits\n", res->keys[i]->attributes->key_bits);
+            if (strcmp(res->keys[i]->name, name) == 0 &&
+                res->keys[i]->attributes->key_bits != 2048) {
+                fprintf(stderr, "imported key listed with %u bits\n",
+                        res->keys[i]->attributes->key_bits);
                 fail = 1;
             }
         if (res != NULL)
@@ -1534,7 +1724,8 @@ static int c_import_ecc(void)
 {
     parsec_key_attributes pair = probe_ecc_attrs(PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_EXPORT,
                                                  PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
-    parsec_key_attributes pub = probe_ecc_attrs(PARSEC_USAGE_VERIFY_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    parsec_key_attributes pub =
+        probe_ecc_attrs(PARSEC_USAGE_VERIFY_HASH, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     uint8_t point[65], scalar[32], got[128];
     size_t pointlen = 0;
@@ -1556,7 +1747,8 @@ static int c_import_ecc(void)
         fail = 1;
         goto done;
     }
-    if (probe_import(name, &pair, scalar, 32) != 0 || probe_import(pname, &pub, point, pointlen) != 0) {
+    if (probe_import(name, &pair, scalar, 32) != 0 ||
+        probe_import(pname, &pub, point, pointlen) != 0) {
         fprintf(stderr, "import of the scalar or the point failed\n");
         fail = 1;
         goto done;
@@ -1608,15 +1800,17 @@ static int c_key_ecdh(void)
     long n;
 
     probe_key_name(name, sizeof(name), "ecdh");
-    if (mine == NULL || EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                                        mypoint, sizeof(mypoint), &mylen) != 1 ||
+    if (mine == NULL ||
+        EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, mypoint,
+                                        sizeof(mypoint), &mylen) != 1 ||
         probe_generate(1, name, &a) != 0) {
         fprintf(stderr, "cannot set up the ECDH keys\n");
         goto done;
     }
     n = probe_export(PARSEC_OP_PSA_EXPORT_PUBLIC_KEY, name, srvpoint, sizeof(srvpoint));
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "P-384", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, srvpoint, n > 0 ? (size_t)n : 0);
+    params[1] =
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, srvpoint, n > 0 ? (size_t)n : 0);
     params[2] = OSSL_PARAM_construct_end();
     fctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     if (n != 97 || fctx == NULL || EVP_PKEY_fromdata_init(fctx) != 1 ||
@@ -1625,8 +1819,8 @@ static int c_key_ecdh(void)
         goto done;
     }
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, theirs) != 1 ||
-        EVP_PKEY_derive(ctx, secret, &seclen) != 1)
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+        EVP_PKEY_derive_set_peer(ctx, theirs) != 1 || EVP_PKEY_derive(ctx, secret, &seclen) != 1)
         goto done;
     op.alg = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__ECDH;
     op.private_key_name = name;

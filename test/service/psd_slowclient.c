@@ -37,8 +37,8 @@
 
 typedef struct sc_conn {
     int fd;
-    size_t sent;      /* bytes of the request sent so far */
-    int64_t next_ms;  /* time of the next byte */
+    size_t sent;     /* bytes of the request sent so far */
+    int64_t next_ms; /* time of the next byte */
 } sc_conn;
 
 typedef struct sc_stats {

@@ -74,7 +74,8 @@ static EVP_PKEY *stress_pubkey(const uint8_t *point, size_t len)
 }
 
 /* r||s verified by OpenSSL, independently of the service. */
-static int stress_local_verify(EVP_PKEY *pub, const uint8_t *hash, const uint8_t *sig, size_t siglen)
+static int stress_local_verify(EVP_PKEY *pub, const uint8_t *hash, const uint8_t *sig,
+                               size_t siglen)
 {
     ECDSA_SIG *es = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);

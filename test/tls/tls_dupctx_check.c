@@ -28,7 +28,8 @@ static EVP_PKEY *load_pem(const char *path, int private_key)
 
     if (f == NULL)
         return NULL;
-    pkey = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+    pkey = private_key ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+                       : PEM_read_PUBKEY(f, NULL, NULL, NULL);
     fclose(f);
     return pkey;
 }
@@ -41,20 +42,20 @@ static void check_rsa(EVP_PKEY *priv, EVP_PKEY *pub)
     EVP_PKEY_CTX *dec = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL), *copy = NULL;
 
     RAND_bytes(msg, sizeof(msg));
-    report(enc != NULL && EVP_PKEY_encrypt_init(enc) > 0
-               && EVP_PKEY_encrypt(enc, ct, &ctlen, msg, sizeof(msg)) > 0,
+    report(enc != NULL && EVP_PKEY_encrypt_init(enc) > 0 &&
+               EVP_PKEY_encrypt(enc, ct, &ctlen, msg, sizeof(msg)) > 0,
            "software RSA PKCS#1 v1.5 encryption");
-    report(dec != NULL && EVP_PKEY_decrypt_init(dec) > 0
-               && EVP_PKEY_CTX_set_rsa_padding(dec, RSA_PKCS1_PADDING) > 0,
+    report(dec != NULL && EVP_PKEY_decrypt_init(dec) > 0 &&
+               EVP_PKEY_CTX_set_rsa_padding(dec, RSA_PKCS1_PADDING) > 0,
            "RSA decryption context in the provider");
     copy = dec != NULL ? EVP_PKEY_CTX_dup(dec) : NULL;
     report(copy != NULL, "EVP_PKEY_CTX_dup of the RSA decryption context");
-    report(copy != NULL && EVP_PKEY_decrypt(copy, pt1, &len1, ct, ctlen) > 0 && len1 == sizeof(msg)
-               && memcmp(pt1, msg, sizeof(msg)) == 0,
+    report(copy != NULL && EVP_PKEY_decrypt(copy, pt1, &len1, ct, ctlen) > 0 &&
+               len1 == sizeof(msg) && memcmp(pt1, msg, sizeof(msg)) == 0,
            "the copy decrypts");
     EVP_PKEY_CTX_free(copy);
-    report(dec != NULL && EVP_PKEY_decrypt(dec, pt2, &len2, ct, ctlen) > 0 && len2 == sizeof(msg)
-               && memcmp(pt2, msg, sizeof(msg)) == 0,
+    report(dec != NULL && EVP_PKEY_decrypt(dec, pt2, &len2, ct, ctlen) > 0 && len2 == sizeof(msg) &&
+               memcmp(pt2, msg, sizeof(msg)) == 0,
            "the original still decrypts after the copy is freed");
     EVP_PKEY_CTX_free(enc);
     EVP_PKEY_CTX_free(dec);
@@ -84,20 +85,23 @@ static void check_ecdh(EVP_PKEY *priv, EVP_PKEY *peer_priv)
     EVP_PKEY *our_pub = software_public(priv), *peer_pub = software_public(peer_priv);
 
     report(our_pub != NULL && peer_pub != NULL, "public halves of both keys");
-    report(ctx != NULL && EVP_PKEY_derive_init(ctx) > 0 && EVP_PKEY_derive_set_peer(ctx, peer_pub) > 0,
+    report(ctx != NULL && EVP_PKEY_derive_init(ctx) > 0 &&
+               EVP_PKEY_derive_set_peer(ctx, peer_pub) > 0,
            "ECDH context in the provider with the peer set");
     copy = ctx != NULL ? EVP_PKEY_CTX_dup(ctx) : NULL;
     report(copy != NULL, "EVP_PKEY_CTX_dup of the ECDH context");
-    report(copy != NULL && EVP_PKEY_derive(copy, NULL, &qlen) > 0 && qlen > 0 && qlen <= sizeof(hw1),
+    report(copy != NULL && EVP_PKEY_derive(copy, NULL, &qlen) > 0 && qlen > 0 &&
+               qlen <= sizeof(hw1),
            "size query on the copy");
     report(copy != NULL && EVP_PKEY_derive(copy, hw1, &hw1len) > 0, "the copy derives");
     EVP_PKEY_CTX_free(copy);
-    report(ctx != NULL && EVP_PKEY_derive(ctx, hw2, &hw2len) > 0, "the original derives after the copy is freed");
-    report(soft != NULL && our_pub != NULL && EVP_PKEY_derive_init(soft) > 0
-               && EVP_PKEY_derive_set_peer(soft, our_pub) > 0 && EVP_PKEY_derive(soft, sw, &swlen) > 0,
+    report(ctx != NULL && EVP_PKEY_derive(ctx, hw2, &hw2len) > 0,
+           "the original derives after the copy is freed");
+    report(soft != NULL && our_pub != NULL && EVP_PKEY_derive_init(soft) > 0 &&
+               EVP_PKEY_derive_set_peer(soft, our_pub) > 0 && EVP_PKEY_derive(soft, sw, &swlen) > 0,
            "software derive on the peer's side");
-    report(hw1len == swlen && hw2len == swlen && memcmp(hw1, sw, swlen) == 0
-               && memcmp(hw2, sw, swlen) == 0,
+    report(hw1len == swlen && hw2len == swlen && memcmp(hw1, sw, swlen) == 0 &&
+               memcmp(hw2, sw, swlen) == 0,
            "copy, original and software hold the same secret");
     /* Parsec hands out the raw secret only: an X9.63 KDF request is refused. */
     report(ctx != NULL && EVP_PKEY_CTX_set_ecdh_kdf_type(ctx, EVP_PKEY_ECDH_KDF_X9_63) <= 0,

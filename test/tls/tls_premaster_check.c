@@ -27,12 +27,12 @@
 
 /* Plain RSA PKCS#1 v1.5 encryption with the public key, in software. */
 static int pub_encrypt(EVP_PKEY *pub, const unsigned char *in, size_t inlen, unsigned char *out,
-                   size_t *outlen)
+                       size_t *outlen)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, "provider=default");
-    int ret = ctx != NULL && EVP_PKEY_encrypt_init(ctx) > 0
-              && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0
-              && EVP_PKEY_encrypt(ctx, out, outlen, in, inlen) > 0;
+    int ret = ctx != NULL && EVP_PKEY_encrypt_init(ctx) > 0 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+              EVP_PKEY_encrypt(ctx, out, outlen, in, inlen) > 0;
 
     EVP_PKEY_CTX_free(ctx);
     return ret;
@@ -50,13 +50,15 @@ static int tls_decrypt(EVP_PKEY *priv, unsigned int client_version, unsigned int
     int ret = -1;
 
     *outlen = PMS_LEN;
-    if (ctx == NULL || EVP_PKEY_decrypt_init(ctx) <= 0
-        || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_WITH_TLS_PADDING) <= 0)
+    if (ctx == NULL || EVP_PKEY_decrypt_init(ctx) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_WITH_TLS_PADDING) <= 0)
         goto done;
     if (client_version != 0)
-        *p++ = OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &client_version);
+        *p++ =
+            OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &client_version);
     if (negotiated != 0)
-        *p++ = OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION, &negotiated);
+        *p++ =
+            OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION, &negotiated);
     *p = OSSL_PARAM_construct_end();
     if (!EVP_PKEY_CTX_set_params(ctx, params))
         goto done;
@@ -93,9 +95,9 @@ int main(int argc, char **argv)
     /* Size query: always the premaster length in TLS mode. */
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
     outlen1 = 0;
-    report(ctx != NULL && EVP_PKEY_decrypt_init(ctx) > 0
-               && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_WITH_TLS_PADDING) > 0
-               && EVP_PKEY_decrypt(ctx, NULL, &outlen1, ct, 256) > 0 && outlen1 == PMS_LEN,
+    report(ctx != NULL && EVP_PKEY_decrypt_init(ctx) > 0 &&
+               EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_WITH_TLS_PADDING) > 0 &&
+               EVP_PKEY_decrypt(ctx, NULL, &outlen1, ct, 256) > 0 && outlen1 == PMS_LEN,
            "size query answers 48 bytes");
     EVP_PKEY_CTX_free(ctx);
 
@@ -104,7 +106,8 @@ int main(int argc, char **argv)
     pms[0] = 0x03;
     pms[1] = 0x03;
     ctlen = sizeof(ct);
-    report(pub_encrypt(pub, pms, sizeof(pms), ct, &ctlen), "encrypt a TLS 1.2 premaster (software)");
+    report(pub_encrypt(pub, pms, sizeof(pms), ct, &ctlen),
+           "encrypt a TLS 1.2 premaster (software)");
     r1 = tls_decrypt(priv, 0x0303, 0, ct, ctlen, out1, &outlen1);
     report(r1 > 0 && outlen1 == PMS_LEN && memcmp(out1, pms, PMS_LEN) == 0,
            "a good premaster decrypts to itself");
@@ -127,8 +130,8 @@ int main(int argc, char **argv)
     pub_encrypt(pub, pms, PMS_LEN - 1, ct, &ctlen);
     r1 = tls_decrypt(priv, 0x0303, 0, ct, ctlen, out1, &outlen1);
     r2 = tls_decrypt(priv, 0x0303, 0, ct, ctlen, out2, &outlen2);
-    report(r1 > 0 && r2 > 0 && outlen1 == PMS_LEN && outlen2 == PMS_LEN
-               && memcmp(out1, out2, PMS_LEN) != 0 && memcmp(out1, pms, PMS_LEN - 1) != 0,
+    report(r1 > 0 && r2 > 0 && outlen1 == PMS_LEN && outlen2 == PMS_LEN &&
+               memcmp(out1, out2, PMS_LEN) != 0 && memcmp(out1, pms, PMS_LEN - 1) != 0,
            "a 47-byte plaintext gives a fresh random premaster each time");
 
     /* Not a valid PKCS#1 v1.5 block at all. */
@@ -136,8 +139,8 @@ int main(int argc, char **argv)
     ct[0] &= 0x3f; /* keep it below the modulus */
     r1 = tls_decrypt(priv, 0x0303, 0, ct, ctlen, out1, &outlen1);
     r2 = tls_decrypt(priv, 0x0303, 0, ct, ctlen, out2, &outlen2);
-    report(r1 > 0 && r2 > 0 && outlen1 == PMS_LEN && outlen2 == PMS_LEN
-               && memcmp(out1, out2, PMS_LEN) != 0,
+    report(r1 > 0 && r2 > 0 && outlen1 == PMS_LEN && outlen2 == PMS_LEN &&
+               memcmp(out1, out2, PMS_LEN) != 0,
            "an undecryptable ciphertext gives a random premaster, not an error");
 
     /* Missing client version is a caller bug, reported as such. */

@@ -48,7 +48,8 @@ static char sim_tcti[128];
 
 static int port_free(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
 
@@ -60,7 +61,8 @@ static int port_free(int port)
 
 static int port_accepts(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
 
@@ -240,13 +242,12 @@ static EVP_PKEY *exported_pkey(tkey *k)
         pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)out.len);
         assert_ptr_equal(p, out.data + out.len);
     } else {
-        const char *group = k->attrs.bits == 256 ? "prime256v1"
+        const char *group = k->attrs.bits == 256   ? "prime256v1"
                             : k->attrs.bits == 384 ? "secp384r1"
                                                    : "secp521r1";
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
-            OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, out.data, out.len),
-            OSSL_PARAM_END};
+        OSSL_PARAM params[] = {OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+                               OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, out.data, out.len),
+                               OSSL_PARAM_END};
         EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
         assert_int_equal(out.data[0], 0x04);
         assert_int_equal(out.len, 1 + 2 * ((k->attrs.bits + 7) / 8));
@@ -311,8 +312,8 @@ static void test_unreachable_tcti(void **unused)
     assert_true(time(NULL) - t0 < 10);
 
     /* A device that does not exist. */
-    assert_int_not_equal(
-        backend_init(&st, "device:/nonexistent/tpmrm9", NULL, 0, err, sizeof(err)), 0);
+    assert_int_not_equal(backend_init(&st, "device:/nonexistent/tpmrm9", NULL, 0, err, sizeof(err)),
+                         0);
     assert_non_null(strstr(err, "TCTI"));
     /* An unknown TCTI. */
     assert_int_not_equal(backend_init(&st, "nosuchtcti:x", NULL, 0, err, sizeof(err)), 0);
@@ -454,9 +455,9 @@ static void sign_and_check(uint8_t type, uint32_t bits, uint8_t scheme, uint8_t 
     parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, scheme, hash);
     EVP_PKEY *pkey;
 
-    assert_int_equal(tkey_generate(&k, type, bits,
-                                   PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH, alg),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        tkey_generate(&k, type, bits, PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH, alg),
+        PARSEC_SUCCESS);
     digest(md, "message to sign", h, &hlen);
     assert_int_equal(B->sign_hash(S, &k.key, &alg, h, hlen, &sig), PARSEC_SUCCESS);
     if (type == PARSEC_KEY_TYPE_RSA_KEY_PAIR)
@@ -465,8 +466,7 @@ static void sign_and_check(uint8_t type, uint32_t bits, uint8_t scheme, uint8_t 
         assert_int_equal(sig.len, 2 * ((bits + 7) / 8));
     pkey = exported_pkey(&k);
     assert_int_equal(openssl_verify(pkey, md, padding, h, hlen, sig.data, sig.len), 1);
-    assert_int_equal(B->verify_hash(S, &k.key, &alg, h, hlen, sig.data, sig.len),
-                     PARSEC_SUCCESS);
+    assert_int_equal(B->verify_hash(S, &k.key, &alg, h, hlen, sig.data, sig.len), PARSEC_SUCCESS);
     /* A changed hash or signature does not verify. */
     h[0] ^= 1;
     assert_int_equal(B->verify_hash(S, &k.key, &alg, h, hlen, sig.data, sig.len),
@@ -530,14 +530,14 @@ static void test_sign_wildcard_policy(void **unused)
     psd_buf sig = {0};
     uint8_t h[64];
     size_t hlen;
-    parsec_alg call = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                             PARSEC_HASH_SHA_512);
+    parsec_alg call =
+        alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_512);
     EVP_PKEY *pkey;
 
-    assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH,
-                                   alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                                          PARSEC_HASH_ANY)),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH,
+                      alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY)),
+        PARSEC_SUCCESS);
     digest("SHA512", "x", h, &hlen);
     assert_int_equal(B->sign_hash(S, &k.key, &call, h, hlen, &sig), PARSEC_SUCCESS);
     pkey = exported_pkey(&k);
@@ -567,8 +567,8 @@ static size_t openssl_encrypt(EVP_PKEY *pkey, int oaep, const char *md, const ui
         assert_true(EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, md, NULL) > 0);
         assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, md, NULL) > 0);
         if (llen)
-            assert_true(EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup(label, llen),
-                                                         (int)llen) > 0);
+            assert_true(
+                EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup(label, llen), (int)llen) > 0);
     } else {
         assert_true(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0);
     }
@@ -597,9 +597,9 @@ static void test_rsa_decrypt_pkcs1(void **unused)
     assert_memory_equal(pt.data, "secret one", 10);
     psd_buf_clear(&pt);
     /* Round trip through the backend's own encryption. */
-    assert_int_equal(B->asymmetric_encrypt(S, &k.key, &alg, (const uint8_t *)"abc", 3, NULL, 0,
-                                           &ct2),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        B->asymmetric_encrypt(S, &k.key, &alg, (const uint8_t *)"abc", 3, NULL, 0, &ct2),
+        PARSEC_SUCCESS);
     assert_int_equal(ct2.len, 256);
     assert_int_equal(B->asymmetric_decrypt(S, &k.key, &alg, ct2.data, ct2.len, NULL, 0, &pt),
                      PARSEC_SUCCESS);
@@ -615,9 +615,8 @@ static void test_rsa_decrypt_pkcs1(void **unused)
     /* Plaintext too long for PKCS#1 v1.5 with this key. */
     {
         uint8_t big[250] = {0};
-        assert_int_equal(
-            B->asymmetric_encrypt(S, &k.key, &alg, big, sizeof(big), NULL, 0, &ct2),
-            PARSEC_PSA_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(B->asymmetric_encrypt(S, &k.key, &alg, big, sizeof(big), NULL, 0, &ct2),
+                         PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     }
     psd_buf_clear(&ct2);
     EVP_PKEY_free(pkey);
@@ -627,8 +626,8 @@ static void test_rsa_decrypt_pkcs1(void **unused)
 static void test_rsa_decrypt_oaep(void **unused)
 {
     tkey k;
-    parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP,
-                            PARSEC_HASH_SHA_256);
+    parsec_alg alg =
+        alg_of(PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_256);
     static const uint8_t zlabel[] = {'l', 'b', 'l', 0};
     uint8_t ct[512];
     size_t ctlen;
@@ -648,8 +647,7 @@ static void test_rsa_decrypt_oaep(void **unused)
 
     /* A label ending in a zero byte is the TPM's label convention: L is used as is. */
     ctlen = openssl_encrypt(pkey, 1, "SHA256", zlabel, sizeof(zlabel), "labelled", ct);
-    assert_int_equal(B->asymmetric_decrypt(S, &k.key, &alg, ct, ctlen, zlabel, sizeof(zlabel),
-                                           &pt),
+    assert_int_equal(B->asymmetric_decrypt(S, &k.key, &alg, ct, ctlen, zlabel, sizeof(zlabel), &pt),
                      PARSEC_SUCCESS);
     assert_int_equal(pt.len, 8);
     psd_buf_clear(&pt);
@@ -658,20 +656,19 @@ static void test_rsa_decrypt_oaep(void **unused)
                      PARSEC_PSA_ERROR_INVALID_PADDING);
     /* Other labels cannot be given to a TPM: said so, not silently changed. */
     ctlen = openssl_encrypt(pkey, 1, "SHA256", (const uint8_t *)"lbl", 3, "labelled", ct);
-    assert_int_equal(B->asymmetric_decrypt(S, &k.key, &alg, ct, ctlen,
-                                           (const uint8_t *)"lbl", 3, &pt),
-                     PARSEC_PSA_ERROR_NOT_SUPPORTED);
+    assert_int_equal(
+        B->asymmetric_decrypt(S, &k.key, &alg, ct, ctlen, (const uint8_t *)"lbl", 3, &pt),
+        PARSEC_PSA_ERROR_NOT_SUPPORTED);
     /* ...because the TPM's L includes the terminator: "lbl\0" is another label. */
-    assert_int_equal(B->asymmetric_decrypt(S, &k.key, &alg, ct, ctlen, zlabel, sizeof(zlabel),
-                                           &pt),
+    assert_int_equal(B->asymmetric_decrypt(S, &k.key, &alg, ct, ctlen, zlabel, sizeof(zlabel), &pt),
                      PARSEC_PSA_ERROR_INVALID_PADDING);
     /* Backend encryption with a label decrypts with the same label. */
     assert_int_equal(B->asymmetric_encrypt(S, &k.key, &alg, (const uint8_t *)"rt", 2, zlabel,
                                            sizeof(zlabel), &ct2),
                      PARSEC_SUCCESS);
-    assert_int_equal(B->asymmetric_decrypt(S, &k.key, &alg, ct2.data, ct2.len, zlabel,
-                                           sizeof(zlabel), &pt),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        B->asymmetric_decrypt(S, &k.key, &alg, ct2.data, ct2.len, zlabel, sizeof(zlabel), &pt),
+        PARSEC_SUCCESS);
     assert_int_equal(pt.len, 2);
     assert_memory_equal(pt.data, "rt", 2);
     psd_buf_clear(&pt);
@@ -692,11 +689,9 @@ static void test_ecdh(void **unused)
     size_t plen = sizeof(point), elen = sizeof(expect);
     psd_buf z = {0};
 
-    assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_DERIVE,
-                                   alg),
+    assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_DERIVE, alg),
                      PARSEC_SUCCESS);
-    assert_true(EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, point, plen,
-                                                &plen));
+    assert_true(EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, point, plen, &plen));
     assert_int_equal(plen, 65);
     assert_int_equal(B->raw_key_agreement(S, &k.key, &alg, point, plen, &z), PARSEC_SUCCESS);
     assert_int_equal(z.len, 32);
@@ -752,8 +747,8 @@ static void test_import_public(void **unused)
     size_t plen = sizeof(point), hlen = 32, siglen = sizeof(sig);
     tkey k;
     psd_buf out = {0};
-    parsec_alg pss = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,
-                            PARSEC_HASH_SHA_256);
+    parsec_alg pss =
+        alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256);
     EVP_PKEY_CTX *ctx;
 
     /* RSA: same DER back; verifies a signature OpenSSL made with the private key. */
@@ -778,12 +773,11 @@ static void test_import_public(void **unused)
     assert_int_equal(B->verify_hash(S, &k.key, &pss, h, hlen, sig, siglen),
                      PARSEC_PSA_ERROR_INVALID_SIGNATURE);
     /* A public key cannot sign or decrypt. */
-    assert_int_equal(B->sign_hash(S, &k.key, &pss, h, hlen, &out),
-                     PARSEC_PSA_ERROR_NOT_PERMITTED);
+    assert_int_equal(B->sign_hash(S, &k.key, &pss, h, hlen, &out), PARSEC_PSA_ERROR_NOT_PERMITTED);
     tkey_free(&k);
     /* Wrong declared size, and garbage. */
-    assert_int_equal(tkey_import(&k, PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 3072,
-                                 PARSEC_USAGE_VERIFY_HASH, pss, der, (size_t)derlen),
+    assert_int_equal(tkey_import(&k, PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 3072, PARSEC_USAGE_VERIFY_HASH,
+                                 pss, der, (size_t)derlen),
                      PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     tkey_free(&k);
     assert_int_equal(tkey_import(&k, PARSEC_KEY_TYPE_RSA_PUBLIC_KEY, 0, PARSEC_USAGE_VERIFY_HASH,
@@ -798,21 +792,19 @@ static void test_import_public(void **unused)
 
     /* EC P-384 point. */
     assert_true(EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, point, plen, &plen));
-    assert_int_equal(tkey_import(&k, PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, 384,
-                                 PARSEC_USAGE_VERIFY_HASH,
-                                 alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                                        PARSEC_HASH_SHA_256),
-                                 point, plen),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        tkey_import(&k, PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, 384, PARSEC_USAGE_VERIFY_HASH,
+                    alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256),
+                    point, plen),
+        PARSEC_SUCCESS);
     assert_int_equal(B->export_public_key(S, &k.key, &out), PARSEC_SUCCESS);
     assert_int_equal(out.len, plen);
     assert_memory_equal(out.data, point, plen);
     psd_buf_clear(&out);
     tkey_free(&k);
     point[plen - 1] ^= 1; /* off the curve */
-    assert_int_equal(tkey_import(&k, PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, 384,
-                                 PARSEC_USAGE_VERIFY_HASH, alg_of(PARSEC_ALG_NONE, 0, 0), point,
-                                 plen),
+    assert_int_equal(tkey_import(&k, PARSEC_KEY_TYPE_ECC_PUBLIC_KEY, 384, PARSEC_USAGE_VERIFY_HASH,
+                                 alg_of(PARSEC_ALG_NONE, 0, 0), point, plen),
                      PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     tkey_free(&k);
     OPENSSL_free(der);
@@ -825,17 +817,17 @@ static void test_import_public(void **unused)
 static void test_bad_blobs(void **unused)
 {
     tkey k;
-    parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                            PARSEC_HASH_SHA_256);
+    parsec_alg alg =
+        alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     uint8_t h[32] = {0};
     psd_buf sig = {0};
     psd_key bad;
     uint8_t *copy;
     parsec_status st;
 
-    assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH,
-                                   alg),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH, alg),
+        PARSEC_SUCCESS);
     copy = malloc(k.blob.len);
     memcpy(copy, k.blob.data, k.blob.len);
     bad = k.key;
@@ -862,8 +854,7 @@ static void test_bad_blobs(void **unused)
         other.type = PARSEC_KEY_TYPE_RSA_KEY_PAIR;
         other.bits = 2048;
         mismatch.attrs = &other;
-        assert_int_equal(B->export_public_key(S, &mismatch, &sig),
-                         PARSEC_PSA_ERROR_DATA_CORRUPT);
+        assert_int_equal(B->export_public_key(S, &mismatch, &sig), PARSEC_PSA_ERROR_DATA_CORRUPT);
     }
     /* The good key still works after all that. */
     assert_int_equal(B->sign_hash(S, &k.key, &alg, h, 32, &sig), PARSEC_SUCCESS);
@@ -878,16 +869,16 @@ static void test_many_keys(void **unused)
 {
     enum { N = 24 };
     tkey keys[N];
-    parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                            PARSEC_HASH_SHA_256);
+    parsec_alg alg =
+        alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     uint8_t h[32];
     psd_buf sig = {0};
 
     /* Far more keys than the TPM's 3 object slots, used in an order that defeats any cache. */
     for (int i = 0; i < N; i++)
-        assert_int_equal(tkey_generate(&keys[i], PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256,
-                                       PARSEC_USAGE_SIGN_HASH, alg),
-                         PARSEC_SUCCESS);
+        assert_int_equal(
+            tkey_generate(&keys[i], PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH, alg),
+            PARSEC_SUCCESS);
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < N; i++) {
             int j = round == 1 ? N - 1 - i : (i * 7) % N;
@@ -955,15 +946,15 @@ static void test_threads(void **unused)
 static void test_survives_restarts(void **unused)
 {
     tkey k;
-    parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
-                            PARSEC_HASH_SHA_256);
+    parsec_alg alg =
+        alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15, PARSEC_HASH_SHA_256);
     uint8_t h[32] = {7};
     psd_buf sig1 = {0}, sig2 = {0}, pub1 = {0}, pub2 = {0};
     char err[512];
 
-    assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, PARSEC_USAGE_SIGN_HASH,
-                                   alg),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        tkey_generate(&k, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, PARSEC_USAGE_SIGN_HASH, alg),
+        PARSEC_SUCCESS);
     assert_int_equal(B->sign_hash(S, &k.key, &alg, h, 32, &sig1), PARSEC_SUCCESS);
     assert_int_equal(B->export_public_key(S, &k.key, &pub1), PARSEC_SUCCESS);
 
@@ -1005,8 +996,8 @@ static void test_killed_user_leftovers(void **unused)
     pid_t pid;
     int status;
     tkey k;
-    parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                            PARSEC_HASH_SHA_256);
+    parsec_alg alg =
+        alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     uint8_t h[32] = {3};
     psd_buf sig = {0};
 
@@ -1020,8 +1011,8 @@ static void test_killed_user_leftovers(void **unused)
             _exit(2);
         for (int i = 0; i < 4; i++) {
             psd_buf s = {0};
-            if (tkey_generate(&keys[i], PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256,
-                              PARSEC_USAGE_SIGN_HASH, alg) != PARSEC_SUCCESS ||
+            if (tkey_generate(&keys[i], PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH,
+                              alg) != PARSEC_SUCCESS ||
                 B->sign_hash(S, &keys[i].key, &alg, h, 32, &s) != PARSEC_SUCCESS)
                 _exit(3);
         }
@@ -1033,9 +1024,9 @@ static void test_killed_user_leftovers(void **unused)
             TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
             if (Tss2_TctiLdr_Initialize(sim_tcti, &tcti) != TSS2_RC_SUCCESS ||
                 Esys_Initialize(&esys, tcti, NULL) != TSS2_RC_SUCCESS ||
-                Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                      ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
-                                      TPM2_ALG_SHA256, &session) != TSS2_RC_SUCCESS)
+                Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                      ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256,
+                                      &session) != TSS2_RC_SUCCESS)
                 _exit(4);
         }
         _exit(0); /* no fini: objects and the session stay loaded in swtpm */
@@ -1069,9 +1060,9 @@ static void test_killed_user_leftovers(void **unused)
         Esys_Finalize(&esys);
         Tss2_TctiLdr_Finalize(&tcti);
     }
-    assert_int_equal(tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH,
-                                   alg),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        tkey_generate(&k, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH, alg),
+        PARSEC_SUCCESS);
     assert_int_equal(B->sign_hash(S, &k.key, &alg, h, 32, &sig), PARSEC_SUCCESS);
     psd_buf_clear(&sig);
     tkey_free(&k);
@@ -1088,9 +1079,10 @@ static void make_credential(const psd_buf *ekpub, const uint8_t *name, size_t na
                             const TPM2B_DIGEST *secret_cred, TPM2B_ID_OBJECT **blob,
                             TPM2B_ENCRYPTED_SECRET **secret)
 {
-    static const uint8_t ek_policy[32] = {
-        0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8, 0x1A, 0x90, 0xCC, 0x8D, 0x46, 0xA5, 0xD7, 0x24,
-        0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64, 0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA};
+    static const uint8_t ek_policy[32] = {0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xB3, 0xF8,
+                                          0x1A, 0x90, 0xCC, 0x8D, 0x46, 0xA5, 0xD7, 0x24,
+                                          0xFD, 0x52, 0xD7, 0x6E, 0x06, 0x52, 0x0B, 0x64,
+                                          0xF2, 0xA1, 0xDA, 0x1B, 0x33, 0x14, 0x69, 0xAA};
     const unsigned char *p = ekpub->data;
     EVP_PKEY *ek = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)ekpub->len);
     BIGNUM *n = NULL;
@@ -1107,10 +1099,9 @@ static void make_credential(const psd_buf *ekpub, const uint8_t *name, size_t na
     /* The TCG default EK template (L-1) with this modulus. */
     pub.publicArea.type = TPM2_ALG_RSA;
     pub.publicArea.nameAlg = TPM2_ALG_SHA256;
-    pub.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-                                      TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED |
-                                      TPMA_OBJECT_DECRYPT;
+    pub.publicArea.objectAttributes =
+        TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+        TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
     pub.publicArea.authPolicy.size = 32;
     memcpy(pub.publicArea.authPolicy.buffer, ek_policy, 32);
     rp->symmetric.algorithm = TPM2_ALG_AES;
@@ -1193,8 +1184,8 @@ static void test_key_attestation(void **unused)
     assert_int_equal(backend_init(&S, sim_tcti, NULL, 0, err, sizeof(err)), 0);
 
     /* Only the attested key in this TPM recovers the credential. */
-    assert_int_equal(B->attest_key(S, &k.key, NULL, blob->credential, blob->size,
-                                   secret->secret, secret->size, &cred),
+    assert_int_equal(B->attest_key(S, &k.key, NULL, blob->credential, blob->size, secret->secret,
+                                   secret->size, &cred),
                      PARSEC_SUCCESS);
     assert_int_equal(cred.len, 16);
     assert_memory_equal(cred.data, secret_cred.buffer, 16);
@@ -1202,11 +1193,10 @@ static void test_key_attestation(void **unused)
     assert_int_equal(B->attest_key(S, &other.key, NULL, blob->credential, blob->size,
                                    secret->secret, secret->size, &cred),
                      PARSEC_PSA_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(B->attest_key(S, &k.key, NULL, blob2->credential, blob2->size,
-                                   secret2->secret, secret2->size, &cred),
+    assert_int_equal(B->attest_key(S, &k.key, NULL, blob2->credential, blob2->size, secret2->secret,
+                                   secret2->size, &cred),
                      PARSEC_PSA_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(B->attest_key(S, &k.key, NULL, blob->credential, blob->size, NULL, 0,
-                                   &cred),
+    assert_int_equal(B->attest_key(S, &k.key, NULL, blob->credential, blob->size, NULL, 0, &cred),
                      PARSEC_PSA_ERROR_INVALID_ARGUMENT);
     assert_null(cred.data);
     /* The key still signs afterwards (slots and sessions given back). */
@@ -1246,10 +1236,10 @@ static void srk_persist(TPM2_HANDLE handle, int persist)
     if (persist) {
         t.publicArea.type = TPM2_ALG_ECC;
         t.publicArea.nameAlg = TPM2_ALG_SHA256;
-        t.publicArea.objectAttributes =
-            TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-            TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
-            TPMA_OBJECT_DECRYPT;
+        t.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                        TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                                        TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
+                                        TPMA_OBJECT_DECRYPT;
         p->symmetric.algorithm = TPM2_ALG_AES;
         p->symmetric.keyBits.aes = 128;
         p->symmetric.mode.aes = TPM2_ALG_CFB;
@@ -1259,16 +1249,16 @@ static void srk_persist(TPM2_HANDLE handle, int persist)
         t.publicArea.unique.ecc.x.size = 32;
         t.publicArea.unique.ecc.y.size = 32;
         assert_int_equal(Esys_CreatePrimary(esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                            ESYS_TR_NONE, &sens, &t, &outside, &pcrs, &prim,
-                                            NULL, NULL, NULL, NULL),
+                                            ESYS_TR_NONE, &sens, &t, &outside, &pcrs, &prim, NULL,
+                                            NULL, NULL, NULL),
                          TSS2_RC_SUCCESS);
     } else {
-        assert_int_equal(Esys_TR_FromTPMPublic(esys, handle, ESYS_TR_NONE, ESYS_TR_NONE,
-                                               ESYS_TR_NONE, &prim),
-                         TSS2_RC_SUCCESS);
+        assert_int_equal(
+            Esys_TR_FromTPMPublic(esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &prim),
+            TSS2_RC_SUCCESS);
     }
-    assert_int_equal(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, prim, ESYS_TR_PASSWORD,
-                                       ESYS_TR_NONE, ESYS_TR_NONE, handle, &out),
+    assert_int_equal(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, prim, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                       ESYS_TR_NONE, handle, &out),
                      TSS2_RC_SUCCESS);
     if (persist)
         Esys_FlushContext(esys, prim);
@@ -1279,17 +1269,17 @@ static void srk_persist(TPM2_HANDLE handle, int persist)
 static void test_persistent_primary(void **unused)
 {
     psd_setting persistent[] = {{"primary_handle", "0x81000010"}};
-    parsec_alg alg = alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                            PARSEC_HASH_SHA_256);
+    parsec_alg alg =
+        alg_of(PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     tkey before, during;
     uint8_t h[32] = {9};
     psd_buf sig = {0};
     char err[512];
 
     /* A key made under the transient primary (same SRK template, same seed)... */
-    assert_int_equal(tkey_generate(&before, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256,
-                                   PARSEC_USAGE_SIGN_HASH, alg),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        tkey_generate(&before, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH, alg),
+        PARSEC_SUCCESS);
     B->fini(S);
     S = NULL;
     srk_persist(0x81000010, 1);
@@ -1298,9 +1288,9 @@ static void test_persistent_primary(void **unused)
     assert_int_equal(B->sign_hash(S, &before.key, &alg, h, 32, &sig), PARSEC_SUCCESS);
     psd_buf_clear(&sig);
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(tkey_generate(&during, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256,
-                                       PARSEC_USAGE_SIGN_HASH, alg),
-                         PARSEC_SUCCESS);
+        assert_int_equal(
+            tkey_generate(&during, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_SIGN_HASH, alg),
+            PARSEC_SUCCESS);
         assert_int_equal(B->sign_hash(S, &during.key, &alg, h, 32, &sig), PARSEC_SUCCESS);
         assert_int_equal(B->verify_hash(S, &during.key, &alg, h, 32, sig.data, sig.len),
                          PARSEC_SUCCESS);

@@ -42,8 +42,8 @@ int main(int argc, char **argv)
         goto done;
     st = parsec_client_discover(c, NULL);
     if (st == PARSEC_SUCCESS)
-        st = parsec_raw_key_agreement(c, PARSEC_PROVIDER_DEFAULT, &ecdh, argv[1], point, plen,
-                                      &z, &zlen);
+        st = parsec_raw_key_agreement(c, PARSEC_PROVIDER_DEFAULT, &ecdh, argv[1], point, plen, &z,
+                                      &zlen);
     if (st != PARSEC_SUCCESS) {
         fprintf(stderr, "%s\n", parsec_status_name(st));
         rc = 1;

@@ -27,24 +27,24 @@
 /* parsec-mock vectors (docs/wire-protocol.md §1.1). */
 #define PING_REQ "10a7c05e1e00010000000000000000000000000000000000000000000100000000000000"
 #define PING_RESP "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801"
-#define LIST_PROVIDERS_REQ \
+#define LIST_PROVIDERS_REQ                                                                         \
     "10a7c05e1e00010000000000000000000000000000000000000000000800000000000000"
-#define LIST_PROVIDERS_RESP                                                                  \
-    "10a7c05e1e00010000000000000000000000000000004f000000000008000000000000000a4d0a2465653837" \
-    "306535612d636534612d343137662d383534332d3866626438346234396362651213536f6d6520656d7074" \
+#define LIST_PROVIDERS_RESP                                                                        \
+    "10a7c05e1e00010000000000000000000000000000004f000000000008000000000000000a4d0a2465653837"     \
+    "306535612d636534612d343137662d383534332d3866626438346234396362651213536f6d6520656d7074"       \
     "792070726f76696465721a0841726d204c74642e2009280830073802"
-#define LIST_AUTHENTICATORS_RESP                                                             \
-    "10a7c05e1e00010000000000000000000000000000001500000000000e000000000000000a130a0b646972" \
+#define LIST_AUTHENTICATORS_RESP                                                                   \
+    "10a7c05e1e00010000000000000000000000000000001500000000000e000000000000000a130a0b646972"       \
     "6563742061757468100c182a2801"
-#define LIST_CLIENTS_RESP                                                                    \
-    "10a7c05e1e00010000000000000000000000000000000a00000000001b000000000000000a036a696d0a03" \
+#define LIST_CLIENTS_RESP                                                                          \
+    "10a7c05e1e00010000000000000000000000000000000a00000000001b000000000000000a036a696d0a03"       \
     "626f62"
-#define LIST_CLIENTS_ADMIN_ERR_RESP \
+#define LIST_CLIENTS_ADMIN_ERR_RESP                                                                \
     "10a7c05e1e00010000000000000000000000000000000000000000001b00000015000000"
 /* docs/wire-protocol.md §1.1 PsaSignHash request without the 4 auth bytes (uid 1000 there). */
-#define SIGN_HASH_REQ_NO_AUTH                                                          \
-    "10a7c05e1e00010000000100000000000000000000032d00000004000400000000000000"         \
-    "0a016b12061a040a0210071a20"                                                       \
+#define SIGN_HASH_REQ_NO_AUTH                                                                      \
+    "10a7c05e1e00010000000100000000000000000000032d00000004000400000000000000"                     \
+    "0a016b12061a040a0210071a20"                                                                   \
     "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Test-owned bytes live here so fake_reply can point at them. */
@@ -113,8 +113,9 @@ static void test_endpoint_parsing(void **state)
     assert_int_equal(parsec_client_set_endpoint(c, "unix:///run/p/x.sock"), PARSEC_SUCCESS);
     assert_string_equal(parsec_client_get_endpoint(c), "/run/p/x.sock");
     static const char *const bad[] = {
-        "unix:", "unix:/", "unix:relative.sock", "unix://host/p", "unix://", "tcp://1.2.3.4:5",
-        "/tmp/a.sock", "", "http:/x",
+        "unix:",         "unix:/",  "unix:relative.sock",
+        "unix://host/p", "unix://", "tcp://1.2.3.4:5",
+        "/tmp/a.sock",   "",        "http:/x",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(parsec_client_set_endpoint(c, bad[i]), PARSEC_CLIENT_ERROR_ENDPOINT);
@@ -323,9 +324,9 @@ static void test_sign_hash_unix_peer(void **state)
     c = client_for(s);
     assert_int_equal(parsec_client_set_auth(c, PARSEC_AUTH_UNIX_PEER, NULL), PARSEC_SUCCESS);
     parsec_client_set_provider(c, PARSEC_PROVIDER_MBED_CRYPTO);
-    assert_int_equal(parsec_sign_hash(c, PARSEC_PROVIDER_DEFAULT, "k", &alg, hash, sizeof(hash),
-                                      &sig, &siglen),
-                     PARSEC_SUCCESS);
+    assert_int_equal(
+        parsec_sign_hash(c, PARSEC_PROVIDER_DEFAULT, "k", &alg, hash, sizeof(hash), &sig, &siglen),
+        PARSEC_SUCCESS);
     assert_int_equal(siglen, sizeof(sigbytes));
     assert_memory_equal(sig, sigbytes, siglen);
     parsec_free(sig);
@@ -374,8 +375,8 @@ static void test_error_before_header(void **state)
 
 static void test_every_status_passes_through(void **state)
 {
-    static const uint16_t statuses[] = {1, 5, 6, 9, 11, 13, 16, 19, 20, 21, 22, 1132, 1133, 1135,
-                                        1139, 1140, 1143, 1145, 1149, 1153};
+    static const uint16_t statuses[] = {1,  5,    6,    9,    11,   13,   16,   19,   20,   21,
+                                        22, 1132, 1133, 1135, 1139, 1140, 1143, 1145, 1149, 1153};
     struct vec v[sizeof(statuses) / sizeof(statuses[0])];
     fake_reply r[sizeof(statuses) / sizeof(statuses[0])];
     size_t n = sizeof(statuses) / sizeof(statuses[0]);
@@ -464,7 +465,7 @@ static void test_truncated_response(void **state)
     res.data.data = key;
     res.data.len = sizeof(key);
     v = vec_response(PARSEC_PROVIDER_MBED_CRYPTO, PARSEC_OP_PSA_EXPORT_PUBLIC_KEY, 0, &res.base);
-    r[0] = (fake_reply){v.data, v.len - 10, 0, 0};       /* body cut short */
+    r[0] = (fake_reply){v.data, v.len - 10, 0, 0};                  /* body cut short */
     r[1] = (fake_reply){v.data, PARSEC_WIRE_HEADER_SIZE - 5, 0, 0}; /* header cut short */
     s = fake_server_start(r, 2, 2);
     assert_non_null(s);
@@ -534,14 +535,16 @@ static void test_large_body_and_arena_overflow(void **state)
 {
     /* Many small keys: the unpacked tree outgrows the response arena. */
     enum { NKEYS = 300 };
-    parsec_key_attributes attrs = {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256,
-                                   PARSEC_USAGE_SIGN_HASH,
-                                   {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                                    PARSEC_HASH_ANY}};
+    parsec_key_attributes attrs = {
+        PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+        PARSEC_ECC_FAMILY_SECP_R1,
+        256,
+        PARSEC_USAGE_SIGN_HASH,
+        {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY}};
     ListKeys__Result res = LIST_KEYS__RESULT__INIT;
     ListKeys__KeyInfo *infos = calloc(NKEYS, sizeof(*infos));
     ListKeys__KeyInfo **ptrs = calloc(NKEYS, sizeof(*ptrs));
-    char (*names)[16] = calloc(NKEYS, 16);
+    char(*names)[16] = calloc(NKEYS, 16);
     parsec_key_info *keys = NULL;
     parsec_key_attributes got;
     uint8_t prov = 0;
@@ -611,8 +614,8 @@ static void test_secret_response(void **state)
     s = fake_server_start(&r, 1, 1);
     assert_non_null(s);
     c = client_for(s);
-    assert_int_equal(parsec_asymmetric_decrypt(c, PARSEC_PROVIDER_PKCS11, "k", &alg, ct,
-                                               sizeof(ct), NULL, 0, &pt, &ptlen),
+    assert_int_equal(parsec_asymmetric_decrypt(c, PARSEC_PROVIDER_PKCS11, "k", &alg, ct, sizeof(ct),
+                                               NULL, 0, &pt, &ptlen),
                      PARSEC_SUCCESS);
     assert_int_equal(ptlen, 14);
     assert_memory_equal(pt, "attack at dawn", 14);
@@ -677,9 +680,9 @@ static void test_no_provider_and_arguments(void **state)
     size_t siglen = 0;
     (void)state;
 
-    assert_int_equal(parsec_sign_hash(c, PARSEC_PROVIDER_DEFAULT, "k", &alg, hash, 32, &sig,
-                                      &siglen),
-                     PARSEC_CLIENT_ERROR_NO_PROVIDER);
+    assert_int_equal(
+        parsec_sign_hash(c, PARSEC_PROVIDER_DEFAULT, "k", &alg, hash, 32, &sig, &siglen),
+        PARSEC_CLIENT_ERROR_NO_PROVIDER);
     assert_int_equal(parsec_generate_random(c, PARSEC_PROVIDER_DEFAULT, 8, &rnd),
                      PARSEC_CLIENT_ERROR_NO_PROVIDER);
     assert_int_equal(parsec_sign_hash(c, 1, "k", &bad, hash, 32, &sig, &siglen),

@@ -24,8 +24,8 @@
 #include "psa_raw_key_agreement.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
 
-#define SIGN_USAGE                                                                        \
-    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |      \
+#define SIGN_USAGE                                                                                 \
+    (PARSEC_USAGE_SIGN_HASH | PARSEC_USAGE_VERIFY_HASH | PARSEC_USAGE_SIGN_MESSAGE |               \
      PARSEC_USAGE_VERIFY_MESSAGE)
 
 static void assert_attrs_equal(const parsec_key_attributes *a, const parsec_key_attributes *b)
@@ -71,13 +71,22 @@ struct genkey_vector {
 
 static const struct genkey_vector genkey_vectors[] = {
     {"0a016b121d0a0252001080101a140a083001380140014801120832061a040a021007",
-     {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, SIGN_USAGE,
+     {PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+      0,
+      2048,
+      SIGN_USAGE,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256}}},
     {"0a016b121f0a045a0208021080021a140a0830013801400148011208320622040a021007",
-     {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256, SIGN_USAGE,
+     {PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+      PARSEC_ECC_FAMILY_SECP_R1,
+      256,
+      SIGN_USAGE,
       {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256}}},
     {"0a016b12150a0252001080101a0c0a042001280112043a020a00",
-     {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
+     {PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+      0,
+      2048,
+      PARSEC_USAGE_ENCRYPT | PARSEC_USAGE_DECRYPT,
       {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_PKCS1V15, 0}}},
     /* No usage flags: the UsageFlags message is still present ("0a 00"). */
     {"0a016b120f0a0252001080101a060a0012020a00",
@@ -100,7 +109,7 @@ static void test_generate_key_vectors(void **state)
         psa_key_attributes__key_attributes__free_unpacked(op.attributes, NULL);
 
         back = (PsaGenerateKey__Operation *)unpack_hex(&psa_generate_key__operation__descriptor,
-                                                        v->hex);
+                                                       v->hex);
         assert_string_equal(back->key_name, "k");
         memset(&got, 0xEE, sizeof(got));
         assert_int_equal(parsec_pb_key_attributes_to_c(back->attributes, &got), PARSEC_SUCCESS);
@@ -153,7 +162,8 @@ static void test_sign_alg_all_schemes(void **state)
     for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
         parsec_pb_sign_alg_storage st;
         PsaAlgorithm__Algorithm__AsymmetricSignature *heap = parsec_pb_sign_alg_from_c(&algs[i]);
-        PsaAlgorithm__Algorithm__AsymmetricSignature *stack = parsec_pb_sign_alg_fill(&st, &algs[i]);
+        PsaAlgorithm__Algorithm__AsymmetricSignature *stack =
+            parsec_pb_sign_alg_fill(&st, &algs[i]);
         uint8_t a[64], b[64];
         size_t na, nb;
         parsec_alg got;
@@ -272,7 +282,7 @@ static void test_algorithm_wildcard_vector(void **state)
     assert_packs_to(&alg->base, "320622040a020a00");
     psa_algorithm__algorithm__free_unpacked(alg, NULL);
     alg = (PsaAlgorithm__Algorithm *)unpack_hex(&psa_algorithm__algorithm__descriptor,
-                                                 "320622040a020a00");
+                                                "320622040a020a00");
     assert_int_equal(parsec_pb_algorithm_to_c(alg, &got), PARSEC_SUCCESS);
     assert_memory_equal(&got, &any, sizeof(got));
     psa_algorithm__algorithm__free_unpacked(alg, NULL);
@@ -282,10 +292,12 @@ static void test_list_keys_vector(void **state)
 {
     const char *hex = "0a270801120265631a1f0a045a0208021080021a140a083001380140014801120832"
                       "0622040a021007";
-    parsec_key_attributes attrs = {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256,
-                                   SIGN_USAGE,
-                                   {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
-                                    PARSEC_HASH_SHA_256}};
+    parsec_key_attributes attrs = {
+        PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+        PARSEC_ECC_FAMILY_SECP_R1,
+        256,
+        SIGN_USAGE,
+        {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256}};
     ListKeys__Result res = LIST_KEYS__RESULT__INIT;
     ListKeys__KeyInfo ki = LIST_KEYS__KEY_INFO__INIT;
     ListKeys__KeyInfo *kis[1] = {&ki};
@@ -314,9 +326,12 @@ static void test_list_keys_vector(void **state)
 /* docs/wire-protocol.md §5.0: missing mandatory sub-messages, unset oneofs, enum 0. */
 static void test_attribute_validation(void **state)
 {
-    parsec_key_attributes rsa = {PARSEC_KEY_TYPE_RSA_KEY_PAIR, 0, 2048, SIGN_USAGE,
-                                 {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,
-                                  PARSEC_HASH_SHA_256}};
+    parsec_key_attributes rsa = {
+        PARSEC_KEY_TYPE_RSA_KEY_PAIR,
+        0,
+        2048,
+        SIGN_USAGE,
+        {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256}};
     PsaKeyAttributes__KeyAttributes *ka;
     PsaKeyAttributes__KeyType *saved_type;
     PsaKeyAttributes__KeyPolicy *saved_policy;
@@ -369,17 +384,25 @@ static void test_attribute_validation(void **state)
         ka->key_policy->key_algorithm->asymmetric_signature->rsa_pss->hash_alg = NULL;
         assert_int_equal(parsec_pb_key_attributes_to_c(ka, &got), PARSEC_INVALID_ENCODING);
         ka->key_policy->key_algorithm->asymmetric_signature->rsa_pss->hash_alg = sh;
-        sh->variant_case = PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__SIGN_HASH__VARIANT__NOT_SET;
+        sh->variant_case =
+            PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__SIGN_HASH__VARIANT__NOT_SET;
         assert_int_equal(parsec_pb_key_attributes_to_c(ka, &got), PARSEC_INVALID_ENCODING);
-        sh->variant_case = PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__SIGN_HASH__VARIANT_SPECIFIC;
+        sh->variant_case =
+            PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__SIGN_HASH__VARIANT_SPECIFIC;
     }
     psa_key_attributes__key_attributes__free_unpacked(ka, NULL);
 
     /* ECC family NONE is rejected; DH family 0 (RFC 7919) is valid. */
     {
-        parsec_key_attributes ec = {PARSEC_KEY_TYPE_ECC_KEY_PAIR, PARSEC_ECC_FAMILY_SECP_R1, 256,
-                                    PARSEC_USAGE_DERIVE, {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0}};
-        parsec_key_attributes dh = {PARSEC_KEY_TYPE_DH_KEY_PAIR, 0, 2048, PARSEC_USAGE_DERIVE,
+        parsec_key_attributes ec = {PARSEC_KEY_TYPE_ECC_KEY_PAIR,
+                                    PARSEC_ECC_FAMILY_SECP_R1,
+                                    256,
+                                    PARSEC_USAGE_DERIVE,
+                                    {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0}};
+        parsec_key_attributes dh = {PARSEC_KEY_TYPE_DH_KEY_PAIR,
+                                    0,
+                                    2048,
+                                    PARSEC_USAGE_DERIVE,
                                     {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_FFDH, 0}};
         ka = parsec_pb_key_attributes_from_c(&ec);
         assert_non_null(ka);
@@ -453,8 +476,8 @@ static void test_algorithm_kinds(void **state)
         parsec_pb_sign_alg_storage st;
         parsec_pb_encrypt_alg_storage est;
         parsec_key_attributes none_type = {0, 0, 0, 0, {PARSEC_ALG_NONE, 0, 0}};
-        parsec_key_attributes ec_no_family = {PARSEC_KEY_TYPE_ECC_KEY_PAIR, 0, 256, 0,
-                                              {PARSEC_ALG_NONE, 0, 0}};
+        parsec_key_attributes ec_no_family = {
+            PARSEC_KEY_TYPE_ECC_KEY_PAIR, 0, 256, 0, {PARSEC_ALG_NONE, 0, 0}};
         assert_null(parsec_pb_sign_alg_from_c(&bad_hash));
         assert_null(parsec_pb_sign_alg_fill(&st, &bad_hash));
         assert_null(parsec_pb_sign_alg_fill(&st, &bad_scheme));
@@ -470,8 +493,8 @@ static void test_algorithm_kinds(void **state)
 /* A listing with an unrepresented policy still yields type, bits and usage. */
 static void test_unsupported_policy_keeps_attributes(void **state)
 {
-    parsec_key_attributes aes = {PARSEC_KEY_TYPE_AES, 0, 128, PARSEC_USAGE_ENCRYPT,
-                                 {PARSEC_ALG_NONE, 0, 0}};
+    parsec_key_attributes aes = {
+        PARSEC_KEY_TYPE_AES, 0, 128, PARSEC_USAGE_ENCRYPT, {PARSEC_ALG_NONE, 0, 0}};
     PsaKeyAttributes__KeyAttributes *ka = parsec_pb_key_attributes_from_c(&aes);
     PsaAlgorithm__Algorithm *none_alg;
     parsec_key_attributes got;
@@ -481,7 +504,8 @@ static void test_unsupported_policy_keeps_attributes(void **state)
     none_alg = ka->key_policy->key_algorithm;
     ka->key_policy->key_algorithm = &(PsaAlgorithm__Algorithm)PSA_ALGORITHM__ALGORITHM__INIT;
     ka->key_policy->key_algorithm->variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_MAC;
-    ka->key_policy->key_algorithm->mac = &(PsaAlgorithm__Algorithm__Mac)PSA_ALGORITHM__ALGORITHM__MAC__INIT;
+    ka->key_policy->key_algorithm->mac =
+        &(PsaAlgorithm__Algorithm__Mac)PSA_ALGORITHM__ALGORITHM__MAC__INIT;
     ka->key_policy->key_algorithm->mac->variant_case =
         PSA_ALGORITHM__ALGORITHM__MAC__VARIANT_FULL_LENGTH;
     ka->key_policy->key_algorithm->mac->full_length =

@@ -21,13 +21,13 @@ static void test_utf8(void **state)
     (void)state;
     assert_true(parsec_utf8_valid((const uint8_t *)"", 0));
     assert_true(parsec_utf8_valid((const uint8_t *)"key-1", 5));
-    assert_true(parsec_utf8_valid((const uint8_t *)"\xC3\xA9t\xC3\xA9", 6));          /* été */
-    assert_true(parsec_utf8_valid((const uint8_t *)"\xF0\x9F\x94\x91", 4));           /* U+1F511 */
+    assert_true(parsec_utf8_valid((const uint8_t *)"\xC3\xA9t\xC3\xA9", 6)); /* été */
+    assert_true(parsec_utf8_valid((const uint8_t *)"\xF0\x9F\x94\x91", 4));  /* U+1F511 */
     assert_false(parsec_utf8_valid((const uint8_t *)"\xFF", 1));
-    assert_false(parsec_utf8_valid((const uint8_t *)"\xC3", 1));                      /* cut */
-    assert_false(parsec_utf8_valid((const uint8_t *)"\xC0\xAF", 2));                  /* overlong */
-    assert_false(parsec_utf8_valid((const uint8_t *)"\xED\xA0\x80", 3));              /* surrogate */
-    assert_false(parsec_utf8_valid((const uint8_t *)"\xF4\x90\x80\x80", 4));          /* > U+10FFFF */
+    assert_false(parsec_utf8_valid((const uint8_t *)"\xC3", 1));             /* cut */
+    assert_false(parsec_utf8_valid((const uint8_t *)"\xC0\xAF", 2));         /* overlong */
+    assert_false(parsec_utf8_valid((const uint8_t *)"\xED\xA0\x80", 3));     /* surrogate */
+    assert_false(parsec_utf8_valid((const uint8_t *)"\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
 }
 
 /* A packed DestroyKey whose name is "abcdef" with byte `at` replaced by `byte`. */
@@ -104,9 +104,9 @@ static void test_nested_string(void **state)
 static void test_malformed_framing(void **state)
 {
     const ProtobufCMessageDescriptor *d = &psa_destroy_key__operation__descriptor;
-    static const uint8_t too_long[] = {0x0A, 0x10, 'a'};          /* length past the end */
-    static const uint8_t cut_varint[] = {0x08, 0x80};             /* varint never ends */
-    static const uint8_t group[] = {0x0B, 0x0C};                  /* start/end group */
+    static const uint8_t too_long[] = {0x0A, 0x10, 'a'};                /* length past the end */
+    static const uint8_t cut_varint[] = {0x08, 0x80};                   /* varint never ends */
+    static const uint8_t group[] = {0x0B, 0x0C};                        /* start/end group */
     static const uint8_t unknown_ok[] = {0x10, 0x01, 0x1D, 1, 2, 3, 4}; /* unknown fields */
 
     (void)state;

@@ -79,7 +79,8 @@ static void test_status_names(void **state)
         for (size_t j = i + 1; j < sizeof(reference_statuses) / sizeof(reference_statuses[0]); j++)
             assert_string_not_equal(parsec_status_message(reference_statuses[i].value),
                                     parsec_status_message(reference_statuses[j].value));
-    assert_string_equal(parsec_status_name(PARSEC_PSA_ERROR_DOES_NOT_EXIST), "PsaErrorDoesNotExist");
+    assert_string_equal(parsec_status_name(PARSEC_PSA_ERROR_DOES_NOT_EXIST),
+                        "PsaErrorDoesNotExist");
     assert_string_equal(parsec_status_name((parsec_status)1144), "UnknownStatus");
     assert_string_equal(parsec_status_name((parsec_status)23), "UnknownStatus");
     assert_string_equal(parsec_status_message((parsec_status)999), "unknown status code");
@@ -88,10 +89,11 @@ static void test_status_names(void **state)
 static void test_client_status_names(void **state)
 {
     static const parsec_status client[] = {
-        PARSEC_CLIENT_ERROR_CONNECT, PARSEC_CLIENT_ERROR_TIMEOUT, PARSEC_CLIENT_ERROR_IO,
-        PARSEC_CLIENT_ERROR_PROTOCOL, PARSEC_CLIENT_ERROR_TOO_LARGE, PARSEC_CLIENT_ERROR_ENDPOINT,
-        PARSEC_CLIENT_ERROR_ARGUMENT, PARSEC_CLIENT_ERROR_MEMORY, PARSEC_CLIENT_ERROR_NO_PROVIDER,
-        PARSEC_CLIENT_ERROR_NO_AUTHENTICATOR,
+        PARSEC_CLIENT_ERROR_CONNECT,     PARSEC_CLIENT_ERROR_TIMEOUT,
+        PARSEC_CLIENT_ERROR_IO,          PARSEC_CLIENT_ERROR_PROTOCOL,
+        PARSEC_CLIENT_ERROR_TOO_LARGE,   PARSEC_CLIENT_ERROR_ENDPOINT,
+        PARSEC_CLIENT_ERROR_ARGUMENT,    PARSEC_CLIENT_ERROR_MEMORY,
+        PARSEC_CLIENT_ERROR_NO_PROVIDER, PARSEC_CLIENT_ERROR_NO_AUTHENTICATOR,
     };
     (void)state;
     for (size_t i = 0; i < sizeof(client) / sizeof(client[0]); i++) {
@@ -118,12 +120,18 @@ static void test_hash_helpers(void **state)
         size_t len;
         const char *name;
     } hashes[] = {
-        {PARSEC_HASH_MD5, 16, "MD5"},          {PARSEC_HASH_RIPEMD160, 20, "RIPEMD160"},
-        {PARSEC_HASH_SHA_1, 20, "SHA1"},       {PARSEC_HASH_SHA_224, 28, "SHA224"},
-        {PARSEC_HASH_SHA_256, 32, "SHA256"},   {PARSEC_HASH_SHA_384, 48, "SHA384"},
-        {PARSEC_HASH_SHA_512, 64, "SHA512"},   {PARSEC_HASH_SHA_512_224, 28, "SHA512-224"},
-        {PARSEC_HASH_SHA_512_256, 32, "SHA512-256"}, {PARSEC_HASH_SHA3_224, 28, "SHA3-224"},
-        {PARSEC_HASH_SHA3_256, 32, "SHA3-256"}, {PARSEC_HASH_SHA3_384, 48, "SHA3-384"},
+        {PARSEC_HASH_MD5, 16, "MD5"},
+        {PARSEC_HASH_RIPEMD160, 20, "RIPEMD160"},
+        {PARSEC_HASH_SHA_1, 20, "SHA1"},
+        {PARSEC_HASH_SHA_224, 28, "SHA224"},
+        {PARSEC_HASH_SHA_256, 32, "SHA256"},
+        {PARSEC_HASH_SHA_384, 48, "SHA384"},
+        {PARSEC_HASH_SHA_512, 64, "SHA512"},
+        {PARSEC_HASH_SHA_512_224, 28, "SHA512-224"},
+        {PARSEC_HASH_SHA_512_256, 32, "SHA512-256"},
+        {PARSEC_HASH_SHA3_224, 28, "SHA3-224"},
+        {PARSEC_HASH_SHA3_256, 32, "SHA3-256"},
+        {PARSEC_HASH_SHA3_384, 48, "SHA3-384"},
         {PARSEC_HASH_SHA3_512, 64, "SHA3-512"},
     };
     (void)state;
@@ -148,12 +156,15 @@ static void test_hash_helpers(void **state)
 static void test_alg_permits(void **state)
 {
     parsec_alg ecdsa_any = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY};
-    parsec_alg ecdsa_256 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
-    parsec_alg ecdsa_384 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_384};
+    parsec_alg ecdsa_256 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
+                            PARSEC_HASH_SHA_256};
+    parsec_alg ecdsa_384 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA,
+                            PARSEC_HASH_SHA_384};
     parsec_alg det_256 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_DETERMINISTIC_ECDSA,
                           PARSEC_HASH_SHA_256};
     parsec_alg pss_any = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_ANY};
-    parsec_alg pss_256 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256};
+    parsec_alg pss_256 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PSS,
+                          PARSEC_HASH_SHA_256};
     parsec_alg pkcs1_256 = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
                             PARSEC_HASH_SHA_256};
     parsec_alg pkcs1_raw = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15_RAW, 0};
@@ -202,10 +213,8 @@ static void test_alg_permits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_names),
-        cmocka_unit_test(test_client_status_names),
-        cmocka_unit_test(test_status_is_known),
-        cmocka_unit_test(test_hash_helpers),
+        cmocka_unit_test(test_status_names),    cmocka_unit_test(test_client_status_names),
+        cmocka_unit_test(test_status_is_known), cmocka_unit_test(test_hash_helpers),
         cmocka_unit_test(test_alg_permits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

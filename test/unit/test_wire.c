@@ -23,21 +23,25 @@
 /* parsec-mock generator_output vectors (docs/wire-protocol.md §1.1). */
 #define PING_REQ "10a7c05e1e00010000000000000000000000000000000000000000000100000000000000"
 #define PING_RESP "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801"
-#define LIST_PROVIDERS_REQ \
+#define LIST_PROVIDERS_REQ                                                                         \
     "10a7c05e1e00010000000000000000000000000000000000000000000800000000000000"
-#define LIST_PROVIDERS_BODY                                                                  \
-    "0a4d0a2465653837306535612d636534612d343137662d383534332d3866626438346234396362651213" \
+#define LIST_PROVIDERS_BODY                                                                        \
+    "0a4d0a2465653837306535612d636534612d343137662d383534332d3866626438346234396362651213"         \
     "536f6d6520656d7074792070726f76696465721a0841726d204c74642e2009280830073802"
 #define LIST_AUTHENTICATORS_BODY "0a130a0b6469726563742061757468100c182a2801"
 #define LIST_CLIENTS_BODY "0a036a696d0a03626f62"
-#define LIST_CLIENTS_ADMIN_ERR_RESP \
+#define LIST_CLIENTS_ADMIN_ERR_RESP                                                                \
     "10a7c05e1e00010000000000000000000000000000000000000000001b00000015000000"
 /* docs/wire-protocol.md §1.1 PsaSignHash, provider 1, uid 1000, "k", RsaPss(SHA-256), 32 x 00. */
-#define SIGN_HASH_REQ                                                                  \
-    "10a7c05e1e0001000000010000000000000000000003" "2d000000" "0400" "04000000" "0000" \
-    "0000"                                                                             \
-    "0a016b12061a040a0210071a20"                                                       \
-    "0000000000000000000000000000000000000000000000000000000000000000"                 \
+#define SIGN_HASH_REQ                                                                              \
+    "10a7c05e1e0001000000010000000000000000000003"                                                 \
+    "2d000000"                                                                                     \
+    "0400"                                                                                         \
+    "04000000"                                                                                     \
+    "0000"                                                                                         \
+    "0000"                                                                                         \
+    "0a016b12061a040a0210071a20"                                                                   \
+    "0000000000000000000000000000000000000000000000000000000000000000"                             \
     "e8030000"
 
 static parsec_wire_header decode_hex_header(const char *hex)
@@ -360,8 +364,8 @@ static void test_response_headers(void **state)
     /* Pre-header errors: provider 0, session 0, opcode Ping, empty body. */
     parsec_wire_response_for_status(&resp, PARSEC_INVALID_HEADER);
     parsec_wire_header_encode(&resp, enc);
-    hex_decode("10a7c05e1e00010000000000000000000000000000000000000000000100000011000000",
-               expect, sizeof(expect));
+    hex_decode("10a7c05e1e00010000000000000000000000000000000000000000000100000011000000", expect,
+               sizeof(expect));
     assert_memory_equal(enc, expect, sizeof(enc));
     assert_int_equal(parsec_wire_response_validate(&resp), PARSEC_SUCCESS);
 
