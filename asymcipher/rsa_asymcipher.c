@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ASYM_CIPHER "RSA": decryption through the Parsec service
  * (PsaAsymmetricDecrypt), encryption in software with the key's public half.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Timing harness shared by the bench programs (see bench_harness.h). */
 #include <errno.h>
 #include <math.h>

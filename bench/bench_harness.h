@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared timing harness of the bench programs: N threads run one operation
  * in a loop for a fixed time (or a fixed number of iterations); every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * p11_bench: the baseline of the PKCS#11 backend. Drives a PKCS#11 module
  * (loaded with p11-kit) directly, on the same token and the same key

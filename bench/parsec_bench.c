@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec_bench: private-key operations through OpenSSL 3 providers, timed
  * per operation. Linked against libcrypto only: it loads providers the way

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ping_bench: Pings through libparsec-client (parsec_ping, one connection
  * per request unless --keepalive), against the service at

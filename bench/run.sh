@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What a key in the Parsec service costs, measured against the limits, in
 # one table. Not a test: nothing here asserts a speed (bench/smoke.sh only
 # checks that the table comes out).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench-smoke: bench/run.sh with 10 iterations per thread and cell prints
 # its table with every row filled for the backends built (arguments).
 # Asserts nothing about speed.

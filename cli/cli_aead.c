@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec-cli: AES keys and AEAD. aead-encrypt draws a fresh nonce from
  * OpenSSL's DRBG for every message and writes nonce || ciphertext || tag,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec-cli: key attestation with TPM2_ActivateCredential (the TPM
  * backend's mechanism, docs/tpm.md).

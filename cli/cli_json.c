@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec-cli --json: output objects built with json-c, which escapes every
  * string (key and application names may hold any UTF-8).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec-cli key-info, import-key and export-key. Private keys move
  * between PEM (PKCS#8 or traditional, OpenSSL's decoders and encoders) and

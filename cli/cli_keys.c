@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec-cli key and crypto commands. OpenSSL does everything local:
  * hashing, ECDSA r||s <-> DER, public key PEM encoding.

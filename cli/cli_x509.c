@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec-cli create-csr and create-self-signed: OpenSSL's X509_REQ and X509
  * API with the key loaded through the project's provider (OSSL_STORE

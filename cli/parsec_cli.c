@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec-cli: command-line client of the Parsec service (core commands,
  * option parsing, output helpers). Key and crypto commands: cli_keys.c.

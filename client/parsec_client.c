@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client object (configuration only), endpoint parsing and discovery.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libparsec-client: a C client of the Parsec service.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libparsec-client internals: the client object and the one-request
  * transport shared by the operation files.

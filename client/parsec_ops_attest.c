@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key attestation (PrepareKeyAttestation, AttestKey) with the
  * ActivateCredential mechanism, the one the Parsec TPM provider defines.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Core (provider 0) operations: Ping, discovery lists, keys and clients.
  */

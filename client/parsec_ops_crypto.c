@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key management and cryptographic operations, sent to a crypto provider.
  * Algorithms of hot-path operations are encoded from stack storage.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One request per connection, as the reference clients and service expect:
  * connect, send header+body+auth in one sendmsg, read the header (and

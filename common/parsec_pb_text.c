@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Raw protobuf walk for parsec_pb_text_valid: only the wire format's tag,
  * varint and length framing is read here; field types come from the

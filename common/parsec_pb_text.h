@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Text checks for what arrives over the wire. protobuf-c hands string
  * fields over as NUL-terminated C strings without checking them: an

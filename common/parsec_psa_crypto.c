@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PSA formats <-> OpenSSL (see parsec_psa_crypto.h). */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

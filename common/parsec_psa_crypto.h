@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * PSA formats <-> OpenSSL, shared by the client tools, the provider and
  * parsecd's backends: ECDSA signatures (PSA: raw r||s; OpenSSL: DER

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protobuf-c <-> C conversions of PSA key attributes and algorithms, with
  * the validation rules of parsec-interface (convert_psa_algorithm.rs,

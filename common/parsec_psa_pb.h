@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Conversions between the protobuf-c messages (proto/) and the C types of
  * parsec_types.h. Shared by the client and the service so both sides agree

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Status names and messages, hash helpers and the PSA policy check.
  * Status names are the reference interface's enum names so logs and CLI

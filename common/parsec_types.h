@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Parsec protocol constants and the C form of PSA key attributes and
  * algorithms, shared by the client library, the service and the provider.

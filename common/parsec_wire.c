@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Wire header codec (protocol 1.0). Fields are little-endian and packed;
  * encode/decode go byte by byte so host endianness and struct layout never

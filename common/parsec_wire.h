@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The 36-byte Parsec wire header (protocol 1.0): encode, decode and
  * validate in the order the reference interface does.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * DECODER RSA / RSA-PSS / EC from input=der,structure=parsec: turns a key
  * reference into the key, looked up in the service, and hands keymgmt an

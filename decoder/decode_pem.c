@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * DECODER "DER" from input=pem: unwraps "-----BEGIN PARSEC KEY
  * REFERENCE-----" so PEM_read_bio_PrivateKey (nginx, curl, every openssl

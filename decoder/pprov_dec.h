@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the key-reference decoders (PEM unwrapping and DER to key). */
 #ifndef PPROV_DEC_H
 #define PPROV_DEC_H

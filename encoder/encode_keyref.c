@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ENCODER "PrivateKeyInfo" (pem, der) for Parsec keys: what genpkey and
  * PEM_write_bio_PrivateKey write is a key reference, never key material

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ENCODER "SubjectPublicKeyInfo" (pem, der): the public half of a Parsec
  * key as an ordinary public key any program can read.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ENCODER "text" (openssl pkey -text, storeutl -text): which Parsec key
  * this is (name, backend, policy) and its public half. Nothing secret is

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # curl 7.88 (Debian 12) presenting a client certificate whose private key is
 # held by the Parsec service (mutual TLS). curl 7.88 cannot take a provider
 # URI, but it reads --key with PEM_read_bio_PrivateKey(), which hands the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The libFuzzer entry points every target in fuzz/ defines. The same object
  * files link either with libFuzzer (-fsanitize=fuzzer, clang) or with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The protobuf bodies of every opcode (see fuzz_bodies.h). */
 #include "fuzz_bodies.h"
 

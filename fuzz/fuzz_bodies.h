@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Opcode -> protobuf-c descriptors of its Operation and Result bodies, for
  * the fuzz targets and the seed generator.

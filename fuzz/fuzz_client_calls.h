@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The client calls of fuzz_client_response: the low 6 bits of byte 0 of its
  * inputs, modulo FUZZ_N_CALLS. Seed files depend on these values: append only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libparsec-client reading hostile service responses. Byte 0 picks a
  * client call (low 6 bits, modulo FUZZ_N_CALLS), whether the client asks

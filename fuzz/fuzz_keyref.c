@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key-reference files: the DER inside "-----BEGIN PARSEC KEY REFERENCE-----",
  * which nginx, curl and every openssl command reading a key file hand to

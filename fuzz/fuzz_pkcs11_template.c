@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The PKCS#11 front-end's parsing of what applications hand it
  * (pkcs11/pp11_template.c): mechanisms with their parameters, attribute

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* See fuzz_provider_env.h. */
 #include <limits.h>
 #include <stdio.h>

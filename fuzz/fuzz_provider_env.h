@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The parsec provider for fuzzing: its sources compiled into the target,
  * registered as a built-in provider and loaded into a library context of

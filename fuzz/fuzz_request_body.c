@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Protobuf bodies: byte 0 picks an opcode (low 7 bits, modulo the table) and
  * whether the rest is that operation's request (bit 7 clear, as parsecd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* In-process parsecd for the service fuzz target and the seed generator (see the header). */
 #include "fuzz_service_env.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * An in-process parsecd for fuzzing: the real configuration loader, software
  * backend, SQLite key store and request handler (psd_handle_connection),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Arbitrary bytes as what a client writes on one connection to parsecd's
  * request handler (psd_serve_request, as the listener calls it, with room

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * "parsec:" URIs: what a user (or a program passing on its own input) gives
  * to OSSL_STORE, `-key`, `-in`, nginx's `store:` or curl's `--key`.

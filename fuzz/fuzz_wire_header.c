@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The 36-byte wire header: decode, the service's validation (header, then
  * field values) and the client's response validation on arbitrary bytes.

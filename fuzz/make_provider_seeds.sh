@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Seed files of the provider's targets, from the docs and tests:
 #   fuzz/corpus/fuzz_store_uri/uri-*     every "parsec:" URI the docs and tests use,
 #                                        plus one per rule of the grammar (docs/provider.md)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Writes the seed corpora of every fuzz target:
  *  - real traffic: libparsec-client runs a session of every operation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Corpus replay without libFuzzer: runs LLVMFuzzerTestOneInput once on every
  * file named on the command line or found in a directory named there. A

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets with clang (ASan + UBSan) and fuzzes each one
 # for SECONDS (default 60), then merges the inputs that found new coverage
 # into fuzz/corpus/<target> (the corpora the 'fuzz' test suite replays).

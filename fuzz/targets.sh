@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The fuzz targets and how each is run; sourced by fuzz/run.sh and
 # fuzz/oss-fuzz/build.sh (needs $src, the repository root).
 # shellcheck shell=bash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * KEYEXCH "ECDH": raw ECDH through the Parsec service (PsaRawKeyAgreement).
  *

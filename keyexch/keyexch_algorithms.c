@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* KEYEXCH algorithms of parsec.so (returned by the provider's query_operation). */
 #include <stddef.h>
 

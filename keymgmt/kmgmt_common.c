@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key management common to every key type: the key object is a reference
  * to a key in the Parsec service plus its public half in the child

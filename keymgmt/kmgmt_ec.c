@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* KEYMGMT "EC": Parsec P-256/384/521, secp256k1 and brainpool keys (ECDSA or ECDH policy). */
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key generation (openssl genpkey -propquery provider=parsec): the key is
  * generated inside the Parsec service with exactly one permitted

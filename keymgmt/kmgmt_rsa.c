@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* KEYMGMT "RSA": Parsec RSA keys (any policy) presented as ordinary rsaEncryption keys. */
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Parameter lists and operation name shared by the "RSA" and "RSA-PSS" key
  * managements: both present the same Parsec RSA key, only the key type

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* KEYMGMT "RSA-PSS": Parsec RSA keys presented as RSASSA-PSS keys (PSS policy only). */
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>

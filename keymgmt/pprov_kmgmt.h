@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key management shared by the RSA, RSA-PSS and EC dispatch tables: the
  * per-algorithm files are thin wrappers that pass their key type.

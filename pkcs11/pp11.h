@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface of libparsec-pkcs11.so, the PKCS#11 front-end of the
  * Parsec service: PKCS#11 2.40 calls in, Parsec requests out through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Certificates stored on the tokens (C_CreateObject of CKO_CERTIFICATE).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Module settings: a config file read with libinih (section [pkcs11]) and
  * the C_Initialize reserved string, which p11-kit fills from a module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * C_Decrypt and C_DeriveKey through the service; C_Encrypt and C_Digest in
  * software; C_GenerateRandom from the token's provider.

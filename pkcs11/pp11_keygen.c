@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * C_GenerateKeyPair: a service key named by CKA_LABEL.
  *

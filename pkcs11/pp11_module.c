@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libparsec-pkcs11.so: C_Initialize/C_Finalize, the function list, fork
  * handling, logging and the functions the module does not offer.

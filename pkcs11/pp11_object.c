@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Objects: for each key of the calling application a private-key and a
  * public-key object (refreshed from ListKeys at every C_FindObjectsInit),

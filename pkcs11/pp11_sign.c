@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * C_Sign* through the service and C_Verify* in software with the key's
  * exported public half.

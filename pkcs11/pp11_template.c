@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Attribute templates and mechanism parameters as applications pass them:
  * everything here reads caller memory only through the lengths the caller

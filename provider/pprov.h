@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface of the parsec OpenSSL provider (parsec.so), shared by
  * provider/, keymgmt/, signature/, asymcipher/, keyexch/, store/, encoder/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The key object shared by every operation: a refcounted reference to a
  * key held by the Parsec service, plus its public half as an ordinary

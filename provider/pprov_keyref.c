@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The key-reference file format: a DER structure naming a key held by the
  * Parsec service, wrapped in PEM as "-----BEGIN PARSEC KEY REFERENCE-----".

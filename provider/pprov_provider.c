@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec.so entry point: OSSL_provider_init, provider parameters, the
  * static algorithm tables and the lazily discovered Parsec client.

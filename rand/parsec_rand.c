@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RAND "PARSEC-RAND": random bytes from the Parsec service
  * (PsaGenerateRandom), i.e. from the TPM's or the token's RNG or the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The main demo: build, start a throwaway parsecd in a temporary directory,
 # create keys in it, sign with them, verify the signatures with plain
 # `openssl`, use a key through the OpenSSL provider, and stop the service.

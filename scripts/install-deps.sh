@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian 12 package the build, the demo and the test suite need.
 # Idempotent: re-running it on a prepared machine only checks what is there.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as CI runs it: installs the Debian packages, builds,
 # runs every test (all backends), then the unit, service, backend and
 # provider suites and the fuzz corpora again under ASan + UBSan.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # meson install script: installs the default parsecd.conf only where none
 # exists, so an edited configuration survives a reinstall or an upgrade.
 # $1: the example to copy, $2: the configuration's absolute path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The interface between parsecd's core and its key backends (software,
  * PKCS#11, TPM). The core owns the wire protocol, authentication, the

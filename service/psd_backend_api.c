@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What psd_backend.h promises a backend besides psd_log: buffer helpers and
  * settings lookup. A small library of its own, so backend unit tests link the

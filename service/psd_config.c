@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* parsecd's INI configuration, parsed with libinih; see parsecd.conf.example. */
 #include <errno.h>
 #include <ini.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key store's key-encryption key: loading (psd_kek.h) and AES-256-GCM wrapping. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key-encryption key (KEK) of the key store: every stored key blob is
  * wrapped with AES-256-GCM under it (docs/security.md, "Keys at rest").

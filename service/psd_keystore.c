@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key-info store: which application owns which key name, on which backend,
  * with which attributes and backend blob. SQLite (WAL, synchronous=FULL,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Unix-socket listener. Two pools of threads, `threads` each:
  *

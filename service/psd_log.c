@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Logging with levels, to stderr (timestamped with the time zone offset;
  * bare lines with a syslog priority prefix when stderr is the journal), to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* parsecd: a Parsec-compatible key service. */
 #include <dlfcn.h>
 #include <errno.h>

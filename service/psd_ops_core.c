@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The core provider (ID 0): discovery and administration operations. */
 #include <openssl/crypto.h>
 #include <stdio.h>

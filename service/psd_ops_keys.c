@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Crypto operations sent to a backend provider: decode, authenticate, key
  * lookup for the caller's identity, PSA policy checks, then the backend call.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Folders parsecd creates for its socket and key store, and who it runs as (for errors). */
 #include <errno.h>
 #include <pwd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Start-up crash recovery. The key store records a key of a backend with
  * device objects (reconcile hook) before the backend creates or destroys

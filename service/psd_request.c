@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One request: read and validate it in the reference service's order
  * (docs/wire-protocol.md §1.2), authenticate, route it to the core or a

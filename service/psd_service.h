@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsecd internals shared by the service's own files (not by backends,
  * which only see psd_backend.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Signature context shared by the RSA and ECDSA implementations: hashing
  * happens here in software (child libctx), only the hash goes to the

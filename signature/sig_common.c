@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Signature plumbing shared by RSA and ECDSA: context life cycle, software
  * hashing (OpenSSL 3.0 never combines a default-provider digest with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SIGNATURE "ECDSA" with EC keys in the Parsec service. The service signs
  * a hash and answers r||s (PSA format); OpenSSL wants DER ECDSA-Sig-Value.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SIGNATURE "RSA": PKCS#1 v1.5 and PSS with keys in the Parsec service.
  *

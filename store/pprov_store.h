@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The "parsec:" URI grammar of the store (store/store.c), outside the
  * store's dispatch table so that fuzz/fuzz_store_uri.c reaches the parser

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STORE for the "parsec:" URI scheme (grammar in docs/provider.md):
  *

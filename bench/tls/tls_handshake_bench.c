@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls_handshake_bench KEY CERT CAFILE SECONDS [tls1_2|tls1_3]
  *

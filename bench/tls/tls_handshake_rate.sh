@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # New-session TLS handshakes per second with a key held by the Parsec
 # service versus the same kind of key in software. Not a test: prints a
 # table for the README.

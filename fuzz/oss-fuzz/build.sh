@@ -1,4 +1,5 @@
 #!/bin/bash -eu
+# SPDX-License-Identifier: Apache-2.0
 # OSS-Fuzz build script (contract: https://google.github.io/oss-fuzz/getting-started/new-project-guide/):
 # builds every target of fuzz/targets.sh with $CC and $CFLAGS, links it with
 # $LIB_FUZZING_ENGINE and writes to $OUT, per target: the binary,

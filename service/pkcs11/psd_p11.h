@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal interface of parsecd's PKCS#11 backend (provider ID 2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * AES keys on the token (CKM_AES_KEY_GEN, or C_CreateObject for an import)
  * and PsaAeadEncrypt/PsaAeadDecrypt with CKM_AES_GCM (PKCS#11 Current

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsecd's PKCS#11 backend (Parsec provider ID 2): start-up, what it offers,
  * and the operation table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * AsymmetricEncrypt / AsymmetricDecrypt (RSA PKCS#1 v1.5 and OAEP).
  *

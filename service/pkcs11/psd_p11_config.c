@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The [pkcs11] section: module, token_uri | slot, pin | pin_file, sessions,
  * remove_orphans.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RawKeyAgreement (CKM_ECDH1_DERIVE, CKD_NULL) and GenerateRandom.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Keys on the token: the blob the core stores, the object-handle cache, and
  * GenerateKey / ImportKey / ExportPublicKey / DestroyKey.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Start-up recovery on the token (psd_backend.h, reconcile): remove the
  * objects of keys whose creation a crash interrupted, and report (or, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SignHash on the token (CKM_RSA_PKCS with an OpenSSL-built DigestInfo,
  * CKM_RSA_PKCS_PSS, CKM_ECDSA) and VerifyHash.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The PKCS#11 module and token: loading through p11-kit, choosing the token,
  * logging in, the session pool and its recovery, and CKR -> Parsec statuses.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The software backend's internals: OpenSSL keys kept as DER blobs by the core. */
 #ifndef PSD_SW_H
 #define PSD_SW_H

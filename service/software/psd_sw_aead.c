@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Software backend: symmetric keys (AES, ChaCha20), AEAD with them
  * (AES-GCM, AES-CCM, ChaCha20-Poly1305) and the unauthenticated ciphers of

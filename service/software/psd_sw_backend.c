@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The software backend (provider ID 1, presented like the reference
  * service's Mbed Crypto provider so existing clients accept it), built on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Software backend: signatures, RSA encryption and ECDH through OpenSSL's EVP_PKEY API. */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

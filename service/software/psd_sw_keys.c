@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Software backend: key creation, import, export, destruction (docs/wire-protocol.md §5.6). */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

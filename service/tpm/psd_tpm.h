@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internals of parsecd's TPM 2.0 backend (tpm2-tss ESYS), shared by the
  * files of service/tpm/. Nothing here is visible outside the backend.

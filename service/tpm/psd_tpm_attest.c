@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key attestation with TPM2_ActivateCredential, as the Parsec TPM provider
  * defines it (reference: parsec src/providers/tpm/key_attestation.rs and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsecd's TPM 2.0 backend (Parsec provider ID 3): configuration, start-up,
  * what the TPM can do (ListOpcodes, CanDoCrypto), and the ops table.

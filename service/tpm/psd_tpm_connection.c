@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TPM connection: TCTI, TPM2_Startup, the storage primary key, what the TPM
  * implements, response-code mapping, and reconnecting after the transport

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RawKeyAgreement (TPM2_ECDH_ZGen: the shared point's x-coordinate) and
  * GenerateRandom (TPM2_GetRandom).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key management: GenerateKey (a child of the storage primary, TPM2_Create),
  * ImportKey (public keys only: kept as a TPM2B_PUBLIC, used in software),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Key blobs, the LRU of loaded key handles, algorithm tables, and public
  * keys in software (OpenSSL) for export, verification and encryption.

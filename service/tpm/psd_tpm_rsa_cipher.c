@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * AsymmetricEncrypt (software, OpenSSL, from the stored public area) and
  * AsymmetricDecrypt (TPM2_RSA_Decrypt, RSAES-PKCS1-v1_5 or OAEP).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sealed secrets: a small secret (the key store's key-encryption key) kept
  * as a TPM keyed-hash object under the storage primary key. Only this TPM,

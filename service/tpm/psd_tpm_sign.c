@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SignHash (TPM2_Sign with a NULL hash-check ticket: keys are unrestricted)
  * and VerifyHash (in software with OpenSSL from the stored public area).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsec-cli commands at parity with parsec-tool, checked as a user would:
 # CSRs and certificates with openssl req/x509/verify, imported keys by
 # verifying their signatures with the PEM's public key, exported keys by

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Lists every parsec-cli command and option the documentation uses.
 
 Reads Markdown files and prints one line per use: KIND<TAB>WORD<TAB>FILE:LINE,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Documentation consistency: every parsec-cli command and option that
 # README.md and docs/*.md use exists (is listed by --help / --list-commands),
 # and the bash completion knows every command.

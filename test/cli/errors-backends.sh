@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Messages of the pkcs11 and tpm backends name cause and fix: a refused key
 # attribute (CLI explanation and parsecd's info log), a world-readable PIN
 # file, SoftHSM2 that cannot initialise, a TPM device that cannot be opened.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Every error a person meets names the cause and the fix (issue "every error
 # says what to do", cases 1-4 and 8 on the software backend): the message
 # text is checked, not only the exit status.

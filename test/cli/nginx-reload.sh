@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # nginx reload with keys in the Parsec service (docs/tls.md, section 5,
 # Reload): `nginx -s reload` parses the configuration in a new process, so
 # it needs OPENSSL_CONF like the start; without it the reload is refused with

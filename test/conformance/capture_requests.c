@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Runs libparsec-client calls against a capturing fake service and writes
  * each request exactly as sent (header + body + auth) to DIR/<name>.bin,

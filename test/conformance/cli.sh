@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsec-cli as a person uses it, against a real parsecd: parsec-tool's
 # defaults, results checked with the openssl command, error messages and
 # exit codes (0 ok, 1 service error, 2 usage, 3 service unreachable).

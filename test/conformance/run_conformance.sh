@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Conformance of parsec-provider with parsec-interface 0.27.0, the reference
 # Rust implementation of the Parsec protocol (Debian's librust-parsec-interface-dev):
 #  1. build test/conformance (Rust) offline with Debian's cargo against

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Every relative link of every Markdown file in the repository resolves.
 
 Checks inline links and images, [text](target) and ![alt](target), outside

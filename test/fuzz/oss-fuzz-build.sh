@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # fuzz/oss-fuzz/build.sh as OSS-Fuzz runs it, with clang's libFuzzer and
 # AddressSanitizer: every target, dictionary, options file and seed corpus
 # lands in $OUT, and each target then fuzzes its seed corpus for a few

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Keep-alive extension (docs/protocol-extensions.md) between libparsec-client
 # and parsecd: many requests on one connection, flags 0 for requests that
 # do not ask, fallback against a server that closes after each answer,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Checks of the keep-alive extension (docs/protocol-extensions.md), one per
  * subcommand, run by keepalive.sh against a real parsecd (or, for the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # PKCS#11 backend for the shared harness: a SoftHSM2 token of its own inside
 # $TESTDIR (own SOFTHSM2_CONF, own token directory), labelled "parsec".
 # shellcheck shell=bash

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TPM backend for the shared harness: a swtpm (Debian's, libtpms) in
 # $TESTDIR/tpm on free loopback ports, reached through the swtpm TCTI.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared shell harness for parsec-provider tests. Source it; see
 # docs/testing.md ("test/lib/testenv.sh") for the interface.
 # shellcheck shell=bash

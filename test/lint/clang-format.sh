@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Every C source and header is formatted as .clang-format says (clang-format
 # --dry-run: a file it would change fails, with the lines it would change).
 # Usage: clang-format.sh (meson sets TEST_SRCDIR).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs shellcheck on every shell script of the source tree: the files git tracks
 # (or, outside a git checkout, every file but build directories) named *.sh
 # or *.bash, or starting with a sh/bash shebang. One ok/not ok line per

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # GnuTLS with keys held by the Parsec service through libparsec-pkcs11.so:
 # p11tool lists the token's objects and signs with a key URL (--test-sign),
 # certtool makes a self-signed certificate signing through the module, and a

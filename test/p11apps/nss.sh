@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # NSS with keys held by the Parsec service through libparsec-pkcs11.so: the
 # module added to a test NSS database with modutil; a certificate stored next
 # to its key on the token (C_CreateObject through pkcs11-tool); certutil

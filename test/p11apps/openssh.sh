@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # OpenSSH with keys held by the Parsec service through libparsec-pkcs11.so:
 # ssh-keygen -D prints the public keys; a real sshd (Debian's openssh-server,
 # its own host key and configuration in the test directory, on 127.0.0.1)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers shared by the PKCS#11 application tests (test/p11apps/*.sh).
 # Source after test/lib/testenv.sh.
 # shellcheck shell=bash

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Remoting through p11-kit: `p11-kit server --provider libparsec-pkcs11.so`
 # exports the module's token on a Unix socket, and pkcs11-tool signs through
 # p11-kit's client module (p11-kit-client.so) on that socket; openssl verifies

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # libparsec-pkcs11.so through its function list (p11module-test), against a
 # real parsecd on one backend with the direct authenticator, then the same
 # session surviving a parsecd restart.

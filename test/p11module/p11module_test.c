@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * p11module-test: libparsec-pkcs11.so driven through its function list, as
  * a PKCS#11 application does (dlopen + C_GetFunctionList), against the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # OpenSC's pkcs11-tool on libparsec-pkcs11.so against a real parsecd (Unix
 # peer credentials, the module configured by PARSEC_SERVICE_ENDPOINT only):
 # slots, objects, key generation, every signature mechanism checked by

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian packages, built as a distribution would (dpkg-buildpackage -b
 # from a copy of the source tree, DEB_BUILD_OPTIONS=nocheck), checked for
 # their file lists, conffiles, symbols and lintian errors, then used the

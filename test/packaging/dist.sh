@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `meson dist` from a clean clone of the committed tree: the tarball holds
 # the sources, LICENSE, NOTICE, the packaging and the manual pages (and no
 # build output), and the unpacked tarball builds and passes its unit tests.

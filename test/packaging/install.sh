@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `meson install` as README's Install section describes it: a fresh build
 # installed under a prefix other than /usr lands entirely under the prefix
 # (parsec.so too, not in dpkg's OpenSSL module folder), its programs run

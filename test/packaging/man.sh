@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The manual pages: each renders with man(1) at 80 columns without a single
 # groff warning, and parsecd.conf(5) documents exactly the settings of
 # service/parsecd.conf.example, section by section (so they never drift).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Key attestation through the client library and parsec-cli, over the
 # socket: PrepareKeyAttestation gives the key's TPM name and the TPM's
 # endorsement key; a verifier makes the challenge with TPM2_MakeCredential

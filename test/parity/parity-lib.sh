@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the parity tests that run the openssl command with parsec.so.
 # shellcheck shell=bash
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsecd answers like the reference Parsec service (1.1.0, Mbed Crypto
 # provider) where issue-tracked differences were found: CanDoCrypto check
 # types, GenerateKey of public keys, implied usage flags, RSA-1024 and

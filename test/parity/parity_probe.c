@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parity_probe: requests where parsecd must answer like the reference
  * Parsec service (1.1.0, Mbed Crypto provider), over $PARSEC_SERVICE_ENDPOINT.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsec.so with the curves the software backend gained: secp256k1 and
 # brainpoolP256r1/384r1/512r1 keys generated through the provider sign
 # (ECDSA) and derive (ECDH), checked by OpenSSL's default provider alone.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsec.so's RAND (PARSEC-RAND): random bytes from the Parsec service, as
 # the generator of `openssl rand -provider parsec` and as the seed source of
 # OpenSSL's DRBG through openssl.cnf's [random] section; requests adapt to

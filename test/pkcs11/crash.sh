@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Crash consistency on the token: parsecd is SIGKILLed again and again in the
 # middle of bursts of key creations and destructions on SoftHSM2. Afterwards
 # every listed key is usable and every token object with an ID belongs to a

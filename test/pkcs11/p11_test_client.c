@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pkcs11-test-client: the Parsec operations the PKCS#11 shell tests need and
  * parsec-cli does not offer (import, ExportKey, raw ECDH, OAEP with a label,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsecd with its PKCS#11 backend on a SoftHSM2 token, checked the way a user
 # would: parsec-cli and the openssl CLI for results, pkcs11-tool for what is
 # really stored on the token, parsecd's exit status and log for start-up errors.

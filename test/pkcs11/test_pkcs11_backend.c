@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit test of parsecd's PKCS#11 backend: calls psd_pkcs11_backend directly
  * against a real SoftHSM2 token created in a temporary directory, and checks

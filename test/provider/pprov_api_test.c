@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * API paths of parsec.so that the openssl CLI does not reach on its own:
  * EVP_PKEY_eq against a certificate's key, X509_check_private_key,

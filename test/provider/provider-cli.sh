@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsec.so through the real `openssl` command line, against a real parsecd
 # (backend $TEST_BACKEND): key generation (URI and PEM key reference),
 # public-key export, raw and digest signing, CSRs, self-signed and CA-signed

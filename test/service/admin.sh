@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ListClients and DeleteClient: administrators only; DeleteClient removes
 # every key of the client (durably) and succeeds for an unknown client.
 # Usage: admin.sh PSD_PROBE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers shared by the service tests (sourced after test/lib/testenv.sh).
 # shellcheck shell=bash
 

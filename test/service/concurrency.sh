@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # 32 concurrent clients get correct answers (signatures checked by OpenSSL),
 # racing generates of one name let exactly one through, with a small and a
 # single-thread worker pool. Usage: concurrency.sh BACKEND PSD_STRESS

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsecd's command line and configuration: clear one-line errors and a
 # non-zero exit for bad input; clean SIGTERM/SIGINT exits; socket and key
 # store permissions; stale sockets; a second instance refused.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Applications never see, use or delete each other's keys: two direct-auth
 # application names, then root against another uid with unix peer credentials.
 # Usage: isolation.sh [BACKEND]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Keys encrypted at rest: with a key-encryption key no private-key bytes are
 # in the store files; parsecd --rewrap migrates plaintext stores and rotates
 # the KEK; a wrong or missing KEK refuses to start and loses nothing; the KEK

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Two backends in one parsecd (software first, then PKCS#11): provider order,
 # per-provider key placement, ListKeys across backends, and a key used through
 # the wrong provider answered with PsaErrorInvalidHandle (1136) like the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The software backend interoperates with OpenSSL: its signatures verify with
 # `openssl dgst`, and ciphertexts made by `openssl pkeyutl` decrypt through it.
 . "$TEST_SRCDIR/test/lib/testenv.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Keys survive a clean restart and a SIGKILL; a destroyed key stays destroyed.
 # Usage: persistence.sh [BACKEND]
 . "$TEST_SRCDIR/test/lib/testenv.sh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * psd_probe: crafts raw Parsec requests (well-formed or deliberately broken)
  * against $PARSEC_SERVICE_ENDPOINT and checks the status parsecd answers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * psd_slowclient: hostile and ordinary clients for slowclients.sh, against
  * $PARSEC_SERVICE_ENDPOINT (unix:PATH). The hostile modes run as long as

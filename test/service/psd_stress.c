@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * psd_stress THREADS ROUNDS: many concurrent clients of one parsecd.
  *  1. every thread creates its own ECDSA P-256 key, then ROUNDS times pings,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsecd against slow, idle and greedy local clients ([listener] settings
 # in service/parsecd.conf.example): 32 trickling or idle connections of one
 # user, or 32 trickling kept ones, do not hold up another user's requests; a UID past max_connections_per_uid

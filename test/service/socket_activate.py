@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Starts a command the way systemd starts a socket-activated service.
 
 Like parsec.socket + parsec.service: binds and listens on a Unix socket

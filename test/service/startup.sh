@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsecd starting as a service would: it creates its socket and key-store
 # folders, names path, errno and user when it cannot, reports several
 # configuration errors each with its line, logs with the time zone (bare

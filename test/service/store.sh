@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The key store under hostile use: quotas and bounded answers, space given
 # back, destroyed keys gone from the files, a deleted store noticed, unsafe
 # file permissions refused. Usage: store.sh

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The installed systemd units, sysusers.d and tmpfiles.d entries: the units
 # pass `systemd-analyze verify`, the entries create the parsec user, the
 # parsec-clients group and the folders, and parsecd runs as the unit's

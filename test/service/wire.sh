@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Every malformed or refused request gets the reference service's status
 # (docs/wire-protocol.md §1.2), and parsecd then still answers a Ping from
 # another client. Usage: wire.sh PSD_PROBE

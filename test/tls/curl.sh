@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Debian 12's curl 7.88 as a TLS client presenting a certificate whose key is
 # held by the Parsec service (examples/curl-client-cert.sh, only paths
 # substituted) against `openssl s_server -Verify 1 -www` with a software key;

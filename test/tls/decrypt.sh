@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Decryption and key agreement with keys held by the Parsec service, through
 # the provider, checked against plain software OpenSSL:
 #   openssl pkeyutl -decrypt  (PKCS#1 v1.5; OAEP SHA-256/384/512, with a label;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Debian 12's nginx 1.22 serving HTTPS with keys held by the Parsec service,
 # configured exactly as examples/nginx.conf and examples/openssl.cnf (only
 # paths and ports substituted): two workers, TLS 1.2 and 1.3, an RSA

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # openssl s_server with private keys held by the Parsec service, against a
 # plain software openssl s_client:
 #   - RSA-2048, PSS policy: TLS 1.3 (every suite) and TLS 1.2 (every ECDHE-RSA suite)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the TLS check programs: TAP-style reporting and store loading. */
 #ifndef TLS_CHECK_UTIL_H
 #define TLS_CHECK_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls_dupctx_check RSA-KEY RSA-PUB.pem ECDH-KEY PEER.pem
  *

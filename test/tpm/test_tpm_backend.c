@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The TPM backend driven directly through psd_tpm_backend's functions,
  * against a real swtpm started in a temporary directory. Results are

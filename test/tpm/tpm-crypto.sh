@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsecd on a swtpm, checked with the openssl CLI: signatures verify,
 # openssl-made RSA ciphertexts decrypt, ECDH matches `openssl pkeyutl -derive`.
 . "$TEST_SRCDIR/test/lib/testenv.sh"

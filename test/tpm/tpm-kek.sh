@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The key store's key-encryption key sealed by the TPM backend
 # ([key_store] kek_tpm_file): made and sealed at the first start, unsealed at
 # every start after; software keys then live in the store encrypted, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Keys survive restarts of parsecd and of swtpm (state kept), in every order:
 # parsecd restarted, swtpm restarted under a running parsecd, both
 # restarted, parsecd killed with keys loaded, swtpm away for a while.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # parsecd on a swtpm: 200 keys, each used once, far more keys than the TPM's
 # three object slots; signing from several clients at once.
 . "$TEST_SRCDIR/test/lib/testenv.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A TPM that cannot be used stops parsecd at start-up with a clear message
 # and a non-zero exit, within a bounded time (never a hang).
 . "$TEST_SRCDIR/test/lib/testenv.sh"

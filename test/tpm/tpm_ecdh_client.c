@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tpm_ecdh_client KEY PEER.pem: PsaRawKeyAgreement (ECDH) of the Parsec key
  * KEY with the public key in PEER.pem (any PEM public key OpenSSL reads);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * psd_log for the TPM backend's unit test, which links the backend and
  * psd_backend_api.c without the rest of the service.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scripted fake Parsec service for client tests (see fake_server.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A tiny scripted Parsec "service" on a Unix socket, run in a thread: it
  * captures each request and answers with canned bytes (or a mirrored empty

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libparsec-client against a scripted fake service (fake_server.c):
  * exact request bytes, response parsing, timeouts, truncated and oversized

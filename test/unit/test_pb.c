@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protobuf <-> C conversions against the body vectors and the validation
  * rules of docs/wire-protocol.md (§5.5, §5.0).

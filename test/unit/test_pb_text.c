@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * parsec_utf8_valid and parsec_pb_text_valid: string fields judged on the
  * wire bytes, nested messages included, whatever protobuf-c would make of them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * PSA formats <-> OpenSSL (common/parsec_psa_crypto.c): ECDSA signature
  * encodings with fixed vectors, public keys in PSA export format (the P-256

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Status names/messages, hash helpers and the PSA policy check.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Wire header codec and validation against the reference vectors and the
  * reference validation order (docs/wire-protocol.md §1).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conformance checks of parsec-provider against parsec-interface 0.27.0, the
 // reference Rust implementation of the Parsec wire protocol (Debian's
 // librust-parsec-interface-dev).
