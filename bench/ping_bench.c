@@ -38,7 +38,6 @@ static void *pingb_thread_init(void *arg, unsigned int index)
     const pingb_config *cfg = arg;
     parsec_client *c = parsec_client_new();
 
-    (void)index;
     if (c == NULL || parsec_client_set_endpoint(c, cfg->endpoint) != PARSEC_SUCCESS) {
         bench_fail("bad endpoint %s", cfg->endpoint);
         parsec_client_free(c);

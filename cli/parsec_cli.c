@@ -874,7 +874,6 @@ static int cli_cmd_help(const cli_opts *o)
     cli_print_command(cmd);
     putchar('\n');
     fputs(cli_options_help, stdout);
-    (void)o;
     return CLI_EXIT_OK;
 }
 

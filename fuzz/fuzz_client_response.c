@@ -128,7 +128,6 @@ static void *fuzz_server_main(void *arg)
     struct pollfd pfd[1 + FUZZ_MAX_CONNS];
     nfds_t n = 1;
 
-    (void)arg;
     pfd[0].fd = fuzz_srv.listen_fd;
     pfd[0].events = POLLIN;
     for (;;) {
@@ -198,8 +197,6 @@ int LLVMFuzzerInitialize(int *argc, char **argv[])
     struct sockaddr_un sa;
     const char *tmp = getenv("TMPDIR");
 
-    (void)argc;
-    (void)argv;
     snprintf(fuzz_srv.dir, sizeof(fuzz_srv.dir), "%s/fuzz-client-XXXXXX",
              tmp != NULL && strlen(tmp) < 40 ? tmp : "/tmp");
     if (mkdtemp(fuzz_srv.dir) == NULL) {

@@ -26,8 +26,6 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc;
-    (void)argv;
     parsec_fuzz_provider_start();
     return 0;
 }

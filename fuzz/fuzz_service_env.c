@@ -255,7 +255,6 @@ static size_t fuzz_env_request_len(const uint8_t *data, size_t len)
 /* The listener's decision for a kept connection; here there is always room. */
 static int fuzz_env_keep(void *arg)
 {
-    (void)arg;
     return 1;
 }
 

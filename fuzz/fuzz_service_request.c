@@ -31,8 +31,6 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    (void)argc;
-    (void)argv;
     parsec_fuzz_service_start();
     return 0;
 }

@@ -90,7 +90,6 @@ static int seed_read_exact(int fd, uint8_t *buf, size_t len)
 
 static void *seed_proxy(void *arg)
 {
-    (void)arg;
     for (;;) {
         int fd = accept4(seeds.listen_fd, NULL, NULL, SOCK_CLOEXEC);
         parsec_wire_header h;

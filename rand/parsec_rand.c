@@ -61,8 +61,6 @@ static void *pprov_rand_newctx(void *provctx, void *parent, const OSSL_DISPATCH 
     pprov_rand_ctx *r = OPENSSL_zalloc(sizeof(*r));
 
     /* A parent adds nothing: the service's generator is the source. */
-    (void)parent;
-    (void)parent_dispatch;
     if (r == NULL) {
         PPROV_raise(provctx, PPROV_R_MALLOC_FAILURE, "out of memory");
         return NULL;
@@ -92,10 +90,6 @@ static int pprov_rand_instantiate(void *vctx, unsigned int strength, int predict
 {
     pprov_rand_ctx *r = vctx;
 
-    (void)prediction_resistance;
-    (void)pstr;
-    (void)pstr_len;
-    (void)params;
     if (strength > PPROV_RAND_STRENGTH) {
         PPROV_raise(r->provctx, PPROV_R_INVALID_ARGUMENT,
                     "%u bits of security requested; PARSEC-RAND offers %u", strength,
@@ -155,9 +149,6 @@ static int pprov_rand_generate(void *vctx, unsigned char *out, size_t outlen, un
     pprov_rand_ctx *r = vctx;
 
     /* Every request goes to the service's RNG: prediction resistance holds. */
-    (void)prediction_resistance;
-    (void)addin;
-    (void)addin_len;
     if (r->state != EVP_RAND_STATE_READY) {
         PPROV_raise(r->provctx, PPROV_R_OPERATION_FAILED, "PARSEC-RAND is not instantiated");
         return 0;
@@ -176,12 +167,6 @@ static int pprov_rand_reseed(void *vctx, int prediction_resistance, const unsign
                              size_t ent_len, const unsigned char *addin, size_t addin_len)
 {
     /* Each request is fresh from the service: there is no state to reseed. */
-    (void)vctx;
-    (void)prediction_resistance;
-    (void)ent;
-    (void)ent_len;
-    (void)addin;
-    (void)addin_len;
     return 1;
 }
 
@@ -194,9 +179,6 @@ static size_t pprov_rand_get_seed(void *vctx, unsigned char **pout, int entropy,
     size_t len = entropy > 0 ? ((size_t)entropy + 7) / 8 : 0;
     unsigned char *buf;
 
-    (void)prediction_resistance;
-    (void)adin;
-    (void)adin_len;
     if (len < min_len)
         len = min_len;
     if (len > max_len || len > PPROV_RAND_MAX_REQUEST) {
@@ -220,7 +202,6 @@ static size_t pprov_rand_get_seed(void *vctx, unsigned char **pout, int entropy,
 
 static void pprov_rand_clear_seed(void *vctx, unsigned char *out, size_t outlen)
 {
-    (void)vctx;
     OPENSSL_secure_clear_free(out, outlen > 0 ? outlen : 1);
 }
 
@@ -264,8 +245,6 @@ static const OSSL_PARAM *pprov_rand_gettable_ctx_params(void *vctx, void *provct
         OSSL_PARAM_END,
     };
 
-    (void)vctx;
-    (void)provctx;
     return gettable;
 }
 
@@ -289,7 +268,6 @@ static int pprov_rand_get_ctx_params(void *vctx, OSSL_PARAM params[])
 static int pprov_rand_verify_zeroization(void *vctx)
 {
     /* No secret state is kept between requests. */
-    (void)vctx;
     return 1;
 }
 

@@ -678,7 +678,6 @@ parsec_status psd_keystore_get(psd_keystore *ks, uint8_t auth, const char *app, 
 
 void psd_keystore_release(psd_keystore *ks, psd_key_entry *e)
 {
-    (void)ks;
     psd_entry_unref(e);
 }
 
@@ -1101,7 +1100,6 @@ parsec_status psd_keystore_list(psd_keystore *ks, uint8_t auth, const char *app,
 
 void psd_keystore_list_free(psd_keystore *ks, psd_key_entry **list, size_t n)
 {
-    (void)ks;
     if (list == NULL)
         return;
     for (size_t i = 0; i < n; i++)

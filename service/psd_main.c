@@ -24,8 +24,6 @@
 /* Without libsystemd the service runs as Type=simple; nothing to tell. */
 static int sd_notify(int unset_environment, const char *state)
 {
-    (void)unset_environment;
-    (void)state;
     return 0;
 }
 #endif

@@ -152,7 +152,6 @@ parsec_status psd_sw_aead_encrypt(void *state, const psd_key *key, const parsec_
     parsec_status st;
     int n = 0, fin = 0;
 
-    (void)state;
     st = psd_sw_aead_ctx(key, alg, in, 1, NULL, &ctx);
     if (st != PARSEC_SUCCESS)
         return st;
@@ -187,7 +186,6 @@ parsec_status psd_sw_aead_decrypt(void *state, const psd_key *key, const parsec_
     parsec_status st;
     int n = 0, fin = 0;
 
-    (void)state;
     /* Shorter than the tag cannot be a ciphertext of this algorithm. */
     if (in->data_len < taglen)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
@@ -335,13 +333,11 @@ static parsec_status psd_sw_cipher_run(const psd_key *key, const parsec_alg *alg
 parsec_status psd_sw_cipher_encrypt(void *state, const psd_key *key, const parsec_alg *alg,
                                     const uint8_t *in, size_t inlen, psd_buf *out)
 {
-    (void)state;
     return psd_sw_cipher_run(key, alg, in, inlen, 1, out);
 }
 
 parsec_status psd_sw_cipher_decrypt(void *state, const psd_key *key, const parsec_alg *alg,
                                     const uint8_t *in, size_t inlen, psd_buf *out)
 {
-    (void)state;
     return psd_sw_cipher_run(key, alg, in, inlen, 0, out);
 }

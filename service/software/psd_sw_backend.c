@@ -372,7 +372,6 @@ static size_t psd_sw_list_opcodes(void *state, uint32_t *out, size_t max)
 {
     size_t n = sizeof(psd_sw_opcodes) / sizeof(psd_sw_opcodes[0]);
 
-    (void)state;
     if (n > max)
         n = max;
     memcpy(out, psd_sw_opcodes, n * sizeof(*out));
@@ -408,7 +407,6 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
     int rsa = a->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR || a->type == PARSEC_KEY_TYPE_RSA_PUBLIC_KEY;
     int ecc = a->type == PARSEC_KEY_TYPE_ECC_KEY_PAIR || a->type == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
 
-    (void)state;
     if (psd_sw_is_symmetric(a->type)) {
         if (!psd_sw_symmetric_bits_ok(a->type, a->bits)) {
             psd_log(PSD_LOG_INFO, "software: key type %u with %u bits refused (no such key size)",
@@ -482,7 +480,6 @@ static parsec_status psd_sw_check_attributes(void *state, const parsec_key_attri
 
 static parsec_status psd_sw_generate_random(void *state, size_t size, psd_buf *out)
 {
-    (void)state;
     out->data = OPENSSL_malloc(size > 0 ? size : 1);
     if (out->data == NULL)
         return PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
@@ -501,7 +498,6 @@ static parsec_status psd_sw_hash_compute(void *state, uint8_t hash, const uint8_
     const EVP_MD *md = psd_sw_md(hash);
     unsigned int len = 0;
 
-    (void)state;
     if (md == NULL)
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     out->data = OPENSSL_malloc(EVP_MAX_MD_SIZE);

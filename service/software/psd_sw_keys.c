@@ -28,7 +28,6 @@ parsec_status psd_sw_generate_key(void *state, uint64_t id, const char *name,
     EVP_PKEY *pkey = NULL;
     parsec_status st;
 
-    (void)name;
     if (psd_sw_is_symmetric(attrs->type))
         return psd_sw_symmetric_generate(attrs, blob);
     if (attrs->type == PARSEC_KEY_TYPE_RSA_KEY_PAIR) {
@@ -163,7 +162,6 @@ parsec_status psd_sw_import_key(void *state, uint64_t id, const char *name,
     parsec_status st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     EVP_PKEY *pkey = NULL;
 
-    (void)name;
     if (data == NULL || len == 0 || len > 0x7FFFFFFF)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     if (psd_sw_is_symmetric(attrs->type))

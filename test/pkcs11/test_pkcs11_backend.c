@@ -62,7 +62,6 @@ static int group_setup(void **state)
     char conf[300], text[600];
     const char *tmp = getenv("TMPDIR");
 
-    (void)state;
     snprintf(g_dir, sizeof(g_dir), "%s/psd-p11-unit-XXXXXX", tmp ? tmp : "/tmp");
     if (mkdtemp(g_dir) == NULL)
         return -1;
@@ -91,7 +90,6 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    (void)state;
     if (getenv("PSD_KEEP_TESTDIR") == NULL && g_dir[0] != '\0')
         run("rm -rf '%s'", g_dir);
     return 0;
@@ -285,7 +283,6 @@ static void test_init_errors(void **unused)
 {
     char err[512];
     void *st = NULL;
-    (void)unused;
 
     {
         const psd_setting items[] = {{"module", "/nonexistent/libnothing.so"}, {"pin_file", "pin"}};
@@ -346,7 +343,6 @@ static void test_wrong_pin_does_not_lock(void **unused)
     char err[512];
     void *st = NULL;
     int i;
-    (void)unused;
 
     for (i = 0; i < 6; i++) {
         assert_int_not_equal(init_with(&st, err, sizeof(err), bad, 3), 0);
@@ -367,7 +363,6 @@ static void test_module_by_name_and_slot(void **unused)
     char err[512], slot[32];
     void *st = NULL;
     psd_p11 *p;
-    (void)unused;
 
     if (init_with(&st, err, sizeof(err), byname, 3) != 0)
         fail_msg("init by p11-kit module name: %s", err);
@@ -408,7 +403,6 @@ static void test_opcodes_and_capabilities(void **unused)
     uint32_t ops[32];
     size_t n = B->opcodes(st, ops, 32);
     parsec_key_attributes a;
-    (void)unused;
 
     assert_true(has_op(ops, n, PARSEC_OP_PSA_GENERATE_KEY));
     assert_true(has_op(ops, n, PARSEC_OP_PSA_SIGN_HASH));
@@ -495,7 +489,6 @@ static void sign_roundtrip(void *st, uint8_t type, uint32_t bits, uint8_t scheme
 static void test_sign_rsa(void **unused)
 {
     void *st = init_ok();
-    (void)unused;
 
     sign_roundtrip(st, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, PARSEC_SIGN_RSA_PKCS1V15,
                    PARSEC_HASH_SHA_256, "SHA256");
@@ -511,7 +504,6 @@ static void test_sign_rsa(void **unused)
 static void test_sign_rsa4096(void **unused)
 {
     void *st = init_ok();
-    (void)unused;
 
     sign_roundtrip(st, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 4096, PARSEC_SIGN_RSA_PKCS1V15,
                    PARSEC_HASH_SHA_256, "SHA256");
@@ -521,7 +513,6 @@ static void test_sign_rsa4096(void **unused)
 static void test_sign_ecdsa(void **unused)
 {
     void *st = init_ok();
-    (void)unused;
 
     sign_roundtrip(st, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256,
                    "SHA256");
@@ -539,7 +530,6 @@ static void test_sign_refused_without_usage(void **unused)
     psd_buf sig = {0};
     uint8_t h[32] = {1};
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
-    (void)unused;
 
     /* The core checks policy first; the token refuses too (CKA_SIGN=FALSE). */
     tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, PARSEC_USAGE_VERIFY_HASH,
@@ -633,7 +623,6 @@ static void crypt_roundtrip(void *st, uint8_t scheme, uint8_t hash, const EVP_MD
 static void test_encrypt_decrypt(void **unused)
 {
     void *st = init_ok();
-    (void)unused;
 
     crypt_roundtrip(st, PARSEC_ENCRYPT_RSA_PKCS1V15, 0, NULL, NULL);
     crypt_roundtrip(st, PARSEC_ENCRYPT_RSA_OAEP, PARSEC_HASH_SHA_1, EVP_sha1(), NULL);
@@ -653,7 +642,6 @@ static void test_ecdh(void **unused)
         const char *group;
     } curves[] = {{256, "P-256"}, {384, "P-384"}, {521, "P-521"}};
     size_t i;
-    (void)unused;
 
     for (i = 0; i < 3; i++) {
         tkey t;
@@ -716,7 +704,6 @@ static void test_import_rsa(void **unused)
     psd_buf sig = {0}, exported = {0};
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_RSA_PKCS1V15,
                       PARSEC_HASH_SHA_256};
-    (void)unused;
 
     assert_non_null(ref);
     e = OSSL_ENCODER_CTX_new_for_pkey(ref, EVP_PKEY_KEYPAIR, "DER", "type-specific", NULL);
@@ -799,7 +786,6 @@ static void test_import_ecc(void **unused)
     tkey t, tp;
     psd_buf exported = {0}, sig = {0};
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_384};
-    (void)unused;
 
     assert_non_null(ref);
     assert_int_equal(EVP_PKEY_get_bn_param(ref, OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
@@ -882,7 +868,6 @@ static void test_token_objects(void **unused)
         {CKA_SIGN, &sign, 1},           {CKA_DECRYPT, &decrypt, 1},
         {CKA_ID, id, sizeof(id)},
     };
-    (void)unused;
 
     tkey_attrs(&t, PARSEC_KEY_TYPE_RSA_KEY_PAIR, 2048, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
                PARSEC_SIGN_RSA_PSS, PARSEC_HASH_SHA_256);
@@ -945,7 +930,6 @@ static void test_random(void **unused)
 {
     void *st = init_ok();
     psd_buf a = {0}, b = {0};
-    (void)unused;
 
     assert_int_equal(B->generate_random(st, 32, &a), PARSEC_SUCCESS);
     assert_int_equal(B->generate_random(st, 32, &b), PARSEC_SUCCESS);
@@ -970,7 +954,6 @@ static void test_persistence(void **unused)
     uint8_t h[32];
     size_t hlen;
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
-    (void)unused;
 
     tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
                PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
@@ -1003,7 +986,6 @@ static void test_session_recovery(void **unused)
     struct ck_session_info info;
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     int round;
-    (void)unused;
 
     tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
                PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
@@ -1056,7 +1038,6 @@ static void test_device_removed_recovery(void **unused)
     uint8_t h[32] = {9};
     unsigned long gen;
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
-    (void)unused;
 
     tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
                PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
@@ -1128,7 +1109,6 @@ static void test_concurrency(void **unused)
     pthread_t th[12];
     worker w[12];
     int i;
-    (void)unused;
 
     tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
                PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);

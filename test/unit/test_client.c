@@ -106,7 +106,6 @@ static void test_endpoint_parsing(void **state)
 {
     parsec_client *c = parsec_client_new();
     char longuri[200];
-    (void)state;
 
     assert_non_null(c);
     assert_int_equal(parsec_client_set_endpoint(c, "unix:/tmp/a.sock"), PARSEC_SUCCESS);
@@ -135,7 +134,6 @@ static void test_endpoint_environment(void **state)
 {
     parsec_client *c;
     uint8_t maj;
-    (void)state;
 
     unsetenv(PARSEC_ENDPOINT_ENV);
     c = parsec_client_new();
@@ -162,7 +160,6 @@ static void test_connect_refused(void **state)
 {
     parsec_client *c = parsec_client_new();
     char path[64];
-    (void)state;
 
     snprintf(path, sizeof(path), "unix:/tmp/parsec-absent-%d.sock", (int)getpid());
     assert_int_equal(parsec_client_set_endpoint(c, path), PARSEC_SUCCESS);
@@ -176,7 +173,6 @@ static void test_connect_error_detail(void **state)
     parsec_client *c = parsec_client_new(), *other = parsec_client_new();
     char uri[80], expect[160];
     const char *detail;
-    (void)state;
 
     snprintf(uri, sizeof(uri), "unix:/tmp/parsec-absent-%d.sock", (int)getpid());
     assert_int_equal(parsec_client_set_endpoint(c, uri), PARSEC_SUCCESS);
@@ -202,7 +198,6 @@ static void test_ping_vector(void **state)
     fake_server *s = fake_server_start(&r, 1, 1);
     parsec_client *c;
     uint8_t maj = 9, min = 9;
-    (void)state;
 
     assert_non_null(s);
     c = client_for(s);
@@ -227,7 +222,6 @@ static void test_list_vectors(void **state)
     parsec_authenticator_info *a = NULL;
     size_t np = 0, na = 0;
     parsec_client *c;
-    (void)state;
 
     assert_non_null(s);
     c = client_for(s);
@@ -266,7 +260,6 @@ static void test_list_clients_direct_auth(void **state)
     char **clients = NULL;
     size_t n = 0, len;
     parsec_client *c;
-    (void)state;
 
     assert_non_null(s);
     c = client_for(s);
@@ -312,7 +305,6 @@ static void test_sign_hash_unix_peer(void **state)
     uint32_t uid = (uint32_t)getuid();
     uint8_t uid_le[4] = {(uint8_t)uid, (uint8_t)(uid >> 8), (uint8_t)(uid >> 16),
                          (uint8_t)(uid >> 24)};
-    (void)state;
 
     for (size_t i = 0; i < sizeof(sigbytes); i++)
         sigbytes[i] = (uint8_t)(i * 7 + 1);
@@ -358,7 +350,6 @@ static void test_error_before_header(void **state)
     parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
     uint8_t hash[32] = {0}, *sig = NULL;
     size_t siglen = 0;
-    (void)state;
 
     parsec_wire_response_for_status(&h, PARSEC_INVALID_HEADER);
     parsec_wire_header_encode(&h, bytes);
@@ -383,7 +374,6 @@ static void test_every_status_passes_through(void **state)
     size_t n = sizeof(statuses) / sizeof(statuses[0]);
     fake_server *s;
     parsec_client *c;
-    (void)state;
 
     for (size_t i = 0; i < n; i++) {
         v[i] = vec_response(PARSEC_PROVIDER_TPM, PARSEC_OP_PSA_DESTROY_KEY, statuses[i], NULL);
@@ -413,7 +403,6 @@ static void test_malformed_responses(void **state)
     fake_reply r[6];
     fake_server *s;
     parsec_client *c;
-    (void)state;
 
     memcpy(bad_magic, good.data, sizeof(bad_magic));
     bad_magic[0] ^= 1;
@@ -460,7 +449,6 @@ static void test_truncated_response(void **state)
     parsec_client *c;
     uint8_t *out = NULL;
     size_t outlen = 0;
-    (void)state;
 
     memset(key, 4, sizeof(key));
     res.data.data = key;
@@ -490,7 +478,6 @@ static void test_oversized_response(void **state)
     parsec_client *c;
     uint8_t *out = NULL;
     size_t outlen = 0;
-    (void)state;
 
     res.data.data = key;
     res.data.len = 4096;
@@ -521,7 +508,6 @@ static void test_read_timeout(void **state)
     fake_reply r = {resp.data, resp.len, 600, 0};
     fake_server *s = fake_server_start(&r, 1, 1);
     parsec_client *c;
-    (void)state;
 
     assert_non_null(s);
     c = client_for(s);
@@ -554,7 +540,6 @@ static void test_large_body_and_arena_overflow(void **state)
     fake_reply r;
     fake_server *s;
     parsec_client *c;
-    (void)state;
 
     for (int i = 0; i < NKEYS; i++) {
         list_keys__key_info__init(&infos[i]);
@@ -606,7 +591,6 @@ static void test_secret_response(void **state)
     fake_reply r;
     fake_server *s;
     parsec_client *c;
-    (void)state;
 
     res.plaintext.data = (uint8_t *)"attack at dawn";
     res.plaintext.len = 14;
@@ -635,7 +619,6 @@ static void test_discovery(void **state)
     parsec_wire_header h;
     const uint8_t *req;
     size_t len;
-    (void)state;
 
     assert_non_null(s);
     c = client_for(s);
@@ -679,7 +662,6 @@ static void test_no_provider_and_arguments(void **state)
     parsec_alg bad = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_NONE};
     uint8_t hash[32] = {0}, *sig = NULL, *rnd = NULL;
     size_t siglen = 0;
-    (void)state;
 
     assert_int_equal(
         parsec_sign_hash(c, PARSEC_PROVIDER_DEFAULT, "k", &alg, hash, 32, &sig, &siglen),
@@ -727,7 +709,6 @@ static void test_shared_between_threads(void **state)
     pthread_t th[4];
     struct ping_thread t[4];
     parsec_client *c;
-    (void)state;
 
     assert_non_null(s);
     c = client_for(s);

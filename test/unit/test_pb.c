@@ -96,7 +96,6 @@ static const struct genkey_vector genkey_vectors[] = {
 
 static void test_generate_key_vectors(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < sizeof(genkey_vectors) / sizeof(genkey_vectors[0]); i++) {
         const struct genkey_vector *v = &genkey_vectors[i];
         PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
@@ -129,7 +128,6 @@ static void test_sign_hash_vector(void **state)
     parsec_pb_sign_alg_storage st;
     uint8_t hash[2] = {1, 2};
     parsec_alg got;
-    (void)state;
 
     op.key_name = "k";
     op.hash.data = hash;
@@ -159,7 +157,6 @@ static void test_sign_alg_all_schemes(void **state)
         {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA_ANY, 0},
         {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_DETERMINISTIC_ECDSA, PARSEC_HASH_SHA_512},
     };
-    (void)state;
     for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
         parsec_pb_sign_alg_storage st;
         PsaAlgorithm__Algorithm__AsymmetricSignature *heap = parsec_pb_sign_alg_from_c(&algs[i]);
@@ -191,7 +188,6 @@ static void test_encrypt_vectors(void **state)
         {"0a016b12020a001a026869",
          {PARSEC_ALG_ASYMMETRIC_ENCRYPTION, PARSEC_ENCRYPT_RSA_PKCS1V15, 0}},
     };
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         PsaAsymmetricEncrypt__Operation op = PSA_ASYMMETRIC_ENCRYPT__OPERATION__INIT;
         PsaAsymmetricEncrypt__Operation *back;
@@ -220,7 +216,6 @@ static void test_encrypt_vectors(void **state)
 
 static void test_small_operation_vectors(void **state)
 {
-    (void)state;
     {
         PsaRawKeyAgreement__Operation op = PSA_RAW_KEY_AGREEMENT__OPERATION__INIT;
         parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0}, got;
@@ -277,7 +272,6 @@ static void test_algorithm_wildcard_vector(void **state)
 {
     parsec_alg any = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_ANY}, got;
     PsaAlgorithm__Algorithm *alg = parsec_pb_algorithm_from_c(&any);
-    (void)state;
 
     assert_non_null(alg);
     assert_packs_to(&alg->base, "320622040a020a00");
@@ -304,7 +298,6 @@ static void test_list_keys_vector(void **state)
     ListKeys__KeyInfo *kis[1] = {&ki};
     ListKeys__Result *back;
     parsec_key_attributes got;
-    (void)state;
 
     ki.provider_id = 1;
     ki.name = "ec";
@@ -339,7 +332,6 @@ static void test_attribute_validation(void **state)
     PsaKeyAttributes__UsageFlags *saved_flags;
     PsaAlgorithm__Algorithm *saved_alg;
     parsec_key_attributes got;
-    (void)state;
 
     assert_int_equal(parsec_pb_key_attributes_to_c(NULL, &got), PARSEC_INVALID_ENCODING);
     ka = parsec_pb_key_attributes_from_c(&rsa);
@@ -437,7 +429,6 @@ static void test_algorithm_kinds(void **state)
     PsaAlgorithm__Algorithm__Mac__FullLength__Cmac cmac =
         PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__CMAC__INIT;
     parsec_alg got;
-    (void)state;
 
     assert_int_equal(parsec_pb_algorithm_to_c(NULL, &got), PARSEC_INVALID_ENCODING);
     assert_int_equal(parsec_pb_algorithm_to_c(&alg, &got), PARSEC_INVALID_ENCODING);
@@ -499,7 +490,6 @@ static void test_unsupported_policy_keeps_attributes(void **state)
     PsaKeyAttributes__KeyAttributes *ka = parsec_pb_key_attributes_from_c(&aes);
     PsaAlgorithm__Algorithm *none_alg;
     parsec_key_attributes got;
-    (void)state;
 
     assert_non_null(ka);
     none_alg = ka->key_policy->key_algorithm;

@@ -19,7 +19,6 @@
 
 static void test_utf8(void **state)
 {
-    (void)state;
     assert_true(parsec_utf8_valid((const uint8_t *)"", 0));
     assert_true(parsec_utf8_valid((const uint8_t *)"key-1", 5));
     assert_true(parsec_utf8_valid((const uint8_t *)"\xC3\xA9t\xC3\xA9", 6)); /* été */
@@ -50,7 +49,6 @@ static void test_top_level_string(void **state)
     uint8_t buf[16];
     size_t len;
 
-    (void)state;
     len = destroy_body(buf, 0, 'a');
     assert_true(parsec_pb_text_valid(d, buf, len));
     len = destroy_body(buf, 1, 0);
@@ -67,7 +65,6 @@ static void test_bytes_not_checked(void **state)
     uint8_t hash[4] = {0, 0xFF, 0, 0xC0}, buf[64];
     size_t len;
 
-    (void)state;
     op.key_name = (char *)"k";
     op.hash.data = hash;
     op.hash.len = sizeof(hash);
@@ -88,7 +85,6 @@ static void test_nested_string(void **state)
     uint8_t *z;
     size_t len;
 
-    (void)state;
     ac.attested_key_name = (char *)"nestedZname";
     params.mechanism_case =
         PREPARE_KEY_ATTESTATION__PREPARE_KEY_ATTESTATION_PARAMS__MECHANISM_ACTIVATE_CREDENTIAL;
@@ -110,7 +106,6 @@ static void test_malformed_framing(void **state)
     static const uint8_t group[] = {0x0B, 0x0C};                        /* start/end group */
     static const uint8_t unknown_ok[] = {0x10, 0x01, 0x1D, 1, 2, 3, 4}; /* unknown fields */
 
-    (void)state;
     assert_false(parsec_pb_text_valid(d, too_long, sizeof(too_long)));
     assert_false(parsec_pb_text_valid(d, cut_varint, sizeof(cut_varint)));
     assert_false(parsec_pb_text_valid(d, group, sizeof(group)));

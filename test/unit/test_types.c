@@ -65,7 +65,6 @@ static const struct {
 
 static void test_status_names(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < sizeof(reference_statuses) / sizeof(reference_statuses[0]); i++) {
         parsec_status st = (parsec_status)reference_statuses[i].value;
         const char *msg = parsec_status_message(st);
@@ -96,7 +95,6 @@ static void test_client_status_names(void **state)
         PARSEC_CLIENT_ERROR_ARGUMENT,    PARSEC_CLIENT_ERROR_MEMORY,
         PARSEC_CLIENT_ERROR_NO_PROVIDER, PARSEC_CLIENT_ERROR_NO_AUTHENTICATOR,
     };
-    (void)state;
     for (size_t i = 0; i < sizeof(client) / sizeof(client[0]); i++) {
         assert_string_not_equal(parsec_status_name(client[i]), "UnknownStatus");
         assert_false(parsec_status_is_known(client[i])); /* never on the wire */
@@ -106,7 +104,6 @@ static void test_client_status_names(void **state)
 
 static void test_status_is_known(void **state)
 {
-    (void)state;
     for (uint32_t v = 0; v < 2000; v++) {
         int known = v <= 22 || (v >= 1132 && v <= 1153 && v != 1144);
         assert_int_equal(parsec_status_is_known(v), known);
@@ -135,7 +132,6 @@ static void test_hash_helpers(void **state)
         {PARSEC_HASH_SHA3_384, 48, "SHA3-384"},
         {PARSEC_HASH_SHA3_512, 64, "SHA3-512"},
     };
-    (void)state;
     for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
         assert_int_equal(parsec_hash_length(hashes[i].hash), hashes[i].len);
         assert_string_equal(parsec_hash_ossl_name(hashes[i].hash), hashes[i].name);
@@ -177,7 +173,6 @@ static void test_alg_permits(void **state)
     parsec_alg ecdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0};
     parsec_alg ffdh = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_FFDH, 0};
     parsec_alg none = {PARSEC_ALG_NONE, 0, 0};
-    (void)state;
 
     /* Wildcard policy: same scheme, any specific hash. */
     assert_true(parsec_alg_permits(&ecdsa_any, &ecdsa_256));

@@ -59,7 +59,6 @@ static void test_header_round_trip(void **state)
 {
     parsec_wire_header h, back;
     uint8_t buf[PARSEC_WIRE_HEADER_SIZE];
-    (void)state;
 
     memset(&h, 0, sizeof(h));
     h.magic = PARSEC_WIRE_MAGIC;
@@ -93,7 +92,6 @@ static void test_ping_request_vector(void **state)
 {
     parsec_wire_header h;
     uint8_t buf[PARSEC_WIRE_HEADER_SIZE], expect[PARSEC_WIRE_HEADER_SIZE];
-    (void)state;
 
     assert_int_equal(hex_decode(PING_REQ, expect, sizeof(expect)), PARSEC_WIRE_HEADER_SIZE);
     parsec_wire_request_init(&h, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
@@ -110,7 +108,6 @@ static void test_ping_response_vector(void **state)
     uint8_t enc[PARSEC_WIRE_HEADER_SIZE];
     Ping__Result *r;
     size_t n = hex_decode(PING_RESP, buf, sizeof(buf));
-    (void)state;
 
     parsec_wire_header_decode(buf, &h);
     assert_int_equal(parsec_wire_response_validate(&h), PARSEC_SUCCESS);
@@ -142,7 +139,6 @@ static void test_sign_hash_request_vector(void **state)
     parsec_wire_header h;
     size_t n = hex_decode(SIGN_HASH_REQ, expect, sizeof(expect));
     size_t body_len;
-    (void)state;
 
     op.key_name = "k";
     op.alg = parsec_pb_sign_alg_fill(&st, &alg);
@@ -169,7 +165,6 @@ static void test_list_vectors(void **state)
     ListAuthenticators__Result *la;
     ListClients__Result *lc;
     uint8_t enc[PARSEC_WIRE_HEADER_SIZE], expect[PARSEC_WIRE_HEADER_SIZE];
-    (void)state;
 
     parsec_wire_request_init(&h, 0, PARSEC_OP_LIST_PROVIDERS, 0, 0, 0);
     parsec_wire_header_encode(&h, enc);
@@ -233,7 +228,6 @@ static parsec_wire_header good_request(void)
 static void test_malformed_headers(void **state)
 {
     parsec_wire_header h;
-    (void)state;
 
     h = good_request();
     assert_int_equal(parsec_wire_header_validate(&h, 1024), PARSEC_SUCCESS);
@@ -298,7 +292,6 @@ static void test_request_field_checks(void **state)
 {
     parsec_wire_header h;
     static const uint32_t bad_opcodes[] = {0, 0x16, 0x17, 0x1D, 0x21, 0xFFFF, 0x10001};
-    (void)state;
 
     h = good_request();
     assert_int_equal(parsec_wire_request_check(&h), PARSEC_SUCCESS);
@@ -345,7 +338,6 @@ static void test_response_headers(void **state)
 {
     parsec_wire_header req, resp;
     uint8_t enc[PARSEC_WIRE_HEADER_SIZE], expect[PARSEC_WIRE_HEADER_SIZE];
-    (void)state;
 
     req = good_request();
     req.session = 0x1122334455667788ull;
@@ -392,7 +384,6 @@ static void test_response_headers(void **state)
 
 static void test_opcode_properties(void **state)
 {
-    (void)state;
     assert_string_equal(parsec_opcode_name(PARSEC_OP_PSA_SIGN_HASH), "PsaSignHash");
     assert_string_equal(parsec_opcode_name(PARSEC_OP_CAN_DO_CRYPTO), "CanDoCrypto");
     assert_string_equal(parsec_opcode_name(0x16), "Unknown");
