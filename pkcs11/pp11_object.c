@@ -61,7 +61,7 @@ unsigned long pp11_key_cktype(const pp11_key *key)
 size_t pp11_key_sig_len(const pp11_key *key)
 {
     if (pp11_key_cktype(key) == CKK_EC)
-        return 2 * (((size_t)key->attrs.bits + 7) / 8);
+        return 2 * parsec_psa_ec_coord_len(key->attrs.bits);
     return ((size_t)key->attrs.bits + 7) / 8;
 }
 

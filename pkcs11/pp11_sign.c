@@ -20,6 +20,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "parsec_psa_crypto.h"
 #include "pp11.h"
 
 /* Data of CKM_RSA_PKCS / CKM_ECDSA collected by C_*Update (they are single-part in PKCS#11). */
@@ -416,28 +417,6 @@ ck_rv_t C_SignFinal(ck_session_handle_t session, unsigned char *sig, unsigned lo
 
 /* ---- verification in software -------------------------------------------------------- */
 
-/* r||s (PKCS#11 ECDSA) -> DER ECDSA-Sig-Value (what OpenSSL verifies). */
-static int pp11_ecdsa_der(const unsigned char *sig, size_t len, unsigned char **der, size_t *derlen)
-{
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, (int)(len / 2), NULL),
-           *sv = BN_bin2bn(sig + len / 2, (int)(len / 2), NULL);
-    int n = 0;
-
-    *der = NULL;
-    if (es != NULL && r != NULL && sv != NULL && ECDSA_SIG_set0(es, r, sv)) {
-        r = sv = NULL;
-        n = i2d_ECDSA_SIG(es, der);
-    }
-    BN_free(r);
-    BN_free(sv);
-    ECDSA_SIG_free(es);
-    if (n <= 0)
-        return 0;
-    *derlen = (size_t)n;
-    return 1;
-}
-
 static ck_rv_t pp11_verify_run(pp11_op *op, const unsigned char *data, size_t len,
                                const unsigned char *sig, size_t siglen)
 {
@@ -459,7 +438,8 @@ static ck_rv_t pp11_verify_run(pp11_op *op, const unsigned char *data, size_t le
     if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0)
         goto done;
     if (ec) {
-        if (!pp11_ecdsa_der(sig, siglen, &der, &siglen))
+        /* r||s (PKCS#11 ECDSA) -> DER ECDSA-Sig-Value, what OpenSSL verifies. */
+        if (!parsec_ecdsa_raw_to_der(sig, siglen, &der, &siglen))
             goto done;
         sig = der;
     } else if (op->mech.alg.scheme == PARSEC_SIGN_RSA_PSS) {
