@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as CI runs it: installs the Debian packages, builds,
 # runs every test (all backends), then the unit, service, backend and
-# provider suites and the fuzz corpora again under ASan + UBSan.
+# provider suites and the fuzz corpora again under ASan + UBSan, and the
+# keep-alive and slow-client tests under ThreadSanitizer.
 #   sudo scripts/test.sh            # everything
 #   scripts/test.sh --no-sanitize   # skip the sanitizer pass
 set -euo pipefail
@@ -29,4 +30,15 @@ if [ "$sanitize" = 1 ]; then
         meson test -C "$asandir" --print-errorlogs --num-processes 2 \
         --suite unit --suite service --suite pkcs11 --suite tpm --suite provider --suite cli \
         --suite parity --suite p11module --suite fuzz --no-suite oss-fuzz
+
+    # Thread races in the listener, the kept connections and busy-polling:
+    # parsecd and the keep-alive clients under ThreadSanitizer.
+    tsandir=${BUILDDIR:-build}-tsan
+    [ -d "$tsandir" ] || meson setup -Dwerror=true "$tsandir" -Db_sanitize=thread -Db_lundef=false \
+        -Dbench=false
+    ninja -C "$tsandir" service/parsecd test/keepalive/keepalive_client \
+        test/service/psd_slowclient test/unit/test_busy_poll
+    PSD_SANITIZER=thread TSAN_OPTIONS=halt_on_error=1 \
+        meson test -C "$tsandir" --no-rebuild --print-errorlogs \
+        keepalive service-slowclients test_busy_poll
 fi

@@ -122,12 +122,15 @@ psd_b=$(proc_cpu_ticks "$PSD_PID")
 cli_b=$(proc_cpu_ticks "$ph")
 echo "# idle 3 s with 64 kept connections: parsecd $((psd_b - psd_a)) ticks, client $((cli_b - cli_a)) ticks (of $(getconf CLK_TCK)/s)"
 check "parsecd with 64 idle kept connections uses no CPU in 3 s" [ $((psd_b - psd_a)) -eq 0 ]
-check "the idle client holding them uses no CPU in 3 s" [ $((cli_b - cli_a)) -eq 0 ]
+# ThreadSanitizer's runtime has a thread of its own in the client that wakes every 100 ms.
+cli_max=0
+[ "${PSD_SANITIZER:-}" = thread ] && cli_max=2
+check "the idle client holding them uses no CPU in 3 s" [ $((cli_b - cli_a)) -le $cli_max ]
 kill -USR1 "$ph"
 check "the 64 threads Ping again on their kept connections" wait "$ph"
 
 # shellcheck disable=SC2016 # $1 belongs to the inner sh
 check "parsecd logged no error (nor a sanitizer report)" sh -c \
-    '! grep -E " (error|warn):|AddressSanitizer|LeakSanitizer|runtime error" "$1"' sh "$TESTDIR/parsecd.log"
+    '! grep -E " (error|warn):|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error" "$1"' sh "$TESTDIR/parsecd.log"
 psd_summary
 exit $?

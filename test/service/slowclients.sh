@@ -157,6 +157,6 @@ ok "once the connections are gone, clients are served again" "$SC" pings 5 10 50
 
 # shellcheck disable=SC2016 # $1 belongs to the inner sh
 check "parsecd logged no error (nor a sanitizer report)" sh -c \
-    '! grep -E " error:|AddressSanitizer|LeakSanitizer|runtime error" "$1"' sh "$TESTDIR/parsecd.log"
+    '! grep -E " error:|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error" "$1"' sh "$TESTDIR/parsecd.log"
 psd_summary
 exit $?

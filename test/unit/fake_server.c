@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ struct fake_server {
     size_t served;
     struct fake_capture *captures;
     size_t n_captures;
-    volatile int stop;
+    atomic_int stop; /* set by fake_server_stop, read by the server thread */
     pthread_t thread;
 };
 
