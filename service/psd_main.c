@@ -98,8 +98,10 @@ static void psd_print_errors(const char *err)
 /*
  * The folder of the pkcs11 and tpm modules: PARSECD_MODULE_DIR (tests and
  * meson devenv run parsecd from the build tree), else [core] module_dir, else
- * the folder they install to. secure_getenv: a setuid or setgid parsecd
- * ignores the environment. origin says which, for error messages.
+ * the folder they install to. Whoever sets parsecd's environment could set
+ * LD_PRELOAD as well, so the variable grants nothing new; secure_getenv keeps
+ * a setuid or setgid parsecd from reading it. origin says which folder it is,
+ * for error messages.
  */
 static const char *psd_module_dir(const psd_config *cfg, const char **origin)
 {
@@ -132,12 +134,13 @@ static void *psd_open_module(const psd_config *cfg, const psd_backend_entry *b, 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
+        const char *e_name = strerrorname_np(e);
 
         snprintf(err, errlen,
                  "cannot load the %s backend: %.300s: %s (%s). The folder %.300s %s to the "
                  "folder holding %s",
-                 b->name, path, strerror(e), strerrorname_np(e) ? strerrorname_np(e) : "?", dir,
-                 origin, b->module);
+                 b->name, path, strerror(e), e_name != NULL ? e_name : "unknown errno", dir, origin,
+                 b->module);
         goto done;
     }
     close(fd);
