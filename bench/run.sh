@@ -54,7 +54,7 @@ cd "$(dirname "$0")/.." || exit 1
 TEST_SRCDIR=$PWD
 TEST_BUILDDIR=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "build directory ${1:-build} not found" >&2; exit 1; }
 export TEST_SRCDIR TEST_BUILDDIR
-export PARSECD=$TEST_BUILDDIR/service/parsecd PARSEC_CLI=$TEST_BUILDDIR/cli/parsec-cli
+export PARSECD=$TEST_BUILDDIR/service/parsecd PARSEC_CLI=$TEST_BUILDDIR/cli/parsec-cli PARSECD_MODULE_DIR=$TEST_BUILDDIR/service
 export PARSEC_PROVIDER_MODULE=$TEST_BUILDDIR/provider/parsec.so OPENSSL_MODULES=$TEST_BUILDDIR/provider
 # Providers are loaded explicitly by the bench programs; the machine's openssl.cnf stays out.
 export OPENSSL_CONF=/dev/null

@@ -32,8 +32,8 @@ setup() {
 
 if [ "${1:-}" = "--seeds" ]; then
     setup
-    ninja -C "$builddir" test/fuzz/fuzz_make_seeds
-    "$builddir/test/fuzz/fuzz_make_seeds" "$src/fuzz/corpus"
+    ninja -C "$builddir" fuzz/fuzz_make_seeds
+    "$builddir/fuzz/fuzz_make_seeds" "$src/fuzz/corpus"
     "$src/fuzz/make_provider_seeds.sh" "$src/fuzz/corpus"
     exit 0
 fi
@@ -41,7 +41,7 @@ fi
 # libFuzzer names what a merge keeps by the SHA-1 of its bytes: keep the
 # committed file of each (its name says what it is), drop the rest.
 minimise() {
-    local t=$1 bin="$builddir/test/fuzz/$1" corpus="$src/fuzz/corpus/$1"
+    local t=$1 bin="$builddir/fuzz/$1" corpus="$src/fuzz/corpus/$1"
     local kept="$builddir/fuzz-minimise/$1" f h before
     local -A wanted=()
     rm -rf "$kept"
@@ -75,7 +75,7 @@ if [ "${1:-}" = "--minimise" ]; then
     targets=${*:-$all_targets}
     setup
     for t in $targets; do
-        ninja -C "$builddir" "test/fuzz/$t"
+        ninja -C "$builddir" "fuzz/$t"
     done
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} OPENSSL_CONF=/dev/null
     rc=0
@@ -100,7 +100,7 @@ done
 
 setup
 fuzz_programs=()
-for t in $targets; do fuzz_programs+=("test/fuzz/$t"); done
+for t in $targets; do fuzz_programs+=("fuzz/$t"); done
 ninja -C "$builddir" "${fuzz_programs[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -110,7 +110,7 @@ export OPENSSL_CONF=/dev/null
 
 failed=""
 for t in $targets; do
-    bin="$builddir/test/fuzz/$t"
+    bin="$builddir/fuzz/$t"
     corpus="$src/fuzz/corpus/$t"
     work="$builddir/fuzz-work/$t"
     artifacts="$builddir/fuzz-artifacts/$t"

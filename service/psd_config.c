@@ -291,6 +291,11 @@ static int psd_conf_core(psd_config_parse *p, const char *name, const char *valu
             return psd_conf_fail(p, "log_file is empty");
         return psd_set_string(p, &cfg->log_file, value, 1);
     }
+    if (strcmp(name, "module_dir") == 0) {
+        if (value[0] == '\0')
+            return psd_conf_fail(p, "module_dir is empty (leave it out for the installed modules)");
+        return psd_set_string(p, &cfg->module_dir, value, 1);
+    }
     if (strcmp(name, "min_rsa_bits") == 0) {
         if (psd_parse_ulong(value, 10, 1024, 16384, &v) != 0)
             return psd_conf_fail(p, "min_rsa_bits '%s' must be 1024..16384 bits", value);
@@ -526,6 +531,7 @@ void psd_config_free(psd_config *cfg)
     free(cfg->admins);
     free(cfg->key_store_path);
     free(cfg->log_file);
+    free(cfg->module_dir);
     free(cfg->kek_file);
     free(cfg->kek_credential);
     free(cfg->kek_tpm_file);

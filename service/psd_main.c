@@ -2,6 +2,7 @@
 /* parsecd: a Parsec-compatible key service. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <openssl/crypto.h>
@@ -75,7 +76,8 @@ static void psd_print_version(void)
         printf("%s %s (%s%s)", i > 0 ? "," : "", psd_backends[i].name,
                psd_backends[i].module != NULL ? "module " : "built in",
                psd_backends[i].module != NULL ? psd_backends[i].module : "");
-    printf("\nsystemd: socket activation, %s\n",
+    printf("\nmodule folder: %s\n", PSD_MODULE_DIR);
+    printf("systemd: socket activation, %s\n",
            PSD_HAVE_SYSTEMD ? "readiness notification (Type=notify)" : "no readiness notification");
 }
 
@@ -94,29 +96,69 @@ static void psd_print_errors(const char *err)
 }
 
 /*
- * The build tree's modules for a parsecd run from the build tree (tests,
- * benchmarks), else the installed ones. Only these two fixed directories:
- * nothing from the environment decides what code a root daemon loads.
+ * The folder of the pkcs11 and tpm modules: PARSECD_MODULE_DIR (tests and
+ * meson devenv run parsecd from the build tree), else [core] module_dir, else
+ * the folder they install to. Whoever sets parsecd's environment could set
+ * LD_PRELOAD as well, so the variable grants nothing new; secure_getenv keeps
+ * a setuid or setgid parsecd from reading it. origin says which folder it is,
+ * for error messages.
  */
-static const char *psd_module_dir(void)
+static const char *psd_module_dir(const psd_config *cfg, const char **origin)
 {
-    char exe[PATH_MAX], build[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    char *slash;
+    const char *env = secure_getenv("PARSECD_MODULE_DIR");
 
-    if (n <= 0)
-        return PSD_MODULE_DIR;
-    exe[n] = '\0';
-    slash = strrchr(exe, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    if (realpath(PSD_BUILD_MODULE_DIR, build) != NULL && strcmp(exe, build) == 0)
-        return PSD_BUILD_MODULE_DIR;
+    if (env != NULL && env[0] != '\0') {
+        *origin = "comes from the environment variable PARSECD_MODULE_DIR: unset it, or point it";
+        return env;
+    }
+    if (cfg->module_dir != NULL) {
+        *origin = "comes from [core] module_dir: set it";
+        return cfg->module_dir;
+    }
+    *origin = "is where the modules install (parsecd --version): install the module there, or "
+              "set [core] module_dir";
     return PSD_MODULE_DIR;
 }
 
+/* Loads a backend module; NULL with a reason in err naming the file and the setting to change. */
+static void *psd_open_module(const psd_config *cfg, const psd_backend_entry *b, char *path,
+                             size_t pathlen, char *err, size_t errlen)
+{
+    const char *origin = NULL;
+    const char *dir = psd_module_dir(cfg, &origin);
+    void *handle = NULL;
+    int fd;
+
+    snprintf(path, pathlen, "%s/%s", dir, b->module);
+    /* dlerror() has no errno: look first, so that a missing file says so plainly. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        const char *e_name = strerrorname_np(e);
+
+        snprintf(err, errlen,
+                 "cannot load the %s backend: %.300s: %s (%s). The folder %.300s %s to the "
+                 "folder holding %s",
+                 b->name, path, strerror(e), e_name != NULL ? e_name : "unknown errno", dir, origin,
+                 b->module);
+        goto done;
+    }
+    close(fd);
+    /* Never unloaded: the module's libraries may have exit handlers of their own. */
+    handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) {
+        const char *why = dlerror(); /* names the file */
+
+        snprintf(err, errlen, "cannot load the %s backend: %s", b->name,
+                 why ? why : "dlopen failed");
+    }
+done:
+    return handle;
+}
+
 /* The backend named in the configuration; NULL with a reason in err. */
-static const psd_backend_ops *psd_find_backend(const char *name, char *err, size_t errlen)
+static const psd_backend_ops *psd_find_backend(const psd_config *cfg, const char *name, char *err,
+                                               size_t errlen)
 {
     for (size_t i = 0; i < sizeof(psd_backends) / sizeof(psd_backends[0]); i++) {
         const psd_backend_entry *b = &psd_backends[i];
@@ -128,16 +170,9 @@ static const psd_backend_ops *psd_find_backend(const char *name, char *err, size
             continue;
         if (b->builtin != NULL)
             return b->builtin;
-        snprintf(path, sizeof(path), "%s/%s", psd_module_dir(), b->module);
-        /* Never unloaded: the module's libraries may have exit handlers of their own. */
-        handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-        if (handle == NULL) {
-            const char *why = dlerror(); /* names the file */
-
-            snprintf(err, errlen, "cannot load the %s backend: %s", name,
-                     why ? why : "dlopen failed");
+        handle = psd_open_module(cfg, b, path, sizeof(path), err, errlen);
+        if (handle == NULL)
             return NULL;
-        }
         ops = dlsym(handle, b->symbol);
         if (ops == NULL) {
             snprintf(err, errlen, "the %s backend module has no %s", name, b->symbol);
@@ -160,10 +195,10 @@ static const psd_backend_ops *psd_find_backend(const char *name, char *err, size
 
 static int psd_start_backends(psd_service *svc, const psd_config *cfg)
 {
-    char err[512];
+    char err[1024];
 
     for (size_t i = 0; i < cfg->n_providers; i++) {
-        const psd_backend_ops *ops = psd_find_backend(cfg->providers[i], err, sizeof(err));
+        const psd_backend_ops *ops = psd_find_backend(cfg, cfg->providers[i], err, sizeof(err));
         psd_provider *p = &svc->providers[svc->n_providers];
         psd_settings settings;
 
@@ -253,6 +288,8 @@ static const char *psd_changed_setting(const psd_config *a, const psd_config *b)
         return "[core] body_len_limit or buffer_size_limit";
     if (a->log_target != b->log_target || psd_strings_differ(a->log_file, b->log_file))
         return "[core] log_target or log_file";
+    if (psd_strings_differ(a->module_dir, b->module_dir))
+        return "[core] module_dir";
     if (a->n_providers != b->n_providers)
         return "[core] providers";
     for (size_t i = 0; i < a->n_providers; i++)

@@ -57,6 +57,7 @@ typedef struct psd_config {
     size_t n_providers;
     uint32_t min_rsa_bits; /* smallest RSA key pair generated or imported */
     int allow_deprecated;  /* templates with deprecated primitives are accepted */
+    char *module_dir;      /* backend modules; NULL: the folder they install to */
     /* [authenticator] */
     uint8_t auth_type;
     char **admins;

@@ -43,12 +43,12 @@ meson "${setup[@]}" "$builddir" "$src" \
     -Dprefer_static=true -Ddefault_library=static
 ninja_targets=()
 for t in $all_targets; do
-    ninja_targets+=("test/fuzz/$t")
+    ninja_targets+=("fuzz/$t")
 done
 ninja -C "$builddir" -j "$jobs" "${ninja_targets[@]}"
 
 for t in $all_targets; do
-    cp "$builddir/test/fuzz/$t" "$OUT/$t"
+    cp "$builddir/fuzz/$t" "$OUT/$t"
     cp "$(dict_of "$t")" "$OUT/$t.dict"
     printf '[libfuzzer]\nmax_len = %s\n' "$(max_len_of "$t")" > "$OUT/$t.options"
     rm -f "$OUT/${t}_seed_corpus.zip"

@@ -16,6 +16,8 @@
 # parsec-clients, parsec-e2e) are removed at the end if they were new.
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 psd_test_init
+# The packaged parsecd must find its own backend modules, not the build's.
+unset PARSECD_MODULE_DIR
 D=$TESTDIR
 chmod 0755 "$D"
 [ "$(id -u)" = 0 ] || { echo "not ok - this test creates users and needs root"; exit 1; }

@@ -9,6 +9,8 @@
 # parsec.so goes to libcrypto's modulesdir; -Dopenssl_modulesdir= overrides.
 . "$TEST_SRCDIR/test/lib/testenv.sh"
 psd_test_init
+# The installed parsecd must find its own backend modules, not the build's.
+unset PARSECD_MODULE_DIR
 D=$TESTDIR
 P=$D/prefix
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
@@ -32,6 +34,26 @@ for f in bin/parsec-cli sbin/parsecd "lib/$ma/libparsec-client.so.0" "lib/$ma/os
     share/bash-completion/completions/parsec-cli; do
     check "  ... $f" [ -e "$P/$f" ]
 done
+# No installed program or library may name the build folder: it is gone, or
+# holds other files, where they run. Debug sections aside (their
+# DW_AT_comp_dir names it by design; packages move them to -dbgsym); run
+# paths and all loaded data are searched.
+no_build_path() {
+    strip --strip-debug -o "$D/stripped" "$1" && ! grep -qaF "$D/build" "$D/stripped"
+}
+for f in sbin/parsecd bin/parsec-cli "lib/$ma/libparsec-client.so.0" "lib/$ma/ossl-modules/parsec.so" \
+    "lib/$ma/pkcs11/libparsec-pkcs11.so" "lib/$ma/parsecd/psd-pkcs11.so" "lib/$ma/parsecd/psd-tpm.so"; do
+    check "$f names no build-directory path" no_build_path "$P/$f"
+done
+ok "the installed parsecd --version" "$P/sbin/parsecd" --version
+check "  ... names the installed module folder" last_output_has "^module folder: $P/lib/$ma/parsecd$"
+printf '%s\n' "[listener]" "socket_path = $D/mod.sock" "[core]" "providers = pkcs11" \
+    "[key_store]" "path = $D/mod/keys.sqlite3" "[pkcs11]" "module = $D/no-such-library.so" \
+    "token_uri = pkcs11:token=x" "pin = 1234" >"$D/mod.conf"
+fails "the installed parsecd with providers = pkcs11 and a missing PKCS#11 library" \
+    "$P/sbin/parsecd" -c "$D/mod.conf"
+check "  ... loads psd-pkcs11.so from the installed folder (its backend then refuses the library)" \
+    last_output_has "backend 'pkcs11' failed to start"
 not_listed_module() { ! grep -q "^$modulesdir/" "$D/installed.txt"; }
 check "parsec.so is not put into OpenSSL's own module folder" not_listed_module
 ok "the installed parsec-cli runs without ldconfig or LD_LIBRARY_PATH" env -u LD_LIBRARY_PATH "$P/bin/parsec-cli" --version

@@ -48,6 +48,7 @@ refuses "a bad log level" "log_level 'chatty'" "$(base "[core]" "log_level = cha
 refuses "a bad socket mode" "socket_mode '999'" "$(base "[listener]" "socket_mode = 999")"
 refuses "a bad max_connections_per_uid" "max_connections_per_uid '-1' must be 0..1000000" "$(base "[listener]" "max_connections_per_uid = -1")"
 refuses "zero threads" "threads '0'" "$(base "[core]" "threads = 0")"
+refuses "an empty module_dir" "module_dir is empty" "$(base "[core]" "module_dir =")"
 refuses "an unknown authenticator" "authenticator type 'jwt'" "$(base "[authenticator]" "type = jwt")"
 refuses "a line that is not key = value" "syntax error" "$(base "just words")"
 refuses "a socket path too long" "too long" "$(base "[listener]" "socket_path = $D/$(printf 'x%.0s' $(seq 120))")"
@@ -63,6 +64,29 @@ if grep -q "PSD_HAVE_PKCS11 1" "$TEST_BUILDDIR/config.h"; then
         "$(base "[core]" "providers = software, pkcs11" "[pkcs11]" "module = $D/no-such-module.so" \
             "token_uri = pkcs11:token=x" "pin = 1234")"
     check "  ... without the PIN in the message" absent 1234 "$D/last.out"
+    # Where psd-pkcs11.so comes from: PARSECD_MODULE_DIR (the tests' environment
+    # points it at the build tree), else [core] module_dir, else the installed folder.
+    pkcs11_conf=$(base "[core]" "providers = software, pkcs11" "[pkcs11]" "module = $D/no-such-module.so" \
+        "token_uri = pkcs11:token=x" "pin = 1234")
+    printf '%s\n' "$pkcs11_conf" "[core]" "module_dir = no-modules" >"$D/moddir.conf"
+    fails "a module_dir without the backend module" env -u PARSECD_MODULE_DIR "$P" -c "$D/moddir.conf"
+    check "  ... names the file tried (relative to the config's folder), errno and the setting to change" \
+        last_output_has "^parsecd: cannot load the pkcs11 backend: $D/no-modules/psd-pkcs11.so: No such file or directory (ENOENT). The folder $D/no-modules comes from \[core\] module_dir: set it to the folder holding psd-pkcs11.so$"
+    fails "a PARSECD_MODULE_DIR without the backend module" env PARSECD_MODULE_DIR="$D/elsewhere" "$P" -c "$D/moddir.conf"
+    check "  ... wins over module_dir, and the message says to unset or fix the variable" \
+        last_output_has "^parsecd: cannot load the pkcs11 backend: $D/elsewhere/psd-pkcs11.so: No such file or directory (ENOENT). The folder $D/elsewhere comes from the environment variable PARSECD_MODULE_DIR: unset it, or point it to the folder holding psd-pkcs11.so$"
+    printf '%s\n' "$pkcs11_conf" "[core]" "module_dir = $TEST_BUILDDIR/service" >"$D/moddir.conf"
+    fails "module_dir naming the build's modules" env -u PARSECD_MODULE_DIR "$P" -c "$D/moddir.conf"
+    check "  ... loads psd-pkcs11.so from there (the backend then fails on its missing PKCS#11 library)" \
+        last_output_has "backend 'pkcs11' failed to start"
+    installed_dir=$("$P" --version | sed -n 's/^module folder: //p')
+    check "--version names the installed module folder" [ -n "$installed_dir" ]
+    printf '%s\n' "$pkcs11_conf" "[core]" "log_level = debug" >"$D/moddir.conf"
+    fails "neither module_dir nor PARSECD_MODULE_DIR" env -u PARSECD_MODULE_DIR "$P" -c "$D/moddir.conf"
+    check "  ... looks in the installed module folder" last_output_has "$installed_dir/psd-pkcs11.so"
+    [ -e "$installed_dir/psd-pkcs11.so" ] ||
+        check "  ... and, finding no module there, says to install it or set module_dir" \
+            last_output_has "is where the modules install (parsecd --version): install the module there, or set \[core\] module_dir to the folder holding psd-pkcs11.so$"
 else
     refuses "a backend that is not built in" "not built into this parsecd" "$(base "[core]" "providers = pkcs11")"
 fi
