@@ -49,6 +49,10 @@
 
 #define KA_MAX_SOCKETS 64
 
+/* A successful Ping answer (wire protocol 1.0, flags 0 at offset 8). */
+static const char ka_ping_resp_hex[] =
+    "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
+
 static int ka_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int ka_fail(const char *fmt, ...)
@@ -184,8 +188,6 @@ done:
  */
 static int ka_fallback(void)
 {
-    static const char ping_resp[] =
-        "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
     uint8_t resp[64];
     fake_reply reply = {0};
     fake_server *srv;
@@ -194,7 +196,7 @@ static int ka_fallback(void)
     int rc = 1, n = 5;
 
     reply.bytes = resp;
-    reply.len = hex_decode(ping_resp, resp, sizeof(resp));
+    reply.len = hex_decode(ka_ping_resp_hex, resp, sizeof(resp));
     srv = fake_server_start(&reply, 1, 0);
     if (srv == NULL)
         return ka_fail("cannot start the one-response server");
@@ -302,6 +304,65 @@ static int ka_closed(int fd)
     return recv(fd, &b, 1, 0) == 0;
 }
 
+/* ---- scripted servers: one thread serving a socket in a temporary folder ---- */
+
+typedef struct ka_server {
+    int lfd;
+    int started;
+    char dir[64];
+    char uri[160];
+    struct sockaddr_un sa;
+    pthread_t thread;
+} ka_server;
+
+/* Listen in a new temporary folder and serve with fn(arg) on a thread. 0 on success. */
+static int ka_server_start(ka_server *srv, const char *name, void *(*fn)(void *), void *arg)
+{
+    srv->lfd = -1;
+    srv->started = 0;
+    snprintf(srv->dir, sizeof(srv->dir), "%s/ka-%s.XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp", name);
+    if (strlen(srv->dir) >= sizeof(srv->dir) - 1 || mkdtemp(srv->dir) == NULL) {
+        srv->dir[0] = '\0';
+        return ka_fail("%s server: mkdtemp: %s", name, strerror(errno));
+    }
+    srv->sa.sun_family = AF_UNIX;
+    snprintf(srv->sa.sun_path, sizeof(srv->sa.sun_path), "%s/s.sock", srv->dir);
+    snprintf(srv->uri, sizeof(srv->uri), "unix:%s", srv->sa.sun_path);
+    srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (srv->lfd < 0 || bind(srv->lfd, (struct sockaddr *)&srv->sa, sizeof(srv->sa)) != 0 ||
+        listen(srv->lfd, 8) != 0 || pthread_create(&srv->thread, NULL, fn, arg) != 0)
+        return ka_fail("%s server: %s", name, strerror(errno));
+    srv->started = 1;
+    return 0;
+}
+
+static void ka_server_stop(ka_server *srv)
+{
+    if (srv->started) {
+        shutdown(srv->lfd, SHUT_RDWR); /* its accept() fails: the thread returns */
+        pthread_join(srv->thread, NULL);
+    }
+    if (srv->lfd >= 0)
+        close(srv->lfd);
+    if (srv->dir[0] != '\0') {
+        unlink(srv->sa.sun_path);
+        rmdir(srv->dir);
+    }
+}
+
+/* One whole request (header, body, authentication) into req. 1 on success. */
+static int ka_read_request(int fd, uint8_t *req, size_t cap)
+{
+    parsec_wire_header h;
+
+    if (!ka_read_exact(fd, req, PARSEC_WIRE_HEADER_SIZE))
+        return 0;
+    parsec_wire_header_decode(req, &h);
+    return (size_t)h.body_len + h.auth_len <= cap - PARSEC_WIRE_HEADER_SIZE &&
+           ka_read_exact(fd, req + PARSEC_WIRE_HEADER_SIZE, (size_t)h.body_len + h.auth_len);
+}
+
 /* ---- a kept connection the service stops serving ---- */
 
 /*
@@ -313,39 +374,28 @@ static int ka_closed(int fd)
 #define KA_STALL_HELD 4
 
 typedef struct ka_stall_server {
-    int lfd;
+    ka_server base;
     atomic_int conns;
     int held[KA_STALL_HELD];
-    char dir[64];
-    struct sockaddr_un sa;
-    pthread_t thread;
 } ka_stall_server;
 
 static void *ka_stall_serve(void *arg)
 {
-    static const char ping_resp[] =
-        "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
     ka_stall_server *srv = arg;
     uint8_t resp[64], req[PARSEC_WIRE_HEADER_SIZE + 64];
-    size_t resp_len = hex_decode(ping_resp, resp, sizeof(resp));
+    size_t resp_len = hex_decode(ka_ping_resp_hex, resp, sizeof(resp));
 
     for (;;) {
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-        parsec_wire_header h;
+        int fd = accept4(srv->base.lfd, NULL, NULL, SOCK_CLOEXEC);
+        int n;
 
         if (fd < 0)
             return NULL; /* shut down */
-        if (!ka_read_exact(fd, req, PARSEC_WIRE_HEADER_SIZE)) {
+        if (!ka_read_request(fd, req, sizeof(req))) {
             close(fd);
             continue;
         }
-        parsec_wire_header_decode(req, &h);
-        if ((size_t)h.body_len + h.auth_len > sizeof(req) - PARSEC_WIRE_HEADER_SIZE ||
-            !ka_read_exact(fd, req + PARSEC_WIRE_HEADER_SIZE, (size_t)h.body_len + h.auth_len)) {
-            close(fd);
-            continue;
-        }
-        int n = atomic_load(&srv->conns);
+        n = atomic_load(&srv->conns);
 
         /* flags (offset 8, little-endian): keep-alive on every other connection */
         resp[9] = n % 2 == 0 ? 0x80 : 0x00;
@@ -361,30 +411,18 @@ static void *ka_stall_serve(void *arg)
 
 static int ka_stall(void)
 {
-    ka_stall_server srv = {.lfd = -1, .held = {-1, -1, -1, -1}};
+    ka_stall_server srv = {.held = {-1, -1, -1, -1}};
     parsec_status st;
     parsec_client *c = NULL;
-    char uri[160];
     struct timespec t0, t1;
     double ms;
-    int rc = 1, started = 0;
+    int rc = 1;
 
-    snprintf(srv.dir, sizeof(srv.dir), "%s/ka-stall.XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (strlen(srv.dir) >= sizeof(srv.dir) - 1 || mkdtemp(srv.dir) == NULL)
-        return ka_fail("mkdtemp: %s", strerror(errno));
-    srv.sa.sun_family = AF_UNIX;
-    snprintf(srv.sa.sun_path, sizeof(srv.sa.sun_path), "%s/s.sock", srv.dir);
-    srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&srv.sa, sizeof(srv.sa)) != 0 ||
-        listen(srv.lfd, 8) != 0 || pthread_create(&srv.thread, NULL, ka_stall_serve, &srv) != 0) {
-        ka_fail("stall server: %s", strerror(errno));
+    if (ka_server_start(&srv.base, "stall", ka_stall_serve, &srv) != 0)
         goto done;
-    }
-    started = 1;
-    snprintf(uri, sizeof(uri), "unix:%s", srv.sa.sun_path);
     c = ka_client(1); /* timeout 10 s */
-    if (c == NULL || parsec_client_set_endpoint(c, uri) != PARSEC_SUCCESS || ka_ping(c) != 0)
+    if (c == NULL || parsec_client_set_endpoint(c, srv.base.uri) != PARSEC_SUCCESS ||
+        ka_ping(c) != 0)
         goto done;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (ka_ping(c) != 0) {
@@ -423,17 +461,10 @@ static int ka_stall(void)
     rc = 0;
 done:
     parsec_client_free(c);
-    if (started) {
-        shutdown(srv.lfd, SHUT_RDWR);
-        pthread_join(srv.thread, NULL);
-    }
+    ka_server_stop(&srv.base);
     for (int i = 0; i < KA_STALL_HELD; i++)
         if (srv.held[i] >= 0)
             close(srv.held[i]);
-    if (srv.lfd >= 0)
-        close(srv.lfd);
-    unlink(srv.sa.sun_path);
-    rmdir(srv.dir);
     return rc;
 }
 
@@ -446,34 +477,19 @@ done:
  * answer without the flag, then closed.
  */
 typedef struct ka_drop_server {
-    int lfd;
+    ka_server base;
     atomic_int conns;
     unsigned int drop_us;
-    struct sockaddr_un sa;
-    pthread_t thread;
 } ka_drop_server;
-
-static int ka_read_request(int fd, uint8_t *req, size_t cap)
-{
-    parsec_wire_header h;
-
-    if (!ka_read_exact(fd, req, PARSEC_WIRE_HEADER_SIZE))
-        return 0;
-    parsec_wire_header_decode(req, &h);
-    return (size_t)h.body_len + h.auth_len <= cap - PARSEC_WIRE_HEADER_SIZE &&
-           ka_read_exact(fd, req + PARSEC_WIRE_HEADER_SIZE, (size_t)h.body_len + h.auth_len);
-}
 
 static void *ka_drop_serve(void *arg)
 {
-    static const char ping_resp[] =
-        "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
     ka_drop_server *srv = arg;
     uint8_t resp[64], req[PARSEC_WIRE_HEADER_SIZE + 64];
-    size_t resp_len = hex_decode(ping_resp, resp, sizeof(resp));
+    size_t resp_len = hex_decode(ka_ping_resp_hex, resp, sizeof(resp));
 
     for (;;) {
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+        int fd = accept4(srv->base.lfd, NULL, NULL, SOCK_CLOEXEC);
         int n;
 
         if (fd < 0)
@@ -490,27 +506,15 @@ static void *ka_drop_serve(void *arg)
 
 static int ka_drop(unsigned int drop_us)
 {
-    ka_drop_server srv = {.lfd = -1, .drop_us = drop_us};
-    char dir[64], uri[160];
+    ka_drop_server srv = {.drop_us = drop_us};
     parsec_client *c = NULL;
-    int rc = 1, started = 0;
+    int rc = 1;
 
-    snprintf(dir, sizeof(dir), "%s/ka-drop.XXXXXX",
-             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-    if (strlen(dir) >= sizeof(dir) - 1 || mkdtemp(dir) == NULL)
-        return ka_fail("mkdtemp: %s", strerror(errno));
-    srv.sa.sun_family = AF_UNIX;
-    snprintf(srv.sa.sun_path, sizeof(srv.sa.sun_path), "%s/s.sock", dir);
-    srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&srv.sa, sizeof(srv.sa)) != 0 ||
-        listen(srv.lfd, 8) != 0 || pthread_create(&srv.thread, NULL, ka_drop_serve, &srv) != 0) {
-        ka_fail("drop server: %s", strerror(errno));
+    if (ka_server_start(&srv.base, "drop", ka_drop_serve, &srv) != 0)
         goto done;
-    }
-    started = 1;
-    snprintf(uri, sizeof(uri), "unix:%s", srv.sa.sun_path);
     c = ka_client(1);
-    if (c == NULL || parsec_client_set_endpoint(c, uri) != PARSEC_SUCCESS || ka_ping(c) != 0)
+    if (c == NULL || parsec_client_set_endpoint(c, srv.base.uri) != PARSEC_SUCCESS ||
+        ka_ping(c) != 0)
         goto done;
     if (ka_ping(c) != 0) {
         ka_fail("the Ping whose kept connection was closed unanswered was not resent");
@@ -527,14 +531,7 @@ static int ka_drop(unsigned int drop_us)
     rc = 0;
 done:
     parsec_client_free(c);
-    if (started) {
-        shutdown(srv.lfd, SHUT_RDWR);
-        pthread_join(srv.thread, NULL);
-    }
-    if (srv.lfd >= 0)
-        close(srv.lfd);
-    unlink(srv.sa.sun_path);
-    rmdir(dir);
+    ka_server_stop(&srv.base);
     return rc;
 }
 
