@@ -35,6 +35,7 @@
 static atomic_uint parsec_poll_spinners;
 static _Atomic uint64_t parsec_poll_load_at;     /* when the runnable threads were last counted */
 static atomic_int parsec_poll_load_busy;         /* then: more runnable threads than CPUs */
+static atomic_long parsec_poll_cpus_online;      /* read once (sysconf reads a sysfs file) */
 static _Atomic uint64_t parsec_poll_quiet_until; /* no spinning before this (ns) */
 static _Atomic uint32_t parsec_poll_quiet_ns;    /* length of the last quiet period */
 static atomic_int parsec_poll_max_spinners = -1;
@@ -102,7 +103,11 @@ static int parsec_poll_machine_busy(uint64_t now)
     for (int spaces = 0; *p != '\0' && spaces < 3; p++)
         spaces += *p == ' ';
     running = strtoul(p, NULL, 10);
-    cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpus = atomic_load_explicit(&parsec_poll_cpus_online, memory_order_relaxed);
+    if (cpus == 0) {
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        atomic_store_explicit(&parsec_poll_cpus_online, cpus, memory_order_relaxed);
+    }
     atomic_store_explicit(&parsec_poll_load_busy, cpus > 0 && running > (unsigned long)cpus,
                           memory_order_relaxed);
     return atomic_load_explicit(&parsec_poll_load_busy, memory_order_relaxed);
