@@ -9,6 +9,7 @@
  *
  *   parsec_bench --key URI --kind KIND [--provider NAME]... [--md sha256] [--per-op-init]
  *                [--threads 1,2,8] [--seconds 1] [--iterations N] --op LABEL --path LABEL
+ *                [--cpu-pid PID]
  *
  * KIND: sign-pkcs1, sign-pss (salt = digest length), sign-ecdsa,
  * decrypt-oaep (MGF1 with the same digest, no label), derive-ecdh.
@@ -356,7 +357,7 @@ static void pb_usage(void)
                     "sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh\n"
                     "                    [--provider NAME]... [--md sha256] [--per-op-init] "
                     "[--threads 1,2,8] [--seconds S]\n"
-                    "                    [--iterations N] [--op LABEL] [--path LABEL]\n");
+                    "                    [--iterations N] [--op LABEL] [--path LABEL] [--cpu-pid PID]\n");
 }
 
 int main(int argc, char **argv)
