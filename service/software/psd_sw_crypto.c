@@ -23,6 +23,7 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
     EVP_PKEY_CTX *ctx = NULL;
     unsigned char *out = NULL;
     size_t outlen = 0;
+    int maxlen;
     parsec_status st;
 
     if (!psd_sw_is_pair(key->attrs->type))
@@ -30,10 +31,21 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
     st = psd_sw_op_ctx(state, key, PSD_SW_SIGN, alg, psd_sw_sig_setup, &ctx);
     if (st != PARSEC_SUCCESS)
         goto done;
+    /*
+     * The key's maximum signature size is cached in the EVP_PKEY; asking
+     * EVP_PKEY_sign for it first costs ECDSA one more dummy-signature
+     * encoding (ECDSA_size) per request.
+     */
+    maxlen = EVP_PKEY_get_size(EVP_PKEY_CTX_get0_pkey(ctx));
+    st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (maxlen <= 0)
+        goto done;
+    outlen = (size_t)maxlen;
+    st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    if ((out = OPENSSL_malloc(outlen)) == NULL)
+        goto done;
     st = PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* e.g. raw input longer than the modulus allows */
-    if (EVP_PKEY_sign(ctx, NULL, &outlen, hash, hashlen) != 1 ||
-        (out = OPENSSL_malloc(outlen)) == NULL ||
-        EVP_PKEY_sign(ctx, out, &outlen, hash, hashlen) != 1)
+    if (EVP_PKEY_sign(ctx, out, &outlen, hash, hashlen) != 1)
         goto done;
     if (is_rsa) {
         sig->data = out;
