@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "parsec_busy_poll.h"
 #include "parsec_client_internal.h"
 #include "parsec_wire.h"
 
@@ -54,6 +55,11 @@ parsec_client *parsec_client_new(void)
     c->max_body = PARSEC_CLIENT_MAX_RESPONSE_CAP;
     env = secure_getenv(PARSEC_KEEPALIVE_ENV);
     c->keepalive = env != NULL && strcmp(env, "1") == 0;
+    c->busy_poll_us = PARSEC_BUSY_POLL_DEFAULT_US;
+    env = secure_getenv(PARSEC_BUSY_POLL_ENV);
+    /* An invalid value keeps the default: a client has nowhere to report it. */
+    if (env != NULL && parsec_busy_poll_parse(env, &c->busy_poll_us) != 0)
+        c->busy_poll_us = PARSEC_BUSY_POLL_DEFAULT_US;
     env = secure_getenv(PARSEC_ENDPOINT_ENV);
     if (env == NULL || *env == '\0')
         env = PARSEC_DEFAULT_ENDPOINT;
@@ -165,6 +171,17 @@ void parsec_client_set_keepalive(parsec_client *c, int on)
 int parsec_client_get_keepalive(const parsec_client *c)
 {
     return c != NULL && c->keepalive;
+}
+
+void parsec_client_set_busy_poll(parsec_client *c, unsigned int us)
+{
+    if (c != NULL)
+        c->busy_poll_us = us > PARSEC_BUSY_POLL_MAX_US ? PARSEC_BUSY_POLL_MAX_US : us;
+}
+
+unsigned int parsec_client_get_busy_poll(const parsec_client *c)
+{
+    return c != NULL ? c->busy_poll_us : 0;
 }
 
 void parsec_client_set_provider(parsec_client *c, uint8_t provider)

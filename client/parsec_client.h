@@ -27,6 +27,7 @@
 #define PARSEC_DEFAULT_TIMEOUT_MS 60000
 /* "1" turns keep-alive on for new client objects, "0" off (the default). */
 #define PARSEC_KEEPALIVE_ENV "PARSEC_CLIENT_KEEPALIVE"
+#define PARSEC_BUSY_POLL_ENV "PARSEC_CLIENT_BUSY_POLL_US"
 
 typedef struct parsec_client parsec_client;
 
@@ -82,6 +83,18 @@ void parsec_client_set_max_response(parsec_client *c, size_t max_body);
  */
 void parsec_client_set_keepalive(parsec_client *c, int on);
 int parsec_client_get_keepalive(const parsec_client *c);
+/*
+ * On a kept connection, wait for the answer by polling the socket for up to
+ * `us` microseconds before blocking, so that the thread's CPU does not halt
+ * and wake again for a short operation (docs/performance.md, "Busy-polling").
+ * The time is adapted to the answer times seen recently for the same kind
+ * of request on this thread, long operations are slept through until
+ * shortly before they should end, and polling backs off while other
+ * threads need the CPU. 0 turns it off; at most 100000. No effect without
+ * keep-alive. Default 200, or $PARSEC_CLIENT_BUSY_POLL_US at parsec_client_new.
+ */
+void parsec_client_set_busy_poll(parsec_client *c, unsigned int us);
+unsigned int parsec_client_get_busy_poll(const parsec_client *c);
 /* The provider used when a call passes PARSEC_PROVIDER_DEFAULT. */
 void parsec_client_set_provider(parsec_client *c, uint8_t provider);
 uint8_t parsec_client_get_provider(const parsec_client *c);

@@ -28,7 +28,8 @@ struct parsec_client {
     size_t app_name_len;
     unsigned int timeout_ms;
     size_t max_body;
-    uint8_t keepalive; /* ask for a kept connection (PARSEC_WIRE_FLAG_KEEPALIVE) */
+    uint8_t keepalive;         /* ask for a kept connection (PARSEC_WIRE_FLAG_KEEPALIVE) */
+    unsigned int busy_poll_us; /* on kept connections: poll for the answer up to this long */
 };
 
 /* Flags of parsec_call. */

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parsec_busy_poll.h"
 #include "parsec_client_internal.h"
 #include "parsec_wire.h"
 
@@ -222,18 +223,20 @@ static parsec_status parsec_send_all(int fd, struct iovec *iov, int iovcnt, int6
 }
 
 /*
- * The first part of an answer: wait (the peer cannot have answered yet),
- * then read what is there, until at least `want` bytes are in buf (it may
- * get up to cap). *have counts what arrived, also on failure.
+ * The first part of an answer: wait (the peer cannot have answered yet,
+ * unless `ready` says polling saw it), then read what is there, until at
+ * least `want` bytes are in buf (it may get up to cap). *have counts what
+ * arrived, also on failure.
  */
 static parsec_status parsec_recv_some(int fd, uint8_t *buf, size_t cap, size_t want,
-                                      int64_t deadline, size_t *have)
+                                      int64_t deadline, int ready, size_t *have)
 {
     *have = 0;
     while (*have < want) {
-        parsec_status st = parsec_wait(fd, POLLIN, deadline);
+        parsec_status st = ready ? PARSEC_SUCCESS : parsec_wait(fd, POLLIN, deadline);
         ssize_t n;
 
+        ready = 0;
         if (st != PARSEC_SUCCESS)
             return st;
         n = recv(fd, buf + *have, cap - *have, 0);
@@ -481,6 +484,24 @@ static void parsec_kept_put(int fd, const char *path, int reused)
     memcpy(k->path, path, sizeof(k->path));
 }
 
+/* ---- busy-polling for the answer (kept connections only) ---- */
+
+/*
+ * This thread's recent answer times, by kind of request (opcode and request
+ * size: an RSA and an ECDSA signature take very different times).
+ */
+#define PARSEC_POLL_KINDS 32
+static __thread parsec_poll_history parsec_tls_poll[PARSEC_POLL_KINDS];
+
+static parsec_poll_history *parsec_poll_kind(uint32_t opcode, const struct iovec *iov, int iovcnt)
+{
+    size_t len = 0;
+
+    for (int i = 0; i < iovcnt; i++)
+        len += iov[i].iov_len;
+    return &parsec_tls_poll[(opcode * 31u + (uint32_t)len) % PARSEC_POLL_KINDS];
+}
+
 /* ---- the exchange ---- */
 
 static void parsec_put_le32(uint8_t *p, uint32_t v)
@@ -537,6 +558,9 @@ static parsec_status parsec_exchange(const parsec_client *c, int fd, const struc
     parsec_wire_header hdr;
     size_t have = 0, inbuf, max_body;
     int64_t deadline;
+    parsec_poll_history *poll_kind = NULL;
+    uint64_t sent_ns = 0;
+    int answered = 0;
     parsec_status st;
 
     at->got_bytes = 0;
@@ -548,13 +572,19 @@ static parsec_status parsec_exchange(const parsec_client *c, int fd, const struc
         return st;
 
     deadline = parsec_deadline(c->timeout_ms);
+    /* Only on a connection the service kept: a reference service is waited for as ever. */
+    if (reused && c->busy_poll_us > 0) {
+        poll_kind = parsec_poll_kind(opcode, req_iov, iovcnt);
+        sent_ns = parsec_poll_now_ns();
+        answered = parsec_poll_spin(poll_kind, fd, c->busy_poll_us, sent_ns, 1);
+    }
     /*
      * A kept connection nobody serves (an older parsecd whose threads are
      * all held by slow clients): no answer and the request still unread
      * after a while. The caller resends it on a new connection, which the
      * service accepts separately, instead of waiting out the timeout.
      */
-    if (reused && parsec_opcode_repeatable(opcode) &&
+    if (!answered && reused && parsec_opcode_repeatable(opcode) &&
         (c->timeout_ms == 0 || c->timeout_ms > PARSEC_KEPT_STALL_MS)) {
         st = parsec_wait(fd, POLLIN, parsec_deadline(PARSEC_KEPT_STALL_MS));
         if (st == PARSEC_CLIENT_ERROR_TIMEOUT && parsec_request_unread(fd)) {
@@ -562,10 +592,13 @@ static parsec_status parsec_exchange(const parsec_client *c, int fd, const struc
             return st;
         }
     }
-    st = parsec_recv_some(fd, first, sizeof(first), PARSEC_WIRE_HEADER_SIZE, deadline, &have);
+    st = parsec_recv_some(fd, first, sizeof(first), PARSEC_WIRE_HEADER_SIZE, deadline, answered,
+                          &have);
     at->got_bytes = have > 0;
     if (st != PARSEC_SUCCESS)
         goto done;
+    if (poll_kind != NULL)
+        parsec_poll_record(poll_kind, parsec_poll_now_ns() - sent_ns, c->busy_poll_us);
     parsec_wire_header_decode(first, &hdr);
     if (parsec_wire_response_validate(&hdr) != PARSEC_SUCCESS) {
         st = PARSEC_CLIENT_ERROR_PROTOCOL;

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/params.h>
 
+#include "parsec_busy_poll.h"
 #include "config.h"
 #include "pprov.h"
 
@@ -48,6 +49,7 @@ struct pprov_ctx {
     uint8_t backend; /* PARSEC_PROVIDER_DEFAULT: the service's first */
     unsigned int timeout_ms;
     int keepalive;      /* keep-alive extension (docs/protocol-extensions.md) */
+    int busy_poll_us;   /* poll for answers on kept connections; -1: the client's default */
     char *config_error; /* reported by every operation that needs the service */
     char identity[160];
 
@@ -275,6 +277,8 @@ static pprov_conn *pprov_conn_new(pprov_ctx *ctx)
     parsec_client_set_timeout(conn->client, ctx->timeout_ms);
     /* Harmless with a service that does not know it: that one closes after each answer. */
     parsec_client_set_keepalive(conn->client, ctx->keepalive);
+    if (ctx->busy_poll_us >= 0)
+        parsec_client_set_busy_poll(conn->client, (unsigned int)ctx->busy_poll_us);
     if (ctx->auth >= 0) {
         st = parsec_client_set_auth(conn->client, (uint8_t)ctx->auth, ctx->app_name);
         if (st != PARSEC_SUCCESS) {
@@ -424,7 +428,7 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
 {
     /* The core writes pointers to its own strings: pass the addresses (&ptr). */
     char *c_endpoint = NULL, *c_auth = NULL, *c_app = NULL, *c_backend = NULL, *c_debug = NULL;
-    char *c_timeout = NULL, *c_keepalive = NULL;
+    char *c_timeout = NULL, *c_keepalive = NULL, *c_busy_poll = NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_ptr("endpoint", &c_endpoint, 0),
         OSSL_PARAM_utf8_ptr("auth", &c_auth, 0),
@@ -433,6 +437,7 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
         OSSL_PARAM_utf8_ptr("debug", &c_debug, 0),
         OSSL_PARAM_utf8_ptr("timeout_ms", &c_timeout, 0),
         OSSL_PARAM_utf8_ptr("keepalive", &c_keepalive, 0),
+        OSSL_PARAM_utf8_ptr("busy_poll_us", &c_busy_poll, 0),
         OSSL_PARAM_END,
     };
     const char *v;
@@ -493,6 +498,18 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
             pprov_set_config_error(ctx, "invalid keepalive '%s' (use yes or no)", v);
     }
 
+    ctx->busy_poll_us = -1;
+    v = pprov_setting("PARSEC_PROVIDER_BUSY_POLL_US", c_busy_poll);
+    if (v != NULL && *v != '\0') {
+        unsigned int us;
+
+        if (parsec_busy_poll_parse(v, &us) != 0)
+            pprov_set_config_error(ctx, "invalid busy_poll_us '%s' (use 0 to %u microseconds)", v,
+                                   PARSEC_BUSY_POLL_MAX_US);
+        else
+            ctx->busy_poll_us = (int)us;
+    }
+
     if (ctx->auth == PARSEC_AUTH_DIRECT || (ctx->auth < 0 && ctx->app_name != NULL))
         snprintf(ctx->identity, sizeof(ctx->identity), "application '%s'", ctx->app_name);
     else if (ctx->auth == PARSEC_AUTH_UNIX_PEER)
@@ -503,10 +520,11 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
         snprintf(ctx->identity, sizeof(ctx->identity), "uid %ld (or the service's authenticator)",
                  (long)getuid());
 
-    PPROV_debug("config: endpoint=%s auth=%d app_name=%s backend=%u timeout_ms=%u keepalive=%d%s%s",
+    PPROV_debug("config: endpoint=%s auth=%d app_name=%s backend=%u timeout_ms=%u keepalive=%d "
+                "busy_poll_us=%d%s%s",
                 pprov_endpoint(ctx), ctx->auth, ctx->app_name ? ctx->app_name : "(none)",
-                ctx->backend, ctx->timeout_ms, ctx->keepalive, ctx->config_error ? " ERROR: " : "",
-                ctx->config_error ? ctx->config_error : "");
+                ctx->backend, ctx->timeout_ms, ctx->keepalive, ctx->busy_poll_us,
+                ctx->config_error ? " ERROR: " : "", ctx->config_error ? ctx->config_error : "");
 }
 
 /* ---- algorithm tables (static: libssl caches them at SSL_CTX_new) ----------------------- */

@@ -232,6 +232,13 @@ static int psd_conf_listener(psd_config_parse *p, const char *name, const char *
         cfg->max_connections_per_uid = (unsigned int)v;
         return 1;
     }
+    if (strcmp(name, "busy_poll_us") == 0) {
+        if (psd_parse_ulong(value, 10, 0, PARSEC_BUSY_POLL_MAX_US, &v) != 0)
+            return psd_conf_fail(p, "busy_poll_us '%s' must be 0..%u microseconds (0 = off)", value,
+                                 PARSEC_BUSY_POLL_MAX_US);
+        cfg->busy_poll_us = (unsigned int)v;
+        return 1;
+    }
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "listener");
 }
 
@@ -414,6 +421,7 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     cfg->keepalive_max = PSD_DEFAULT_KEEPALIVE_MAX;
     cfg->keepalive_idle_ms = PSD_DEFAULT_KEEPALIVE_IDLE_MS;
     cfg->max_connections_per_uid = PSD_DEFAULT_MAX_CONNECTIONS_PER_UID;
+    cfg->busy_poll_us = PARSEC_BUSY_POLL_DEFAULT_US;
     cfg->threads = 4;
     cfg->body_len_limit = PARSEC_DEFAULT_BODY_LIMIT;
     cfg->buffer_size_limit = 1u << 20;

@@ -99,6 +99,8 @@ typedef struct psd_slot {
     _Atomic int64_t deadline_ms; /* closed if still waiting then (0: never); set before PARKED */
     psd_peer peer;               /* credentials, read once per connection */
     psd_reader rd;               /* the part of a request that has arrived (heap), if any */
+    parsec_poll_history poll;    /* kept: recent gaps between an answer and the next request */
+    uint64_t answered_ns;        /* kept: when the last answer went out (0: none pending) */
     unsigned int next_free;
 } psd_slot;
 
@@ -122,6 +124,7 @@ struct psd_listener {
     unsigned int n_workers;
     pthread_t *keepers; /* started with the first waiting connection */
     atomic_uint n_keepers;
+    atomic_uint keepers_idle; /* keepers in epoll_wait: free to serve another connection */
     unsigned int max_keepers;
     pthread_mutex_t keepers_mu;
     atomic_int stopping;            /* stop accepting; finish the request in hand */
@@ -596,6 +599,8 @@ static void psd_slot_release(psd_listener *l, psd_slot *s)
     s->kept = 0;
     s->idle_kept = 0;
     s->deadline_ms = 0;
+    s->answered_ns = 0;
+    memset(&s->poll, 0, sizeof(s->poll));
     memset(&s->peer, 0, sizeof(s->peer));
     atomic_store(&s->word, PSD_SLOT_WORD(PSD_SLOT_GEN(atomic_load(&s->word)) + 1, PSD_SLOT_FREE));
     s->next_free = l->free_head;
@@ -802,16 +807,24 @@ static int psd_keep_waiting(void *arg)
  * Serve a connection its owner holds in a slot (BUSY): read what is there,
  * answer whole requests, and park it again once it has to wait. A client
  * in a loop often has its next request there before the connection could
- * be parked: that one is served here too instead of through epoll (a
- * wake-up and a thread switch), a bounded number of times so that one
- * client cannot keep a thread to itself.
+ * be parked, or soon after: that one is served here too instead of through
+ * epoll (a wake-up and a thread switch). After each answer the connection
+ * is polled for the next request for a while (busy_poll_us, adapted to the
+ * gaps this client leaves; parsec_busy_poll.h), so that this thread's CPU
+ * stays awake for it. At most PSD_SERVE_IN_PLACE requests in a row, so
+ * that one client cannot keep a thread from the others: an accept worker
+ * then hands the connection to the keepers, and a keeper goes on only
+ * while another keeper is free to serve the other connections.
  */
-static void psd_conn_serve(psd_listener *l, psd_slot *s)
+static void psd_conn_serve(psd_listener *l, psd_slot *s, int keeper)
 {
     uint8_t first[PSD_FIRST_READ];
     psd_new_conn nc = {.l = l, .slot = s};
 
-    for (int served = 0; served <= PSD_SERVE_IN_PLACE; served++) {
+    for (int served = 0;
+         served <= PSD_SERVE_IN_PLACE ||
+         (keeper && atomic_load_explicit(&l->keepers_idle, memory_order_relaxed) > 0);
+         served++) {
         psd_read_result r;
 
         if (s->rd.buf == NULL) {
@@ -819,6 +832,11 @@ static void psd_conn_serve(psd_listener *l, psd_slot *s)
             s->rd.cap = sizeof(first);
         }
         r = psd_reader_fill(l->cfg, s->fd, &s->rd);
+        if (s->answered_ns != 0 && (r != PSD_READ_MORE || s->rd.have > 0)) {
+            parsec_poll_record(&s->poll, parsec_poll_now_ns() - s->answered_ns,
+                               l->cfg->busy_poll_us);
+            s->answered_ns = 0;
+        }
         if (r == PSD_READ_MORE) {
             if (psd_reader_detach(&s->rd) != 0) {
                 psd_send_refusal(s->fd, PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY);
@@ -837,6 +855,10 @@ static void psd_conn_serve(psd_listener *l, psd_slot *s)
         }
         psd_reader_clear(&s->rd);
         s->deadline_ms = psd_monotonic_ms() + l->idle_ms;
+        if (l->cfg->busy_poll_us > 0) {
+            s->answered_ns = parsec_poll_now_ns();
+            parsec_poll_spin(&s->poll, s->fd, l->cfg->busy_poll_us, s->answered_ns, 0);
+        }
     }
     psd_slot_park(l, s);
 }
@@ -849,7 +871,11 @@ static void *psd_keeper(void *arg)
         struct epoll_event ev;
         /* A timeout only while connections wait: their deadlines must be enforced. */
         int timeout = atomic_load(&l->n_waiting) > 0 ? (int)l->sweep_ms : -1;
-        int n = epoll_wait(l->epfd, &ev, 1, timeout);
+        int n;
+
+        atomic_fetch_add_explicit(&l->keepers_idle, 1, memory_order_relaxed);
+        n = epoll_wait(l->epfd, &ev, 1, timeout);
+        atomic_fetch_sub_explicit(&l->keepers_idle, 1, memory_order_relaxed);
 
         if (atomic_load(&l->stopping))
             return NULL;
@@ -868,7 +894,7 @@ static void *psd_keeper(void *arg)
             psd_slot *s = psd_slot_take(l, ev.data.u64);
 
             if (s != NULL)
-                psd_conn_serve(l, s);
+                psd_conn_serve(l, s, 1);
         }
     }
 }
@@ -1031,7 +1057,7 @@ static void *psd_worker(void *arg)
             nc.slot->fd = fd;
             nc.slot->peer = peer;
             nc.slot->deadline_ms = psd_monotonic_ms() + l->idle_ms;
-            psd_conn_serve(l, nc.slot);
+            psd_conn_serve(l, nc.slot, 0);
             continue;
         }
         psd_reader_clear(&rd);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "parsec_busy_poll.h"
 #include "parsec_types.h"
 #include "psd_backend.h"
 
@@ -44,6 +45,7 @@ typedef struct psd_config {
     unsigned int keepalive_max; /* 0: never keep a connection */
     unsigned int keepalive_idle_ms;
     unsigned int max_connections_per_uid; /* 0: no cap */
+    unsigned int busy_poll_us;            /* kept connections: poll for the next request; 0 off */
     /* [core] */
     unsigned int threads;
     uint32_t body_len_limit;

@@ -4,7 +4,9 @@
 # and parsecd: many requests on one connection, flags 0 for requests that
 # do not ask, fallback against a server that closes after each answer,
 # fork safety, one connection per thread, the idle timeout, the cap on kept
-# connections and a service restart under a kept connection.
+# connections, a service restart under a kept connection, and busy-polling
+# (docs/performance.md): on and off alike, a connection closed while the
+# client polls, no CPU with 64 idle kept connections.
 set -u
 : "${TEST_SRCDIR:?}" "${TEST_BUILDDIR:?}"
 . "$TEST_SRCDIR/test/lib/testenv.sh"
@@ -15,7 +17,7 @@ KA=$TEST_BUILDDIR/test/keepalive/keepalive_client
 # listener_conf LINES...: [listener] keys for the next psd_restart.
 listener_conf() {
     local f=$TESTDIR/parsecd.conf line
-    sed -i '/^keepalive_/d' "$f"
+    sed -i '/^keepalive_/d; /^busy_poll_us/d' "$f"
     for line in "$@"; do sed -i "/^\[listener\]/a $line" "$f"; done
 }
 
@@ -80,6 +82,49 @@ psd_restart || exit 1
 touch "$TESTDIR/go"
 check "a request after a parsecd restart succeeds (resent on a new connection)" wait "$p3"
 [ -s "$TESTDIR/p3.out" ] && sed 's/^/# /' "$TESTDIR/p3.out"
+
+# Busy-polling changes how the client and parsecd wait, never what they answer.
+for bp in 0 200; do
+    listener_conf "busy_poll_us = $bp"
+    psd_restart || exit 1
+    export PARSEC_CLIENT_BUSY_POLL_US=$bp
+    ok "busy_poll_us = $bp: 200 Pings on one kept connection" "$KA" reuse 200
+    # shellcheck disable=SC2016 # $1 and $2 belong to the inner sh
+    ok "busy_poll_us = $bp: 2 threads x 100 rounds of Ping, ListProviders, HashCompute answer alike" \
+        sh -c '"$1" answers 100 2 >"$2"' sh "$KA" "$TESTDIR/answers.$bp"
+    ok "busy_poll_us = $bp: a kept connection closed while the client polls: the Ping is resent" \
+        "$KA" drop 0
+    ok "busy_poll_us = $bp: a kept connection closed after the client stopped polling: resent" \
+        "$KA" drop 20000
+    ok "busy_poll_us = $bp: a server without keep-alive gets one connection per request" \
+        "$KA" fallback
+done
+unset PARSEC_CLIENT_BUSY_POLL_US
+check "busy-polling on and off: the same answers" cmp "$TESTDIR/answers.0" "$TESTDIR/answers.200"
+sed 's/^/# answers: /' "$TESTDIR/answers.200"
+
+# proc_cpu_ticks PID: utime + stime of a process, in clock ticks.
+proc_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# 64 kept connections, idle: neither parsecd nor the client spins (busy_poll_us on).
+listener_conf "busy_poll_us = 200" "keepalive_idle_ms = 60000"
+psd_restart || exit 1
+rm -f "$TESTDIR/r1"
+"$KA" hold 64 "$TESTDIR/r1" >"$TESTDIR/hold.out" 2>&1 &
+ph=$!
+for _ in $(seq 500); do [ -f "$TESTDIR/r1" ] && break; sleep 0.02; done
+check "64 client threads hold 64 kept connections" [ "$(psd_conns)" -eq 64 ]
+sleep 0.5 # past any busy-poll budget (at most busy_poll_us)
+psd_a=$(proc_cpu_ticks "$PSD_PID")
+cli_a=$(proc_cpu_ticks "$ph")
+sleep 3
+psd_b=$(proc_cpu_ticks "$PSD_PID")
+cli_b=$(proc_cpu_ticks "$ph")
+echo "# idle 3 s with 64 kept connections: parsecd $((psd_b - psd_a)) ticks, client $((cli_b - cli_a)) ticks (of $(getconf CLK_TCK)/s)"
+check "parsecd with 64 idle kept connections uses no CPU in 3 s" [ $((psd_b - psd_a)) -eq 0 ]
+check "the idle client holding them uses no CPU in 3 s" [ $((cli_b - cli_a)) -eq 0 ]
+kill -USR1 "$ph"
+check "the 64 threads Ping again on their kept connections" wait "$ph"
 
 # shellcheck disable=SC2016 # $1 belongs to the inner sh
 check "parsecd logged no error (nor a sanitizer report)" sh -c \

@@ -18,12 +18,20 @@
  *   keepalive_client threads T N [K]    one kept connection per thread (K held; default T),
  *                                       all closed at thread exit
  *   keepalive_client pause READY GO     Ping, create READY, wait for GO, Ping (service restarted)
+ *   keepalive_client answers N T        N rounds of Ping, ListProviders and HashCompute on T
+ *                                       threads: every round's answers alike, printed once
+ *   keepalive_client hold T READY       T threads Ping once (T kept connections), create
+ *                                       READY, stay idle until SIGUSR1, Ping again
+ *   keepalive_client drop US            a service that closes the kept connection US
+ *                                       microseconds after reading the next request (0: while
+ *                                       the client polls for the answer): resent, answered
  */
 #include <dirent.h>
 #include <stdatomic.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,6 +437,263 @@ done:
     return rc;
 }
 
+/* ---- a kept connection the service closes while the client waits ---- */
+
+/*
+ * Connection 0: the first request is answered with keep-alive, the next one
+ * is read and the connection closed, drop_us later, without an answer (a
+ * service that stops or crashes mid-request). Later connections: one
+ * answer without the flag, then closed.
+ */
+typedef struct ka_drop_server {
+    int lfd;
+    atomic_int conns;
+    unsigned int drop_us;
+    struct sockaddr_un sa;
+    pthread_t thread;
+} ka_drop_server;
+
+static int ka_read_request(int fd, uint8_t *req, size_t cap)
+{
+    parsec_wire_header h;
+
+    if (!ka_read_exact(fd, req, PARSEC_WIRE_HEADER_SIZE))
+        return 0;
+    parsec_wire_header_decode(req, &h);
+    return (size_t)h.body_len + h.auth_len <= cap - PARSEC_WIRE_HEADER_SIZE &&
+           ka_read_exact(fd, req + PARSEC_WIRE_HEADER_SIZE, (size_t)h.body_len + h.auth_len);
+}
+
+static void *ka_drop_serve(void *arg)
+{
+    static const char ping_resp[] =
+        "10a7c05e1e000100000000000000000000000000000002000000000001000000000000000801";
+    ka_drop_server *srv = arg;
+    uint8_t resp[64], req[PARSEC_WIRE_HEADER_SIZE + 64];
+    size_t resp_len = hex_decode(ping_resp, resp, sizeof(resp));
+
+    for (;;) {
+        int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+        int n;
+
+        if (fd < 0)
+            return NULL; /* shut down */
+        n = atomic_fetch_add(&srv->conns, 1);
+        resp[9] = n == 0 ? 0x80 : 0x00; /* flags, offset 8, little-endian */
+        if (ka_read_request(fd, req, sizeof(req)) &&
+            send(fd, resp, resp_len, MSG_NOSIGNAL) == (ssize_t)resp_len && n == 0 &&
+            ka_read_request(fd, req, sizeof(req)) && srv->drop_us > 0)
+            usleep(srv->drop_us);
+        close(fd);
+    }
+}
+
+static int ka_drop(unsigned int drop_us)
+{
+    ka_drop_server srv = {.lfd = -1, .drop_us = drop_us};
+    char dir[64], uri[160];
+    parsec_client *c = NULL;
+    int rc = 1, started = 0;
+
+    snprintf(dir, sizeof(dir), "%s/ka-drop.XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    if (strlen(dir) >= sizeof(dir) - 1 || mkdtemp(dir) == NULL)
+        return ka_fail("mkdtemp: %s", strerror(errno));
+    srv.sa.sun_family = AF_UNIX;
+    snprintf(srv.sa.sun_path, sizeof(srv.sa.sun_path), "%s/s.sock", dir);
+    srv.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (srv.lfd < 0 || bind(srv.lfd, (struct sockaddr *)&srv.sa, sizeof(srv.sa)) != 0 ||
+        listen(srv.lfd, 8) != 0 || pthread_create(&srv.thread, NULL, ka_drop_serve, &srv) != 0) {
+        ka_fail("drop server: %s", strerror(errno));
+        goto done;
+    }
+    started = 1;
+    snprintf(uri, sizeof(uri), "unix:%s", srv.sa.sun_path);
+    c = ka_client(1);
+    if (c == NULL || parsec_client_set_endpoint(c, uri) != PARSEC_SUCCESS || ka_ping(c) != 0)
+        goto done;
+    if (ka_ping(c) != 0) {
+        ka_fail("the Ping whose kept connection was closed unanswered was not resent");
+        goto done;
+    }
+    if (atomic_load(&srv.conns) != 2) {
+        ka_fail("the service saw %d connections, expected 2 (kept, then the resend)",
+                atomic_load(&srv.conns));
+        goto done;
+    }
+    printf("kept connection closed %u us after the request (busy_poll_us %u): resent and "
+           "answered on a new connection\n",
+           drop_us, parsec_client_get_busy_poll(c));
+    rc = 0;
+done:
+    parsec_client_free(c);
+    if (started) {
+        shutdown(srv.lfd, SHUT_RDWR);
+        pthread_join(srv.thread, NULL);
+    }
+    if (srv.lfd >= 0)
+        close(srv.lfd);
+    unlink(srv.sa.sun_path);
+    rmdir(dir);
+    return rc;
+}
+
+/* ---- idle kept connections ---- */
+
+typedef struct ka_hold_job {
+    parsec_client *c;
+    pthread_barrier_t *pinged, *go;
+    int rc;
+} ka_hold_job;
+
+static void *ka_hold_thread(void *p)
+{
+    ka_hold_job *job = p;
+    int ok = ka_ping(job->c) == 0;
+
+    pthread_barrier_wait(job->pinged);
+    pthread_barrier_wait(job->go); /* blocked: an idle thread uses no CPU */
+    job->rc = ok ? ka_ping(job->c) : 1;
+    return NULL;
+}
+
+/* T threads hold T kept connections, idle, until the process gets SIGUSR1. */
+static int ka_hold(int nthreads, const char *ready)
+{
+    ka_hold_job jobs[64];
+    pthread_t th[64];
+    pthread_barrier_t pinged, go;
+    parsec_client *c = ka_client(1);
+    sigset_t usr1;
+    int rc = 0, sig = 0;
+    FILE *f;
+
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    if (c == NULL || nthreads < 1 || nthreads > 64 ||
+        pthread_sigmask(SIG_BLOCK, &usr1, NULL) != 0 ||
+        pthread_barrier_init(&pinged, NULL, (unsigned int)nthreads + 1) != 0 ||
+        pthread_barrier_init(&go, NULL, (unsigned int)nthreads + 1) != 0) {
+        parsec_client_free(c);
+        return ka_fail("hold: bad thread count, signal mask or barrier");
+    }
+    for (int i = 0; i < nthreads; i++) {
+        jobs[i] = (ka_hold_job){.c = c, .pinged = &pinged, .go = &go, .rc = 1};
+        if (pthread_create(&th[i], NULL, ka_hold_thread, &jobs[i]) != 0) {
+            ka_fail("hold: cannot start thread %d", i);
+            exit(1); /* the barriers would never open */
+        }
+    }
+    pthread_barrier_wait(&pinged);
+    f = fopen(ready, "w");
+    if (f != NULL)
+        fclose(f);
+    sigwait(&usr1, &sig);
+    pthread_barrier_wait(&go);
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(th[i], NULL);
+        if (jobs[i].rc != 0)
+            rc = 1;
+    }
+    pthread_barrier_destroy(&pinged);
+    pthread_barrier_destroy(&go);
+    parsec_client_free(c);
+    return rc;
+}
+
+/* ---- the same answers however the client waits ---- */
+
+typedef struct ka_answers_job {
+    parsec_client *c;
+    int rounds;
+    char first[512]; /* the first round's answers */
+    int rc;
+} ka_answers_job;
+
+/* One round's answers, as text. 0 on success. */
+static int ka_answers_round(parsec_client *c, char *out, size_t cap)
+{
+    static const uint8_t abc[] = {'a', 'b', 'c'};
+    parsec_provider_info *prov = NULL;
+    uint8_t maj = 0, min = 0, *digest = NULL;
+    size_t nprov = 0, dlen = 0, used;
+    parsec_status st;
+    int rc = -1;
+
+    st = parsec_ping(c, &maj, &min);
+    if (st != PARSEC_SUCCESS) {
+        ka_fail("ping: %s", parsec_status_name(st));
+        goto done;
+    }
+    st = parsec_list_providers(c, &prov, &nprov);
+    if (st != PARSEC_SUCCESS) {
+        ka_fail("list providers: %s", parsec_status_name(st));
+        goto done;
+    }
+    st = parsec_hash_compute(c, 1, PARSEC_HASH_SHA_256, abc, sizeof(abc), &digest, &dlen);
+    if (st != PARSEC_SUCCESS) {
+        ka_fail("hash compute: %s", parsec_status_name(st));
+        goto done;
+    }
+    used = (size_t)snprintf(out, cap, "ping %u.%u; providers", maj, min);
+    for (size_t i = 0; i < nprov && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, " %u:%s", prov[i].id, prov[i].uuid);
+    if (used < cap)
+        used += (size_t)snprintf(out + used, cap - used, "; sha256(abc) ");
+    for (size_t i = 0; i < dlen && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%02x", digest[i]);
+    rc = 0;
+done:
+    parsec_provider_info_free(prov, nprov);
+    free(digest);
+    return rc;
+}
+
+static void *ka_answers_thread(void *p)
+{
+    ka_answers_job *job = p;
+    char now[sizeof(job->first)];
+
+    job->rc = 1;
+    for (int i = 0; i < job->rounds; i++) {
+        if (ka_answers_round(job->c, i == 0 ? job->first : now, sizeof(now)) != 0)
+            return NULL;
+        if (i > 0 && strcmp(now, job->first) != 0) {
+            ka_fail("round %d answered \"%s\", round 0 \"%s\"", i, now, job->first);
+            return NULL;
+        }
+    }
+    job->rc = 0;
+    return NULL;
+}
+
+static int ka_answers(int rounds, int nthreads)
+{
+    ka_answers_job jobs[8];
+    pthread_t th[8];
+    parsec_client *c = ka_client(1);
+    int rc = 1, started = 0;
+
+    if (c == NULL || nthreads < 1 || nthreads > 8)
+        goto done;
+    for (; started < nthreads; started++) {
+        jobs[started] = (ka_answers_job){.c = c, .rounds = rounds, .rc = 1};
+        if (pthread_create(&th[started], NULL, ka_answers_thread, &jobs[started]) != 0)
+            break;
+    }
+    rc = started == nthreads ? 0 : 1;
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        if (jobs[i].rc != 0 || strcmp(jobs[i].first, jobs[0].first) != 0)
+            rc = 1;
+    }
+    if (rc == 0)
+        printf("%s\n", jobs[0].first);
+done:
+    parsec_client_free(c);
+    return rc;
+}
+
 static int ka_wire(void)
 {
     /* PsaSignHash body (docs/wire-protocol.md §1.1): key "none", RsaPss(SHA-256), 32-byte hash. */
@@ -691,8 +956,14 @@ int main(int argc, char **argv)
         return ka_threads(atoi(argv[2]), atoi(argv[3]), argc == 5 ? atoi(argv[4]) : atoi(argv[2]));
     if (strcmp(cmd, "pause") == 0 && argc == 4)
         return ka_pause(argv[2], argv[3]);
+    if (strcmp(cmd, "answers") == 0 && argc == 4)
+        return ka_answers(atoi(argv[2]), atoi(argv[3]));
+    if (strcmp(cmd, "hold") == 0 && argc == 4)
+        return ka_hold(atoi(argv[2]), argv[3]);
+    if (strcmp(cmd, "drop") == 0 && argc == 3)
+        return ka_drop((unsigned int)atoi(argv[2]));
     fprintf(stderr,
             "usage: keepalive_client reuse N | off N | fallback | wire | stall | fork | idle MS | "
-            "threads T N [K] | pause READY GO\n");
+            "threads T N [K] | pause READY GO | answers N T | hold T READY | drop US\n");
     return 2;
 }

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bounded, adaptive busy-polling (parsec_busy_poll.h). */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "parsec_busy_poll.h"
+
+/*
+ * Spinning this long without getting 7/8 of it as CPU time means another
+ * thread ran on this CPU meanwhile (the yield gave it the CPU, or the
+ * scheduler preempted): the CPUs are wanted, spinning would take them.
+ */
+#define PARSEC_POLL_PREEMPT_MIN_NS 20000u
+/* After a preemption nobody in the process spins for a while: 1 ms, doubling up to 1 s. */
+#define PARSEC_POLL_QUIET_MIN_NS 1000000u
+#define PARSEC_POLL_QUIET_MAX_NS 1000000000u
+/* A wait expected to be over this many caps is not worth polling for. */
+#define PARSEC_POLL_SLEEP_MAX_CAPS 8u
+/* Slept-through waits: the timer may fire this late (the default timer slack is 50 us). */
+#define PARSEC_POLL_TIMER_SLACK_NS 60000u
+/* With no history, or a short one: spin twice the expected wait plus this. */
+#define PARSEC_POLL_MARGIN_NS 20000u
+/* Recorded waits are clipped to this many caps, so that one long one is forgotten soon. */
+#define PARSEC_POLL_RECORD_MAX_CAPS 16u
+
+static atomic_uint parsec_poll_spinners;
+static _Atomic uint64_t parsec_poll_quiet_until; /* no spinning before this (ns) */
+static _Atomic uint32_t parsec_poll_quiet_ns;    /* length of the last quiet period */
+static atomic_int parsec_poll_max_spinners = -1;
+
+uint64_t parsec_poll_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t parsec_poll_cpu_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Half of the CPUs this process may run on (read once): on one CPU, nobody spins. */
+static unsigned int parsec_poll_spinner_limit(void)
+{
+    int max = atomic_load_explicit(&parsec_poll_max_spinners, memory_order_relaxed);
+
+    if (max < 0) {
+        cpu_set_t set;
+        int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+
+        max = n / 2;
+        atomic_store_explicit(&parsec_poll_max_spinners, max, memory_order_relaxed);
+    }
+    return (unsigned int)max;
+}
+
+/* fd readable, hung up or failed (the caller's next read tells which): 1; nothing yet: 0. */
+static int parsec_poll_ready(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN, .revents = 0};
+    int rc = poll(&pfd, 1, 0);
+
+    return rc > 0 || (rc < 0 && errno != EINTR);
+}
+
+/* Block until `until_ns` or until fd is ready; 1 if ready. */
+static int parsec_poll_sleep(int fd, uint64_t now_ns, uint64_t until_ns)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN, .revents = 0};
+    uint64_t left = until_ns - now_ns;
+    struct timespec ts = {.tv_sec = (time_t)(left / 1000000000u),
+                          .tv_nsec = (long)(left % 1000000000u)};
+    int rc = ppoll(&pfd, 1, &ts, NULL);
+
+    return rc > 0 || (rc < 0 && errno != EINTR);
+}
+
+/* The CPUs are wanted by others: every thread of the process stops spinning for a while. */
+static void parsec_poll_back_off(uint64_t now)
+{
+    uint64_t quiet = atomic_load_explicit(&parsec_poll_quiet_ns, memory_order_relaxed);
+
+    quiet = quiet == 0 ? PARSEC_POLL_QUIET_MIN_NS : quiet * 2;
+    if (quiet > PARSEC_POLL_QUIET_MAX_NS)
+        quiet = PARSEC_POLL_QUIET_MAX_NS;
+    atomic_store_explicit(&parsec_poll_quiet_ns, (uint32_t)quiet, memory_order_relaxed);
+    atomic_store_explicit(&parsec_poll_quiet_until, now + quiet, memory_order_relaxed);
+}
+
+/* A spin that had its CPU: the next quiet period, if any, is shorter. */
+static void parsec_poll_calm(void)
+{
+    uint32_t quiet = atomic_load_explicit(&parsec_poll_quiet_ns, memory_order_relaxed);
+
+    if (quiet != 0)
+        atomic_store_explicit(&parsec_poll_quiet_ns,
+                              quiet / 2 < PARSEC_POLL_QUIET_MIN_NS ? 0 : quiet / 2,
+                              memory_order_relaxed);
+}
+
+int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64_t since_ns,
+                     int may_sleep)
+{
+    uint64_t cap_ns = (uint64_t)cap_us * 1000u;
+    uint64_t expect = h->wait_ns;
+    uint64_t now, end, spin_start, cpu_start, spun, cpu;
+    int ready = 0;
+
+    if (cap_ns == 0 || fd < 0)
+        return 0;
+    if (expect > cap_ns && (!may_sleep || expect > PARSEC_POLL_SLEEP_MAX_CAPS * cap_ns))
+        return 0;
+    now = parsec_poll_now_ns();
+    if (now < atomic_load_explicit(&parsec_poll_quiet_until, memory_order_relaxed))
+        return 0;
+    if (atomic_fetch_add(&parsec_poll_spinners, 1) >= parsec_poll_spinner_limit())
+        goto done;
+    if (expect > cap_ns) {
+        /* A long wait: sleep through most of it, wake (late by up to the slack) before it ends. */
+        uint64_t due = since_ns + expect;
+        uint64_t wake = due - cap_ns / 2 - PARSEC_POLL_TIMER_SLACK_NS;
+
+        if (wake > now) {
+            if (parsec_poll_sleep(fd, now, wake)) {
+                ready = 1;
+                goto done;
+            }
+            now = parsec_poll_now_ns();
+        }
+        end = due + cap_ns / 2;
+    } else {
+        uint64_t budget = expect == 0 ? cap_ns : 2 * expect + PARSEC_POLL_MARGIN_NS;
+
+        end = since_ns + (budget < cap_ns ? budget : cap_ns);
+    }
+    spin_start = now;
+    cpu_start = parsec_poll_cpu_ns();
+    for (;;) {
+        if (parsec_poll_ready(fd)) {
+            ready = 1;
+            break;
+        }
+        now = parsec_poll_now_ns();
+        if (now >= end)
+            break;
+        /* A thread that needs this CPU (the peer, on one CPU) gets it at once. */
+        sched_yield();
+    }
+    now = parsec_poll_now_ns();
+    spun = now - spin_start;
+    cpu = parsec_poll_cpu_ns() - cpu_start;
+    if (spun >= PARSEC_POLL_PREEMPT_MIN_NS && cpu * 8 < spun * 7)
+        parsec_poll_back_off(now);
+    else if (ready)
+        parsec_poll_calm();
+done:
+    atomic_fetch_sub(&parsec_poll_spinners, 1);
+    return ready;
+}
+
+void parsec_poll_record(parsec_poll_history *h, uint64_t waited_ns, unsigned int cap_us)
+{
+    uint64_t clip = (uint64_t)cap_us * 1000u * PARSEC_POLL_RECORD_MAX_CAPS;
+
+    if (waited_ns > clip)
+        waited_ns = clip;
+    if (waited_ns > UINT32_MAX)
+        waited_ns = UINT32_MAX;
+    if (h->wait_ns == 0)
+        h->wait_ns = (uint32_t)(waited_ns == 0 ? 1 : waited_ns);
+    else
+        h->wait_ns = (uint32_t)(((uint64_t)h->wait_ns * 7 + waited_ns) / 8);
+}
+
+int parsec_busy_poll_parse(const char *text, unsigned int *us)
+{
+    char *end = NULL;
+    unsigned long v;
+
+    if (text == NULL || *text < '0' || *text > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v > PARSEC_BUSY_POLL_MAX_US)
+        return -1;
+    *us = (unsigned int)v;
+    return 0;
+}
