@@ -30,7 +30,7 @@
 #     virtual machine makes expensive (docs/performance.md),
 #   - software and pkcs11 backends, Ping with keep-alive: the same again with
 #     busy-polling off on both sides (parsecd restarted with [listener]
-#     busy_poll_us = 0, clients with PARSEC_BUSY_POLL_US=0), so what polling
+#     busy_poll_us = 0, clients with PARSEC_CLIENT_BUSY_POLL_US=0), so what polling
 #     costs in CPU and gains in latency shows in one run,
 # plus parsecd's peak RSS (VmHWM) at rest, under the load and with 64
 # clients connected, and its CPU time over an idle period. Each row shows
@@ -77,7 +77,7 @@ BACKENDS=${BENCH_BACKENDS:-software pkcs11 tpm}
 CLIENTS=${BENCH_CLIENTS:-64}
 POLL_OFF_ROWS=${BENCH_BUSY_POLL_OFF_ROWS:-1}
 # What a client needs to stop polling: libparsec-client's variable and the provider's override.
-NOPOLL_ENV="env PARSEC_BUSY_POLL_US=0 PARSEC_PROVIDER_BUSY_POLL_US=0"
+NOPOLL_ENV="env PARSEC_CLIENT_BUSY_POLL_US=0 PARSEC_PROVIDER_BUSY_POLL_US=0"
 # One user runs every client thread at once (each on its own kept connection).
 export PSD_LISTENER_CONF="max_connections_per_uid = 0"
 BDIR=$TEST_BUILDDIR/bench
@@ -223,6 +223,7 @@ busy_poll_off() {
     psd_stop
     PSD_LISTENER_CONF="$PSD_LISTENER_CONF
 busy_poll_us = 0" _psd_write_conf "$PSD_BACKEND" "$(cat "$TESTDIR/backend-section.conf")"
+    grep -q '^busy_poll_us = 0$' "$TESTDIR/parsecd.conf" || die "cannot write busy_poll_us = 0 into $TESTDIR/parsecd.conf"
     _psd_launch >>"$LOG" 2>&1 ||
         die "parsecd ($PSD_BACKEND) did not start with [listener] busy_poll_us = 0 (see $TESTDIR/parsecd.log; BENCH_BUSY_POLL_OFF_ROWS=0 leaves these rows out)"
 }
