@@ -61,11 +61,8 @@ if [ "$BENCH_NICE" != 0 ] && [ -z "${BENCH_NICED:-}" ] && [ "$(id -u)" = 0 ]; th
     exec nice -n "$BENCH_NICE" "$0" "$@"
 fi
 cd "$(dirname "$0")/.." || exit 1
-TEST_SRCDIR=$PWD
-TEST_BUILDDIR=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "build directory ${1:-build} not found" >&2; exit 1; }
-export TEST_SRCDIR TEST_BUILDDIR
-export PARSECD=$TEST_BUILDDIR/service/parsecd PARSEC_CLI=$TEST_BUILDDIR/cli/parsec-cli
-export PARSEC_PROVIDER_MODULE=$TEST_BUILDDIR/provider/parsec.so OPENSSL_MODULES=$TEST_BUILDDIR/provider
+. bench/bench-env.sh
+bench_env "${1:-build}" || exit 1
 # Providers are loaded explicitly by the bench programs; the machine's openssl.cnf stays out.
 export OPENSSL_CONF=/dev/null
 SECS=${BENCH_SECONDS:-0.5}
