@@ -6,6 +6,7 @@
 # public key only, ECDH gives the new key's shared secret.
 # Usage: recreate.sh [BACKEND]
 . "$TEST_SRCDIR/test/lib/testenv.sh"
+. "$TEST_SRCDIR/test/service/common.sh"
 BACKEND=${1:-software}
 psd_test_init
 CLI=$PARSEC_CLI
@@ -13,10 +14,10 @@ T=$TESTDIR
 echo "the same message, twice" >"$T/msg"
 psd_start "$BACKEND" || { echo "not ok - parsecd did not start"; exit 1; }
 pprov_openssl_conf
+pprov_preload openssl
 sw_openssl() { OPENSSL_CONF=/dev/null openssl "$@"; }
 verifies() { sw_openssl dgst -sha256 -verify "$1" -signature "$2" "$T/msg" >/dev/null 2>&1; }
 not_verifies() { ! verifies "$@"; }
-differ() { ! cmp -s "$1" "$2"; }
 
 # signing KIND NAME CREATE-ARGS...: sign, destroy, create again, sign.
 signing() {
@@ -60,5 +61,5 @@ ok "ECDH: create 'dh' again" "$CLI" create-ecc-key -k dh -c 256 --ecdh
 ok "ECDH: the service's secret is the new key's" derive 2
 check "ECDH: not the destroyed key's" differ "$T/dh.1.srv" "$T/dh.2.srv"
 
-psd_summary
+psd_finish
 exit $?
