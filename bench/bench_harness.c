@@ -160,8 +160,7 @@ static double bench_percentile(const uint64_t *sorted, size_t n, double p)
     return (double)sorted[rank - 1] / 1000.0;
 }
 
-int bench_run(const bench_settings *s, const bench_op *op, unsigned int threads,
-              bench_result *out)
+int bench_run(const bench_settings *s, const bench_op *op, unsigned int threads, bench_result *out)
 {
     double seconds = s->seconds;
     uint64_t iterations = s->iterations;
@@ -242,8 +241,8 @@ int bench_run(const bench_settings *s, const bench_op *op, unsigned int threads,
         goto done;
     if (total > 0) {
         out->server_cpu_us_per_op = (double)(server_cpu1 - server_cpu0) / 1e3 / (double)total;
-        out->cpu_us_per_op = (double)(self_cpu1 - self_cpu0) / 1e3 / (double)total +
-                             out->server_cpu_us_per_op;
+        out->cpu_us_per_op =
+            (double)(self_cpu1 - self_cpu0) / 1e3 / (double)total + out->server_cpu_us_per_op;
     }
     rc = 0;
 done:

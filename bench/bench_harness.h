@@ -68,8 +68,7 @@ int bench_settings_watch_pid(bench_settings *s, pid_t pid);
  * 0 on success, -1 if a thread could not be set up or a watched process's
  * CPU time could not be read (message printed).
  */
-int bench_run(const bench_settings *s, const bench_op *op, unsigned int threads,
-              bench_result *out);
+int bench_run(const bench_settings *s, const bench_op *op, unsigned int threads, bench_result *out);
 /*
  * The cell's line: "cell op=... path=... threads=N ops=... ops_s=... p50_us=...
  * p99_us=... cpu_us_op=... server_cpu_us_op=..."
