@@ -36,6 +36,40 @@ typedef struct bench_shared {
     atomic_int abort_run;
 } bench_shared;
 
+/*
+ * CPU time (user + system, every thread, exited ones included) of a process,
+ * in nanoseconds: this process's own clock for pid 0, else the process CPU
+ * clock Linux exposes for any PID (clock_getcpuclockid(3)); -1 if unreadable.
+ */
+static int64_t bench_cpu_ns(pid_t pid)
+{
+    clockid_t clock = CLOCK_PROCESS_CPUTIME_ID;
+    struct timespec ts;
+
+    if (pid != 0 && clock_getcpuclockid(pid, &clock) != 0)
+        return -1;
+    if (clock_gettime(clock, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Sum of the watched processes' CPU time; -1 (message printed) if one is unreadable. */
+static int64_t bench_watched_cpu_ns(const bench_settings *s)
+{
+    int64_t sum = 0, v;
+
+    for (size_t i = 0; i < s->n_cpu_pids; i++) {
+        v = bench_cpu_ns(s->cpu_pids[i]);
+        if (v < 0) {
+            bench_fail("cannot read the CPU time of process %ld (exited? --cpu-pid)",
+                       (long)s->cpu_pids[i]);
+            return -1;
+        }
+        sum += v;
+    }
+    return sum;
+}
+
 uint64_t bench_now_ns(void)
 {
     struct timespec ts;
@@ -126,9 +160,11 @@ static double bench_percentile(const uint64_t *sorted, size_t n, double p)
     return (double)sorted[rank - 1] / 1000.0;
 }
 
-int bench_run(const bench_op *op, unsigned int threads, double seconds, uint64_t iterations,
-              bench_result *out)
+int bench_run(const bench_settings *s, const bench_op *op, unsigned int threads, bench_result *out)
 {
+    double seconds = s->seconds;
+    uint64_t iterations = s->iterations;
+    int64_t self_cpu0, self_cpu1, server_cpu0, server_cpu1;
     bench_shared sh;
     bench_thread *ts = NULL;
     uint64_t start, end = 0, *all = NULL;
@@ -162,6 +198,9 @@ int bench_run(const bench_op *op, unsigned int threads, double seconds, uint64_t
         exit(1);
     }
     pthread_barrier_wait(&sh.ready);
+    /* Set-up and warm-up are done: CPU time counts from here, like the clock. */
+    server_cpu0 = bench_watched_cpu_ns(s);
+    self_cpu0 = bench_cpu_ns(0);
     start = bench_now_ns();
     pthread_barrier_wait(&sh.go);
     if (!atomic_load(&sh.abort_run) && iterations == 0) {
@@ -179,6 +218,8 @@ int bench_run(const bench_op *op, unsigned int threads, double seconds, uint64_t
         total += ts[i].n_samples;
         out->errors += ts[i].errors;
     }
+    self_cpu1 = bench_cpu_ns(0);
+    server_cpu1 = bench_watched_cpu_ns(s);
     if (atomic_load(&sh.abort_run)) {
         bench_fail("a thread could not set up its operation (or its warm-up failed)");
         goto done;
@@ -196,6 +237,13 @@ int bench_run(const bench_op *op, unsigned int threads, double seconds, uint64_t
     out->ops_per_s = out->seconds > 0 ? (double)total / out->seconds : 0.0;
     out->p50_us = bench_percentile(all, total, 0.50);
     out->p99_us = bench_percentile(all, total, 0.99);
+    if (server_cpu0 < 0 || server_cpu1 < 0 || self_cpu0 < 0 || self_cpu1 < 0)
+        goto done;
+    if (total > 0) {
+        out->server_cpu_us_per_op = (double)(server_cpu1 - server_cpu0) / 1e3 / (double)total;
+        out->cpu_us_per_op =
+            (double)(self_cpu1 - self_cpu0) / 1e3 / (double)total + out->server_cpu_us_per_op;
+    }
     rc = 0;
 done:
     if (ts != NULL) {
@@ -249,7 +297,8 @@ int bench_settings_option(bench_settings *s, int argc, char **argv, int *i)
     char *end;
 
     if (strcmp(opt, "--threads") != 0 && strcmp(opt, "--seconds") != 0 &&
-        strcmp(opt, "--iterations") != 0 && strcmp(opt, "--op") != 0 && strcmp(opt, "--path") != 0)
+        strcmp(opt, "--iterations") != 0 && strcmp(opt, "--op") != 0 &&
+        strcmp(opt, "--path") != 0 && strcmp(opt, "--cpu-pid") != 0)
         return 0;
     if (*i + 1 >= argc) {
         bench_fail("%s needs a value", opt);
@@ -273,6 +322,17 @@ int bench_settings_option(bench_settings *s, int argc, char **argv, int *i)
             bench_fail("--iterations: a positive integer, not '%s'", val);
             return -1;
         }
+    } else if (strcmp(opt, "--cpu-pid") == 0) {
+        long pid = strtol(val, &end, 10);
+
+        if (*end != '\0' || pid <= 0 || bench_cpu_ns((pid_t)pid) < 0) {
+            bench_fail("--cpu-pid: the PID of a running process, not '%s'", val);
+            return -1;
+        }
+        if (bench_settings_watch_pid(s, (pid_t)pid) != 0) {
+            bench_fail("--cpu-pid: at most %d processes", BENCH_MAX_CPU_PIDS);
+            return -1;
+        }
     } else if (strcmp(opt, "--op") == 0) {
         s->op_label = val;
     } else {
@@ -281,12 +341,21 @@ int bench_settings_option(bench_settings *s, int argc, char **argv, int *i)
     return 1;
 }
 
+int bench_settings_watch_pid(bench_settings *s, pid_t pid)
+{
+    if (s->n_cpu_pids == BENCH_MAX_CPU_PIDS)
+        return -1;
+    s->cpu_pids[s->n_cpu_pids++] = pid;
+    return 0;
+}
+
 void bench_print(const bench_settings *s, const bench_result *r)
 {
     printf("cell op=%s path=%s threads=%u ops=%llu errors=%llu secs=%.3f ops_s=%.1f "
-           "p50_us=%.1f p99_us=%.1f\n",
+           "p50_us=%.1f p99_us=%.1f cpu_us_op=%.1f server_cpu_us_op=%.1f\n",
            s->op_label, s->path_label, r->threads, (unsigned long long)r->ops,
-           (unsigned long long)r->errors, r->seconds, r->ops_per_s, r->p50_us, r->p99_us);
+           (unsigned long long)r->errors, r->seconds, r->ops_per_s, r->p50_us, r->p99_us,
+           r->cpu_us_per_op, r->server_cpu_us_per_op);
     fflush(stdout);
 }
 
@@ -297,7 +366,7 @@ int bench_run_all(const bench_settings *s, const bench_op *op)
     for (size_t i = 0; i < s->n_threads; i++) {
         bench_result r;
 
-        if (bench_run(op, s->threads[i], s->seconds, s->iterations, &r) != 0) {
+        if (bench_run(s, op, s->threads[i], &r) != 0) {
             bench_fail("%s/%s with %u thread(s) failed", s->op_label, s->path_label, s->threads[i]);
             failed = 1;
             continue;

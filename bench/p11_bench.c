@@ -514,7 +514,8 @@ static void p11b_usage(void)
         "usage: p11_bench --module PATH --token-uri URI [--pin-file FILE] --label NAME\n"
         "                 --kind sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh [--md "
         "sha256]\n"
-        "                 [--threads 1,2,8] [--seconds S] [--iterations N] [--op L] [--path L]\n");
+        "                 [--threads 1,2,8] [--seconds S] [--iterations N] [--op L] [--path L]\n"
+        "                 [--cpu-pid PID]\n");
 }
 
 int main(int argc, char **argv)

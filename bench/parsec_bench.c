@@ -9,6 +9,7 @@
  *
  *   parsec_bench --key URI --kind KIND [--provider NAME]... [--md sha256] [--per-op-init]
  *                [--threads 1,2,8] [--seconds 1] [--iterations N] --op LABEL --path LABEL
+ *                [--cpu-pid PID]
  *
  * KIND: sign-pkcs1, sign-pss (salt = digest length), sign-ecdsa,
  * decrypt-oaep (MGF1 with the same digest, no label), derive-ecdh.
@@ -352,11 +353,12 @@ static int pb_parse_kind(const char *s, enum pb_kind *kind)
 
 static void pb_usage(void)
 {
-    fprintf(stderr, "usage: parsec_bench --key URI --kind "
-                    "sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh\n"
-                    "                    [--provider NAME]... [--md sha256] [--per-op-init] "
-                    "[--threads 1,2,8] [--seconds S]\n"
-                    "                    [--iterations N] [--op LABEL] [--path LABEL]\n");
+    fprintf(stderr,
+            "usage: parsec_bench --key URI --kind "
+            "sign-pkcs1|sign-pss|sign-ecdsa|decrypt-oaep|derive-ecdh\n"
+            "                    [--provider NAME]... [--md sha256] [--per-op-init] "
+            "[--threads 1,2,8] [--seconds S]\n"
+            "                    [--iterations N] [--op LABEL] [--path LABEL] [--cpu-pid PID]\n");
 }
 
 int main(int argc, char **argv)

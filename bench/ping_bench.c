@@ -175,7 +175,7 @@ static void pingb_usage(void)
 {
     fprintf(stderr,
             "usage: ping_bench [--minimal-server] [--keepalive] [--threads 1,2] [--seconds S]\n"
-            "                  [--iterations N] [--op LABEL] [--path LABEL]\n");
+            "                  [--iterations N] [--op LABEL] [--path LABEL] [--cpu-pid PID]\n");
 }
 
 int main(int argc, char **argv)
@@ -211,6 +211,13 @@ int main(int argc, char **argv)
         if (server < 0) {
             bench_fail("cannot start the minimal server");
             return 1;
+        }
+        /* The server is half of the baseline's work, as parsecd is of the compared path's. */
+        if (bench_settings_watch_pid(&set, server) != 0) {
+            bench_fail("too many --cpu-pid options to also count the minimal server");
+            kill(server, SIGKILL);
+            waitpid(server, NULL, 0);
+            return 2;
         }
     } else {
         snprintf(cfg.endpoint, sizeof(cfg.endpoint), "%s",

@@ -8,7 +8,9 @@
 #
 # For every row (RSA-2048 PKCS#1/PSS sign, RSA-2048 OAEP decrypt, RSA-3072
 # sign, ECDSA P-256/P-384 sign, ECDH P-256, Ping) and 1, 2 and 8 client
-# threads it measures ops/s and per-operation latency p50/p99 through
+# threads it measures ops/s, per-operation latency p50/p99 and CPU time per
+# operation (the bench process plus parsecd, or plus the server or swtpm
+# the path uses; a baseline in this process counts this process alone) through
 #   - OpenSSL's default provider in this process (the software limit),
 #   - parsec.so -> parsecd with the software backend (the provider keeps its
 #     connection: keep-alive extension, docs/protocol-extensions.md) and the
@@ -26,6 +28,10 @@
 #   - for a few rows, one client thread with parsecd on the same CPU (taskset):
 #     the cost of the service without the wake-ups across CPUs that an idle
 #     virtual machine makes expensive (docs/performance.md),
+#   - software and pkcs11 backends, Ping with keep-alive: the same again with
+#     busy-polling off on both sides (parsecd restarted with [listener]
+#     busy_poll_us = 0, clients with PARSEC_CLIENT_BUSY_POLL_US=0), so what polling
+#     costs in CPU and gains in latency shows in one run,
 # plus parsecd's peak RSS (VmHWM) at rest, under the load and with 64
 # clients connected, and its CPU time over an idle period. Each row shows
 # its ratio to its baseline measured in the same run. A baseline and the
@@ -42,6 +48,10 @@
 #   BENCH_CLIENTS=64        connected clients for the RSS measurement
 #   BENCH_LOG=FILE          raw cell lines and diagnostics (default: $TESTDIR/bench.log)
 #   BENCH_PKCS11_MODULE     the PKCS#11 front-end measured (default: BUILDDIR/pkcs11/libparsec-pkcs11.so)
+#   BENCH_BUSY_POLL_OFF_ROWS=1  the "busy-poll off" rows (0: leave them out)
+#   BENCH_TLS=1             also the TLS tables (0: leave them out): bench/tls/tls_server_rate.sh
+#                           (s_server and nginx, key in parsecd vs key file, BENCH_TLS_SECONDS=2
+#                           whole seconds per run) and bench/tls/tls_handshake_rate.sh (in-process)
 #   BENCH_NICE=-10          niceness of the whole run when allowed (root), so that other
 #                           work on the machine disturbs the cells less; 0 = as started
 set -u
@@ -51,11 +61,8 @@ if [ "$BENCH_NICE" != 0 ] && [ -z "${BENCH_NICED:-}" ] && [ "$(id -u)" = 0 ]; th
     exec nice -n "$BENCH_NICE" "$0" "$@"
 fi
 cd "$(dirname "$0")/.." || exit 1
-TEST_SRCDIR=$PWD
-TEST_BUILDDIR=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "build directory ${1:-build} not found" >&2; exit 1; }
-export TEST_SRCDIR TEST_BUILDDIR
-export PARSECD=$TEST_BUILDDIR/service/parsecd PARSEC_CLI=$TEST_BUILDDIR/cli/parsec-cli PARSECD_MODULE_DIR=$TEST_BUILDDIR/service
-export PARSEC_PROVIDER_MODULE=$TEST_BUILDDIR/provider/parsec.so OPENSSL_MODULES=$TEST_BUILDDIR/provider
+. bench/bench-env.sh
+bench_env "${1:-build}" || exit 1
 # Providers are loaded explicitly by the bench programs; the machine's openssl.cnf stays out.
 export OPENSSL_CONF=/dev/null
 SECS=${BENCH_SECONDS:-0.5}
@@ -65,6 +72,9 @@ TPM_SECS=${BENCH_TPM_SECONDS:-$SECS}
 ITER=${BENCH_ITERATIONS:-}
 BACKENDS=${BENCH_BACKENDS:-software pkcs11 tpm}
 CLIENTS=${BENCH_CLIENTS:-64}
+POLL_OFF_ROWS=${BENCH_BUSY_POLL_OFF_ROWS:-1}
+# What a client needs to stop polling: libparsec-client's variable and the provider's override.
+NOPOLL_ENV="env PARSEC_CLIENT_BUSY_POLL_US=0 PARSEC_PROVIDER_BUSY_POLL_US=0"
 # One user runs every client thread at once (each on its own kept connection).
 export PSD_LISTENER_CONF="max_connections_per_uid = 0"
 BDIR=$TEST_BUILDDIR/bench
@@ -113,12 +123,28 @@ timing_args() {
     if [ -n "$ITER" ]; then echo "--iterations $ITER"; else echo "--seconds $1"; fi
 }
 
+# cpu_args PATH: the processes besides the bench program whose CPU time the
+# path's cells count: parsecd for the paths through it, swtpm for both TPM
+# paths; none for the baselines that run in the bench process.
+cpu_args() {
+    local pidfile
+    case $1 in
+    default | p11-direct | minimal-server*) ;;
+    tpm2-openssl) ;;
+    *) [ -n "${PSD_PID:-}" ] && echo "--cpu-pid $PSD_PID" ;;
+    esac
+    case $1 in *tpm*)
+        pidfile=$TESTDIR/tpm/swtpm.pid
+        [ -s "$pidfile" ] && echo "--cpu-pid $(cat "$pidfile")" ;;
+    esac
+}
+
 # cell OP PATH THREADS SECONDS PROGRAM ARGS...: one measurement, appended to $RESULTS.
 cell() {
     local op=$1 path=$2 threads=$3 secs=$4 out
     shift 4
-    # shellcheck disable=SC2046 # timing_args prints two words: an option and its value
-    if ! out=$("$@" --op "$op" --path "$path" --threads "$threads" $(timing_args "$secs") 2>>"$LOG") ||
+    # shellcheck disable=SC2046 # timing_args and cpu_args print options with their values
+    if ! out=$("$@" --op "$op" --path "$path" --threads "$threads" $(timing_args "$secs") $(cpu_args "$path") 2>>"$LOG") ||
         ! echo "$out" | grep -q '^cell '; then
         echo "cell op=$op path=$path threads=$threads ERR" >>"$RESULTS"
         note "FAILED: $op/$path/$threads: $*"
@@ -187,6 +213,16 @@ start_backend() {
     sleep 0.2
     rss "$backend" rest
     idle_cpu "$backend"
+}
+
+# busy_poll_off: parsecd again, same store and backend section, with busy_poll_us = 0.
+busy_poll_off() {
+    psd_stop
+    PSD_LISTENER_CONF="$PSD_LISTENER_CONF
+busy_poll_us = 0" _psd_write_conf "$PSD_BACKEND" "$(cat "$TESTDIR/backend-section.conf")"
+    grep -q '^busy_poll_us = 0$' "$TESTDIR/parsecd.conf" || die "cannot write busy_poll_us = 0 into $TESTDIR/parsecd.conf"
+    _psd_launch >>"$LOG" 2>&1 ||
+        die "parsecd ($PSD_BACKEND) did not start with [listener] busy_poll_us = 0 (see $TESTDIR/parsecd.log; BENCH_BUSY_POLL_OFF_ROWS=0 leaves these rows out)"
 }
 
 # parsec_key BACKEND ROW: create the row's key in parsecd; echoes its name.
@@ -264,6 +300,16 @@ run_software() {
     done
     rss software load
     [ -n "${KEY_p256_ecdsa:-}" ] && load_clients software "$SECS" "$KEY_p256_ecdsa"
+    if [ "$POLL_OFF_ROWS" = 1 ]; then
+        busy_poll_off
+        cells ping "$SECS" "$THREADS" minimal-server "$PINGB --minimal-server" \
+            parsecd-keepalive-nopoll "$NOPOLL_ENV $PINGB --keepalive"
+        for id in $ROW_IDS; do
+            key=$(eval echo "\${KEY_$(echo "$id" | tr - _):-}")
+            [ -n "$key" ] && cells "$id" "$SECS" "$THREADS" default "$(default_cmd "$id")" \
+                parsec-software-nopoll "$NOPOLL_ENV $(parsec_cmd "$id" "$key")"
+        done
+    fi
     psd_stop
 }
 
@@ -286,6 +332,16 @@ run_pkcs11() {
     done
     rss pkcs11 load
     [ -n "${KEY_p11_p256_ecdsa:-}" ] && load_clients pkcs11 "$SECS" "$KEY_p11_p256_ecdsa"
+    if [ "$POLL_OFF_ROWS" = 1 ]; then
+        busy_poll_off
+        for id in $ROW_IDS; do
+            key=$(eval echo "\${KEY_p11_$(echo "$id" | tr - _):-}")
+            [ -n "$key" ] || continue
+            p11cmd="$P11B --module $PSD_PKCS11_MODULE --token-uri pkcs11:token=$PSD_PKCS11_TOKEN --pin-file $PSD_PKCS11_PIN_FILE --label $key --kind $(row_field "$id" 3) --md $(row_field "$id" 4)"
+            cells "$id" "$SECS" "$THREADS" p11-direct "$p11cmd" \
+                parsec-pkcs11-nopoll "$NOPOLL_ENV $(parsec_cmd "$id" "$key")"
+        done
+    fi
     psd_stop
 }
 
@@ -383,9 +439,10 @@ BEGIN {
     nr = split(rows, R, ";")
     for (i = 1; i <= nr; i++) { if (R[i] == "") continue; split(R[i], f, "|"); order[++nops] = f[1]; label[f[1]] = f[2] }
     order[++nops] = "ping"; label["ping"] = "Ping"
-    np = split("default parsec-software parsec-software-1conn parsec-software-1cpu p11mod-software p11-direct parsec-pkcs11 parsec-pkcs11-1cpu p11mod-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive minimal-server-1cpu parsecd-1cpu parsecd-keepalive-1cpu", P, " ")
+    np = split("default parsec-software parsec-software-1conn parsec-software-1cpu parsec-software-nopoll p11mod-software p11-direct parsec-pkcs11 parsec-pkcs11-1cpu parsec-pkcs11-nopoll p11mod-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive parsecd-keepalive-nopoll minimal-server-1cpu parsecd-1cpu parsecd-keepalive-1cpu", P, " ")
     base["parsec-software"] = "default"; base["parsec-software-1conn"] = "default"
-    base["parsec-software-1cpu"] = "default"
+    base["parsec-software-1cpu"] = "default"; base["parsec-software-nopoll"] = "default"
+    base["parsec-pkcs11-nopoll"] = "p11-direct"; base["parsecd-keepalive-nopoll"] = "minimal-server"
     base["parsec-pkcs11"] = "p11-direct"; base["parsec-pkcs11-1cpu"] = "p11-direct"
     base["parsec-tpm"] = "tpm2-openssl"
     base["p11mod-software"] = "parsec-software"; base["p11mod-pkcs11"] = "parsec-pkcs11"
@@ -396,6 +453,9 @@ BEGIN {
     pl["parsec-software-1conn"] = "same, 1 connection per request"
     pl["parsec-software-1cpu"] = "same, client and parsecd on one CPU"
     pl["parsec-pkcs11-1cpu"] = "same, client and parsecd on one CPU"
+    pl["parsec-software-nopoll"] = "same, busy-poll off"
+    pl["parsec-pkcs11-nopoll"] = "same, busy-poll off"
+    pl["parsecd-keepalive-nopoll"] = "same, busy-poll off"
     pl["minimal-server-1cpu"] = "minimal C server, client and server on one CPU"
     pl["parsecd-1cpu"] = "libparsec-client -> parsecd, on one CPU"
     pl["parsecd-keepalive-1cpu"] = "libparsec-client -> parsecd, keep-alive, on one CPU"
@@ -417,6 +477,7 @@ BEGIN {
     v = kv($0, "ops_s") + 0
     if (!((op, p, t) in ops) || v > ops[op, p, t]) {
         ops[op, p, t] = v; p50[op, p, t] = kv($0, "p50_us"); p99[op, p, t] = kv($0, "p99_us")
+        cpu[op, p, t] = kv($0, "cpu_us_op")
     }
     delete err[op, p, t]
 }
@@ -424,9 +485,9 @@ BEGIN {
 /^idle / { idle[kv($0, "backend")] = sprintf("%.2f", kv($0, "ticks") / kv($0, "hz")) }
 END {
     printf "| operation | path |"
-    for (j = 1; j <= nt; j++) printf " %s thr ops/s | p50 us | p99 us | x base |", T[j]
+    for (j = 1; j <= nt; j++) printf " %s thr ops/s | p50 us | p99 us | CPU us/op | x base |", T[j]
     printf "\n|---|---|"
-    for (j = 1; j <= nt; j++) printf "---:|---:|---:|---:|"
+    for (j = 1; j <= nt; j++) printf "---:|---:|---:|---:|---:|"
     printf "\n"
     for (i = 1; i <= nops; i++) {
         op = order[i]
@@ -434,12 +495,12 @@ END {
             p = P[k]
             if (!((op, p) in seen)) continue
             printf "| %s | %s |", label[op], pl[p]
-            if ((op, p) in na) { printf " n/a: %s |", na[op, p]; for (j = 2; j <= 4 * nt; j++) printf " |"; printf "\n"; continue }
+            if ((op, p) in na) { printf " n/a: %s |", na[op, p]; for (j = 2; j <= 5 * nt; j++) printf " |"; printf "\n"; continue }
             for (j = 1; j <= nt; j++) {
                 t = T[j]
-                if ((op, p, t) in err) { printf " ERR | | | |"; continue }
-                if (!((op, p, t) in ops)) { printf " - | | | |"; continue }
-                printf " %.0f | %.1f | %.1f |", ops[op, p, t], p50[op, p, t], p99[op, p, t]
+                if ((op, p, t) in err) { printf " ERR | | | | |"; continue }
+                if (!((op, p, t) in ops)) { printf " - | | | | |"; continue }
+                printf " %.0f | %.1f | %.1f | %s |", ops[op, p, t], p50[op, p, t], p99[op, p, t], cpu[op, p, t] == "" ? "-" : sprintf("%.1f", cpu[op, p, t])
                 b = base[p]
                 if (b == "") printf " base |"
                 else if ((op, b, t) in ops && ops[op, b, t] > 0) printf " %.2f |", ops[op, p, t] / ops[op, b, t]
@@ -453,10 +514,23 @@ END {
         b = B[i]
         if (!(b in bk)) continue
         printf "| parsecd peak RSS (VmHWM) | %s backend | rest %s MiB; load %s MiB; %s clients %s MiB; CPU idle 2 s: %s s |", b, rssv[b, "rest"], rssv[b, "load"], clients, rssv[b, "clients"], idle[b]
-        for (j = 2; j <= 4 * nt; j++) printf " |"
+        for (j = 2; j <= 5 * nt; j++) printf " |"
         printf "\n"
     }
 }' clients="$CLIENTS" "$RESULTS"
+# TLS servers, key in parsecd vs key file; and the in-process handshake loop (bench/tls/).
+if [ "${BENCH_TLS:-1}" = 1 ]; then
+    echo
+    if ! SECONDS_PER_RUN=${BENCH_TLS_SECONDS:-2} TLS_ROUNDS=$ROUNDS bench/tls/tls_server_rate.sh "$TEST_BUILDDIR" 2>>"$LOG"; then
+        echo "bench/tls/tls_server_rate.sh failed: see $LOG" >&2
+        touch "$TESTDIR/failed"
+    fi
+    echo
+    if ! SECONDS_PER_RUN=$SECS bench/tls/tls_handshake_rate.sh "$TEST_BUILDDIR" 2>>"$LOG"; then
+        echo "bench/tls/tls_handshake_rate.sh failed: see $LOG" >&2
+        touch "$TESTDIR/failed"
+    fi
+fi
 if [ -f "$TESTDIR/failed" ]; then
     echo
     echo "some cells failed (ERR): see $LOG" >&2

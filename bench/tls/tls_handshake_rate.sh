@@ -15,11 +15,8 @@
 # RsaPss policy (TLS 1.3 rsa_pss_rsae_sha256), P-256 keys Ecdsa.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-TEST_SRCDIR=$PWD
-TEST_BUILDDIR=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "build directory ${1:-build} not found" >&2; exit 1; }
-export TEST_SRCDIR TEST_BUILDDIR
-export PARSECD=$TEST_BUILDDIR/service/parsecd PARSEC_CLI=$TEST_BUILDDIR/cli/parsec-cli
-export PARSEC_PROVIDER_MODULE=$TEST_BUILDDIR/provider/parsec.so OPENSSL_MODULES=$TEST_BUILDDIR/provider
+. bench/bench-env.sh
+bench_env "${1:-build}" || exit 1
 export TEST_BACKEND=${BACKEND:-software}
 BENCH=$TEST_BUILDDIR/bench/tls/tls_handshake_bench
 SECS=${SECONDS_PER_RUN:-5}

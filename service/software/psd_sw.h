@@ -16,8 +16,8 @@ typedef struct psd_sw_state psd_sw_state;
  */
 parsec_status psd_sw_key_get(psd_sw_state *sw, const psd_key *key, EVP_PKEY **out);
 /* Operations whose configured contexts are kept per key as templates. */
-enum psd_sw_op { PSD_SW_SIGN, PSD_SW_VERIFY, PSD_SW_ENCRYPT, PSD_SW_DECRYPT };
-/* Initialise ctx for op (EVP_PKEY_*_init done by the caller) and set alg's parameters. */
+enum psd_sw_op { PSD_SW_SIGN, PSD_SW_VERIFY, PSD_SW_ENCRYPT, PSD_SW_DECRYPT, PSD_SW_DERIVE };
+/* Set alg's parameters on ctx (EVP_PKEY_*_init done by the caller); NULL: none to set. */
 typedef parsec_status (*psd_sw_setup_fn)(EVP_PKEY_CTX *ctx, const parsec_alg *alg, int is_rsa);
 /*
  * A ready-to-use context for (key, op, alg): a copy of a cached template, so

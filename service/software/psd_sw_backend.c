@@ -305,11 +305,17 @@ parsec_status psd_sw_op_ctx(psd_sw_state *sw, const psd_key *key, enum psd_sw_op
     case PSD_SW_ENCRYPT:
         rc = EVP_PKEY_encrypt_init(tpl);
         break;
+    case PSD_SW_DERIVE:
+        rc = EVP_PKEY_derive_init(tpl);
+        break;
     default:
         rc = EVP_PKEY_decrypt_init(tpl);
         break;
     }
-    st = rc == 1 ? setup(tpl, alg, is_rsa) : PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (rc != 1)
+        st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+    else
+        st = setup != NULL ? setup(tpl, alg, is_rsa) : PARSEC_SUCCESS;
     if (st == PARSEC_SUCCESS) {
         *out = EVP_PKEY_CTX_dup(tpl);
         if (*out == NULL)

@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Software backend: signatures, RSA encryption and ECDH through OpenSSL's EVP_PKEY API. */
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <string.h>
 
@@ -27,6 +23,7 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
     EVP_PKEY_CTX *ctx = NULL;
     unsigned char *out = NULL;
     size_t outlen = 0;
+    int maxlen;
     parsec_status st;
 
     if (!psd_sw_is_pair(key->attrs->type))
@@ -34,10 +31,21 @@ parsec_status psd_sw_sign_hash(void *state, const psd_key *key, const parsec_alg
     st = psd_sw_op_ctx(state, key, PSD_SW_SIGN, alg, psd_sw_sig_setup, &ctx);
     if (st != PARSEC_SUCCESS)
         goto done;
+    /*
+     * The key's maximum signature size is cached in the EVP_PKEY; asking
+     * EVP_PKEY_sign for it first costs ECDSA one more dummy-signature
+     * encoding (ECDSA_size) per request.
+     */
+    maxlen = EVP_PKEY_get_size(EVP_PKEY_CTX_get0_pkey(ctx));
+    st = PARSEC_PSA_ERROR_GENERIC_ERROR;
+    if (maxlen <= 0)
+        goto done;
+    outlen = (size_t)maxlen;
+    st = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
+    if ((out = OPENSSL_malloc(outlen)) == NULL)
+        goto done;
     st = PARSEC_PSA_ERROR_INVALID_ARGUMENT; /* e.g. raw input longer than the modulus allows */
-    if (EVP_PKEY_sign(ctx, NULL, &outlen, hash, hashlen) != 1 ||
-        (out = OPENSSL_malloc(outlen)) == NULL ||
-        EVP_PKEY_sign(ctx, out, &outlen, hash, hashlen) != 1)
+    if (EVP_PKEY_sign(ctx, out, &outlen, hash, hashlen) != 1)
         goto done;
     if (is_rsa) {
         sig->data = out;
@@ -190,13 +198,15 @@ parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const p
     return psd_sw_crypt(state, key, alg, in, inlen, salt, saltlen, 1, out);
 }
 
-/* The peer's uncompressed point (raw key for X25519/X448) as a public key on our key's curve. */
-static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const uint8_t *peer, size_t peerlen)
+/*
+ * The peer's uncompressed point (raw key for X25519/X448) as a public key
+ * in the group of our key own.
+ */
+static EVP_PKEY *psd_sw_peer_key(const psd_key *key, EVP_PKEY *own, const uint8_t *peer,
+                                 size_t peerlen)
 {
     const char *curve = psd_sw_curve_name(key->attrs->ecc_family, key->attrs->bits);
     size_t n = parsec_psa_ec_coord_len(key->attrs->bits);
-    OSSL_PARAM params[3];
-    EVP_PKEY_CTX *ctx = NULL, *check = NULL;
     EVP_PKEY *pkey = NULL;
 
     if (curve != NULL && peer != NULL && psd_sw_is_montgomery(key->attrs))
@@ -205,27 +215,22 @@ static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const uint8_t *peer, size_t
                             : NULL;
     if (curve == NULL || peer == NULL || peerlen != 1 + 2 * n || peer[0] != 0x04)
         return NULL;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, peerlen);
-    params[2] = OSSL_PARAM_construct_end();
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        goto done;
     /*
-     * An invalid point would leak bits of our private key (invalid-curve
-     * attack). The quick check (on the curve, coordinates in range) is the
-     * whole check on these prime-order curves: the full one adds a scalar
-     * multiplication by the order, as costly as the ECDH itself.
+     * Copying our key's group is several times cheaper than building it
+     * from its name. Setting the point is the whole check an invalid-curve
+     * attack calls for on these prime-order curves: EC_POINT_oct2point
+     * refuses coordinates outside the field and
+     * EC_POINT_set_affine_coordinates points off the curve (OpenSSL
+     * crypto/ec/ecp_oct.c, crypto/ec/ec_lib.c); the uncompressed form
+     * cannot encode the point at infinity. EVP_PKEY_public_check_quick
+     * would only repeat it.
      */
-    check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (check == NULL || EVP_PKEY_public_check_quick(check) != 1) {
+    pkey = EVP_PKEY_new();
+    if (pkey == NULL || EVP_PKEY_copy_parameters(pkey, own) != 1 ||
+        EVP_PKEY_set1_encoded_public_key(pkey, peer, peerlen) != 1) {
         EVP_PKEY_free(pkey);
-        pkey = NULL;
+        return NULL;
     }
-done:
-    EVP_PKEY_CTX_free(check);
-    EVP_PKEY_CTX_free(ctx);
     return pkey;
 }
 
@@ -241,17 +246,20 @@ parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const pa
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     if (key->attrs->type != PARSEC_KEY_TYPE_ECC_KEY_PAIR)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    peer_key = psd_sw_peer_key(key, peer, peerlen);
-    if (peer_key == NULL)
-        return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
     st = psd_sw_key_get(state, key, &pkey);
     if (st != PARSEC_SUCCESS)
         goto done;
+    peer_key = psd_sw_peer_key(key, pkey, peer, peerlen);
+    if (peer_key == NULL) {
+        st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
+        goto done;
+    }
+    st = psd_sw_op_ctx(state, key, PSD_SW_DERIVE, alg, NULL, &ctx);
+    if (st != PARSEC_SUCCESS)
+        goto done;
     st = PARSEC_PSA_ERROR_GENERIC_ERROR;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
     /* Checked above: no second (full) check of the peer in set_peer. */
-    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-        EVP_PKEY_derive_set_peer_ex(ctx, peer_key, 0) != 1 ||
+    if (EVP_PKEY_derive_set_peer_ex(ctx, peer_key, 0) != 1 ||
         EVP_PKEY_derive(ctx, NULL, &len) != 1 || (out->data = OPENSSL_malloc(len)) == NULL)
         goto done;
     /* OpenSSL's ECDH output is the shared point's x-coordinate, as PSA specifies. */

@@ -28,6 +28,15 @@ ok "destroy: create a key" "$CLI" create-ecc-key -k doomed
 psd_stop
 scalar=$(ec_scalar doomed)
 check "destroy: the key's private scalar read from the store" [ ${#scalar} = 64 ]
+# OpenSSL takes its fast P-256 code (nistz256) only for a key that names its curve.
+named_p256() {
+    local text
+    text=$(OPENSSL_CONF=/dev/null openssl ec -inform DER -in "$1" -noout -text 2>&1) &&
+        grep -q "ASN1 OID: prime256v1" <<<"$text" && ! grep -q "Field Type" <<<"$text"
+}
+sqlite3 "$STORE" "SELECT writefile('$TESTDIR/doomed.der', blob) FROM keys WHERE key_name = 'doomed'" >/dev/null
+check "the stored P-256 key names its curve (no explicit parameters)" named_p256 "$TESTDIR/doomed.der"
+rm -f "$TESTDIR/doomed.der"
 psd_restart || { echo "not ok - parsecd did not restart"; exit 1; }
 ok "destroy: sign once (the key is in use)" "$CLI" sign -k doomed -i "$STORE" -o "$TESTDIR/sig"
 check "destroy: the scalar is in the store files before" in_store_files "$scalar"
