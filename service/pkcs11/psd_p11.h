@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
@@ -67,8 +68,11 @@ const psd_p11_hash *psd_p11_hash_find(uint8_t parsec_hash);
 typedef struct psd_p11_curve {
     uint32_t bits;
     int nid;
-    size_t bytes; /* field element length */
+    size_t bytes;       /* field element length */
+    unsigned int index; /* into psd_p11.ec_groups */
 } psd_p11_curve;
+
+#define PSD_P11_CURVES 3
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits);
 /* RSA sizes the backend creates (pairs) or imports (public keys, for verification). */
@@ -119,6 +123,8 @@ typedef struct psd_p11 {
     unsigned long generation; /* bumped when object handles may be stale (atomic) */
 
     psd_p11_caps caps;
+    /* One EC_GROUP per curve, made at start-up: checking a peer point must not rebuild one. */
+    EC_GROUP *ec_groups[PSD_P11_CURVES];
     /* Bits (psd_p11_hash.bit, +8 with a label) of OAEP parameters the token refused. */
     unsigned int oaep_refused; /* atomic */
 
@@ -133,6 +139,9 @@ typedef struct psd_p11 {
     uint32_t store_tag;
     int remove_orphans;
 } psd_p11;
+
+/* Make st->ec_groups (0 ok); psd_p11_close frees them. */
+int psd_p11_curve_groups_make(psd_p11 *st);
 
 /* ---- token, sessions, errors (psd_p11_token.c) ---- */
 int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errlen);

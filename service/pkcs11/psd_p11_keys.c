@@ -43,10 +43,24 @@ const psd_p11_hash *psd_p11_hash_find(uint8_t parsec_hash)
 }
 
 static const psd_p11_curve psd_p11_curves[] = {
-    {256, NID_X9_62_prime256v1, 32},
-    {384, NID_secp384r1, 48},
-    {521, NID_secp521r1, 66},
+    {256, NID_X9_62_prime256v1, 32, 0},
+    {384, NID_secp384r1, 48, 1},
+    {521, NID_secp521r1, 66, 2},
 };
+_Static_assert(sizeof(psd_p11_curves) / sizeof(psd_p11_curves[0]) == PSD_P11_CURVES,
+               "one EC group per curve");
+
+int psd_p11_curve_groups_make(psd_p11 *st)
+{
+    size_t i;
+
+    for (i = 0; i < PSD_P11_CURVES; i++) {
+        st->ec_groups[psd_p11_curves[i].index] = EC_GROUP_new_by_curve_name(psd_p11_curves[i].nid);
+        if (st->ec_groups[psd_p11_curves[i].index] == NULL)
+            return -1;
+    }
+    return 0;
+}
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits)
 {
