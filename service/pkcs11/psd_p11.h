@@ -73,6 +73,15 @@ typedef struct psd_p11_curve {
 } psd_p11_curve;
 
 #define PSD_P11_CURVES 3
+#define PSD_P11_HASHES 5 /* psd_p11_hash.bit < PSD_P11_HASHES */
+/* DER DigestInfo up to the hash: 15 bytes for SHA-1, 19 for SHA-2. */
+#define PSD_P11_DIGEST_INFO_PREFIX_MAX 24
+
+/* A hash's DigestInfo (RSA PKCS#1 v1.5 signatures) without the hash value itself. */
+typedef struct psd_p11_digest_info {
+    uint8_t prefix[PSD_P11_DIGEST_INFO_PREFIX_MAX];
+    size_t len;
+} psd_p11_digest_info;
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits);
 /* RSA sizes the backend creates (pairs) or imports (public keys, for verification). */
@@ -123,8 +132,10 @@ typedef struct psd_p11 {
     unsigned long generation; /* bumped when object handles may be stale (atomic) */
 
     psd_p11_caps caps;
-    /* One EC_GROUP per curve, made at start-up: checking a peer point must not rebuild one. */
-    EC_GROUP *ec_groups[PSD_P11_CURVES];
+    /* Made at start-up (psd_p11_tables_make), read-only afterwards. */
+    EC_GROUP *ec_groups[PSD_P11_CURVES]; /* by psd_p11_curve.index: peer point checks */
+    EVP_MD *hash_md[PSD_P11_HASHES];     /* by psd_p11_hash.bit: OAEP */
+    psd_p11_digest_info digest_info[PSD_P11_HASHES];
     /* Bits (psd_p11_hash.bit, +8 with a label) of OAEP parameters the token refused. */
     unsigned int oaep_refused; /* atomic */
 
@@ -140,8 +151,12 @@ typedef struct psd_p11 {
     int remove_orphans;
 } psd_p11;
 
-/* Make st->ec_groups (0 ok); psd_p11_close frees them. */
-int psd_p11_curve_groups_make(psd_p11 *st);
+/*
+ * Make what every request would otherwise build again: st->ec_groups,
+ * st->hash_md and st->digest_info (0 ok); psd_p11_tables_free frees them.
+ */
+int psd_p11_tables_make(psd_p11 *st);
+void psd_p11_tables_free(psd_p11 *st);
 
 /* ---- token, sessions, errors (psd_p11_token.c) ---- */
 int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errlen);

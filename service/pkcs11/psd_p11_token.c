@@ -667,8 +667,10 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
         st->fixed_slot = 1;
         st->slot = cfg->slot;
     }
-    if (psd_p11_curve_groups_make(st) != 0) {
-        snprintf(err, errlen, "pkcs11: cannot make the EC groups of P-256/384/521 (OpenSSL)");
+    if (psd_p11_tables_make(st) != 0) {
+        snprintf(err, errlen,
+                 "pkcs11: OpenSSL cannot make the P-256/384/521 groups or SHA-1/SHA-2 digests: "
+                 "check its configuration (OPENSSL_CONF) and that the default provider loads");
         return -1;
     }
 
@@ -775,8 +777,7 @@ void psd_p11_close(psd_p11 *st)
     if (st->uri != NULL)
         p11_kit_uri_free(st->uri);
     OPENSSL_free(st->module_name);
-    for (i = 0; i < PSD_P11_CURVES; i++)
-        EC_GROUP_free(st->ec_groups[i]);
+    psd_p11_tables_free(st);
     pthread_mutex_destroy(&st->object_lock);
     pthread_mutex_destroy(&st->cache_lock);
     pthread_cond_destroy(&st->pool_cond);
