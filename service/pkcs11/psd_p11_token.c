@@ -511,8 +511,15 @@ static CK_RV psd_p11_acquire(psd_p11 *st, size_t *idx, unsigned long *gen)
         rv = psd_p11_session_open(st, ps);
     if (rv == CKR_OK && st->need_login) {
         rv = psd_p11_login(st, ps->handle);
-        if (rv == CKR_OK)
+        if (rv == CKR_OK) {
             st->need_login = 0;
+            /*
+             * The login ended with the token's sessions, and a token may
+             * number its objects anew after that (SoftHSM2 forgets every
+             * handle): a cached handle could now name another key.
+             */
+            psd_p11_bump_generation(st);
+        }
     }
     if (rv != CKR_OK) {
         ps->busy = 0;
