@@ -1176,8 +1176,8 @@ static void test_handle_cache(void **unused)
     /* Destroyed, then a new key under the same name: the new key signs, never the old handle. */
     assert_int_equal(B->destroy_key(st, &t.k), PARSEC_SUCCESS);
     assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_PSA_ERROR_DOES_NOT_EXIST);
-    tkey_attrs(&t2, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY,
-               PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    tkey_attrs(&t2, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
     memcpy(t2.name, t.name, sizeof(t2.name));
     assert_int_equal(tkey_generate(st, &t2), PARSEC_SUCCESS);
     pub2 = export_pub(st, &t2);
