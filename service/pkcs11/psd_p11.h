@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
@@ -67,8 +68,20 @@ const psd_p11_hash *psd_p11_hash_find(uint8_t parsec_hash);
 typedef struct psd_p11_curve {
     uint32_t bits;
     int nid;
-    size_t bytes; /* field element length */
+    size_t bytes;       /* field element length */
+    unsigned int index; /* into psd_p11.ec_groups */
 } psd_p11_curve;
+
+#define PSD_P11_CURVES 3
+#define PSD_P11_HASHES 5 /* psd_p11_hash.bit < PSD_P11_HASHES */
+/* DER DigestInfo up to the hash: 15 bytes for SHA-1, 19 for SHA-2. */
+#define PSD_P11_DIGEST_INFO_PREFIX_MAX 24
+
+/* A hash's DigestInfo (RSA PKCS#1 v1.5 signatures) without the hash value itself. */
+typedef struct psd_p11_digest_info {
+    uint8_t prefix[PSD_P11_DIGEST_INFO_PREFIX_MAX];
+    size_t len;
+} psd_p11_digest_info;
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits);
 /* RSA sizes the backend creates (pairs) or imports (public keys, for verification). */
@@ -119,6 +132,10 @@ typedef struct psd_p11 {
     unsigned long generation; /* bumped when object handles may be stale (atomic) */
 
     psd_p11_caps caps;
+    /* Made at start-up (psd_p11_tables_make), read-only afterwards. */
+    EC_GROUP *ec_groups[PSD_P11_CURVES]; /* by psd_p11_curve.index: peer point checks */
+    EVP_MD *hash_md[PSD_P11_HASHES];     /* by psd_p11_hash.bit: OAEP */
+    psd_p11_digest_info digest_info[PSD_P11_HASHES];
     /* Bits (psd_p11_hash.bit, +8 with a label) of OAEP parameters the token refused. */
     unsigned int oaep_refused; /* atomic */
 
@@ -133,6 +150,13 @@ typedef struct psd_p11 {
     uint32_t store_tag;
     int remove_orphans;
 } psd_p11;
+
+/*
+ * Make what every request would otherwise build again: st->ec_groups,
+ * st->hash_md and st->digest_info (0 ok); psd_p11_tables_free frees them.
+ */
+int psd_p11_tables_make(psd_p11 *st);
+void psd_p11_tables_free(psd_p11 *st);
 
 /* ---- token, sessions, errors (psd_p11_token.c) ---- */
 int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errlen);

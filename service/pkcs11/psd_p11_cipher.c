@@ -30,7 +30,6 @@ parsec_status psd_p11_asymmetric_encrypt(void *state, const psd_key *key, const 
     psd_p11 *st = state;
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_MD *md = NULL;
     const psd_p11_hash *h = NULL;
     unsigned char *label = NULL;
     size_t outlen = 0;
@@ -61,10 +60,9 @@ parsec_status psd_p11_asymmetric_encrypt(void *state, const psd_key *key, const 
         if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)
             goto done;
     } else {
-        md = EVP_MD_fetch(NULL, h->ossl_name, NULL);
-        if (md == NULL || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) <= 0 ||
-            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0)
+        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_oaep_md(ctx, st->hash_md[h->bit]) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, st->hash_md[h->bit]) <= 0)
             goto done;
         if (saltlen > 0) {
             label = OPENSSL_memdup(salt, saltlen);
@@ -92,7 +90,6 @@ parsec_status psd_p11_asymmetric_encrypt(void *state, const psd_key *key, const 
 done:
     ERR_clear_error();
     OPENSSL_free(label);
-    EVP_MD_free(md);
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(pkey);
     return status;
@@ -134,23 +131,21 @@ static unsigned int psd_p11_oaep_bit(const psd_p11_hash *h, size_t saltlen)
     return 1u << (h->bit + (saltlen > 0 ? 8 : 0));
 }
 
-/* Raw RSA on the token, OAEP decoding in OpenSSL (see the top of the file). */
+/*
+ * Raw RSA on the token, OAEP decoding in OpenSSL (see the top of the file).
+ * The modulus length comes from the key's stored size and the digest was
+ * fetched at start-up: nothing but the token call and the decoding per request.
+ */
 static parsec_status psd_p11_oaep_emulated(psd_p11 *st, psd_p11_decrypt_ctx *dc,
                                            const psd_p11_hash *h, const uint8_t *salt,
                                            size_t saltlen, psd_buf *out)
 {
-    EVP_PKEY *pkey = NULL;
-    EVP_MD *md = NULL;
-    uint8_t *em = NULL, *plain = NULL;
-    size_t k;
+    const EVP_MD *md = st->hash_md[h->bit];
+    uint8_t em[PSD_P11_RSA_MAX_BYTES], plain[PSD_P11_RSA_MAX_BYTES];
+    size_t k = ((size_t)dc->key->attrs->bits + 7) / 8;
     int n;
-    parsec_status status;
+    parsec_status status = PARSEC_PSA_ERROR_INVALID_PADDING;
 
-    status = psd_p11_public(st, dc->key, &pkey);
-    if (status != PARSEC_SUCCESS)
-        goto done;
-    k = (size_t)EVP_PKEY_get_size(pkey);
-    status = PARSEC_PSA_ERROR_INVALID_PADDING;
     if (k == 0 || k > PSD_P11_RSA_MAX_BYTES || dc->inlen != k || saltlen > INT_MAX)
         goto done;
     dc->mech.mechanism = CKM_RSA_X_509;
@@ -163,13 +158,7 @@ static parsec_status psd_p11_oaep_emulated(psd_p11 *st, psd_p11_decrypt_ctx *dc,
     if (dc->outlen > k)
         goto done;
     /* Some modules drop leading zero bytes of the raw result: restore k bytes. */
-    em = OPENSSL_zalloc(k);
-    plain = OPENSSL_malloc(k);
-    md = EVP_MD_fetch(NULL, h->ossl_name, NULL);
-    if (em == NULL || plain == NULL || md == NULL) {
-        status = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
-        goto done;
-    }
+    memset(em, 0, k - dc->outlen);
     memcpy(em + (k - dc->outlen), dc->out, dc->outlen);
     n = RSA_padding_check_PKCS1_OAEP_mgf1(plain, (int)k, em, (int)k, (int)k, salt, (int)saltlen, md,
                                           md);
@@ -177,7 +166,7 @@ static parsec_status psd_p11_oaep_emulated(psd_p11 *st, psd_p11_decrypt_ctx *dc,
         status = PARSEC_PSA_ERROR_INVALID_PADDING;
         goto done;
     }
-    /* Exactly n bytes: the core cleanses out->len bytes, and plain may hold more. */
+    /* Exactly n bytes: the core cleanses out->len bytes. */
     out->data = OPENSSL_memdup(plain, n > 0 ? (size_t)n : 1);
     if (out->data == NULL) {
         status = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
@@ -187,12 +176,8 @@ static parsec_status psd_p11_oaep_emulated(psd_p11 *st, psd_p11_decrypt_ctx *dc,
     status = PARSEC_SUCCESS;
 done:
     ERR_clear_error();
-    if (em != NULL)
-        OPENSSL_clear_free(em, k);
-    if (plain != NULL)
-        OPENSSL_clear_free(plain, k);
-    EVP_MD_free(md);
-    EVP_PKEY_free(pkey);
+    OPENSSL_cleanse(em, sizeof(em));
+    OPENSSL_cleanse(plain, sizeof(plain));
     return status;
 }
 

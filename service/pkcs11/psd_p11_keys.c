@@ -19,6 +19,7 @@
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "psd_p11.h"
 
@@ -43,10 +44,77 @@ const psd_p11_hash *psd_p11_hash_find(uint8_t parsec_hash)
 }
 
 static const psd_p11_curve psd_p11_curves[] = {
-    {256, NID_X9_62_prime256v1, 32},
-    {384, NID_secp384r1, 48},
-    {521, NID_secp521r1, 66},
+    {256, NID_X9_62_prime256v1, 32, 0},
+    {384, NID_secp384r1, 48, 1},
+    {521, NID_secp521r1, 66, 2},
 };
+_Static_assert(sizeof(psd_p11_curves) / sizeof(psd_p11_curves[0]) == PSD_P11_CURVES,
+               "one EC group per curve");
+_Static_assert(sizeof(psd_p11_hashes) / sizeof(psd_p11_hashes[0]) == PSD_P11_HASHES,
+               "one EVP_MD and DigestInfo per hash");
+
+/* DER DigestInfo { AlgorithmIdentifier(hash, NULL), OCTET STRING } up to the hash value. */
+static int psd_p11_digest_info_make(const psd_p11_hash *h, psd_p11_digest_info *di)
+{
+    static const uint8_t zero[64];
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg = NULL;
+    ASN1_OCTET_STRING *digest = NULL;
+    unsigned char *der = NULL;
+    int n = 0, ret = -1;
+
+    if (sig == NULL)
+        goto done;
+    X509_SIG_getm(sig, &alg, &digest);
+    if (!X509_ALGOR_set0(alg, OBJ_nid2obj(h->nid), V_ASN1_NULL, NULL) ||
+        !ASN1_OCTET_STRING_set(digest, zero, (int)h->len))
+        goto done;
+    n = i2d_X509_SIG(sig, &der);
+    /* The hash value is the last h->len bytes of the encoding. */
+    if (n <= 0 || (size_t)n <= h->len || (size_t)n - h->len > sizeof(di->prefix))
+        goto done;
+    di->len = (size_t)n - h->len;
+    memcpy(di->prefix, der, di->len);
+    ret = 0;
+done:
+    OPENSSL_free(der);
+    X509_SIG_free(sig);
+    return ret;
+}
+
+int psd_p11_tables_make(psd_p11 *st)
+{
+    const psd_p11_hash *h;
+    size_t i;
+
+    for (i = 0; i < PSD_P11_CURVES; i++) {
+        st->ec_groups[psd_p11_curves[i].index] = EC_GROUP_new_by_curve_name(psd_p11_curves[i].nid);
+        if (st->ec_groups[psd_p11_curves[i].index] == NULL)
+            return -1;
+    }
+    for (i = 0; i < PSD_P11_HASHES; i++) {
+        h = &psd_p11_hashes[i];
+        st->hash_md[h->bit] = EVP_MD_fetch(NULL, h->ossl_name, NULL);
+        if (st->hash_md[h->bit] == NULL ||
+            psd_p11_digest_info_make(h, &st->digest_info[h->bit]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void psd_p11_tables_free(psd_p11 *st)
+{
+    size_t i;
+
+    for (i = 0; i < PSD_P11_CURVES; i++) {
+        EC_GROUP_free(st->ec_groups[i]);
+        st->ec_groups[i] = NULL;
+    }
+    for (i = 0; i < PSD_P11_HASHES; i++) {
+        EVP_MD_free(st->hash_md[i]);
+        st->hash_md[i] = NULL;
+    }
+}
 
 const psd_p11_curve *psd_p11_curve_by_bits(uint32_t bits)
 {

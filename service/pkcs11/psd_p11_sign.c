@@ -12,9 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
-#include <openssl/objects.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "parsec_psa_crypto.h"
 #include "psd_p11.h"
@@ -30,33 +28,6 @@ static int psd_p11_rsa_type(uint8_t t)
 static int psd_p11_ecc_type(uint8_t t)
 {
     return t == PARSEC_KEY_TYPE_ECC_KEY_PAIR || t == PARSEC_KEY_TYPE_ECC_PUBLIC_KEY;
-}
-
-/* DER DigestInfo { AlgorithmIdentifier(hash, NULL), OCTET STRING hash }. */
-static int psd_p11_digest_info(const psd_p11_hash *h, const uint8_t *hash, size_t hashlen,
-                               uint8_t **der, size_t *derlen)
-{
-    X509_SIG *sig = X509_SIG_new();
-    X509_ALGOR *alg = NULL;
-    ASN1_OCTET_STRING *digest = NULL;
-    unsigned char *out = NULL;
-    int n, ret = -1;
-
-    if (sig == NULL)
-        goto done;
-    X509_SIG_getm(sig, &alg, &digest);
-    if (!X509_ALGOR_set0(alg, OBJ_nid2obj(h->nid), V_ASN1_NULL, NULL) ||
-        !ASN1_OCTET_STRING_set(digest, hash, (int)hashlen))
-        goto done;
-    n = i2d_X509_SIG(sig, &out);
-    if (n <= 0)
-        goto done;
-    *der = out;
-    *derlen = (size_t)n;
-    ret = 0;
-done:
-    X509_SIG_free(sig);
-    return ret;
 }
 
 typedef struct psd_p11_sign_ctx {
@@ -95,8 +66,8 @@ parsec_status psd_p11_sign_hash(void *state, const psd_key *key, const parsec_al
     psd_p11_sign_ctx sc;
     struct ck_rsa_pkcs_pss_params pss;
     const psd_p11_hash *h = NULL;
-    uint8_t *digest_info = NULL;
-    size_t dilen = 0;
+    const psd_p11_digest_info *di;
+    uint8_t digest_info[PSD_P11_DIGEST_INFO_PREFIX_MAX + EVP_MAX_MD_SIZE];
     uint8_t type = key->attrs->type;
     parsec_status status = PARSEC_PSA_ERROR_NOT_SUPPORTED;
 
@@ -114,13 +85,13 @@ parsec_status psd_p11_sign_hash(void *state, const psd_key *key, const parsec_al
             status = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
             goto done;
         }
-        if (psd_p11_digest_info(h, hash, hashlen, &digest_info, &dilen) != 0) {
-            status = PARSEC_PSA_ERROR_INSUFFICIENT_MEMORY;
-            goto done;
-        }
+        /* The DER prefix was encoded once at start-up; only the hash changes. */
+        di = &st->digest_info[h->bit];
+        memcpy(digest_info, di->prefix, di->len);
+        memcpy(digest_info + di->len, hash, hashlen);
         sc.mech.mechanism = CKM_RSA_PKCS;
         sc.in = digest_info;
-        sc.inlen = dilen;
+        sc.inlen = di->len + hashlen;
         break;
     case PARSEC_SIGN_RSA_PKCS1V15_RAW:
         if (!psd_p11_rsa_type(type))
@@ -169,7 +140,6 @@ parsec_status psd_p11_sign_hash(void *state, const psd_key *key, const parsec_al
     sc.out = NULL;
 done:
     OPENSSL_free(sc.out);
-    OPENSSL_free(digest_info);
     return status;
 }
 

@@ -511,8 +511,15 @@ static CK_RV psd_p11_acquire(psd_p11 *st, size_t *idx, unsigned long *gen)
         rv = psd_p11_session_open(st, ps);
     if (rv == CKR_OK && st->need_login) {
         rv = psd_p11_login(st, ps->handle);
-        if (rv == CKR_OK)
+        if (rv == CKR_OK) {
             st->need_login = 0;
+            /*
+             * The login ended with the token's sessions, and a token may
+             * number its objects anew after that (SoftHSM2 forgets every
+             * handle): a cached handle could now name another key.
+             */
+            psd_p11_bump_generation(st);
+        }
     }
     if (rv != CKR_OK) {
         ps->busy = 0;
@@ -667,6 +674,12 @@ int psd_p11_open(psd_p11 *st, const psd_p11_config *cfg, char *err, size_t errle
         st->fixed_slot = 1;
         st->slot = cfg->slot;
     }
+    if (psd_p11_tables_make(st) != 0) {
+        snprintf(err, errlen,
+                 "pkcs11: OpenSSL cannot make the P-256/384/521 groups or SHA-1/SHA-2 digests: "
+                 "check its configuration (OPENSSL_CONF) and that the default provider loads");
+        return -1;
+    }
 
     if (psd_p11_load_module(st, cfg, err, errlen) != 0)
         return -1;
@@ -771,6 +784,7 @@ void psd_p11_close(psd_p11 *st)
     if (st->uri != NULL)
         p11_kit_uri_free(st->uri);
     OPENSSL_free(st->module_name);
+    psd_p11_tables_free(st);
     pthread_mutex_destroy(&st->object_lock);
     pthread_mutex_destroy(&st->cache_lock);
     pthread_cond_destroy(&st->pool_cond);

@@ -1077,6 +1077,123 @@ static void test_device_removed_recovery(void **unused)
     B->fini(st);
 }
 
+/* A module that counts lookups and attribute reads, and can call a handle stale. */
+static CK_FUNCTION_LIST g_counting;
+static int g_finds, g_attr_reads, g_stale_handles, g_stale_used;
+
+static CK_RV counting_find_init(ck_session_handle_t s, struct ck_attribute *tmpl, unsigned long n)
+{
+    g_finds++;
+    return g_real->C_FindObjectsInit(s, tmpl, n);
+}
+
+static CK_RV counting_get_attr(ck_session_handle_t s, ck_object_handle_t obj,
+                               struct ck_attribute *tmpl, unsigned long n)
+{
+    g_attr_reads++;
+    return g_real->C_GetAttributeValue(s, obj, tmpl, n);
+}
+
+static CK_RV counting_sign_init(ck_session_handle_t s, struct ck_mechanism *m, ck_object_handle_t k)
+{
+    CK_RV rv;
+
+    if (g_stale_handles > 0) {
+        g_stale_handles--;
+        return CKR_OBJECT_HANDLE_INVALID;
+    }
+    rv = g_real->C_SignInit(s, m, k);
+    if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
+        g_stale_used++;
+    return rv;
+}
+
+/* Sign with t and check the signature with pub in OpenSSL; returns the backend's status. */
+static parsec_status sign_check(void *st, const tkey *t, EVP_PKEY *pub, int expect_valid)
+{
+    parsec_alg alg = {PARSEC_ALG_ASYMMETRIC_SIGNATURE, PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256};
+    uint8_t h[32];
+    size_t hlen;
+    psd_buf sig = {0};
+    parsec_status s;
+
+    sha("SHA256", "cached handles", h, &hlen);
+    s = B->sign_hash(st, &t->k, &alg, h, hlen, &sig);
+    if (s == PARSEC_SUCCESS)
+        assert_int_equal(ossl_verify(pub, &alg, h, hlen, sig.data, sig.len), expect_valid);
+    psd_buf_clear(&sig);
+    return s;
+}
+
+static void test_handle_cache(void **unused)
+{
+    psd_p11 *st = init_ok();
+    tkey t, t2;
+    EVP_PKEY *pub, *pub2;
+    unsigned long gen;
+    int i;
+
+    tkey_attrs(&t, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    assert_int_equal(tkey_generate(st, &t), PARSEC_SUCCESS);
+    pub = export_pub(st, &t);
+    g_real = st->fn;
+    g_counting = *g_real;
+    g_counting.C_FindObjectsInit = counting_find_init;
+    g_counting.C_GetAttributeValue = counting_get_attr;
+    g_counting.C_SignInit = counting_sign_init;
+    st->fn = &g_counting;
+
+    /* A signature is C_SignInit + C_Sign: no lookup, no attribute read. */
+    g_finds = g_attr_reads = 0;
+    for (i = 0; i < 5; i++)
+        assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_SUCCESS);
+    assert_int_equal(g_finds, 0);
+    assert_int_equal(g_attr_reads, 0);
+
+    /* A handle the token calls invalid: the key is looked up again, once, and signs. */
+    gen = psd_p11_generation(st);
+    g_stale_handles = 1;
+    assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_SUCCESS);
+    assert_int_equal(g_stale_handles, 0);
+    assert_true(psd_p11_generation(st) != gen);
+    assert_int_equal(g_finds, 2); /* its private and public objects */
+    assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_SUCCESS);
+    assert_int_equal(g_finds, 2);
+
+    /*
+     * Every session and the login lost: SoftHSM2 forgets the handles with its
+     * last session. Reopened, logged in again, the key looked up once more
+     * before any handle from the old login is handed to the token.
+     */
+    g_finds = g_stale_used = 0;
+    assert_int_equal(g_real->C_CloseAllSessions(st->slot), CKR_OK);
+    assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_SUCCESS);
+    assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_SUCCESS);
+    assert_int_equal(g_finds, 2);
+    assert_int_equal(g_stale_used, 0);
+
+    /* Destroyed, then a new key under the same name: the new key signs, never the old handle. */
+    assert_int_equal(B->destroy_key(st, &t.k), PARSEC_SUCCESS);
+    assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_PSA_ERROR_DOES_NOT_EXIST);
+    tkey_attrs(&t2, PARSEC_KEY_TYPE_ECC_KEY_PAIR, 256, SIGN_VERIFY, PARSEC_ALG_ASYMMETRIC_SIGNATURE,
+               PARSEC_SIGN_ECDSA, PARSEC_HASH_SHA_256);
+    memcpy(t2.name, t.name, sizeof(t2.name));
+    assert_int_equal(tkey_generate(st, &t2), PARSEC_SUCCESS);
+    pub2 = export_pub(st, &t2);
+    assert_int_equal(sign_check(st, &t2, pub2, 1), PARSEC_SUCCESS);
+    assert_int_equal(sign_check(st, &t2, pub, 0), PARSEC_SUCCESS);
+    assert_int_equal(sign_check(st, &t, pub, 1), PARSEC_PSA_ERROR_DOES_NOT_EXIST);
+
+    st->fn = g_real;
+    assert_int_equal(B->destroy_key(st, &t2.k), PARSEC_SUCCESS);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(pub2);
+    tkey_free(&t);
+    tkey_free(&t2);
+    B->fini(st);
+}
+
 typedef struct worker {
     void *st;
     const tkey *t;
@@ -1147,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_session_recovery),
         cmocka_unit_test(test_device_removed_recovery),
+        cmocka_unit_test(test_handle_cache),
         cmocka_unit_test(test_concurrency),
     };
 
