@@ -145,7 +145,9 @@ done <<<"$KEYS"
 
 # nginx as examples/nginx.conf (two workers): reference files, and in a second
 # nginx on other ports the key files in their place.
-# nginx_start VARIANT OPENSSL_CONF: echoes the master's and workers' PIDs.
+# nginx_start VARIANT OPENSSL_CONF: sets NGINX_PIDS to the master's and
+# workers' PIDs. Not run in a subshell: the master must be tracked (and
+# stopped at exit) by this shell.
 nginx_start() {
     local variant=$1 master
     tls_start "nginx-$variant" "$(sed -n 's/^ *listen 127.0.0.1:\([0-9]*\) .*/\1/p' "$N/nginx-$variant.conf" | head -n1)" \
@@ -154,7 +156,7 @@ nginx_start() {
     master=$(eval echo "\$TLS_PID_nginx_$variant")
     for _ in $(seq 50); do [ "$(pgrep -P "$master" | wc -l)" -ge 2 ] && break; sleep 0.1; done
     # env execs nginx: the tracked PID is the master's.
-    echo "$master $(pgrep -P "$master" | tr '\n' ' ')"
+    NGINX_PIDS="$master $(pgrep -P "$master" | tr '\n' ' ')"
 }
 P_RSA="" P_EC="" P_RSA_FILE="" P_EC_FILE=""
 tls_free_port P_RSA
@@ -169,8 +171,10 @@ sed -e "s|$N/rsa.ref.pem|$N/rsa.key|" -e "s|$N/ec.ref.pem|$N/ec.key|" -e "s|$N/n
 if ! grep -q "$N/ec.key;" "$N/nginx-file.conf" || ! grep -q ":$P_EC_FILE " "$N/nginx-file.conf"; then
     fail "cannot point the second nginx configuration at the key files and its ports"
 fi
-PIDS_HW=$(nginx_start parsec "$TLS_CNF")
-PIDS_SW=$(nginx_start file /dev/null)
+nginx_start parsec "$TLS_CNF"
+PIDS_HW=$NGINX_PIDS
+nginx_start file /dev/null
+PIDS_SW=$NGINX_PIDS
 servers nginx-rsa "$P_RSA" "$PIDS_HW" "$P_RSA_FILE" "$PIDS_SW"
 servers nginx-ec "$P_EC" "$PIDS_HW" "$P_EC_FILE" "$PIDS_SW"
 tls_stop nginx-parsec
