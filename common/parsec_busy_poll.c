@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Bounded, adaptive busy-polling (parsec_busy_poll.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "parsec_busy_poll.h"
 
@@ -29,13 +27,7 @@
 /* Recorded waits are clipped to this many caps, so that one long one is forgotten soon. */
 #define PARSEC_POLL_RECORD_MAX_CAPS 16u
 
-/* The machine's runnable threads are sampled at most this often (a /proc read costs ~5 us). */
-#define PARSEC_POLL_LOAD_EVERY_NS 1000000u
-
 static atomic_uint parsec_poll_spinners;
-static _Atomic uint64_t parsec_poll_load_at;     /* when the runnable threads were last counted */
-static atomic_int parsec_poll_load_busy;         /* then: more runnable threads than CPUs */
-static atomic_long parsec_poll_cpus_online;      /* read once (sysconf reads a sysfs file) */
 static _Atomic uint64_t parsec_poll_quiet_until; /* no spinning before this (ns) */
 static _Atomic uint32_t parsec_poll_quiet_ns;    /* length of the last quiet period */
 static atomic_int parsec_poll_max_spinners = -1;
@@ -70,47 +62,6 @@ static unsigned int parsec_poll_spinner_limit(void)
         atomic_store_explicit(&parsec_poll_max_spinners, max, memory_order_relaxed);
     }
     return (unsigned int)max;
-}
-
-/*
- * Were more threads runnable on the machine than it has CPUs, when last
- * counted (/proc/loadavg's running count, this thread included)? Then a
- * spinning thread would take a CPU from one of them: nobody spins. Without
- * /proc, the preemption check alone decides.
- */
-static int parsec_poll_machine_busy(uint64_t now)
-{
-    uint64_t at = atomic_load_explicit(&parsec_poll_load_at, memory_order_relaxed);
-    char buf[128];
-    const char *p = buf;
-    unsigned long running;
-    ssize_t n;
-    long cpus;
-    int fd;
-
-    if (now - at < PARSEC_POLL_LOAD_EVERY_NS ||
-        !atomic_compare_exchange_strong(&parsec_poll_load_at, &at, now))
-        return atomic_load_explicit(&parsec_poll_load_busy, memory_order_relaxed);
-    fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* "0.52 0.58 0.59 3/467 12345": the fourth field's first number */
-    for (int spaces = 0; *p != '\0' && spaces < 3; p++)
-        spaces += *p == ' ';
-    running = strtoul(p, NULL, 10);
-    cpus = atomic_load_explicit(&parsec_poll_cpus_online, memory_order_relaxed);
-    if (cpus == 0) {
-        cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        atomic_store_explicit(&parsec_poll_cpus_online, cpus, memory_order_relaxed);
-    }
-    atomic_store_explicit(&parsec_poll_load_busy, cpus > 0 && running > (unsigned long)cpus,
-                          memory_order_relaxed);
-    return atomic_load_explicit(&parsec_poll_load_busy, memory_order_relaxed);
 }
 
 /* fd readable, hung up or failed (the caller's next read tells which): 1; nothing yet: 0. */
@@ -170,8 +121,7 @@ int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64
     if (expect > cap_ns && (!may_sleep || expect > PARSEC_POLL_SLEEP_MAX_CAPS * cap_ns))
         return 0;
     now = parsec_poll_now_ns();
-    if (now < atomic_load_explicit(&parsec_poll_quiet_until, memory_order_relaxed) ||
-        parsec_poll_machine_busy(now))
+    if (now < atomic_load_explicit(&parsec_poll_quiet_until, memory_order_relaxed))
         return 0;
     if (atomic_fetch_add(&parsec_poll_spinners, 1) >= parsec_poll_spinner_limit())
         goto done;

@@ -17,10 +17,8 @@
  *   threads than CPUs), no thread of the process spins for a while (1 ms,
  *   doubling each time it happens again up to 1 s, halving after spins that
  *   had their CPU);
- * - nobody spins while the machine has more runnable threads than CPUs
- *   (counted at most once a millisecond), and per process at most half of
- *   the CPUs this thread may run on spin at once (none on one CPU: the peer
- *   needs that CPU to answer).
+ * - per process, at most half of the CPUs this thread may run on spin at
+ *   once (none on one CPU: the peer needs that CPU to answer).
  *
  * Nothing is spun for when nothing was sent: an idle process uses no CPU.
  */
