@@ -91,7 +91,7 @@ int parsec_client_get_keepalive(const parsec_client *c);
  * of request on this thread, long operations are slept through until
  * shortly before they should end, and polling backs off while other
  * threads need the CPU. 0 turns it off; at most 100000. No effect without
- * keep-alive. Default 200, or $PARSEC_CLIENT_BUSY_POLL_US at parsec_client_new.
+ * keep-alive. Default 500, or $PARSEC_CLIENT_BUSY_POLL_US at parsec_client_new.
  */
 void parsec_client_set_busy_poll(parsec_client *c, unsigned int us);
 unsigned int parsec_client_get_busy_poll(const parsec_client *c);

@@ -10,20 +10,28 @@
 #include "parsec_busy_poll.h"
 
 /*
- * Spinning this long without getting 7/8 of it as CPU time means another
+ * Spinning this long without getting 3/4 of it as CPU time means another
  * thread ran on this CPU meanwhile (the yield gave it the CPU, or the
  * scheduler preempted): the CPUs are wanted, spinning would take them.
+ * (A hypervisor that stops the vCPU for a moment looks the same.)
  */
 #define PARSEC_POLL_PREEMPT_MIN_NS 20000u
-/* After a preemption nobody in the process spins for a while: 1 ms, doubling up to 1 s. */
+/*
+ * After a preemption nobody in the process spins for a while: 1 ms,
+ * doubling up to 100 ms while preemptions follow each other within 100 ms
+ * of the last quiet period's end, back to 1 ms after that.
+ */
 #define PARSEC_POLL_QUIET_MIN_NS 1000000u
-#define PARSEC_POLL_QUIET_MAX_NS 1000000000u
+#define PARSEC_POLL_QUIET_MAX_NS 100000000u
+#define PARSEC_POLL_QUIET_FORGET_NS 100000000u
 /* A wait expected to be over this many caps is not worth polling for. */
 #define PARSEC_POLL_SLEEP_MAX_CAPS 8u
 /* Slept-through waits: the timer may fire this late (the default timer slack is 50 us). */
 #define PARSEC_POLL_TIMER_SLACK_NS 60000u
 /* With no history, or a short one: spin twice the expected wait plus this. */
 #define PARSEC_POLL_MARGIN_NS 20000u
+/* PAUSE instructions between two looks at the socket (about 1 us on current x86). */
+#define PARSEC_POLL_RELAX_SPINS 32
 /* Recorded waits are clipped to this many caps, so that one long one is forgotten soon. */
 #define PARSEC_POLL_RECORD_MAX_CAPS 16u
 
@@ -64,6 +72,20 @@ static unsigned int parsec_poll_spinner_limit(void)
     return (unsigned int)max;
 }
 
+/* About a microsecond of doing nothing, politely (x86: PAUSE; elsewhere a compiler barrier). */
+static void parsec_poll_relax(void)
+{
+    for (int i = 0; i < PARSEC_POLL_RELAX_SPINS; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield" ::: "memory");
+#else
+        __asm__ __volatile__("" ::: "memory");
+#endif
+    }
+}
+
 /* fd readable, hung up or failed (the caller's next read tells which): 1; nothing yet: 0. */
 static int parsec_poll_ready(int fd)
 {
@@ -89,8 +111,12 @@ static int parsec_poll_sleep(int fd, uint64_t now_ns, uint64_t until_ns)
 static void parsec_poll_back_off(uint64_t now)
 {
     uint64_t quiet = atomic_load_explicit(&parsec_poll_quiet_ns, memory_order_relaxed);
+    uint64_t last_end = atomic_load_explicit(&parsec_poll_quiet_until, memory_order_relaxed);
 
-    quiet = quiet == 0 ? PARSEC_POLL_QUIET_MIN_NS : quiet * 2;
+    if (quiet == 0 || now > last_end + PARSEC_POLL_QUIET_FORGET_NS)
+        quiet = PARSEC_POLL_QUIET_MIN_NS;
+    else
+        quiet *= 2;
     if (quiet > PARSEC_POLL_QUIET_MAX_NS)
         quiet = PARSEC_POLL_QUIET_MAX_NS;
     atomic_store_explicit(&parsec_poll_quiet_ns, (uint32_t)quiet, memory_order_relaxed);
@@ -126,9 +152,13 @@ int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64
     if (atomic_fetch_add(&parsec_poll_spinners, 1) >= parsec_poll_spinner_limit())
         goto done;
     if (expect > cap_ns) {
-        /* A long wait: sleep through most of it, wake (late by up to the slack) before it ends. */
+        /*
+         * A long wait: sleep through most of it, and wake (the timer may
+         * fire late by up to the slack, and a halted CPU takes a while to
+         * wake) a cap before it should end; spin from there to a cap past it.
+         */
         uint64_t due = since_ns + expect;
-        uint64_t wake = due - cap_ns / 2 - PARSEC_POLL_TIMER_SLACK_NS;
+        uint64_t wake = due - cap_ns - PARSEC_POLL_TIMER_SLACK_NS;
 
         if (wake > now) {
             if (parsec_poll_sleep(fd, now, wake)) {
@@ -137,7 +167,7 @@ int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64
             }
             now = parsec_poll_now_ns();
         }
-        end = due + cap_ns / 2;
+        end = due + cap_ns;
     } else {
         uint64_t budget = expect == 0 ? cap_ns : 2 * expect + PARSEC_POLL_MARGIN_NS;
 
@@ -153,13 +183,18 @@ int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64
         now = parsec_poll_now_ns();
         if (now >= end)
             break;
-        /* A thread that needs this CPU (the peer, on one CPU) gets it at once. */
+        /*
+         * Between two looks, leave the core's execution units to whatever
+         * shares it (a sibling hardware thread may be the one computing the
+         * answer), and this CPU to any thread that needs it.
+         */
+        parsec_poll_relax();
         sched_yield();
     }
     now = parsec_poll_now_ns();
     spun = now - spin_start;
     cpu = parsec_poll_cpu_ns() - cpu_start;
-    if (spun >= PARSEC_POLL_PREEMPT_MIN_NS && cpu * 8 < spun * 7)
+    if (spun >= PARSEC_POLL_PREEMPT_MIN_NS && cpu * 4 < spun * 3)
         parsec_poll_back_off(now);
     else if (ready)
         parsec_poll_calm();

@@ -15,7 +15,7 @@
  * - back-off: when a spinning thread did not get the CPU it spun on (it
  *   yielded to another runnable thread or was preempted: more runnable
  *   threads than CPUs), no thread of the process spins for a while (1 ms,
- *   doubling each time it happens again up to 1 s, halving after spins that
+ *   doubling up to 100 ms while it keeps happening, halving after spins that
  *   had their CPU);
  * - per process, at most half of the CPUs this thread may run on spin at
  *   once (none on one CPU: the peer needs that CPU to answer).
@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 /* Defaults of the settings (client and parsecd); 0 turns polling off. */
-#define PARSEC_BUSY_POLL_DEFAULT_US 200u
+#define PARSEC_BUSY_POLL_DEFAULT_US 500u
 #define PARSEC_BUSY_POLL_MAX_US 100000u
 
 /* Recent waits of one kind; zero-initialised = nothing seen yet. Not thread-safe: one owner. */
