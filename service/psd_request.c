@@ -120,8 +120,8 @@ void psd_send_refusal(int fd, parsec_status status)
 /* ---- reading a request as it arrives ---- */
 
 /*
- * What the bytes so far say, in the reference's order (wire protocol
- * reference §1.2, steps 1-5): an error status, or how many bytes the request
+ * What the bytes so far say, in the reference's order (docs/wire-protocol.md
+ * §1.2, steps 1-5): an error status, or how many bytes the request
  * has at least (*need; the request is whole once that many are in). *skip:
  * a header of the wrong size, consumed in full before it is refused.
  */
