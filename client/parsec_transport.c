@@ -744,8 +744,10 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
             if (st != PARSEC_SUCCESS)
                 goto done;
         }
+        parsec_poll_work_begin(); /* another thread's request in flight: nobody polls */
         st = parsec_exchange(c, fd, iov, iovcnt, opcode, flags, result_desc, resp, keep, reused,
                              &at);
+        parsec_poll_work_end();
         /*
          * A kept connection the service had already closed (idle timeout,
          * restart), or one it does not serve (stalled): send the request

@@ -24,10 +24,6 @@
 #define PARSEC_POLL_QUIET_MIN_NS 1000000u
 #define PARSEC_POLL_QUIET_MAX_NS 100000000u
 #define PARSEC_POLL_QUIET_FORGET_NS 100000000u
-/* A wait expected to be over this many caps is not worth polling for. */
-#define PARSEC_POLL_SLEEP_MAX_CAPS 8u
-/* Slept-through waits: the timer may fire this late (the default timer slack is 50 us). */
-#define PARSEC_POLL_TIMER_SLACK_NS 60000u
 /* With no history, or a short one: spin twice the expected wait plus this. */
 #define PARSEC_POLL_MARGIN_NS 20000u
 /* PAUSE instructions between two looks at the socket (about 1 us on current x86). */
@@ -36,6 +32,7 @@
 #define PARSEC_POLL_RECORD_MAX_CAPS 16u
 
 static atomic_uint parsec_poll_spinners;
+static atomic_uint parsec_poll_work;             /* requests in flight in this process */
 static _Atomic uint64_t parsec_poll_quiet_until; /* no spinning before this (ns) */
 static _Atomic uint32_t parsec_poll_quiet_ns;    /* length of the last quiet period */
 static atomic_int parsec_poll_max_spinners = -1;
@@ -95,18 +92,6 @@ static int parsec_poll_ready(int fd)
     return rc > 0 || (rc < 0 && errno != EINTR);
 }
 
-/* Block until `until_ns` or until fd is ready; 1 if ready. */
-static int parsec_poll_sleep(int fd, uint64_t now_ns, uint64_t until_ns)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLIN, .revents = 0};
-    uint64_t left = until_ns - now_ns;
-    struct timespec ts = {.tv_sec = (time_t)(left / 1000000000u),
-                          .tv_nsec = (long)(left % 1000000000u)};
-    int rc = ppoll(&pfd, 1, &ts, NULL);
-
-    return rc > 0 || (rc < 0 && errno != EINTR);
-}
-
 /* The CPUs are wanted by others: every thread of the process stops spinning for a while. */
 static void parsec_poll_back_off(uint64_t now)
 {
@@ -134,45 +119,37 @@ static void parsec_poll_calm(void)
                               memory_order_relaxed);
 }
 
+void parsec_poll_work_begin(void)
+{
+    atomic_fetch_add_explicit(&parsec_poll_work, 1, memory_order_relaxed);
+}
+
+void parsec_poll_work_end(void)
+{
+    atomic_fetch_sub_explicit(&parsec_poll_work, 1, memory_order_relaxed);
+}
+
 int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64_t since_ns,
-                     int may_sleep)
+                     unsigned int own_work)
 {
     uint64_t cap_ns = (uint64_t)cap_us * 1000u;
     uint64_t expect = h->wait_ns;
-    uint64_t now, end, spin_start, cpu_start, spun, cpu;
+    uint64_t budget, now, end, spin_start, cpu_start, spun, cpu;
     int ready = 0;
 
-    if (cap_ns == 0 || fd < 0)
+    if (cap_ns == 0 || fd < 0 || expect > cap_ns)
         return 0;
-    if (expect > cap_ns && (!may_sleep || expect > PARSEC_POLL_SLEEP_MAX_CAPS * cap_ns))
+    /* Another request in flight here: the CPUs have work, a spinning thread would take one. */
+    if (atomic_load_explicit(&parsec_poll_work, memory_order_relaxed) > own_work)
         return 0;
     now = parsec_poll_now_ns();
     if (now < atomic_load_explicit(&parsec_poll_quiet_until, memory_order_relaxed))
         return 0;
     if (atomic_fetch_add(&parsec_poll_spinners, 1) >= parsec_poll_spinner_limit())
         goto done;
-    if (expect > cap_ns) {
-        /*
-         * A long wait: sleep through most of it, and wake (the timer may
-         * fire late by up to the slack, and a halted CPU takes a while to
-         * wake) a cap before it should end; spin from there to a cap past it.
-         */
-        uint64_t due = since_ns + expect;
-        uint64_t wake = due - cap_ns - PARSEC_POLL_TIMER_SLACK_NS;
 
-        if (wake > now) {
-            if (parsec_poll_sleep(fd, now, wake)) {
-                ready = 1;
-                goto done;
-            }
-            now = parsec_poll_now_ns();
-        }
-        end = due + cap_ns;
-    } else {
-        uint64_t budget = expect == 0 ? cap_ns : 2 * expect + PARSEC_POLL_MARGIN_NS;
-
-        end = since_ns + (budget < cap_ns ? budget : cap_ns);
-    }
+    budget = expect == 0 ? cap_ns : 2 * expect + PARSEC_POLL_MARGIN_NS;
+    end = since_ns + (budget < cap_ns ? budget : cap_ns);
     spin_start = now;
     cpu_start = parsec_poll_cpu_ns();
     for (;;) {

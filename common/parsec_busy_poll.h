@@ -8,10 +8,11 @@
  * for a while instead keeps the vCPU awake, within three bounds:
  *
  * - a budget from the waits seen recently for the same kind of wait (a
- *   parsec_poll_history the caller keeps): spin about as long as they
- *   took, never past cap_us; a wait the history says is much longer than
- *   the cap is not spun for at all (or, with may_sleep, slept through until
- *   shortly before it should end, then spun for);
+ *   parsec_poll_history the caller keeps): spin about twice as long as
+ *   they took, never past cap_us; a wait the history says is longer than
+ *   the cap is not spun for at all (its wake-up costs little next to it);
+ * - only while the process has no other request in flight: with several,
+ *   the CPUs have work to do, and a spinning thread would take one;
  * - back-off: when a spinning thread did not get the CPU it spun on (it
  *   yielded to another runnable thread or was preempted: more runnable
  *   threads than CPUs), no thread of the process spins for a while (1 ms,
@@ -40,13 +41,23 @@ typedef struct parsec_poll_history {
 uint64_t parsec_poll_now_ns(void);
 
 /*
+ * Requests in flight in this process: the client counts one from sending
+ * it to its answer, parsecd while it serves one. Polling only happens while
+ * the caller's own are the only ones.
+ */
+void parsec_poll_work_begin(void);
+void parsec_poll_work_end(void);
+
+/*
  * Wait for fd to become readable (or report an error or hang-up) by polling,
  * within the bounds above; the wait began at since_ns (parsec_poll_now_ns,
- * taken when the request or answer was sent). 1: readable now; 0: not yet,
- * the caller blocks as it would have without polling.
+ * taken when the request or answer was sent); own_work of the requests in
+ * flight are the caller's (the client waiting for its answer: 1; parsecd
+ * waiting for the next request: 0). 1: readable now; 0: not yet, the caller
+ * blocks as it would have without polling.
  */
 int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64_t since_ns,
-                     int may_sleep);
+                     unsigned int own_work);
 
 /* A wait of this kind ended after waited_ns (however it was waited for). */
 void parsec_poll_record(parsec_poll_history *h, uint64_t waited_ns, unsigned int cap_us);

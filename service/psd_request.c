@@ -408,6 +408,7 @@ int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reade
 
     if (psd_log_enabled(PSD_LOG_DEBUG))
         clock_gettime(CLOCK_MONOTONIC, &t0);
+    parsec_poll_work_begin(); /* while a request is served, nobody here busy-polls */
     parsec_wire_header_decode(rd->buf, &h);
     payload_len = (size_t)h.body_len + h.auth_len;
     /* 7. field values */
@@ -439,6 +440,7 @@ int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reade
                 id.app != NULL ? id.app : "-", parsec_status_name(st), (unsigned int)st,
                 psd_elapsed_us(&t0));
 done:
+    parsec_poll_work_end();
     psd_buf_clear(&resp);
     if (id.app != peer->app)
         free(id.app);

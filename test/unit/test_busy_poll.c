@@ -34,17 +34,22 @@ static int spins_here(void)
  * machine, as when tests run in parallel) stops the process spinning for a
  * few milliseconds: try a few times, 20 ms apart. 1 if one saw it ready.
  */
-static int spin_ready(parsec_poll_history *h, int fd, int may_sleep)
+static int spin_ready_own(parsec_poll_history *h, int fd, unsigned int own_work)
 {
     struct timespec pause = {0, 20000000}; /* 20 ms */
 
     for (int i = 0; i < 10; i++) {
         if (i > 0)
             nanosleep(&pause, NULL);
-        if (parsec_poll_spin(h, fd, 200, parsec_poll_now_ns(), may_sleep) == 1)
+        if (parsec_poll_spin(h, fd, 200, parsec_poll_now_ns(), own_work) == 1)
             return 1;
     }
     return 0;
+}
+
+static int spin_ready(parsec_poll_history *h, int fd)
+{
+    return spin_ready_own(h, fd, 0);
 }
 
 static void pair(int sv[2])
@@ -59,10 +64,10 @@ static void test_ready(void **state)
 
     pair(sv);
     assert_int_equal(write(sv[1], "x", 1), 1);
-    assert_int_equal(spin_ready(&h, sv[0], 1), spins_here());
+    assert_int_equal(spin_ready(&h, sv[0]), spins_here());
     /* Off: the caller blocks as it always did, even with the data there. */
-    assert_int_equal(parsec_poll_spin(&h, sv[0], 0, parsec_poll_now_ns(), 1), 0);
-    assert_int_equal(parsec_poll_spin(&h, -1, 200, parsec_poll_now_ns(), 1), 0);
+    assert_int_equal(parsec_poll_spin(&h, sv[0], 0, parsec_poll_now_ns(), 0), 0);
+    assert_int_equal(parsec_poll_spin(&h, -1, 200, parsec_poll_now_ns(), 0), 0);
     close(sv[0]);
     close(sv[1]);
 }
@@ -74,7 +79,7 @@ static void test_hangup(void **state)
 
     pair(sv);
     close(sv[1]); /* the peer went away: the caller's read must see it at once */
-    assert_int_equal(spin_ready(&h, sv[0], 0), spins_here());
+    assert_int_equal(spin_ready(&h, sv[0]), spins_here());
     close(sv[0]);
 }
 
@@ -85,7 +90,7 @@ static void test_nothing_comes(void **state)
     int sv[2];
 
     pair(sv);
-    assert_int_equal(parsec_poll_spin(&h, sv[0], 1000, t0, 1), 0);
+    assert_int_equal(parsec_poll_spin(&h, sv[0], 1000, t0, 0), 0);
     /* Bounded: the budget is 1 ms; a second would mean it never stopped. */
     assert_true(parsec_poll_now_ns() - t0 < 1000000000u);
     close(sv[0]);
@@ -119,7 +124,7 @@ static void test_arrives_while_polling(void **state)
     ready = parsec_poll_spin(&h, sv[0], 100000, parsec_poll_now_ns(), 0);
     pthread_join(th, NULL);
     if (!ready)
-        ready = spin_ready(&h, sv[0], 0);
+        ready = spin_ready(&h, sv[0]);
     assert_int_equal(ready, spins_here());
     close(sv[0]);
     close(sv[1]);
@@ -141,14 +146,32 @@ static void test_history(void **state)
 
     pair(sv);
     assert_int_equal(write(sv[1], "x", 1), 1);
-    /* Waits over the cap: not polled for without may_sleep, nor past 8 caps with it. */
+    /* A wait the history says is over the cap is not polled for, even with the data there. */
     h.wait_ns = 300 * 1000;
     assert_int_equal(parsec_poll_spin(&h, sv[0], 200, parsec_poll_now_ns(), 0), 0);
-    h.wait_ns = 9 * 200 * 1000;
+    /* Within the cap it is. */
+    h.wait_ns = 150 * 1000;
+    assert_int_equal(spin_ready(&h, sv[0]), spins_here());
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* Other requests in flight in the process: nobody polls (the CPUs have work). */
+static void test_work_in_flight(void **state)
+{
+    parsec_poll_history h = {0};
+    int sv[2];
+
+    pair(sv);
+    assert_int_equal(write(sv[1], "x", 1), 1);
+    parsec_poll_work_begin(); /* this thread's request */
+    parsec_poll_work_begin(); /* another thread's */
     assert_int_equal(parsec_poll_spin(&h, sv[0], 200, parsec_poll_now_ns(), 1), 0);
-    /* Within 8 caps with may_sleep: slept through until the answer is near, then polled. */
-    h.wait_ns = 300 * 1000;
-    assert_int_equal(spin_ready(&h, sv[0], 1), spins_here());
+    parsec_poll_work_end();
+    /* Only our own request left in flight: polled for. */
+    h.wait_ns = 0;
+    assert_int_equal(spin_ready_own(&h, sv[0], 1), spins_here());
+    parsec_poll_work_end();
     close(sv[0]);
     close(sv[1]);
 }
@@ -179,11 +202,9 @@ int main(void)
      * back-off (after a preemption) that would stop the others spinning.
      */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ready),
-        cmocka_unit_test(test_hangup),
-        cmocka_unit_test(test_history),
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_arrives_while_polling),
+        cmocka_unit_test(test_ready),         cmocka_unit_test(test_hangup),
+        cmocka_unit_test(test_history),       cmocka_unit_test(test_work_in_flight),
+        cmocka_unit_test(test_parse),         cmocka_unit_test(test_arrives_while_polling),
         cmocka_unit_test(test_nothing_comes),
     };
 
