@@ -88,10 +88,10 @@ int parsec_client_get_keepalive(const parsec_client *c);
  * `us` microseconds before blocking, so that the thread's CPU does not halt
  * and wake again for a short operation (docs/performance.md, "Busy-polling").
  * The time is adapted to the answer times seen recently for the same kind
- * of request on this thread, long operations are slept through until
- * shortly before they should end, and polling backs off while other
- * threads need the CPU. 0 turns it off; at most 100000. No effect without
- * keep-alive. Default 500, or $PARSEC_CLIENT_BUSY_POLL_US at parsec_client_new.
+ * of request on this thread (operations longer than `us` are not polled
+ * for); nothing is polled for while the process has another request in
+ * flight, and polling backs off while other threads need the CPU. 0 turns
+ * it off; at most 100000. No effect without keep-alive. Default 500, or $PARSEC_CLIENT_BUSY_POLL_US at parsec_client_new.
  */
 void parsec_client_set_busy_poll(parsec_client *c, unsigned int us);
 unsigned int parsec_client_get_busy_poll(const parsec_client *c);
