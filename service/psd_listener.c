@@ -804,6 +804,20 @@ static int psd_keep_waiting(void *arg)
 }
 
 /*
+ * Every keeper but the caller (if it is one) waits in epoll_wait: no other
+ * kept connection is being served or has a request ready. Only then may the
+ * caller busy-poll its connection; otherwise it would take a CPU from them.
+ */
+static int psd_keepers_all_idle(psd_listener *l, int keeper)
+{
+    unsigned int others = atomic_load_explicit(&l->n_keepers, memory_order_relaxed);
+
+    if (keeper && others > 0)
+        others--;
+    return atomic_load_explicit(&l->keepers_idle, memory_order_relaxed) >= others;
+}
+
+/*
  * Serve a connection its owner holds in a slot (BUSY): read what is there,
  * answer whole requests, and park it again once it has to wait. A client
  * in a loop often has its next request there before the connection could
@@ -857,7 +871,8 @@ static void psd_conn_serve(psd_listener *l, psd_slot *s, int keeper)
         s->deadline_ms = psd_monotonic_ms() + l->idle_ms;
         if (l->cfg->busy_poll_us > 0) {
             s->answered_ns = parsec_poll_now_ns();
-            parsec_poll_spin(&s->poll, s->fd, l->cfg->busy_poll_us, s->answered_ns, 0);
+            if (psd_keepers_all_idle(l, keeper))
+                parsec_poll_spin(&s->poll, s->fd, l->cfg->busy_poll_us, s->answered_ns, 0);
         }
     }
     psd_slot_park(l, s);
