@@ -62,12 +62,12 @@ refuses "a setting the software backend does not have" "backend 'software' faile
 if grep -q "PSD_HAVE_PKCS11 1" "$TEST_BUILDDIR/config.h"; then
     refuses "a PKCS#11 backend whose module is missing" "backend 'pkcs11' failed to start" \
         "$(base "[core]" "providers = software, pkcs11" "[pkcs11]" "module = $D/no-such-module.so" \
-            "token_uri = pkcs11:token=x" "pin = 1234")"
-    check "  ... without the PIN in the message" absent 1234 "$D/last.out"
+            "token_uri = pkcs11:token=x" "pin = Qx7-never-logged")"
+    check "  ... without the PIN in the message" absent Qx7-never-logged "$D/last.out"
     # Where psd-pkcs11.so comes from: PARSECD_MODULE_DIR (the tests' environment
     # points it at the build tree), else [core] module_dir, else the installed folder.
     pkcs11_conf=$(base "[core]" "providers = software, pkcs11" "[pkcs11]" "module = $D/no-such-module.so" \
-        "token_uri = pkcs11:token=x" "pin = 1234")
+        "token_uri = pkcs11:token=x" "pin = Qx7-never-logged")
     printf '%s\n' "$pkcs11_conf" "[core]" "module_dir = no-modules" >"$D/moddir.conf"
     fails "a module_dir without the backend module" env -u PARSECD_MODULE_DIR "$P" -c "$D/moddir.conf"
     check "  ... names the file tried (relative to the config's folder), errno and the setting to change" \
