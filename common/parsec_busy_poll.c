@@ -4,10 +4,10 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include "parsec_busy_poll.h"
+#include "parsec_types.h"
 
 /*
  * Spinning this long without getting 3/4 of it as CPU time means another
@@ -196,14 +196,9 @@ void parsec_poll_record(parsec_poll_history *h, uint64_t waited_ns, unsigned int
 
 int parsec_busy_poll_parse(const char *text, unsigned int *us)
 {
-    char *end = NULL;
     unsigned long v;
 
-    if (text == NULL || *text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v > PARSEC_BUSY_POLL_MAX_US)
+    if (parsec_parse_decimal(text, PARSEC_BUSY_POLL_MAX_US, &v) != 0)
         return -1;
     *us = (unsigned int)v;
     return 0;

@@ -6,6 +6,7 @@
  */
 #include "parsec_types.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -241,6 +242,21 @@ const char *parsec_provider_short_name(uint8_t id)
     return id < sizeof(names) / sizeof(names[0]) ? names[id] : "unknown";
 }
 
+int parsec_parse_decimal(const char *text, unsigned long max, unsigned long *value)
+{
+    char *end = NULL;
+    unsigned long v;
+
+    if (text == NULL || *text < '0' || *text > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max)
+        return -1;
+    *value = v;
+    return 0;
+}
+
 int parsec_provider_parse(const char *text, uint8_t *id)
 {
     static const struct {
@@ -253,7 +269,6 @@ int parsec_provider_parse(const char *text, uint8_t *id)
         {"pkcs11", PARSEC_PROVIDER_PKCS11},
         {"tpm", PARSEC_PROVIDER_TPM},
     };
-    char *end = NULL;
     unsigned long v;
 
     if (text == NULL || *text == '\0')
@@ -264,10 +279,7 @@ int parsec_provider_parse(const char *text, uint8_t *id)
             return 1;
         }
     }
-    if (*text < '0' || *text > '9')
-        return 0;
-    v = strtoul(text, &end, 10);
-    if (*end != '\0' || v == 0 || v > PARSEC_PROVIDER_MAX)
+    if (parsec_parse_decimal(text, PARSEC_PROVIDER_MAX, &v) != 0 || v == 0)
         return 0;
     *id = (uint8_t)v;
     return 1;

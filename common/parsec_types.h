@@ -30,6 +30,8 @@ const char *parsec_provider_short_name(uint8_t id);
  * (case-insensitive) -> *id; 1 on success, 0 on anything else.
  */
 int parsec_provider_parse(const char *text, uint8_t *id);
+/* A decimal number of digits only (no sign, space or suffix), at most max: 0; else -1. */
+int parsec_parse_decimal(const char *text, unsigned long max, unsigned long *value);
 
 /* ---- authenticator types (header byte 21) ---- */
 enum parsec_auth_type {
