@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "psd_sw.h"
@@ -199,14 +201,62 @@ parsec_status psd_sw_asymmetric_decrypt(void *state, const psd_key *key, const p
 }
 
 /*
+ * One reusable peer key per thread: making an EVP_PKEY costs OpenSSL a
+ * group copy, a key-manager lookup and its key-information cache (about a
+ * quarter of a P-256 ECDH request), while setting a new point in a key
+ * already made costs only decoding and checking the point. The key is only
+ * ever touched by its thread, and no context holds it between requests.
+ */
+typedef struct psd_sw_peer_cache {
+    EVP_PKEY *pkey;
+    uint8_t family;
+    uint32_t bits;
+} psd_sw_peer_cache;
+
+static pthread_once_t psd_sw_peer_once = PTHREAD_ONCE_INIT;
+static pthread_key_t psd_sw_peer_tls;
+static int psd_sw_peer_key_ok;
+
+static void psd_sw_peer_cache_free(void *p)
+{
+    psd_sw_peer_cache *c = p;
+
+    EVP_PKEY_free(c->pkey);
+    free(c);
+}
+
+static void psd_sw_peer_key_create(void)
+{
+    psd_sw_peer_key_ok = pthread_key_create(&psd_sw_peer_tls, psd_sw_peer_cache_free) == 0;
+}
+
+/* This thread's cache (made on first use); NULL if it cannot be had: then no caching. */
+static psd_sw_peer_cache *psd_sw_peer_cache_get(void)
+{
+    psd_sw_peer_cache *c;
+
+    pthread_once(&psd_sw_peer_once, psd_sw_peer_key_create);
+    if (!psd_sw_peer_key_ok)
+        return NULL;
+    c = pthread_getspecific(psd_sw_peer_tls);
+    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL &&
+        pthread_setspecific(psd_sw_peer_tls, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/*
  * The peer's uncompressed point (raw key for X25519/X448) as a public key
- * in the group of our key own.
+ * in the group of our key own. The caller owns one reference.
  */
 static EVP_PKEY *psd_sw_peer_key(const psd_key *key, EVP_PKEY *own, const uint8_t *peer,
                                  size_t peerlen)
 {
     const char *curve = psd_sw_curve_name(key->attrs->ecc_family, key->attrs->bits);
     size_t n = parsec_psa_ec_coord_len(key->attrs->bits);
+    psd_sw_peer_cache *cache;
     EVP_PKEY *pkey = NULL;
 
     if (curve != NULL && peer != NULL && psd_sw_is_montgomery(key->attrs))
@@ -215,22 +265,44 @@ static EVP_PKEY *psd_sw_peer_key(const psd_key *key, EVP_PKEY *own, const uint8_
                             : NULL;
     if (curve == NULL || peer == NULL || peerlen != 1 + 2 * n || peer[0] != 0x04)
         return NULL;
+    cache = psd_sw_peer_cache_get();
+    if (cache != NULL && cache->pkey != NULL &&
+        (cache->family != key->attrs->ecc_family || cache->bits != key->attrs->bits)) {
+        EVP_PKEY_free(cache->pkey);
+        cache->pkey = NULL;
+    }
+    if (cache != NULL && cache->pkey != NULL) {
+        pkey = cache->pkey;
+    } else {
+        /* Copying our key's group is several times cheaper than building it from its name. */
+        pkey = EVP_PKEY_new();
+        if (pkey == NULL || EVP_PKEY_copy_parameters(pkey, own) != 1) {
+            EVP_PKEY_free(pkey);
+            return NULL;
+        }
+    }
     /*
-     * Copying our key's group is several times cheaper than building it
-     * from its name. Setting the point is the whole check an invalid-curve
-     * attack calls for on these prime-order curves: EC_POINT_oct2point
-     * refuses coordinates outside the field and
-     * EC_POINT_set_affine_coordinates points off the curve (OpenSSL
-     * crypto/ec/ecp_oct.c, crypto/ec/ec_lib.c); the uncompressed form
-     * cannot encode the point at infinity. EVP_PKEY_public_check_quick
-     * would only repeat it.
+     * Setting the point is the whole check an invalid-curve attack calls
+     * for on these prime-order curves: EC_POINT_oct2point refuses
+     * coordinates outside the field and EC_POINT_set_affine_coordinates
+     * points off the curve (OpenSSL crypto/ec/ecp_oct.c,
+     * crypto/ec/ec_lib.c); the uncompressed form cannot encode the point at
+     * infinity. EVP_PKEY_public_check_quick would only repeat it. A refused
+     * point may leave the key half-set: it is not kept.
      */
-    pkey = EVP_PKEY_new();
-    if (pkey == NULL || EVP_PKEY_copy_parameters(pkey, own) != 1 ||
-        EVP_PKEY_set1_encoded_public_key(pkey, peer, peerlen) != 1) {
+    if (EVP_PKEY_set1_encoded_public_key(pkey, peer, peerlen) != 1) {
         EVP_PKEY_free(pkey);
+        if (cache != NULL && cache->pkey == pkey)
+            cache->pkey = NULL;
         return NULL;
     }
+    if (cache != NULL && cache->pkey == NULL) {
+        cache->pkey = pkey;
+        cache->family = key->attrs->ecc_family;
+        cache->bits = key->attrs->bits;
+    }
+    if (cache != NULL && EVP_PKEY_up_ref(pkey) != 1)
+        return NULL;
     return pkey;
 }
 

@@ -1779,83 +1779,127 @@ done:
     return fail;
 }
 
-/* Raw ECDH: the service's shared secret equals OpenSSL's from the other side. */
-static int c_key_ecdh(void)
+/* An ECDH key made in the service, with its public key as OpenSSL sees it. */
+typedef struct probe_ecdh_key {
+    char name[96];
+    const char *curve; /* OpenSSL's name */
+    EVP_PKEY *pub;
+} probe_ecdh_key;
+
+static int probe_ecdh_key_make(probe_ecdh_key *k, const char *curve, uint32_t bits,
+                               const char *suffix)
 {
     parsec_key_attributes a = {.type = PARSEC_KEY_TYPE_ECC_KEY_PAIR,
                                .ecc_family = PARSEC_ECC_FAMILY_SECP_R1,
-                               .bits = 384,
+                               .bits = bits,
                                .usage = PARSEC_USAGE_DERIVE,
                                .alg = {PARSEC_ALG_KEY_AGREEMENT, PARSEC_KA_ECDH, 0}};
+    uint8_t point[160];
+    EVP_PKEY_CTX *fctx = NULL;
+    OSSL_PARAM params[3];
+    long n;
+    int fail = 1;
+
+    k->curve = curve;
+    k->pub = NULL;
+    probe_key_name(k->name, sizeof(k->name), suffix);
+    if (probe_generate(1, k->name, &a) != 0) {
+        fprintf(stderr, "cannot create the %s ECDH key\n", curve);
+        return 1;
+    }
+    n = probe_export(PARSEC_OP_PSA_EXPORT_PUBLIC_KEY, k->name, point, sizeof(point));
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve, 0);
+    params[1] =
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, n > 0 ? (size_t)n : 0);
+    params[2] = OSSL_PARAM_construct_end();
+    fctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (n != 1 + 2 * (long)((bits + 7) / 8) || fctx == NULL || EVP_PKEY_fromdata_init(fctx) != 1 ||
+        EVP_PKEY_fromdata(fctx, &k->pub, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        fprintf(stderr, "the service's %s public key is unusable\n", curve);
+    else
+        fail = 0;
+    EVP_PKEY_CTX_free(fctx);
+    return fail;
+}
+
+/*
+ * One RawKeyAgreement with a fresh peer key: the service's shared secret
+ * must equal OpenSSL's from the other side; with off_curve, the peer point
+ * is moved off the curve and must be refused.
+ */
+static int probe_ecdh_round(const probe_ecdh_key *k, int off_curve)
+{
     PsaRawKeyAgreement__Operation op = PSA_RAW_KEY_AGREEMENT__OPERATION__INIT;
     PsaRawKeyAgreement__Result *res = NULL;
-    EVP_PKEY *mine = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"), *theirs = NULL;
-    uint8_t mypoint[97], srvpoint[128], secret[48];
+    EVP_PKEY *mine = EVP_PKEY_Q_keygen(NULL, NULL, "EC", k->curve);
+    uint8_t mypoint[160], secret[72];
     size_t mylen = 0, seclen = sizeof(secret);
-    EVP_PKEY_CTX *ctx = NULL, *fctx = NULL;
-    OSSL_PARAM params[3];
-    char name[96];
+    EVP_PKEY_CTX *ctx = NULL;
     probe_body b;
     probe_resp r = {0};
     int fail = 1;
-    long n;
 
-    probe_key_name(name, sizeof(name), "ecdh");
-    if (mine == NULL ||
-        EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, mypoint,
-                                        sizeof(mypoint), &mylen) != 1 ||
-        probe_generate(1, name, &a) != 0) {
-        fprintf(stderr, "cannot set up the ECDH keys\n");
-        goto done;
-    }
-    n = probe_export(PARSEC_OP_PSA_EXPORT_PUBLIC_KEY, name, srvpoint, sizeof(srvpoint));
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "P-384", 0);
-    params[1] =
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, srvpoint, n > 0 ? (size_t)n : 0);
-    params[2] = OSSL_PARAM_construct_end();
-    fctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (n != 97 || fctx == NULL || EVP_PKEY_fromdata_init(fctx) != 1 ||
-        EVP_PKEY_fromdata(fctx, &theirs, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        fprintf(stderr, "service public key unusable\n");
+    if (mine == NULL || EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                                        mypoint, sizeof(mypoint), &mylen) != 1) {
+        fprintf(stderr, "cannot make a %s peer key\n", k->curve);
         goto done;
     }
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
     if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-        EVP_PKEY_derive_set_peer(ctx, theirs) != 1 || EVP_PKEY_derive(ctx, secret, &seclen) != 1)
+        EVP_PKEY_derive_set_peer(ctx, k->pub) != 1 || EVP_PKEY_derive(ctx, secret, &seclen) != 1)
         goto done;
+    if (off_curve)
+        mypoint[mylen - 1] ^= 1;
     op.alg = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__ECDH;
-    op.private_key_name = name;
+    op.private_key_name = (char *)k->name;
     op.peer_key.data = mypoint;
     op.peer_key.len = mylen;
     b = probe_pack(&op.base);
     probe_me(1, PARSEC_OP_PSA_RAW_KEY_AGREEMENT, b.data, b.len, &r);
     free(b.data);
+    if (off_curve) {
+        fail = probe_expect("ECDH with a point off the curve", &r,
+                            PARSEC_PSA_ERROR_INVALID_ARGUMENT) != 0;
+        goto done;
+    }
     if (probe_expect("RawKeyAgreement", &r, PARSEC_SUCCESS) != 0)
         goto done;
     res = psa_raw_key_agreement__result__unpack(NULL, r.h.body_len, r.body);
     if (res == NULL || res->shared_secret.len != seclen ||
         memcmp(res->shared_secret.data, secret, seclen) != 0) {
-        fprintf(stderr, "shared secrets differ\n");
+        fprintf(stderr, "%s: shared secrets differ\n", k->curve);
         goto done;
     }
-    probe_free(&r);
-    mypoint[96] ^= 1;
-    b = probe_pack(&op.base);
-    probe_me(1, PARSEC_OP_PSA_RAW_KEY_AGREEMENT, b.data, b.len, &r);
-    free(b.data);
-    if (probe_expect("ECDH with a point off the curve", &r, PARSEC_PSA_ERROR_INVALID_ARGUMENT) != 0)
-        goto done;
     fail = 0;
 done:
     if (res != NULL)
         psa_raw_key_agreement__result__free_unpacked(res, NULL);
     probe_free(&r);
-    probe_destroy(name);
     OPENSSL_cleanse(secret, sizeof(secret));
     EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_CTX_free(fctx);
-    EVP_PKEY_free(theirs);
     EVP_PKEY_free(mine);
+    return fail;
+}
+
+/*
+ * Raw ECDH: the service's shared secret equals OpenSSL's from the other
+ * side. Rounds switch peers and curves, with refused points among them:
+ * whatever the service reuses between requests, each round must get its
+ * own secret, and a refused point must not spoil the next one.
+ */
+static int c_key_ecdh(void)
+{
+    probe_ecdh_key p384, p256;
+    int fail;
+
+    fail = probe_ecdh_key_make(&p384, "P-384", 384, "ecdh");
+    fail |= probe_ecdh_key_make(&p256, "P-256", 256, "ecdh256");
+    for (int i = 0; i < 24 && !fail; i++)
+        fail = probe_ecdh_round(i % 3 == 2 ? &p256 : &p384, i % 8 == 4);
+    probe_destroy(p384.name);
+    probe_destroy(p256.name);
+    EVP_PKEY_free(p384.pub);
+    EVP_PKEY_free(p256.pub);
     return fail;
 }
 
