@@ -425,7 +425,7 @@ echo "parsec-provider benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPU(s) $(
 if [ -n "$ITER" ]; then
     echo "$ITER iterations per thread and cell, $ROUNDS round(s); load average $LOAD_BEFORE -> $(cut -d' ' -f1-3 /proc/loadavg); $ELAPSED s"
 else
-    echo "${SECS} s per cell (TPM ${TPM_SECS} s), best of $ROUNDS alternating round(s), nice $(nice); load average $LOAD_BEFORE -> $(cut -d' ' -f1-3 /proc/loadavg); $ELAPSED s"
+    echo "${SECS} s per cell (TPM ${TPM_SECS} s), best of $ROUNDS alternating round(s) (x base: best / best, and in brackets the lowest and highest ratio within one round), nice $(nice); load average $LOAD_BEFORE -> $(cut -d' ' -f1-3 /proc/loadavg); $ELAPSED s"
 fi
 echo
 awk -v threads="$THREADS" -v rows="$(echo "$ROWS" | cut -d'|' -f1,2 | tr '\n' ';')" '
@@ -472,9 +472,18 @@ BEGIN {
 /^cell / {
     op = kv($0, "op"); p = kv($0, "path"); t = kv($0, "threads")
     seen[op, p] = 1
-    if ($0 ~ / ERR/) { if (!((op, p, t) in ops)) err[op, p, t] = 1; next }
+    if ($0 ~ / ERR/) { if (!((op, p, t) in ops)) err[op, p, t] = 1; last[op, p, t] = 0; next }
     if ($0 ~ / NA /) { na[op, p] = substr($0, index($0, " NA ") + 4); next }
     v = kv($0, "ops_s") + 0
+    # The noise of the run itself: the ratio of every round to the base cell measured just before.
+    b = base[p]
+    if (b != "" && last[op, b, t] > 0 && v > 0) {
+        x = v / last[op, b, t]
+        if (!((op, p, t) in lo) || x < lo[op, p, t]) lo[op, p, t] = x
+        if (!((op, p, t) in hi) || x > hi[op, p, t]) hi[op, p, t] = x
+        nratio[op, p, t]++
+    }
+    last[op, p, t] = v
     if (!((op, p, t) in ops) || v > ops[op, p, t]) {
         ops[op, p, t] = v; p50[op, p, t] = kv($0, "p50_us"); p99[op, p, t] = kv($0, "p99_us")
         cpu[op, p, t] = kv($0, "cpu_us_op")
@@ -503,7 +512,7 @@ END {
                 printf " %.0f | %.1f | %.1f | %s |", ops[op, p, t], p50[op, p, t], p99[op, p, t], cpu[op, p, t] == "" ? "-" : sprintf("%.1f", cpu[op, p, t])
                 b = base[p]
                 if (b == "") printf " base |"
-                else if ((op, b, t) in ops && ops[op, b, t] > 0) printf " %.2f |", ops[op, p, t] / ops[op, b, t]
+                else if ((op, b, t) in ops && ops[op, b, t] > 0) printf " %.2f%s |", ops[op, p, t] / ops[op, b, t], (nratio[op, p, t] > 1 ? sprintf(" (%.2f-%.2f)", lo[op, p, t], hi[op, p, t]) : "")
                 else printf " - |"
             }
             printf "\n"
