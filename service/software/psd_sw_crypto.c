@@ -251,7 +251,7 @@ static psd_sw_peer_cache *psd_sw_peer_cache_get(void)
  * The peer's uncompressed point (raw key for X25519/X448) as a public key
  * in the group of our key own. The caller owns one reference.
  */
-static EVP_PKEY *psd_sw_peer_key(const psd_key *key, EVP_PKEY *own, const uint8_t *peer,
+static EVP_PKEY *psd_sw_peer_key(const psd_key *key, const EVP_PKEY *own, const uint8_t *peer,
                                  size_t peerlen)
 {
     const char *curve = psd_sw_curve_name(key->attrs->ecc_family, key->attrs->bits);
@@ -266,20 +266,14 @@ static EVP_PKEY *psd_sw_peer_key(const psd_key *key, EVP_PKEY *own, const uint8_
     if (curve == NULL || peer == NULL || peerlen != 1 + 2 * n || peer[0] != 0x04)
         return NULL;
     cache = psd_sw_peer_cache_get();
-    if (cache != NULL && cache->pkey != NULL &&
-        (cache->family != key->attrs->ecc_family || cache->bits != key->attrs->bits)) {
-        EVP_PKEY_free(cache->pkey);
+    if (cache != NULL && cache->pkey != NULL && cache->family == key->attrs->ecc_family &&
+        cache->bits == key->attrs->bits) {
+        pkey = cache->pkey; /* the cache's reference: handed back once the point is set */
         cache->pkey = NULL;
-    }
-    if (cache != NULL && cache->pkey != NULL) {
-        pkey = cache->pkey;
-    } else {
+    } else if ((pkey = EVP_PKEY_new()) == NULL || EVP_PKEY_copy_parameters(pkey, own) != 1) {
         /* Copying our key's group is several times cheaper than building it from its name. */
-        pkey = EVP_PKEY_new();
-        if (pkey == NULL || EVP_PKEY_copy_parameters(pkey, own) != 1) {
-            EVP_PKEY_free(pkey);
-            return NULL;
-        }
+        EVP_PKEY_free(pkey);
+        return NULL;
     }
     /*
      * Setting the point is the whole check an invalid-curve attack calls
@@ -292,24 +286,21 @@ static EVP_PKEY *psd_sw_peer_key(const psd_key *key, EVP_PKEY *own, const uint8_
      */
     if (EVP_PKEY_set1_encoded_public_key(pkey, peer, peerlen) != 1) {
         EVP_PKEY_free(pkey);
-        if (cache != NULL && cache->pkey == pkey)
-            cache->pkey = NULL;
         return NULL;
     }
-    if (cache != NULL && cache->pkey == NULL) {
+    if (cache != NULL && EVP_PKEY_up_ref(pkey) == 1) {
+        EVP_PKEY_free(cache->pkey); /* another curve's, if any */
         cache->pkey = pkey;
         cache->family = key->attrs->ecc_family;
         cache->bits = key->attrs->bits;
     }
-    if (cache != NULL && EVP_PKEY_up_ref(pkey) != 1)
-        return NULL;
     return pkey;
 }
 
 parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const parsec_alg *alg,
                                        const uint8_t *peer, size_t peerlen, psd_buf *out)
 {
-    EVP_PKEY *pkey = NULL, *peer_key = NULL;
+    EVP_PKEY *peer_key = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     size_t len = 0;
     parsec_status st;
@@ -318,17 +309,15 @@ parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const pa
         return PARSEC_PSA_ERROR_NOT_SUPPORTED;
     if (key->attrs->type != PARSEC_KEY_TYPE_ECC_KEY_PAIR)
         return PARSEC_PSA_ERROR_INVALID_ARGUMENT;
-    st = psd_sw_key_get(state, key, &pkey);
+    st = psd_sw_op_ctx(state, key, PSD_SW_DERIVE, alg, NULL, &ctx);
     if (st != PARSEC_SUCCESS)
         goto done;
-    peer_key = psd_sw_peer_key(key, pkey, peer, peerlen);
+    /* Our key is the context's: no second look-up in the key cache. */
+    peer_key = psd_sw_peer_key(key, EVP_PKEY_CTX_get0_pkey(ctx), peer, peerlen);
     if (peer_key == NULL) {
         st = PARSEC_PSA_ERROR_INVALID_ARGUMENT;
         goto done;
     }
-    st = psd_sw_op_ctx(state, key, PSD_SW_DERIVE, alg, NULL, &ctx);
-    if (st != PARSEC_SUCCESS)
-        goto done;
     st = PARSEC_PSA_ERROR_GENERIC_ERROR;
     /* Checked above: no second (full) check of the peer in set_peer. */
     if (EVP_PKEY_derive_set_peer_ex(ctx, peer_key, 0) != 1 ||
@@ -345,6 +334,5 @@ parsec_status psd_sw_raw_key_agreement(void *state, const psd_key *key, const pa
 done:
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(peer_key);
-    EVP_PKEY_free(pkey);
     return st;
 }
