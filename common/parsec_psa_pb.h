@@ -8,7 +8,9 @@
  * unset oneof, or enum value 0/unknown -> PARSEC_INVALID_ENCODING; a valid
  * but unrepresented algorithm kind (MAC, KDF) ->
  * PARSEC_PSA_ERROR_NOT_SUPPORTED (the output is then still filled: alg.kind
- * set, scheme/hash 0; for key attributes type, bits and usage are valid).
+ * set, scheme/hash 0; for key attributes type, bits and usage are valid); a
+ * well-formed parameter out of its range (an AEAD tag shortened to 0 or more
+ * than 16 bytes) -> PARSEC_PSA_ERROR_INVALID_ARGUMENT, as PSA reports it.
  *
  * *_from_c: build a message tree with malloc(); free it with the generated
  * <type>__free_unpacked(msg, NULL), or protobuf_c_message_free_unpacked(&msg->base,
