@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "parsec_busy_poll.h"
+#include "parsec_lane.h"
 #include "parsec_types.h"
 
 /*
@@ -28,6 +29,8 @@
 #define PARSEC_POLL_MARGIN_NS 20000u
 /* PAUSE instructions between two looks at the socket (about 1 us on current x86). */
 #define PARSEC_POLL_RELAX_SPINS 32
+/* Looks at a shared-memory state word within the same time (they cost no system call). */
+#define PARSEC_POLL_CHEAP_LOOKS 8
 /* Recorded waits are clipped to this many caps, so that one long one is forgotten soon. */
 #define PARSEC_POLL_RECORD_MAX_CAPS 16u
 
@@ -69,10 +72,10 @@ static unsigned int parsec_poll_spinner_limit(void)
     return (unsigned int)max;
 }
 
-/* About a microsecond of doing nothing, politely (x86: PAUSE; elsewhere a compiler barrier). */
-static void parsec_poll_relax(void)
+/* Doing nothing, politely, n times (x86: PAUSE; elsewhere a compiler barrier). */
+static void parsec_poll_relax(int n)
 {
-    for (int i = 0; i < PARSEC_POLL_RELAX_SPINS; i++) {
+    for (int i = 0; i < n; i++) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #elif defined(__aarch64__)
@@ -129,15 +132,21 @@ void parsec_poll_work_end(void)
     atomic_fetch_sub_explicit(&parsec_poll_work, 1, memory_order_relaxed);
 }
 
-int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64_t since_ns,
-                     unsigned int own_work)
+/*
+ * The spin itself: ready(arg) is looked at about every microsecond; a look
+ * that costs no system call (cheap) is made more often, with the CPU
+ * offered to others (sched_yield) at the same pace as for a socket.
+ */
+static int parsec_poll_spin_on(parsec_poll_history *h, int (*ready_fn)(const void *),
+                               const void *arg, int cheap, unsigned int cap_us, uint64_t since_ns,
+                               unsigned int own_work)
 {
     uint64_t cap_ns = (uint64_t)cap_us * 1000u;
     uint64_t expect = h->wait_ns;
     uint64_t budget, now, end, spin_start, cpu_start, spun, cpu;
     int ready = 0;
 
-    if (cap_ns == 0 || fd < 0 || expect > cap_ns)
+    if (cap_ns == 0 || expect > cap_ns)
         return 0;
     /* Another request in flight here: the CPUs have work, a spinning thread would take one. */
     if (atomic_load_explicit(&parsec_poll_work, memory_order_relaxed) > own_work)
@@ -153,7 +162,7 @@ int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64
     spin_start = now;
     cpu_start = parsec_poll_cpu_ns();
     for (;;) {
-        if (parsec_poll_ready(fd)) {
+        if (ready_fn(arg)) {
             ready = 1;
             break;
         }
@@ -165,7 +174,16 @@ int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64
          * shares it (a sibling hardware thread may be the one computing the
          * answer), and this CPU to any thread that needs it.
          */
-        parsec_poll_relax();
+        if (cheap) {
+            for (int i = 0; i < PARSEC_POLL_CHEAP_LOOKS && !ready; i++) {
+                parsec_poll_relax(PARSEC_POLL_RELAX_SPINS / PARSEC_POLL_CHEAP_LOOKS);
+                ready = ready_fn(arg);
+            }
+            if (ready)
+                break;
+        } else {
+            parsec_poll_relax(PARSEC_POLL_RELAX_SPINS);
+        }
         sched_yield();
     }
     now = parsec_poll_now_ns();
@@ -178,6 +196,30 @@ int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64
 done:
     atomic_fetch_sub(&parsec_poll_spinners, 1);
     return ready;
+}
+
+static int parsec_poll_fd_ready(const void *arg)
+{
+    return parsec_poll_ready(*(const int *)arg);
+}
+
+int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64_t since_ns,
+                     unsigned int own_work)
+{
+    if (fd < 0)
+        return 0;
+    return parsec_poll_spin_on(h, parsec_poll_fd_ready, &fd, 0, cap_us, since_ns, own_work);
+}
+
+static int parsec_poll_lane_ready(const void *arg)
+{
+    return parsec_lane_decided(arg);
+}
+
+int parsec_poll_spin_lane(parsec_poll_history *h, const parsec_lane_way *way, unsigned int cap_us,
+                          uint64_t since_ns, unsigned int own_work)
+{
+    return parsec_poll_spin_on(h, parsec_poll_lane_ready, way, 1, cap_us, since_ns, own_work);
 }
 
 void parsec_poll_record(parsec_poll_history *h, uint64_t waited_ns, unsigned int cap_us)

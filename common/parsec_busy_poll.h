@@ -59,6 +59,14 @@ void parsec_poll_work_end(void);
 int parsec_poll_spin(parsec_poll_history *h, int fd, unsigned int cap_us, uint64_t since_ns,
                      unsigned int own_work);
 
+/*
+ * The same for a message through a shared-memory hand-off (parsec_lane.h):
+ * 1 when the sender has decided where it went (parsec_lane_decided), else 0.
+ */
+struct parsec_lane_way;
+int parsec_poll_spin_lane(parsec_poll_history *h, const struct parsec_lane_way *way,
+                          unsigned int cap_us, uint64_t since_ns, unsigned int own_work);
+
 /* A wait of this kind ended after waited_ns (however it was waited for). */
 void parsec_poll_record(parsec_poll_history *h, uint64_t waited_ns, unsigned int cap_us);
 
