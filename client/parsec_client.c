@@ -60,6 +60,8 @@ parsec_client *parsec_client_new(void)
     /* An invalid value keeps the default: a client has nowhere to report it. */
     if (env != NULL && parsec_busy_poll_parse(env, &c->busy_poll_us) != 0)
         c->busy_poll_us = PARSEC_BUSY_POLL_DEFAULT_US;
+    env = secure_getenv(PARSEC_SHM_HANDOFF_ENV);
+    c->shm_handoff = env == NULL || strcmp(env, "0") != 0;
     env = secure_getenv(PARSEC_ENDPOINT_ENV);
     if (env == NULL || *env == '\0')
         env = PARSEC_DEFAULT_ENDPOINT;
@@ -182,6 +184,17 @@ void parsec_client_set_busy_poll(parsec_client *c, unsigned int us)
 unsigned int parsec_client_get_busy_poll(const parsec_client *c)
 {
     return c != NULL ? c->busy_poll_us : 0;
+}
+
+void parsec_client_set_shm_handoff(parsec_client *c, int on)
+{
+    if (c != NULL)
+        c->shm_handoff = on != 0;
+}
+
+int parsec_client_get_shm_handoff(const parsec_client *c)
+{
+    return c != NULL && c->shm_handoff;
 }
 
 void parsec_client_set_provider(parsec_client *c, uint8_t provider)

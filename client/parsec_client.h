@@ -28,6 +28,7 @@
 /* "1" turns keep-alive on for new client objects, "0" off (the default). */
 #define PARSEC_KEEPALIVE_ENV "PARSEC_CLIENT_KEEPALIVE"
 #define PARSEC_BUSY_POLL_ENV "PARSEC_CLIENT_BUSY_POLL_US"
+#define PARSEC_SHM_HANDOFF_ENV "PARSEC_CLIENT_SHM_HANDOFF"
 
 typedef struct parsec_client parsec_client;
 
@@ -95,6 +96,17 @@ int parsec_client_get_keepalive(const parsec_client *c);
  */
 void parsec_client_set_busy_poll(parsec_client *c, unsigned int us);
 unsigned int parsec_client_get_busy_poll(const parsec_client *c);
+/*
+ * On a kept connection, ask the service for a shared-memory hand-off
+ * (docs/protocol-extensions.md): while one side polls for the next
+ * message, the other puts it into a small region the two share instead of
+ * onto the socket. Messages that do not fit, and every message while the
+ * receiver is not polling, still go over the socket. No effect without
+ * keep-alive, or with a service that does not offer it. Default: on, or
+ * $PARSEC_CLIENT_SHM_HANDOFF (0 or 1) at parsec_client_new.
+ */
+void parsec_client_set_shm_handoff(parsec_client *c, int on);
+int parsec_client_get_shm_handoff(const parsec_client *c);
 /* The provider used when a call passes PARSEC_PROVIDER_DEFAULT. */
 void parsec_client_set_provider(parsec_client *c, uint8_t provider);
 uint8_t parsec_client_get_provider(const parsec_client *c);

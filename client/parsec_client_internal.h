@@ -30,6 +30,7 @@ struct parsec_client {
     size_t max_body;
     uint8_t keepalive;         /* ask for a kept connection (PARSEC_WIRE_FLAG_KEEPALIVE) */
     unsigned int busy_poll_us; /* on kept connections: poll for the answer up to this long */
+    uint8_t shm_handoff;       /* on kept connections: ask for a shared-memory hand-off */
 };
 
 /* Flags of parsec_call. */

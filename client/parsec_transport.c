@@ -28,6 +28,7 @@
 
 #include "parsec_busy_poll.h"
 #include "parsec_client_internal.h"
+#include "parsec_lane.h"
 #include "parsec_wire.h"
 
 /* Request bodies up to this size are encoded on the stack. */
@@ -223,13 +224,54 @@ static parsec_status parsec_send_all(int fd, struct iovec *iov, int iovcnt, int6
 }
 
 /*
+ * recv, also taking a descriptor passed with the bytes (SCM_RIGHTS) when
+ * passed_fd is not NULL: the first one goes to *passed_fd (if it is still
+ * -1), any other is closed.
+ */
+static ssize_t parsec_recv_fd(int fd, uint8_t *buf, size_t len, int *passed_fd)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n;
+
+    if (passed_fd == NULL)
+        return recv(fd, buf, len, 0);
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    if (n <= 0)
+        return n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+        size_t count;
+
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; i++) {
+            int got;
+
+            memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(got));
+            if (*passed_fd < 0)
+                *passed_fd = got;
+            else
+                close(got);
+        }
+    }
+    return n;
+}
+
+/*
  * The first part of an answer: wait (the peer cannot have answered yet,
  * unless `ready` says polling saw it), then read what is there, until at
  * least `want` bytes are in buf (it may get up to cap). *have counts what
- * arrived, also on failure.
+ * arrived, also on failure. passed_fd: see parsec_recv_fd.
  */
 static parsec_status parsec_recv_some(int fd, uint8_t *buf, size_t cap, size_t want,
-                                      int64_t deadline, int ready, size_t *have)
+                                      int64_t deadline, int ready, size_t *have, int *passed_fd)
 {
     *have = 0;
     while (*have < want) {
@@ -239,7 +281,7 @@ static parsec_status parsec_recv_some(int fd, uint8_t *buf, size_t cap, size_t w
         ready = 0;
         if (st != PARSEC_SUCCESS)
             return st;
-        n = recv(fd, buf + *have, cap - *have, 0);
+        n = parsec_recv_fd(fd, buf + *have, cap - *have, passed_fd);
         if (n > 0) {
             *have += (size_t)n;
             continue;
@@ -387,6 +429,7 @@ done:
  */
 typedef struct parsec_kept {
     int fd;
+    parsec_lane *lane; /* its shared-memory hand-off, if the service set one up */
     pid_t pid;
     uid_t uid, euid;
     dev_t dev;
@@ -407,10 +450,14 @@ static void parsec_kept_drop(parsec_kept *k)
 
     if (k->fd < 0)
         return;
-    if (k->pid == getpid())
+    if (k->pid == getpid()) {
         close(k->fd);
-    else if (fstat(k->fd, &st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino)
+        parsec_lane_free(k->lane);
+    } else if (fstat(k->fd, &st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino) {
         close(k->fd); /* the child's copy of the parent's socket: closing it is harmless */
+    }
+    /* A child never had the region (MADV_DONTFORK): its address may hold something else now. */
+    k->lane = NULL;
     k->fd = -1;
 }
 
@@ -434,12 +481,13 @@ __attribute__((destructor)) static void parsec_kept_unload(void)
     }
 }
 
-/* Take this thread's kept connection to `path` if it is still usable; -1 if none. */
-static int parsec_kept_take(const char *path)
+/* Take this thread's kept connection to `path` (and its lane) if it is still usable; -1 if none. */
+static int parsec_kept_take(const char *path, parsec_lane **lane)
 {
     parsec_kept *k = &parsec_tls_kept;
     int fd;
 
+    *lane = NULL;
     if (k->fd < 0)
         return -1;
     if (k->pid != getpid() || k->uid != getuid() || k->euid != geteuid() ||
@@ -448,34 +496,37 @@ static int parsec_kept_take(const char *path)
         return -1;
     }
     fd = k->fd;
+    *lane = k->lane;
     k->fd = -1; /* in use: a nested call (none today) would open its own */
+    k->lane = NULL;
     return fd;
 }
 
-/* Keep fd (the service agreed) as this thread's connection to `path`; reused: it came from take. */
-static void parsec_kept_put(int fd, const char *path, int reused)
+/*
+ * Keep fd (the service agreed) and its lane (or NULL) as this thread's
+ * connection to `path`; reused: it came from take.
+ */
+static void parsec_kept_put(int fd, const char *path, int reused, parsec_lane *lane)
 {
     parsec_kept *k = &parsec_tls_kept;
     struct stat st;
 
     if (reused && k->fd < 0) {
         k->fd = fd; /* same socket, process and user as when it was first kept */
+        k->lane = lane;
         return;
     }
     pthread_once(&parsec_kept_once, parsec_kept_key_create);
-    if (!parsec_kept_key_ok || fstat(fd, &st) != 0) {
+    if (!parsec_kept_key_ok || fstat(fd, &st) != 0 ||
+        (!k->registered && pthread_setspecific(parsec_kept_key, k) != 0)) {
         close(fd);
+        parsec_lane_free(lane);
         return;
     }
-    if (!k->registered) {
-        if (pthread_setspecific(parsec_kept_key, k) != 0) {
-            close(fd);
-            return;
-        }
-        k->registered = 1;
-    }
+    k->registered = 1;
     parsec_kept_drop(k);
     k->fd = fd;
+    k->lane = lane;
     k->pid = getpid();
     k->uid = getuid();
     k->euid = geteuid();
@@ -544,14 +595,18 @@ static int parsec_request_unread(int fd)
 }
 
 /*
- * Send the request on fd and read the answer. The header and a small body
- * usually arrive with the first recv; on a kept connection anything past
- * the promised body is a protocol error (and the connection is not kept).
+ * Send the request on fd (or hand it over through the connection's lane)
+ * and read the answer. The header and a small body usually arrive with the
+ * first recv; on a kept connection anything past the promised body is a
+ * protocol error (and the connection is not kept). When the request asks
+ * for a lane (*lane NULL), the service's region comes with the answer and
+ * *lane is set.
  */
 static parsec_status parsec_exchange(const parsec_client *c, int fd, const struct iovec *req_iov,
                                      int iovcnt, uint32_t opcode, unsigned int flags,
                                      const ProtobufCMessageDescriptor *result_desc,
-                                     parsec_resp *resp, int keep, int reused, parsec_attempt *at)
+                                     parsec_resp *resp, int keep, int reused, parsec_lane **lane,
+                                     parsec_attempt *at)
 {
     uint8_t first[PARSEC_FIRST_READ];
     struct iovec iov[3];
@@ -559,44 +614,72 @@ static parsec_status parsec_exchange(const parsec_client *c, int fd, const struc
     size_t have = 0, inbuf, max_body;
     int64_t deadline;
     parsec_poll_history *poll_kind = NULL;
+    parsec_lane *ln = *lane;
     uint64_t sent_ns = 0;
-    int answered = 0;
+    uint32_t via = PARSEC_LANE_IDLE;
+    int answered = 0, watching = 0, lane_fd = -1;
+    int asked_lane = ln == NULL && keep && c->shm_handoff;
     parsec_status st;
 
     at->got_bytes = 0;
     at->reusable = 0;
     at->stalled = 0;
-    memcpy(iov, req_iov, (size_t)iovcnt * sizeof(iov[0]));
-    st = parsec_send_all(fd, iov, iovcnt, parsec_deadline(c->timeout_ms));
-    if (st != PARSEC_SUCCESS)
-        return st;
+    /* Watch for the answer from before the request can be seen: it may come at once. */
+    if (ln != NULL && reused && c->busy_poll_us > 0) {
+        parsec_lane_watch(&ln->response);
+        watching = 1;
+    }
+    if (ln == NULL || !parsec_lane_put(&ln->request, ln->request_area, req_iov, iovcnt)) {
+        memcpy(iov, req_iov, (size_t)iovcnt * sizeof(iov[0]));
+        st = parsec_send_all(fd, iov, iovcnt, parsec_deadline(c->timeout_ms));
+        if (st != PARSEC_SUCCESS)
+            return st;
+        if (ln != NULL)
+            parsec_lane_sent_on_socket(&ln->request); /* parsecd watching the lane looks here */
+    }
 
     deadline = parsec_deadline(c->timeout_ms);
     /* Only on a connection the service kept: a reference service is waited for as ever. */
     if (reused && c->busy_poll_us > 0) {
         poll_kind = parsec_poll_kind(opcode, req_iov, iovcnt);
         sent_ns = parsec_poll_now_ns();
-        answered = parsec_poll_spin(poll_kind, fd, c->busy_poll_us, sent_ns, 1);
-    }
-    /*
-     * A kept connection nobody serves (an older parsecd whose threads are
-     * all held by slow clients): no answer and the request still unread
-     * after a while. The caller resends it on a new connection, which the
-     * service accepts separately, instead of waiting out the timeout.
-     */
-    if (!answered && reused && parsec_opcode_repeatable(opcode) &&
-        (c->timeout_ms == 0 || c->timeout_ms > PARSEC_KEPT_STALL_MS)) {
-        st = parsec_wait(fd, POLLIN, parsec_deadline(PARSEC_KEPT_STALL_MS));
-        if (st == PARSEC_CLIENT_ERROR_TIMEOUT && parsec_request_unread(fd)) {
-            at->stalled = 1;
-            return st;
+        if (watching) {
+            parsec_poll_spin_lane(poll_kind, &ln->response, c->busy_poll_us, sent_ns, 1);
+            via = parsec_lane_unwatch(&ln->response);
+            answered = via == PARSEC_LANE_SOCKET;
+        } else {
+            answered = parsec_poll_spin(poll_kind, fd, c->busy_poll_us, sent_ns, 1);
         }
     }
-    st = parsec_recv_some(fd, first, sizeof(first), PARSEC_WIRE_HEADER_SIZE, deadline, answered,
-                          &have);
-    at->got_bytes = have > 0;
-    if (st != PARSEC_SUCCESS)
-        goto done;
+    if (via == PARSEC_LANE_MESSAGE) {
+        have = parsec_lane_take(&ln->response, ln->response_area, first, sizeof(first));
+        at->got_bytes = 1; /* answered: never resent */
+        if (have < PARSEC_WIRE_HEADER_SIZE) {
+            st = PARSEC_CLIENT_ERROR_PROTOCOL;
+            goto done;
+        }
+    } else {
+        /*
+         * A kept connection nobody serves (an older parsecd whose threads
+         * are all held by slow clients): no answer and the request still
+         * unread after a while. The caller resends it on a new connection,
+         * which the service accepts separately, instead of waiting out the
+         * timeout.
+         */
+        if (!answered && reused && parsec_opcode_repeatable(opcode) &&
+            (c->timeout_ms == 0 || c->timeout_ms > PARSEC_KEPT_STALL_MS)) {
+            st = parsec_wait(fd, POLLIN, parsec_deadline(PARSEC_KEPT_STALL_MS));
+            if (st == PARSEC_CLIENT_ERROR_TIMEOUT && parsec_request_unread(fd)) {
+                at->stalled = 1;
+                return st;
+            }
+        }
+        st = parsec_recv_some(fd, first, sizeof(first), PARSEC_WIRE_HEADER_SIZE, deadline, answered,
+                              &have, asked_lane ? &lane_fd : NULL);
+        at->got_bytes = have > 0;
+        if (st != PARSEC_SUCCESS)
+            goto done;
+    }
     if (poll_kind != NULL)
         parsec_poll_record(poll_kind, parsec_poll_now_ns() - sent_ns, c->busy_poll_us);
     parsec_wire_header_decode(first, &hdr);
@@ -605,6 +688,10 @@ static parsec_status parsec_exchange(const parsec_client *c, int fd, const struc
         goto done;
     }
     inbuf = have - PARSEC_WIRE_HEADER_SIZE;
+    /* The region for this connection: only with the flag, on a connection the service keeps. */
+    if (lane_fd >= 0 && (hdr.flags & PARSEC_WIRE_FLAG_LANE) &&
+        (hdr.flags & PARSEC_WIRE_FLAG_KEEPALIVE) && parsec_lane_attach(lane_fd, lane) != 0)
+        *lane = NULL;
     /*
      * Status before opcode: errors found before the service parsed a
      * request header come back as opcode Ping, provider 0.
@@ -641,6 +728,11 @@ static parsec_status parsec_exchange(const parsec_client *c, int fd, const struc
     memcpy(resp->block + resp->arena_len, first + PARSEC_WIRE_HEADER_SIZE,
            inbuf < hdr.body_len ? inbuf : hdr.body_len);
     if (inbuf < hdr.body_len) {
+        /* A hand-off holds a whole answer: the rest cannot be on the socket. */
+        if (via == PARSEC_LANE_MESSAGE) {
+            st = PARSEC_CLIENT_ERROR_PROTOCOL;
+            goto done;
+        }
         st = parsec_recv_all(fd, resp->block + resp->arena_len + inbuf, hdr.body_len - inbuf,
                              deadline);
         if (st != PARSEC_SUCCESS)
@@ -657,6 +749,8 @@ consumed:
     /* Kept only if the service agreed and not one byte more or less than the answer was read. */
     at->reusable = keep && (hdr.flags & PARSEC_WIRE_FLAG_KEEPALIVE) && inbuf == hdr.body_len;
 done:
+    if (lane_fd >= 0)
+        close(lane_fd); /* mapped, or not wanted */
     if (resp->secret || (flags & PARSEC_CALL_SECRET_RESPONSE))
         OPENSSL_cleanse(first, have < sizeof(first) ? have : sizeof(first));
     return st;
@@ -678,6 +772,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     struct iovec iov[3];
     int iovcnt = 0;
     int fd = -1, reused = 0, keep;
+    parsec_lane *lane = NULL; /* the connection's shared-memory hand-off, if any */
     parsec_resp scratch;
     parsec_attempt at = {0, 0, 0};
     parsec_status st;
@@ -720,10 +815,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     }
     parsec_wire_request_init(&hdr, provider, opcode, auth_type, (uint32_t)body_len,
                              (uint16_t)auth_len);
-    if (keep)
-        hdr.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
-    parsec_wire_header_encode(&hdr, hdr_bytes);
-    iov[iovcnt].iov_base = hdr_bytes;
+    iov[iovcnt].iov_base = hdr_bytes; /* encoded for each connection tried (flags differ) */
     iov[iovcnt++].iov_len = sizeof(hdr_bytes);
     if (body_len > 0) {
         iov[iovcnt].iov_base = body;
@@ -735,7 +827,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     }
 
     if (keep) {
-        fd = parsec_kept_take(c->socket_path);
+        fd = parsec_kept_take(c->socket_path, &lane);
         reused = fd >= 0;
     }
     for (;;) {
@@ -744,9 +836,14 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
             if (st != PARSEC_SUCCESS)
                 goto done;
         }
+        hdr.flags = 0;
+        if (keep)
+            hdr.flags = PARSEC_WIRE_FLAG_KEEPALIVE |
+                        (lane == NULL && c->shm_handoff ? PARSEC_WIRE_FLAG_LANE : 0);
+        parsec_wire_header_encode(&hdr, hdr_bytes);
         parsec_poll_work_begin(); /* another thread's request in flight: nobody polls */
         st = parsec_exchange(c, fd, iov, iovcnt, opcode, flags, result_desc, resp, keep, reused,
-                             &at);
+                             &lane, &at);
         parsec_poll_work_end();
         /*
          * A kept connection the service had already closed (idle timeout,
@@ -758,6 +855,8 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
             (st == PARSEC_CLIENT_ERROR_IO || st == PARSEC_CLIENT_ERROR_CONNECT || at.stalled)) {
             close(fd);
             fd = -1;
+            parsec_lane_free(lane);
+            lane = NULL;
             reused = 0;
             parsec_resp_release(resp);
             continue;
@@ -765,11 +864,12 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
         break;
     }
 done:
-    if (fd >= 0) {
-        if (at.reusable)
-            parsec_kept_put(fd, c->socket_path, reused);
-        else
+    if (fd >= 0 && at.reusable) {
+        parsec_kept_put(fd, c->socket_path, reused, lane);
+    } else {
+        if (fd >= 0)
             close(fd);
+        parsec_lane_free(lane);
     }
     if ((flags & PARSEC_CALL_SECRET_REQUEST) && body_len > 0)
         OPENSSL_cleanse(body, body_len);

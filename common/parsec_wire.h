@@ -25,6 +25,13 @@
  * ignores flags and closes as usual.
  */
 #define PARSEC_WIRE_FLAG_KEEPALIVE 0x8000u
+/*
+ * With keep-alive: "hand messages over through shared memory while the
+ * other side polls" (docs/protocol-extensions.md, parsec_lane.h). Echoed,
+ * with the region's memfd attached (SCM_RIGHTS), by a service that set one
+ * up for this connection.
+ */
+#define PARSEC_WIRE_FLAG_LANE 0x4000u
 
 typedef struct parsec_wire_header {
     uint32_t magic;

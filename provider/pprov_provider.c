@@ -50,6 +50,7 @@ struct pprov_ctx {
     unsigned int timeout_ms;
     int keepalive;      /* keep-alive extension (docs/protocol-extensions.md) */
     int busy_poll_us;   /* poll for answers on kept connections; -1: the client's default */
+    int shm_handoff;    /* shared-memory hand-off on kept connections; -1: the client's default */
     char *config_error; /* reported by every operation that needs the service */
     char identity[160];
 
@@ -279,6 +280,8 @@ static pprov_conn *pprov_conn_new(pprov_ctx *ctx)
     parsec_client_set_keepalive(conn->client, ctx->keepalive);
     if (ctx->busy_poll_us >= 0)
         parsec_client_set_busy_poll(conn->client, (unsigned int)ctx->busy_poll_us);
+    if (ctx->shm_handoff >= 0)
+        parsec_client_set_shm_handoff(conn->client, ctx->shm_handoff);
     if (ctx->auth >= 0) {
         st = parsec_client_set_auth(conn->client, (uint8_t)ctx->auth, ctx->app_name);
         if (st != PARSEC_SUCCESS) {
@@ -424,11 +427,21 @@ static const char *pprov_setting(const char *env, const char *conf)
     return v != NULL && *v != '\0' ? v : conf;
 }
 
+/* yes/on/1 -> 1, no/off/0 -> 0, anything else -> -1. */
+static int pprov_parse_yes_no(const char *v)
+{
+    if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)
+        return 1;
+    if (strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
+        return 0;
+    return -1;
+}
+
 static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core_get_params)
 {
     /* The core writes pointers to its own strings: pass the addresses (&ptr). */
     char *c_endpoint = NULL, *c_auth = NULL, *c_app = NULL, *c_backend = NULL, *c_debug = NULL;
-    char *c_timeout = NULL, *c_keepalive = NULL, *c_busy_poll = NULL;
+    char *c_timeout = NULL, *c_keepalive = NULL, *c_busy_poll = NULL, *c_shm = NULL;
     OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_ptr("endpoint", &c_endpoint, 0),
         OSSL_PARAM_utf8_ptr("auth", &c_auth, 0),
@@ -438,6 +451,7 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
         OSSL_PARAM_utf8_ptr("timeout_ms", &c_timeout, 0),
         OSSL_PARAM_utf8_ptr("keepalive", &c_keepalive, 0),
         OSSL_PARAM_utf8_ptr("busy_poll_us", &c_busy_poll, 0),
+        OSSL_PARAM_utf8_ptr("shm_handoff", &c_shm, 0),
         OSSL_PARAM_END,
     };
     const char *v;
@@ -490,12 +504,19 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
     ctx->keepalive = 1;
     v = pprov_setting("PARSEC_PROVIDER_KEEPALIVE", c_keepalive);
     if (v != NULL && *v != '\0') {
-        if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)
+        ctx->keepalive = pprov_parse_yes_no(v);
+        if (ctx->keepalive < 0) {
             ctx->keepalive = 1;
-        else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
-            ctx->keepalive = 0;
-        else
             pprov_set_config_error(ctx, "invalid keepalive '%s' (use yes or no)", v);
+        }
+    }
+
+    ctx->shm_handoff = -1;
+    v = pprov_setting("PARSEC_PROVIDER_SHM_HANDOFF", c_shm);
+    if (v != NULL && *v != '\0') {
+        ctx->shm_handoff = pprov_parse_yes_no(v);
+        if (ctx->shm_handoff < 0)
+            pprov_set_config_error(ctx, "invalid shm_handoff '%s' (use yes or no)", v);
     }
 
     ctx->busy_poll_us = -1;
@@ -521,9 +542,9 @@ static void pprov_read_config(pprov_ctx *ctx, OSSL_FUNC_core_get_params_fn *core
                  (long)getuid());
 
     PPROV_debug("config: endpoint=%s auth=%d app_name=%s backend=%u timeout_ms=%u keepalive=%d "
-                "busy_poll_us=%d%s%s",
+                "busy_poll_us=%d shm_handoff=%d%s%s",
                 pprov_endpoint(ctx), ctx->auth, ctx->app_name ? ctx->app_name : "(none)",
-                ctx->backend, ctx->timeout_ms, ctx->keepalive, ctx->busy_poll_us,
+                ctx->backend, ctx->timeout_ms, ctx->keepalive, ctx->busy_poll_us, ctx->shm_handoff,
                 ctx->config_error ? " ERROR: " : "", ctx->config_error ? ctx->config_error : "");
 }
 

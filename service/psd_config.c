@@ -185,6 +185,18 @@ static int psd_conf_admins(psd_config_parse *p, const char *value)
     return 1;
 }
 
+/* A true/false setting. */
+static int psd_set_bool(psd_config_parse *p, const char *name, const char *value, int *out)
+{
+    if (strcmp(value, "true") == 0)
+        *out = 1;
+    else if (strcmp(value, "false") == 0)
+        *out = 0;
+    else
+        return psd_conf_fail(p, "%s '%s' must be true or false", name, value);
+    return 1;
+}
+
 static int psd_conf_listener(psd_config_parse *p, const char *name, const char *value)
 {
     psd_config *cfg = p->cfg;
@@ -239,6 +251,8 @@ static int psd_conf_listener(psd_config_parse *p, const char *name, const char *
         cfg->busy_poll_us = (unsigned int)v;
         return 1;
     }
+    if (strcmp(name, "shm_handoff") == 0)
+        return psd_set_bool(p, name, value, &cfg->shm_handoff);
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "listener");
 }
 
@@ -302,15 +316,8 @@ static int psd_conf_core(psd_config_parse *p, const char *name, const char *valu
         cfg->min_rsa_bits = (uint32_t)v;
         return 1;
     }
-    if (strcmp(name, "allow_deprecated") == 0) {
-        if (strcmp(value, "true") == 0)
-            cfg->allow_deprecated = 1;
-        else if (strcmp(value, "false") == 0)
-            cfg->allow_deprecated = 0;
-        else
-            return psd_conf_fail(p, "allow_deprecated '%s' must be true or false", value);
-        return 1;
-    }
+    if (strcmp(name, "allow_deprecated") == 0)
+        return psd_set_bool(p, name, value, &cfg->allow_deprecated);
     return psd_conf_fail(p, "unknown key '%s' in section [%s]", name, "core");
 }
 
@@ -427,6 +434,7 @@ int psd_config_load(const char *path, psd_config *cfg, char *err, size_t errlen)
     cfg->keepalive_idle_ms = PSD_DEFAULT_KEEPALIVE_IDLE_MS;
     cfg->max_connections_per_uid = PSD_DEFAULT_MAX_CONNECTIONS_PER_UID;
     cfg->busy_poll_us = PARSEC_BUSY_POLL_DEFAULT_US;
+    cfg->shm_handoff = 1;
     cfg->threads = 4;
     cfg->body_len_limit = PARSEC_DEFAULT_BODY_LIMIT;
     cfg->buffer_size_limit = 1u << 20;

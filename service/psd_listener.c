@@ -101,6 +101,7 @@ typedef struct psd_slot {
     psd_reader rd;               /* the part of a request that has arrived (heap), if any */
     parsec_poll_history poll;    /* kept: recent gaps between an answer and the next request */
     uint64_t answered_ns;        /* kept: when the last answer went out (0: none pending) */
+    parsec_lane *lane;           /* kept: the shared-memory hand-off, once agreed (or NULL) */
     unsigned int next_free;
 } psd_slot;
 
@@ -602,6 +603,8 @@ static void psd_slot_release(psd_listener *l, psd_slot *s)
     s->answered_ns = 0;
     memset(&s->poll, 0, sizeof(s->poll));
     memset(&s->peer, 0, sizeof(s->peer));
+    parsec_lane_free(s->lane);
+    s->lane = NULL;
     atomic_store(&s->word, PSD_SLOT_WORD(PSD_SLOT_GEN(atomic_load(&s->word)) + 1, PSD_SLOT_FREE));
     s->next_free = l->free_head;
     l->free_head = (unsigned int)(s - l->slots) + 1;
@@ -830,22 +833,34 @@ static int psd_keepers_all_idle(psd_listener *l, int keeper)
  * then hands the connection to the keepers, and a keeper goes on only
  * while another keeper is free to serve the other connections.
  */
+/* May the thread serving a connection serve its next request too (served so far)? */
+static int psd_serve_more(psd_listener *l, int keeper, int served)
+{
+    return served <= PSD_SERVE_IN_PLACE ||
+           (keeper && atomic_load_explicit(&l->keepers_idle, memory_order_relaxed) > 0);
+}
+
 static void psd_conn_serve(psd_listener *l, psd_slot *s, int keeper)
 {
     uint8_t first[PSD_FIRST_READ];
     psd_new_conn nc = {.l = l, .slot = s};
+    uint32_t via = PARSEC_LANE_IDLE; /* where the next request is: lane MESSAGE, else the socket */
 
-    for (int served = 0;
-         served <= PSD_SERVE_IN_PLACE ||
-         (keeper && atomic_load_explicit(&l->keepers_idle, memory_order_relaxed) > 0);
+    /* A request handed over through the lane is always served: nothing else would wake for it. */
+    for (int served = 0; via == PARSEC_LANE_MESSAGE || psd_serve_more(l, keeper, served);
          served++) {
         psd_read_result r;
+        int polling, watching;
 
         if (s->rd.buf == NULL) {
             s->rd.buf = first; /* a new request: on the stack unless it has to wait */
             s->rd.cap = sizeof(first);
         }
-        r = psd_reader_fill(l->cfg, s->fd, &s->rd);
+        if (via == PARSEC_LANE_MESSAGE && s->rd.have == 0)
+            r = psd_reader_load(l->cfg, s->fd, &s->rd, s->lane);
+        else
+            r = psd_reader_fill(l->cfg, s->fd, &s->rd);
+        via = PARSEC_LANE_IDLE;
         if (s->answered_ns != 0 && (r != PSD_READ_MORE || s->rd.have > 0)) {
             parsec_poll_record(&s->poll, parsec_poll_now_ns() - s->answered_ns,
                                l->cfg->busy_poll_us);
@@ -862,17 +877,32 @@ static void psd_conn_serve(psd_listener *l, psd_slot *s, int keeper)
             psd_slot_park(l, s);
             return;
         }
+        /*
+         * With a lane, watch it from before the answer goes out: the
+         * client's next request may follow the answer at once.
+         */
+        polling = l->cfg->busy_poll_us > 0;
+        watching = polling && s->lane != NULL && psd_serve_more(l, keeper, served + 1);
+        if (watching)
+            parsec_lane_watch(&s->lane->request);
         if (r != PSD_READ_DONE ||
-            !psd_answer_request(l->svc, s->fd, &s->peer, &s->rd, psd_keep_waiting, &nc)) {
+            !psd_answer_request(l->svc, s->fd, &s->peer, &s->rd, psd_keep_waiting, &nc, &s->lane)) {
             psd_slot_close(l, s); /* EOF, error, or this request did not ask to keep it */
             return;
         }
         psd_reader_clear(&s->rd);
         s->deadline_ms = psd_monotonic_ms() + l->idle_ms;
-        if (l->cfg->busy_poll_us > 0) {
+        if (polling) {
             s->answered_ns = parsec_poll_now_ns();
-            if (psd_keepers_all_idle(l, keeper))
-                parsec_poll_spin(&s->poll, s->fd, l->cfg->busy_poll_us, s->answered_ns, 0);
+            if (!watching) {
+                if (psd_keepers_all_idle(l, keeper))
+                    parsec_poll_spin(&s->poll, s->fd, l->cfg->busy_poll_us, s->answered_ns, 0);
+            } else {
+                if (psd_keepers_all_idle(l, keeper))
+                    parsec_poll_spin_lane(&s->poll, &s->lane->request, l->cfg->busy_poll_us,
+                                          s->answered_ns, 0);
+                via = parsec_lane_unwatch(&s->lane->request);
+            }
         }
     }
     psd_slot_park(l, s);
@@ -1037,6 +1067,7 @@ static void *psd_worker(void *arg)
         psd_reader rd = {.buf = first, .cap = sizeof(first)};
         psd_new_conn nc = {.l = l, .slot = NULL};
         psd_peer peer = {0};
+        parsec_lane *lane = NULL;
         psd_read_result r;
         unsigned int open_now;
         int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
@@ -1067,15 +1098,18 @@ static void *psd_worker(void *arg)
             psd_conn_wait(l, fd, &peer, &rd);
             continue;
         }
-        if (r == PSD_READ_DONE && psd_answer_request(l->svc, fd, &peer, &rd, psd_keep_new, &nc)) {
+        if (r == PSD_READ_DONE &&
+            psd_answer_request(l->svc, fd, &peer, &rd, psd_keep_new, &nc, &lane)) {
             psd_reader_clear(&rd);
             nc.slot->fd = fd;
             nc.slot->peer = peer;
+            nc.slot->lane = lane;
             nc.slot->deadline_ms = psd_monotonic_ms() + l->idle_ms;
             psd_conn_serve(l, nc.slot, 0);
             continue;
         }
         psd_reader_clear(&rd);
+        parsec_lane_free(lane);
         if (nc.slot != NULL)
             psd_slot_release(l, nc.slot); /* reserved, but the answer could not be sent */
         psd_conn_close(l, fd, peer.uid);

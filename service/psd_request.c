@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parsec_lane.h"
 #include "parsec_pb_text.h"
 #include "parsec_wire.h"
 #include "psd_service.h"
@@ -53,14 +54,20 @@ static int psd_poll_until(int fd, short events, int64_t deadline_ms)
  * Header and body in one send when possible; MSG_NOSIGNAL: a vanished peer
  * is not fatal. wait_ms bounds the whole send (a peer that reads its answer
  * a byte at a time cannot hold the thread longer): -1 forever, 0 no waiting
- * at all. 0 once everything is sent, -1 otherwise.
+ * at all. pass_fd (>= 0) goes with the first byte (SCM_RIGHTS). With a
+ * lane, the answer goes through it if the client is watching and it fits.
+ * 0 once everything is sent, -1 otherwise.
  */
 static int psd_send_response(int fd, long wait_ms, const parsec_wire_header *resp,
-                             const uint8_t *body)
+                             const uint8_t *body, parsec_lane *lane, int pass_fd)
 {
     uint8_t hdr[PARSEC_WIRE_HEADER_SIZE];
     struct iovec iov[2];
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = body != NULL ? 2 : 1};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
     size_t left = PARSEC_WIRE_HEADER_SIZE + (body != NULL ? resp->body_len : 0);
     int64_t deadline = 0; /* set at the first wait: the common answer never needs the clock */
 
@@ -69,6 +76,21 @@ static int psd_send_response(int fd, long wait_ms, const parsec_wire_header *res
     iov[0].iov_len = sizeof(hdr);
     iov[1].iov_base = (void *)body;
     iov[1].iov_len = body != NULL ? resp->body_len : 0;
+    if (lane != NULL &&
+        parsec_lane_put(&lane->response, lane->response_area, iov, (int)msg.msg_iovlen))
+        return 0;
+    if (pass_fd >= 0) {
+        struct cmsghdr *cm;
+
+        memset(&ctl, 0, sizeof(ctl));
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = sizeof(ctl.buf);
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+    }
     while (left > 0) {
         ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -83,6 +105,8 @@ static int psd_send_response(int fd, long wait_ms, const parsec_wire_header *res
         }
         if (w <= 0)
             return -1;
+        msg.msg_control = NULL; /* the descriptor went with the first bytes */
+        msg.msg_controllen = 0;
         left -= (size_t)w;
         while (w > 0 && msg.msg_iovlen > 0) {
             size_t step = (size_t)w < msg.msg_iov->iov_len ? (size_t)w : msg.msg_iov->iov_len;
@@ -96,6 +120,8 @@ static int psd_send_response(int fd, long wait_ms, const parsec_wire_header *res
             }
         }
     }
+    if (lane != NULL)
+        parsec_lane_sent_on_socket(&lane->response); /* a client watching the lane looks here */
     return 0;
 }
 
@@ -114,7 +140,7 @@ void psd_send_refusal(int fd, parsec_status status)
                 parsec_status_name(status), (unsigned int)status);
 
     parsec_wire_response_for_status(&resp, (uint16_t)status);
-    (void)psd_send_response(fd, 0, &resp, NULL);
+    (void)psd_send_response(fd, 0, &resp, NULL, NULL, -1);
 }
 
 /* ---- reading a request as it arrives ---- */
@@ -236,6 +262,25 @@ psd_read_result psd_reader_fill(const psd_config *cfg, int fd, psd_reader *rd)
         psd_send_refusal(fd, PARSEC_CONNECTION_ERROR); /* broke off mid-request */
         return PSD_READ_CLOSE;
     }
+}
+
+psd_read_result psd_reader_load(const psd_config *cfg, int fd, psd_reader *rd, parsec_lane *lane)
+{
+    size_t need;
+    int skip;
+    parsec_status st;
+
+    rd->have = parsec_lane_take(&lane->request, lane->request_area, rd->buf, rd->cap);
+    if (rd->have > 0 && cfg->timeout_ms > 0)
+        rd->deadline_ms = psd_monotonic_ms() + cfg->timeout_ms;
+    st = psd_reader_judge(cfg, rd, &need, &skip);
+    if (st == PARSEC_SUCCESS && (rd->have == 0 || rd->have < need))
+        st = PARSEC_CONNECTION_ERROR; /* a hand-off holds a whole request or nothing */
+    if (st != PARSEC_SUCCESS) {
+        psd_send_refusal(fd, st);
+        return PSD_READ_CLOSE;
+    }
+    return PSD_READ_DONE;
 }
 
 int psd_reader_detach(psd_reader *rd)
@@ -379,7 +424,7 @@ int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep
         psd_read_result r = psd_reader_fill(cfg, fd, &rd);
 
         if (r == PSD_READ_DONE)
-            kept = psd_answer_request(svc, fd, peer, &rd, keep, keep_arg);
+            kept = psd_answer_request(svc, fd, peer, &rd, keep, keep_arg, NULL);
         if (r != PSD_READ_MORE)
             break;
         if (rd.deadline_ms > 0)
@@ -393,8 +438,26 @@ int psd_serve_request(psd_service *svc, int fd, psd_peer *peer, psd_keep_fn keep
     return kept;
 }
 
+/*
+ * A shared-memory hand-off for a connection that asked for one and is kept
+ * (*lane NULL so far): the region, or NULL (answered without the flag).
+ */
+static parsec_lane *psd_lane_offer(int *fd)
+{
+    static psd_log_limit failed_log = {.interval_ms = 60000}; /* once a minute at most */
+    parsec_lane *lane;
+
+    if (parsec_lane_create(&lane, fd) == 0)
+        return lane;
+    psd_log_limited(&failed_log, PSD_LOG_WARN,
+                    "no shared-memory hand-off for a kept connection (memfd: %s); its messages "
+                    "go over the socket",
+                    strerror(errno));
+    return NULL;
+}
+
 int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reader *rd,
-                       psd_keep_fn keep, void *keep_arg)
+                       psd_keep_fn keep, void *keep_arg, parsec_lane **lane)
 {
     const psd_config *cfg = svc->cfg;
     parsec_wire_header h, rh;
@@ -404,7 +467,7 @@ int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reade
     size_t payload_len;
     struct timespec t0;
     parsec_status st;
-    int kept = 0;
+    int kept = 0, lane_fd = -1;
 
     if (psd_log_enabled(PSD_LOG_DEBUG))
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -431,9 +494,18 @@ int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reade
         rd->have == PARSEC_WIRE_HEADER_SIZE + payload_len && keep(keep_arg)) {
         rh.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
         kept = 1;
+        if ((h.flags & PARSEC_WIRE_FLAG_LANE) && lane != NULL && *lane == NULL &&
+            cfg->shm_handoff) {
+            *lane = psd_lane_offer(&lane_fd);
+            if (*lane != NULL)
+                rh.flags |= PARSEC_WIRE_FLAG_LANE;
+        }
     }
-    if (psd_send_response(fd, psd_send_wait_ms(cfg), &rh, resp.len > 0 ? resp.data : NULL) != 0)
+    if (psd_send_response(fd, psd_send_wait_ms(cfg), &rh, resp.len > 0 ? resp.data : NULL,
+                          lane != NULL && lane_fd < 0 ? *lane : NULL, lane_fd) != 0)
         kept = 0;
+    if (lane_fd >= 0)
+        close(lane_fd); /* the client has its own copy now, or the connection is closed */
     if (psd_log_enabled(PSD_LOG_DEBUG))
         psd_log(PSD_LOG_DEBUG, "%s provider=%u auth=%u app=%s -> %s (%u) %.0f us",
                 parsec_opcode_name(h.opcode), h.provider, h.auth_type,

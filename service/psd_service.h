@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "parsec_busy_poll.h"
+#include "parsec_lane.h"
 #include "parsec_types.h"
 #include "psd_backend.h"
 
@@ -46,6 +47,7 @@ typedef struct psd_config {
     unsigned int keepalive_idle_ms;
     unsigned int max_connections_per_uid; /* 0: no cap */
     unsigned int busy_poll_us;            /* kept connections: poll for the next request; 0 off */
+    int shm_handoff; /* kept connections: offer a shared-memory hand-off (parsec_lane.h) */
     /* [core] */
     unsigned int threads;
     uint32_t body_len_limit;
@@ -295,9 +297,22 @@ psd_read_result psd_reader_fill(const psd_config *cfg, int fd, psd_reader *rd);
 int psd_reader_detach(psd_reader *rd);
 /* Cleanse (requests may hold key material) and forget; buf is then NULL. */
 void psd_reader_clear(psd_reader *rd);
-/* Answer a whole request (PSD_READ_DONE); returns 1 if the connection stays open (keep-alive). */
+/*
+ * A whole request handed over through the connection's shared-memory lane
+ * (parsec_lane.h; its request state was MESSAGE): copied out into rd's
+ * buffer (at least PARSEC_LANE_AREA bytes) and judged like bytes from the
+ * socket. PSD_READ_DONE, or PSD_READ_CLOSE after an error answer.
+ */
+psd_read_result psd_reader_load(const psd_config *cfg, int fd, psd_reader *rd, parsec_lane *lane);
+/*
+ * Answer a whole request (PSD_READ_DONE); returns 1 if the connection stays
+ * open (keep-alive). lane: the connection's shared-memory hand-off, owned by
+ * the caller (NULL: this caller never keeps one). If *lane is NULL and a
+ * kept request asks for one, it is set up here and *lane set; the answer
+ * goes through *lane when the client is watching it.
+ */
 int psd_answer_request(psd_service *svc, int fd, psd_peer *peer, const psd_reader *rd,
-                       psd_keep_fn keep, void *keep_arg);
+                       psd_keep_fn keep, void *keep_arg, parsec_lane **lane);
 /* Answer with an error status before any request was decoded (flags 0, as the reference does). */
 void psd_send_refusal(int fd, parsec_status status);
 

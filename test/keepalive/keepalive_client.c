@@ -11,6 +11,8 @@
  *   keepalive_client off N              without keep-alive: no socket stays open
  *   keepalive_client fallback           server that closes after each answer
  *   keepalive_client wire               raw requests: flags 0 unless asked, echo when asked
+ *   keepalive_client lane               raw shared-memory hand-off: an answer through it, a
+ *                                       request through it, and what is not a request refused
  *   keepalive_client stall              a kept connection the service stops reading: a Ping
  *                                       is resent, a DestroyKey is not
  *   keepalive_client fork               a child never uses its parent's kept socket
@@ -31,6 +33,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +48,7 @@
 
 #include "fake_server.h"
 #include "parsec_client.h"
+#include "parsec_lane.h"
 #include "parsec_wire.h"
 
 #define KA_MAX_SOCKETS 64
@@ -603,7 +607,7 @@ static int ka_hold(int nthreads, const char *ready)
 typedef struct ka_answers_job {
     parsec_client *c;
     int rounds;
-    char first[512]; /* the first round's answers */
+    char first[640]; /* the first round's answers */
     int rc;
 } ka_answers_job;
 
@@ -611,9 +615,10 @@ typedef struct ka_answers_job {
 static int ka_answers_round(parsec_client *c, char *out, size_t cap)
 {
     static const uint8_t abc[] = {'a', 'b', 'c'};
+    uint8_t big[3000];
     parsec_provider_info *prov = NULL;
-    uint8_t maj = 0, min = 0, *digest = NULL;
-    size_t nprov = 0, dlen = 0, used;
+    uint8_t maj = 0, min = 0, *digest = NULL, *big_digest = NULL, *random = NULL;
+    size_t nprov = 0, dlen = 0, big_dlen = 0, used;
     parsec_status st;
     int rc = -1;
 
@@ -632,6 +637,18 @@ static int ka_answers_round(parsec_client *c, char *out, size_t cap)
         ka_fail("hash compute: %s", parsec_status_name(st));
         goto done;
     }
+    /* Larger than a shared-memory hand-off holds: both go over the socket. */
+    memset(big, 'x', sizeof(big));
+    st = parsec_hash_compute(c, 1, PARSEC_HASH_SHA_256, big, sizeof(big), &big_digest, &big_dlen);
+    if (st != PARSEC_SUCCESS) {
+        ka_fail("hash compute of %zu bytes: %s", sizeof(big), parsec_status_name(st));
+        goto done;
+    }
+    st = parsec_generate_random(c, 1, sizeof(big), &random);
+    if (st != PARSEC_SUCCESS) {
+        ka_fail("generate %zu random bytes: %s", sizeof(big), parsec_status_name(st));
+        goto done;
+    }
     used = (size_t)snprintf(out, cap, "ping %u.%u; providers", maj, min);
     for (size_t i = 0; i < nprov && used < cap; i++)
         used += (size_t)snprintf(out + used, cap - used, " %u:%s", prov[i].id, prov[i].uuid);
@@ -639,10 +656,18 @@ static int ka_answers_round(parsec_client *c, char *out, size_t cap)
         used += (size_t)snprintf(out + used, cap - used, "; sha256(abc) ");
     for (size_t i = 0; i < dlen && used < cap; i++)
         used += (size_t)snprintf(out + used, cap - used, "%02x", digest[i]);
-    rc = 0;
+    if (used < cap)
+        used += (size_t)snprintf(out + used, cap - used, "; sha256(x * %zu) ", sizeof(big));
+    for (size_t i = 0; i < big_dlen && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%02x", big_digest[i]);
+    if (used < cap)
+        used += (size_t)snprintf(out + used, cap - used, "; random %zu bytes", sizeof(big));
+    rc = used < cap ? 0 : ka_fail("answers longer than %zu characters", cap);
 done:
     parsec_provider_info_free(prov, nprov);
     free(digest);
+    free(big_digest);
+    free(random);
     return rc;
 }
 
@@ -768,6 +793,202 @@ fail_msg:
 done:
     if (fd >= 0)
         close(fd);
+    return rc;
+}
+
+/* ---- the shared-memory hand-off, byte by byte ---- */
+
+/*
+ * A raw kept connection with its region: a Ping asking for both. The
+ * answer must echo both flags and carry the region's descriptor. 0 on success.
+ */
+static int ka_lane_open(int *fd_out, parsec_lane **lane)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    uint8_t hdr[PARSEC_WIRE_HEADER_SIZE], skip[256];
+    struct iovec iov = {.iov_base = hdr, .iov_len = sizeof(hdr)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    parsec_wire_header req, resp;
+    struct cmsghdr *cm;
+    int fd = ka_raw_connect(), memfd = -1, rc = -1;
+
+    *fd_out = -1;
+    *lane = NULL;
+    if (fd < 0)
+        return ka_fail("cannot connect to $%s", PARSEC_ENDPOINT_ENV);
+    parsec_wire_request_init(&req, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
+    req.flags = PARSEC_WIRE_FLAG_KEEPALIVE | PARSEC_WIRE_FLAG_LANE;
+    parsec_wire_header_encode(&req, hdr);
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr) ||
+        recvmsg(fd, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC) != (ssize_t)sizeof(hdr)) {
+        ka_fail("no answer to a Ping asking for a shared-memory hand-off");
+        goto done;
+    }
+    cm = CMSG_FIRSTHDR(&mh);
+    if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        memcpy(&memfd, CMSG_DATA(cm), sizeof(memfd));
+    parsec_wire_header_decode(hdr, &resp);
+    if (resp.status != 0 || resp.flags != (PARSEC_WIRE_FLAG_KEEPALIVE | PARSEC_WIRE_FLAG_LANE) ||
+        memfd < 0 || resp.body_len > sizeof(skip) || !ka_read_exact(fd, skip, resp.body_len)) {
+        ka_fail("hand-off asked for: status %u, flags 0x%04x, %s descriptor", resp.status,
+                resp.flags, memfd < 0 ? "no" : "a");
+        goto done;
+    }
+    if (parsec_lane_attach(memfd, lane) != 0) {
+        ka_fail("the descriptor parsecd passed is not a hand-off region");
+        goto done;
+    }
+    *fd_out = fd;
+    fd = -1;
+    rc = 0;
+done:
+    if (memfd >= 0)
+        close(memfd);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/*
+ * Put len bytes (of which the first min(len, area) are msg) into the request
+ * area, claiming length claim, at a moment parsecd watches for the next
+ * request: after an answer, for as long as it polls. Keep-alive Pings on
+ * the socket give it those moments. 0 once handed over.
+ */
+static int ka_lane_force(int fd, parsec_lane *lane, const uint8_t *msg, size_t len, uint32_t claim)
+{
+    parsec_wire_header ping, resp;
+
+    parsec_wire_request_init(&ping, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
+    ping.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
+    for (int i = 0; i < 5000; i++) {
+        uint32_t watching = PARSEC_LANE_WATCHING;
+
+        if (!ka_raw_call(fd, &ping, NULL, &resp) || resp.status != 0)
+            return ka_fail("keep-alive Ping %d on the hand-off connection failed", i + 1);
+        if (atomic_load(&lane->request.state) != PARSEC_LANE_WATCHING)
+            continue;
+        memcpy(lane->request_area, msg, len < PARSEC_LANE_AREA ? len : PARSEC_LANE_AREA);
+        atomic_store(&lane->request.len, claim);
+        if (atomic_compare_exchange_strong(&lane->request.state, &watching, PARSEC_LANE_MESSAGE))
+            return 0;
+    }
+    return ka_fail("parsecd never watched the hand-off region for a request (5000 Pings)");
+}
+
+/* What parsecd answers (on the socket) to bytes handed over; then whether it closed. */
+static int ka_lane_expect(const char *what, const uint8_t *msg, size_t len, uint32_t claim,
+                          uint16_t status, uint16_t flags, int closed)
+{
+    uint8_t hdr[PARSEC_WIRE_HEADER_SIZE], skip[256];
+    parsec_wire_header resp;
+    parsec_lane *lane = NULL;
+    int fd = -1, rc = -1, is_closed;
+
+    if (ka_lane_open(&fd, &lane) != 0 || ka_lane_force(fd, lane, msg, len, claim) != 0)
+        goto done;
+    if (!ka_read_exact(fd, hdr, sizeof(hdr))) {
+        ka_fail("%s: no answer on the socket", what);
+        goto done;
+    }
+    parsec_wire_header_decode(hdr, &resp);
+    if (resp.body_len > sizeof(skip) || !ka_read_exact(fd, skip, resp.body_len)) {
+        ka_fail("%s: answer body of %u bytes not read", what, resp.body_len);
+        goto done;
+    }
+    /* Closed: EOF comes (at once, or within SO_RCVTIMEO); open: nothing is there to read. */
+    is_closed = closed ? ka_closed(fd) : recv(fd, skip, 1, MSG_DONTWAIT) >= 0 || errno != EAGAIN;
+    if (resp.status != status || resp.flags != flags || is_closed != closed) {
+        ka_fail("%s: answered status %u flags 0x%04x, connection %s; expected %u, 0x%04x, %s", what,
+                resp.status, resp.flags, is_closed ? "closed" : "open", status, flags,
+                closed ? "closed" : "open");
+        goto done;
+    }
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    parsec_lane_free(lane);
+    return rc;
+}
+
+static int ka_lane(void)
+{
+    uint8_t hdr[PARSEC_WIRE_HEADER_SIZE], msg[PARSEC_LANE_AREA], b;
+    parsec_wire_header req, resp;
+    parsec_lane *lane = NULL;
+    struct timespec t0, t;
+    size_t n;
+    int fd = -1, rc = 1;
+
+    /* 1. The client watches: parsecd's answer comes through the region, nothing on the socket. */
+    if (ka_lane_open(&fd, &lane) != 0)
+        goto done;
+    parsec_wire_request_init(&req, PARSEC_PROVIDER_CORE, PARSEC_OP_PING, PARSEC_AUTH_NONE, 0, 0);
+    req.flags = PARSEC_WIRE_FLAG_KEEPALIVE;
+    parsec_wire_header_encode(&req, hdr);
+    parsec_lane_watch(&lane->response);
+    if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr))
+        goto done;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!parsec_lane_decided(&lane->response)) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 5) {
+            ka_fail("no answer through the region in 5 s while the client watched it");
+            goto done;
+        }
+        sched_yield();
+    }
+    if (parsec_lane_unwatch(&lane->response) != PARSEC_LANE_MESSAGE) {
+        ka_fail("parsecd answered on the socket while the client watched the region");
+        goto done;
+    }
+    n = parsec_lane_take(&lane->response, lane->response_area, msg, sizeof(msg));
+    parsec_wire_header_decode(msg, &resp);
+    if (n < sizeof(hdr) || resp.status != 0 || resp.opcode != PARSEC_OP_PING ||
+        resp.flags != PARSEC_WIRE_FLAG_KEEPALIVE || n != sizeof(hdr) + resp.body_len ||
+        recv(fd, &b, 1, MSG_DONTWAIT) != -1 || errno != EAGAIN) {
+        ka_fail("the answer through the region: %zu bytes, status %u, opcode %u, flags 0x%04x", n,
+                resp.status, resp.opcode, resp.flags);
+        goto done;
+    }
+    close(fd);
+    fd = -1;
+    parsec_lane_free(lane);
+    lane = NULL;
+
+    /* 2. parsecd watches: a request through the region is answered (on the socket: not watched). */
+    if (ka_lane_expect("a Ping handed over", hdr, sizeof(hdr), sizeof(hdr), 0,
+                       PARSEC_WIRE_FLAG_KEEPALIVE, 0) != 0)
+        goto done;
+    /* 3. What a client can put there that is not a request: refused, connection closed. */
+    memset(msg, 0xEE, sizeof(msg));
+    if (ka_lane_expect("40 bytes of garbage", msg, 40, 40, PARSEC_INVALID_HEADER, 0, 1) != 0 ||
+        ka_lane_expect("a length past the region", hdr, sizeof(hdr), PARSEC_LANE_AREA + 1,
+                       PARSEC_CONNECTION_ERROR, 0, 1) != 0 ||
+        ka_lane_expect("a length of 0", hdr, sizeof(hdr), 0, PARSEC_CONNECTION_ERROR, 0, 1) != 0)
+        goto done;
+    req.body_len = 100; /* promised, not there */
+    parsec_wire_header_encode(&req, msg);
+    if (ka_lane_expect("a header whose body is missing", msg, sizeof(hdr), sizeof(hdr),
+                       PARSEC_CONNECTION_ERROR, 0, 1) != 0)
+        goto done;
+    /* 4. More than one request: answered, but not kept (as on the socket). */
+    req.body_len = 0;
+    parsec_wire_header_encode(&req, msg);
+    memcpy(msg + sizeof(hdr), msg, sizeof(hdr));
+    if (ka_lane_expect("two Pings at once", msg, 2 * sizeof(hdr), 2 * sizeof(hdr), 0, 0, 1) != 0)
+        goto done;
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    parsec_lane_free(lane);
     return rc;
 }
 
@@ -941,6 +1162,8 @@ int main(int argc, char **argv)
         return ka_off(atoi(argv[2]));
     if (strcmp(cmd, "fallback") == 0)
         return ka_fallback();
+    if (strcmp(cmd, "lane") == 0)
+        return ka_lane();
     if (strcmp(cmd, "wire") == 0)
         return ka_wire();
     if (strcmp(cmd, "stall") == 0)
@@ -961,6 +1184,6 @@ int main(int argc, char **argv)
         return ka_drop((unsigned int)atoi(argv[2]));
     fprintf(stderr,
             "usage: keepalive_client reuse N | off N | fallback | wire | stall | fork | idle MS | "
-            "threads T N [K] | pause READY GO | answers N T | hold T READY | drop US\n");
+            "lane | threads T N [K] | pause READY GO | answers N T | hold T READY | drop US\n");
     return 2;
 }

@@ -298,6 +298,8 @@ fails_with "a bad backend in the configuration is reported when used" "invalid b
     env PARSEC_PROVIDER_BACKEND=floppy "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
 ok "programs that do not use Parsec keys are not affected by a bad setting" \
     env PARSEC_PROVIDER_BACKEND=floppy openssl dgst -sha256 msg.txt
+fails_with "a bad shm_handoff in the configuration is reported when used" "invalid shm_handoff 'maybe' (use yes or no)" \
+    env PARSEC_PROVIDER_SHM_HANDOFF=maybe "${T[@]}" openssl pkeyutl -sign -rawin -digest sha256 -inkey parsec:k-p256 -in msg.txt -out /dev/null
 
 # ---- negative: service down ----------------------------------------------------------------------------------
 psd_stop

@@ -47,6 +47,7 @@ refuses "a backend listed twice" "listed twice" "$(base "[core]" "providers = so
 refuses "a bad log level" "log_level 'chatty'" "$(base "[core]" "log_level = chatty")"
 refuses "a bad socket mode" "socket_mode '999'" "$(base "[listener]" "socket_mode = 999")"
 refuses "a bad max_connections_per_uid" "max_connections_per_uid '-1' must be 0..1000000" "$(base "[listener]" "max_connections_per_uid = -1")"
+refuses "a bad shm_handoff" "shm_handoff 'maybe' must be true or false" "$(base "[listener]" "shm_handoff = maybe")"
 refuses "zero threads" "threads '0'" "$(base "[core]" "threads = 0")"
 refuses "an empty module_dir" "module_dir is empty" "$(base "[core]" "module_dir =")"
 refuses "an unknown authenticator" "authenticator type 'jwt'" "$(base "[authenticator]" "type = jwt")"
