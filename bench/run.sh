@@ -28,7 +28,9 @@
 #   - for a few rows, one client thread with parsecd on the same CPU (taskset):
 #     the cost of the service without the wake-ups across CPUs that an idle
 #     virtual machine makes expensive (docs/performance.md),
-#   - software and pkcs11 backends, Ping with keep-alive: the same again with
+#   - software and pkcs11 backends, Ping with keep-alive: the same with the
+#     shared-memory hand-off off (clients with PARSEC_CLIENT_SHM_HANDOFF=0:
+#     every message over the socket), and again with
 #     busy-polling off on both sides (parsecd restarted with [listener]
 #     busy_poll_us = 0, clients with PARSEC_CLIENT_BUSY_POLL_US=0), so what polling
 #     costs in CPU and gains in latency shows in one run,
@@ -75,6 +77,8 @@ CLIENTS=${BENCH_CLIENTS:-64}
 POLL_OFF_ROWS=${BENCH_BUSY_POLL_OFF_ROWS:-1}
 # What a client needs to stop polling: libparsec-client's variable and the provider's override.
 NOPOLL_ENV="env PARSEC_CLIENT_BUSY_POLL_US=0 PARSEC_PROVIDER_BUSY_POLL_US=0"
+# ... and to keep every message on the socket (no shared-memory hand-off).
+NOSHM_ENV="env PARSEC_CLIENT_SHM_HANDOFF=0 PARSEC_PROVIDER_SHM_HANDOFF=no"
 # One user runs every client thread at once (each on its own kept connection).
 export PSD_LISTENER_CONF="max_connections_per_uid = 0"
 BDIR=$TEST_BUILDDIR/bench
@@ -276,7 +280,7 @@ run_software() {
     done
     # Ping: each request on its own connection, as the reference clients do; and kept.
     cells ping "$SECS" "$THREADS" minimal-server "$PINGB --minimal-server" parsecd "$PINGB" \
-        parsecd-keepalive "$PINGB --keepalive"
+        parsecd-keepalive "$PINGB --keepalive" parsecd-keepalive-noshm "$NOSHM_ENV $PINGB --keepalive"
     # One client on one CPU with parsecd: what is left without wake-ups across CPUs.
     cells ping "$SECS" 1 minimal-server-1cpu "taskset -c 0 $PINGB --minimal-server" \
         parsecd-1cpu "on_cpu0 $PINGB" parsecd-keepalive-1cpu "on_cpu0 $PINGB --keepalive"
@@ -291,6 +295,7 @@ run_software() {
             cells "$id" "$SECS" "$THREADS" default "$(default_cmd "$id")" \
                 parsec-software "$(parsec_cmd "$id" "$key")" \
                 parsec-software-1conn "env PARSEC_PROVIDER_KEEPALIVE=no $(parsec_cmd "$id" "$key")" \
+                parsec-software-noshm "$NOSHM_ENV $(parsec_cmd "$id" "$key")" \
                 ${modcmd:+p11mod-software "$modcmd"}
             case $id in rsa2048-pkcs1 | p256-ecdsa)
                 cells "$id" "$SECS" 1 default "$(default_cmd "$id")" \
@@ -325,7 +330,7 @@ run_pkcs11() {
         # Signature rows: also C_Sign through the front-end, on the same SoftHSM2 object.
         modcmd=$(p11mod_cmd "$id" "$key") || exit 1
         cells "$id" "$SECS" "$THREADS" p11-direct "$p11cmd" parsec-pkcs11 "$(parsec_cmd "$id" "$key")" \
-            ${modcmd:+p11mod-pkcs11 "$modcmd"}
+            parsec-pkcs11-noshm "$NOSHM_ENV $(parsec_cmd "$id" "$key")" ${modcmd:+p11mod-pkcs11 "$modcmd"}
         [ "$id" = rsa2048-pkcs1 ] && cells "$id" "$SECS" 1 p11-direct "$p11cmd" \
             parsec-pkcs11-1cpu "on_cpu0 $(parsec_cmd "$id" "$key")"
         eval "KEY_p11_$(echo "$id" | tr - _)=$key"
@@ -439,10 +444,12 @@ BEGIN {
     nr = split(rows, R, ";")
     for (i = 1; i <= nr; i++) { if (R[i] == "") continue; split(R[i], f, "|"); order[++nops] = f[1]; label[f[1]] = f[2] }
     order[++nops] = "ping"; label["ping"] = "Ping"
-    np = split("default parsec-software parsec-software-1conn parsec-software-1cpu parsec-software-nopoll p11mod-software p11-direct parsec-pkcs11 parsec-pkcs11-1cpu parsec-pkcs11-nopoll p11mod-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive parsecd-keepalive-nopoll minimal-server-1cpu parsecd-1cpu parsecd-keepalive-1cpu", P, " ")
+    np = split("default parsec-software parsec-software-1conn parsec-software-1cpu parsec-software-noshm parsec-software-nopoll p11mod-software p11-direct parsec-pkcs11 parsec-pkcs11-1cpu parsec-pkcs11-noshm parsec-pkcs11-nopoll p11mod-pkcs11 tpm2-openssl parsec-tpm minimal-server parsecd parsecd-keepalive parsecd-keepalive-noshm parsecd-keepalive-nopoll minimal-server-1cpu parsecd-1cpu parsecd-keepalive-1cpu", P, " ")
     base["parsec-software"] = "default"; base["parsec-software-1conn"] = "default"
     base["parsec-software-1cpu"] = "default"; base["parsec-software-nopoll"] = "default"
     base["parsec-pkcs11-nopoll"] = "p11-direct"; base["parsecd-keepalive-nopoll"] = "minimal-server"
+    base["parsec-software-noshm"] = "default"; base["parsec-pkcs11-noshm"] = "p11-direct"
+    base["parsecd-keepalive-noshm"] = "minimal-server"
     base["parsec-pkcs11"] = "p11-direct"; base["parsec-pkcs11-1cpu"] = "p11-direct"
     base["parsec-tpm"] = "tpm2-openssl"
     base["p11mod-software"] = "parsec-software"; base["p11mod-pkcs11"] = "parsec-pkcs11"
@@ -454,6 +461,9 @@ BEGIN {
     pl["parsec-software-1cpu"] = "same, client and parsecd on one CPU"
     pl["parsec-pkcs11-1cpu"] = "same, client and parsecd on one CPU"
     pl["parsec-software-nopoll"] = "same, busy-poll off"
+    pl["parsec-software-noshm"] = "same, shared-memory hand-off off"
+    pl["parsec-pkcs11-noshm"] = "same, shared-memory hand-off off"
+    pl["parsecd-keepalive-noshm"] = "same, shared-memory hand-off off"
     pl["parsec-pkcs11-nopoll"] = "same, busy-poll off"
     pl["parsecd-keepalive-nopoll"] = "same, busy-poll off"
     pl["minimal-server-1cpu"] = "minimal C server, client and server on one CPU"

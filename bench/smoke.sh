@@ -27,12 +27,12 @@ cpu_filled() {
         t($2) == op && t($3) == p && t($4) ~ /^[0-9]+$/ && t($7) ~ /^[0-9.]+$/ { found = 1 }
         END { exit !found }' "$out"
 }
-# OP: a "same, busy-poll off" row filled in the pkcs11 block (after "SoftHSM2 direct").
-pkcs11_nopoll() {
-    awk -F'|' -v op="$1" '
+# OP PATH: a PATH ("same, ...") row filled in the pkcs11 block (after "SoftHSM2 direct").
+pkcs11_same() {
+    awk -F'|' -v op="$1" -v p="$2" '
         function t(s) { gsub(/^ +| +$/, "", s); return s }
         t($2) == op && t($3) == "SoftHSM2 direct (PKCS#11)" { in_p11 = 1 }
-        in_p11 && t($2) == op && t($3) == "same, busy-poll off" && t($7) ~ /^[0-9.]+$/ { found = 1 }
+        in_p11 && t($2) == op && t($3) == p && t($7) ~ /^[0-9.]+$/ { found = 1 }
         END { exit !found }' "$out"
 }
 # shellcheck disable=SC2016 # $1 belongs to the inner sh
@@ -46,6 +46,7 @@ for op in "RSA-2048 PKCS#1 v1.5 sign" "RSA-2048 PSS sign" "RSA-2048 OAEP decrypt
         check "CPU us/op: $op, OpenSSL default provider" cpu_filled "$op" "OpenSSL default provider, in-process"
         check "CPU us/op: $op, parsecd software" cpu_filled "$op" "parsec.so -> parsecd software"
         check "row: $op, parsecd software, busy-poll off" cpu_filled "$op" "same, busy-poll off"
+        check "row: $op, parsecd software, hand-off off" cpu_filled "$op" "same, shared-memory hand-off off"
         check "row: $op, parsecd software, 1 connection per request" row "$op" "same, 1 connection per request"
         case $op in *sign)
             check "row: $op, libparsec-pkcs11.so, parsecd software" row "$op" \
@@ -56,7 +57,8 @@ for op in "RSA-2048 PKCS#1 v1.5 sign" "RSA-2048 PSS sign" "RSA-2048 OAEP decrypt
         check "row: $op, SoftHSM2 direct" row "$op" "SoftHSM2 direct (PKCS#11)"
         check "row: $op, parsecd pkcs11" row "$op" "parsec.so -> parsecd pkcs11 (SoftHSM2)"
         check "CPU us/op: $op, parsecd pkcs11" cpu_filled "$op" "parsec.so -> parsecd pkcs11 (SoftHSM2)"
-        check "row: $op, parsecd pkcs11, busy-poll off" pkcs11_nopoll "$op"
+        check "row: $op, parsecd pkcs11, busy-poll off" pkcs11_same "$op" "same, busy-poll off"
+        check "row: $op, parsecd pkcs11, hand-off off" pkcs11_same "$op" "same, shared-memory hand-off off"
         case $op in *sign)
             check "row: $op, libparsec-pkcs11.so, parsecd pkcs11" row "$op" \
                 "libparsec-pkcs11.so C_Sign -> parsecd pkcs11 (base: parsec.so)" ;;
@@ -72,7 +74,8 @@ case " $backends " in *" software "*)
     check "row: Ping, parsecd" row Ping "libparsec-client -> parsecd"
     check "row: Ping, parsecd with keep-alive" row Ping "libparsec-client -> parsecd, keep-alive"
     check "row: Ping, parsecd with keep-alive on one CPU" row Ping "libparsec-client -> parsecd, keep-alive, on one CPU"
-    check "row: Ping, parsecd with keep-alive, busy-poll off" cpu_filled Ping "same, busy-poll off" ;;
+    check "row: Ping, parsecd with keep-alive, busy-poll off" cpu_filled Ping "same, busy-poll off"
+    check "row: Ping, parsecd with keep-alive, hand-off off" cpu_filled Ping "same, shared-memory hand-off off" ;;
 esac
 case " $backends " in *" software "*)
     for key in "RSA-2048 PSS" "ECDSA P-256"; do
