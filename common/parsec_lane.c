@@ -134,11 +134,13 @@ size_t parsec_lane_take(parsec_lane_way *way, uint8_t *area, uint8_t *buf, size_
     /* Read once: the peer may change it while we copy. */
     size_t len = atomic_load_explicit(&way->len, memory_order_relaxed);
 
-    if (len == 0 || len > PARSEC_LANE_AREA || len > cap)
+    if (len == 0 || len > PARSEC_LANE_AREA || len > cap) {
+        OPENSSL_cleanse(area, PARSEC_LANE_AREA); /* whatever the peer left there */
         len = 0;
-    else
+    } else {
         memcpy(buf, area, len);
-    OPENSSL_cleanse(area, PARSEC_LANE_AREA);
+        OPENSSL_cleanse(area, len); /* a sender writes the message and no more */
+    }
     atomic_store(&way->state, PARSEC_LANE_IDLE);
     return len;
 }

@@ -820,6 +820,13 @@ static int psd_keepers_all_idle(psd_listener *l, int keeper)
     return atomic_load_explicit(&l->keepers_idle, memory_order_relaxed) >= others;
 }
 
+/* May the thread serving a connection serve its next request too (served so far)? */
+static int psd_serve_more(psd_listener *l, int keeper, int served)
+{
+    return served <= PSD_SERVE_IN_PLACE ||
+           (keeper && atomic_load_explicit(&l->keepers_idle, memory_order_relaxed) > 0);
+}
+
 /*
  * Serve a connection its owner holds in a slot (BUSY): read what is there,
  * answer whole requests, and park it again once it has to wait. A client
@@ -833,13 +840,6 @@ static int psd_keepers_all_idle(psd_listener *l, int keeper)
  * then hands the connection to the keepers, and a keeper goes on only
  * while another keeper is free to serve the other connections.
  */
-/* May the thread serving a connection serve its next request too (served so far)? */
-static int psd_serve_more(psd_listener *l, int keeper, int served)
-{
-    return served <= PSD_SERVE_IN_PLACE ||
-           (keeper && atomic_load_explicit(&l->keepers_idle, memory_order_relaxed) > 0);
-}
-
 static void psd_conn_serve(psd_listener *l, psd_slot *s, int keeper)
 {
     uint8_t first[PSD_FIRST_READ];
@@ -894,16 +894,16 @@ static void psd_conn_serve(psd_listener *l, psd_slot *s, int keeper)
         s->deadline_ms = psd_monotonic_ms() + l->idle_ms;
         if (polling) {
             s->answered_ns = parsec_poll_now_ns();
-            if (!watching) {
-                if (psd_keepers_all_idle(l, keeper))
-                    parsec_poll_spin(&s->poll, s->fd, l->cfg->busy_poll_us, s->answered_ns, 0);
-            } else {
-                if (psd_keepers_all_idle(l, keeper))
+            if (psd_keepers_all_idle(l, keeper)) {
+                if (watching)
                     parsec_poll_spin_lane(&s->poll, &s->lane->request, l->cfg->busy_poll_us,
                                           s->answered_ns, 0);
-                via = parsec_lane_unwatch(&s->lane->request);
+                else
+                    parsec_poll_spin(&s->poll, s->fd, l->cfg->busy_poll_us, s->answered_ns, 0);
             }
         }
+        if (watching)
+            via = parsec_lane_unwatch(&s->lane->request);
     }
     psd_slot_park(l, s);
 }

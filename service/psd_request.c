@@ -270,12 +270,11 @@ psd_read_result psd_reader_load(const psd_config *cfg, int fd, psd_reader *rd, p
     int skip;
     parsec_status st;
 
+    /* Whole or refused: no deadline, it never waits for more. */
     rd->have = parsec_lane_take(&lane->request, lane->request_area, rd->buf, rd->cap);
-    if (rd->have > 0 && cfg->timeout_ms > 0)
-        rd->deadline_ms = psd_monotonic_ms() + cfg->timeout_ms;
     st = psd_reader_judge(cfg, rd, &need, &skip);
-    if (st == PARSEC_SUCCESS && (rd->have == 0 || rd->have < need))
-        st = PARSEC_CONNECTION_ERROR; /* a hand-off holds a whole request or nothing */
+    if (st == PARSEC_SUCCESS && rd->have < need)
+        st = PARSEC_CONNECTION_ERROR; /* a hand-off holds a whole request (0 bytes: none) */
     if (st != PARSEC_SUCCESS) {
         psd_send_refusal(fd, st);
         return PSD_READ_CLOSE;
