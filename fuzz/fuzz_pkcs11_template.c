@@ -6,7 +6,8 @@
  *
  * Input: byte 0 selects the parser (mod 4), the rest feeds it:
  *   0 mechanism   [mech index][operation][parameter shape] then fields:
- *                 shape 0 no parameter, 1 the rest as raw parameter bytes,
+ *                 shape 0 no parameter, 1 the rest as raw parameter bytes
+ *                 (never a whole OAEP or ECDH struct: those hold pointers),
  *                 2 PSS (hash, mgf, sLen as LE u32), 3 OAEP (hash, mgf,
  *                 source as LE u32, the rest is the label), 4 ECDH (kdf LE
  *                 u32, shared-data length byte, the rest is public data)
@@ -104,6 +105,14 @@ static void fuzz_mechanism(const uint8_t *p, size_t n)
     n -= 3;
     switch (shape) {
     case 1:
+        /*
+         * The OAEP and ECDH parameters hold pointers the caller must make
+         * valid; raw bytes of exactly their size would be pointers chosen by
+         * the fuzzer, so cut one byte (which still exercises the size check).
+         */
+        if ((m.mechanism == CKM_RSA_PKCS_OAEP && n == sizeof(*oaep)) ||
+            (m.mechanism == CKM_ECDH1_DERIVE && n == sizeof(*ecdh)))
+            n--;
         raw = fuzz_dup(p, n);
         m.parameter = raw;
         m.parameter_len = n;
