@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "parsec_proc.h"
 #include "pp11.h"
 
 pp11_module pp11_mod = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -60,7 +61,7 @@ static void pp11_atfork_register(void)
 
 ck_rv_t pp11_check_initialized(void)
 {
-    if (!pp11_mod.initialized || pp11_mod.pid != getpid())
+    if (!pp11_mod.initialized || pp11_mod.pid != parsec_proc_pid())
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     return CKR_OK;
 }
@@ -140,7 +141,7 @@ ck_rv_t C_Initialize(void *init_args)
         reserved = args->reserved;
     }
     pthread_mutex_lock(&pp11_mod.lock);
-    if (pp11_mod.initialized && pp11_mod.pid == getpid()) {
+    if (pp11_mod.initialized && pp11_mod.pid == parsec_proc_pid()) {
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
         goto done;
     }
@@ -160,7 +161,7 @@ ck_rv_t C_Initialize(void *init_args)
         snprintf(pp11_mod.identity, sizeof(pp11_mod.identity), "app-%s", pp11_mod.cfg.app_name);
     else
         snprintf(pp11_mod.identity, sizeof(pp11_mod.identity), "uid-%lu", (unsigned long)geteuid());
-    pp11_mod.pid = getpid();
+    pp11_mod.pid = parsec_proc_pid();
     pp11_mod.next_session = 1;
     pp11_mod.initialized = 1;
     PP11_log("initialized: endpoint %s, identity %s", parsec_client_get_endpoint(pp11_mod.client),

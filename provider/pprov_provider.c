@@ -21,6 +21,7 @@
 #include <openssl/params.h>
 
 #include "parsec_busy_poll.h"
+#include "parsec_proc.h"
 #include "config.h"
 #include "pprov.h"
 
@@ -305,7 +306,7 @@ static pprov_conn *pprov_conn_new(pprov_ctx *ctx)
                         pprov_client_detail(conn->client, st, detail, sizeof(detail)));
         goto err;
     }
-    conn->pid = getpid();
+    conn->pid = parsec_proc_pid();
     PPROV_debug("discovered the service at %s (pid %ld, auth %u, default provider %u)",
                 pprov_endpoint(ctx), (long)conn->pid, parsec_client_get_auth(conn->client),
                 parsec_client_get_provider(conn->client));
@@ -317,7 +318,7 @@ err:
 
 parsec_client *pprov_client(pprov_ctx *ctx)
 {
-    pid_t pid = getpid();
+    pid_t pid = parsec_proc_pid();
     pprov_conn *cur, *fresh;
 
     if (ctx->config_error != NULL) {
