@@ -29,6 +29,7 @@
 #include "parsec_busy_poll.h"
 #include "parsec_client_internal.h"
 #include "parsec_lane.h"
+#include "parsec_proc.h"
 #include "parsec_wire.h"
 
 /* Request bodies up to this size are encoded on the stack. */
@@ -450,7 +451,7 @@ static void parsec_kept_drop(parsec_kept *k)
 
     if (k->fd < 0)
         return;
-    if (k->pid == getpid()) {
+    if (k->pid == parsec_proc_pid()) {
         close(k->fd);
         parsec_lane_free(k->lane);
     } else if (fstat(k->fd, &st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino) {
@@ -481,8 +482,11 @@ __attribute__((destructor)) static void parsec_kept_unload(void)
     }
 }
 
-/* Take this thread's kept connection to `path` (and its lane) if it is still usable; -1 if none. */
-static int parsec_kept_take(const char *path, parsec_lane **lane)
+/*
+ * Take this thread's kept connection to `path` (and its lane) if it is
+ * still usable by this process with these IDs (read by the caller); -1 if none.
+ */
+static int parsec_kept_take(const char *path, uid_t uid, uid_t euid, parsec_lane **lane)
 {
     parsec_kept *k = &parsec_tls_kept;
     int fd;
@@ -490,7 +494,7 @@ static int parsec_kept_take(const char *path, parsec_lane **lane)
     *lane = NULL;
     if (k->fd < 0)
         return -1;
-    if (k->pid != getpid() || k->uid != getuid() || k->euid != geteuid() ||
+    if (k->pid != parsec_proc_pid() || k->uid != uid || k->euid != euid ||
         strcmp(k->path, path) != 0) {
         parsec_kept_drop(k);
         return -1;
@@ -504,9 +508,10 @@ static int parsec_kept_take(const char *path, parsec_lane **lane)
 
 /*
  * Keep fd (the service agreed) and its lane (or NULL) as this thread's
- * connection to `path`; reused: it came from take.
+ * connection to `path`, opened with these IDs; reused: it came from take.
  */
-static void parsec_kept_put(int fd, const char *path, int reused, parsec_lane *lane)
+static void parsec_kept_put(int fd, const char *path, uid_t uid, uid_t euid, int reused,
+                            parsec_lane *lane)
 {
     parsec_kept *k = &parsec_tls_kept;
     struct stat st;
@@ -527,9 +532,9 @@ static void parsec_kept_put(int fd, const char *path, int reused, parsec_lane *l
     parsec_kept_drop(k);
     k->fd = fd;
     k->lane = lane;
-    k->pid = getpid();
-    k->uid = getuid();
-    k->euid = geteuid();
+    k->pid = parsec_proc_pid();
+    k->uid = uid;
+    k->euid = euid;
     k->dev = st.st_dev;
     k->ino = st.st_ino;
     memcpy(k->path, path, sizeof(k->path));
@@ -775,6 +780,9 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     parsec_lane *lane = NULL; /* the connection's shared-memory hand-off, if any */
     parsec_resp scratch;
     parsec_attempt at = {0, 0, 0};
+    struct {
+        uid_t uid, euid, suid;
+    } ids = {0, 0, 0}; /* read below when needed */
     parsec_status st;
 
     parsec_last_error_clear();
@@ -789,6 +797,13 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
         resp = &scratch; /* the exchange always has somewhere to put a body */
     }
     keep = c->keepalive;
+    /*
+     * Real and effective uid, once per request (one system call for both):
+     * the Unix peer credential and the check that a kept connection was
+     * opened by the user this process is now.
+     */
+    if (keep || (!(flags & PARSEC_CALL_NO_AUTH) && c->auth_type == PARSEC_AUTH_UNIX_PEER))
+        (void)getresuid(&ids.uid, &ids.euid, &ids.suid);
 
     if (!(flags & PARSEC_CALL_NO_AUTH)) {
         auth_type = c->auth_type;
@@ -797,7 +812,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
             auth_len = c->app_name_len;
         } else if (auth_type == PARSEC_AUTH_UNIX_PEER) {
             /* Read per request so a process that changed uid sends its current one. */
-            parsec_put_le32(uid_le, (uint32_t)getuid());
+            parsec_put_le32(uid_le, (uint32_t)ids.uid);
             auth = uid_le;
             auth_len = sizeof(uid_le);
         }
@@ -827,7 +842,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     }
 
     if (keep) {
-        fd = parsec_kept_take(c->socket_path, &lane);
+        fd = parsec_kept_take(c->socket_path, ids.uid, ids.euid, &lane);
         reused = fd >= 0;
     }
     for (;;) {
@@ -865,7 +880,7 @@ parsec_status parsec_call(const parsec_client *c, uint8_t provider, uint32_t opc
     }
 done:
     if (fd >= 0 && at.reusable) {
-        parsec_kept_put(fd, c->socket_path, reused, lane);
+        parsec_kept_put(fd, c->socket_path, ids.uid, ids.euid, reused, lane);
     } else {
         if (fd >= 0)
             close(fd);

@@ -62,6 +62,7 @@ ok "raw shared-memory hand-off: an answer and a request through it; garbage, bad
 ok "fallback: a server that closes after its answer (flags 0) gets one connection per request" "$KA" fallback
 ok "a kept connection the service stops reading: a Ping is resent on a new connection, a DestroyKey is not" "$KA" stall
 ok "a forked child opens its own connection and leaves the parent's alone" "$KA" fork
+ok "a process that changed its effective or real uid opens a new connection, never its old uid's" "$KA" uid
 ok "8 threads sharing a client hold one connection each, closed when they exit" "$KA" threads 8 50
 
 # Kept connections are closed by parsecd when idle; the client resends once on a new one.

@@ -16,6 +16,8 @@
  *   keepalive_client stall              a kept connection the service stops reading: a Ping
  *                                       is resent, a DestroyKey is not
  *   keepalive_client fork               a child never uses its parent's kept socket
+ *   keepalive_client uid                a process whose effective or real uid changed never
+ *                                       uses the connection its old uid opened (needs root)
  *   keepalive_client idle MS            kept connection closed by the idle timeout: resent
  *   keepalive_client threads T N [K]    one kept connection per thread (K held; default T),
  *                                       all closed at thread exit
@@ -1038,6 +1040,66 @@ done:
     return rc;
 }
 
+/*
+ * parsecd reads a connection's credentials when it is accepted, so a
+ * process that changed its uid must not send on a connection its old uid
+ * opened. Effective uid first (nobody may not even reach the socket, and
+ * then the request fails; either way root's connection must be gone), then
+ * the real one (the effective uid stays root, so the request is served).
+ */
+static int ka_uid(void)
+{
+    parsec_client *c = ka_client(1);
+    unsigned long root_sock, again, s[KA_MAX_SOCKETS];
+    uint8_t maj, min;
+    int n, rc = 1;
+
+    if (geteuid() != 0) {
+        ka_fail("needs root to change its uid (uid %ld); run the suite as root, as .ci/run does",
+                (long)geteuid());
+        goto done;
+    }
+    if (c == NULL || ka_ping(c) != 0 || (root_sock = ka_one_socket("as root")) == 0)
+        goto done;
+    if (seteuid(65534) != 0) {
+        ka_fail("seteuid(65534): %s", strerror(errno));
+        goto done;
+    }
+    (void)parsec_ping(c, &maj, &min);
+    n = ka_sockets(s, KA_MAX_SOCKETS);
+    if (seteuid(0) != 0) {
+        ka_fail("seteuid(0): %s", strerror(errno));
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        if (s[i] == root_sock) {
+            ka_fail("with effective uid 65534 the client still held root's kept connection");
+            goto done;
+        }
+    if (ka_ping(c) != 0 || (root_sock = ka_one_socket("as root again")) == 0)
+        goto done;
+    if (setreuid(65534, (uid_t)-1) != 0) {
+        ka_fail("setreuid(65534, -1): %s", strerror(errno));
+        goto done;
+    }
+    n = ka_ping(c);
+    again = n == 0 ? ka_one_socket("with real uid 65534") : 0;
+    if (setreuid(0, (uid_t)-1) != 0) {
+        ka_fail("setreuid(0, -1): %s", strerror(errno));
+        goto done;
+    }
+    if (again == 0)
+        goto done;
+    if (again == root_sock) {
+        ka_fail("with real uid 65534 the client reused the connection opened with real uid 0");
+        goto done;
+    }
+    rc = 0;
+done:
+    parsec_client_free(c);
+    return rc;
+}
+
 static int ka_idle(unsigned int ms)
 {
     parsec_client *c = ka_client(1);
@@ -1170,6 +1232,8 @@ int main(int argc, char **argv)
         return ka_stall();
     if (strcmp(cmd, "fork") == 0)
         return ka_fork();
+    if (strcmp(cmd, "uid") == 0)
+        return ka_uid();
     if (strcmp(cmd, "idle") == 0 && argc == 3)
         return ka_idle((unsigned int)atoi(argv[2]));
     if (strcmp(cmd, "threads") == 0 && (argc == 4 || argc == 5))
@@ -1183,7 +1247,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "drop") == 0 && argc == 3)
         return ka_drop((unsigned int)atoi(argv[2]));
     fprintf(stderr,
-            "usage: keepalive_client reuse N | off N | fallback | wire | stall | fork | idle MS | "
-            "lane | threads T N [K] | pause READY GO | answers N T | hold T READY | drop US\n");
+            "usage: keepalive_client reuse N | off N | fallback | wire | stall | fork | uid | "
+            "idle MS | lane | threads T N [K] | pause READY GO | answers N T | hold T READY | "
+            "drop US\n");
     return 2;
 }
