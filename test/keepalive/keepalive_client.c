@@ -856,6 +856,16 @@ done:
     return rc;
 }
 
+/* The pair of ka_lane_open: close the connection and unmap its region (either may be unset). */
+static void ka_lane_close(int *fd, parsec_lane **lane)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    parsec_lane_free(*lane);
+    *lane = NULL;
+}
+
 /*
  * Put len bytes (of which the first min(len, area) are msg) into the request
  * area, claiming length claim, at a moment parsecd watches for the next
@@ -913,9 +923,7 @@ static int ka_lane_expect(const char *what, const uint8_t *msg, size_t len, uint
     }
     rc = 0;
 done:
-    if (fd >= 0)
-        close(fd);
-    parsec_lane_free(lane);
+    ka_lane_close(&fd, &lane);
     return rc;
 }
 
@@ -959,10 +967,7 @@ static int ka_lane(void)
                 resp.status, resp.opcode, resp.flags);
         goto done;
     }
-    close(fd);
-    fd = -1;
-    parsec_lane_free(lane);
-    lane = NULL;
+    ka_lane_close(&fd, &lane);
 
     /* 2. parsecd watches: a request through the region is answered (on the socket: not watched). */
     if (ka_lane_expect("a Ping handed over", hdr, sizeof(hdr), sizeof(hdr), 0,
@@ -988,9 +993,7 @@ static int ka_lane(void)
         goto done;
     rc = 0;
 done:
-    if (fd >= 0)
-        close(fd);
-    parsec_lane_free(lane);
+    ka_lane_close(&fd, &lane);
     return rc;
 }
 
